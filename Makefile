@@ -1,0 +1,68 @@
+# Paved: `make run` starts the portal on this machine; `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PIP_VERSION := 26.0.1
+
+# make test talks to real PostgreSQL and Redis (overridable, e.g. for parallel worktrees).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/paved
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: help venv run test lint format bench demo clean services chromium
+
+help:
+	@echo "make run    start web + worker + scheduler on http://127.0.0.1:8000 (embedded stack)"
+	@echo "make test   run the whole suite against PostgreSQL and Redis"
+	@echo "make lint   ruff, ruff format --check, mypy, makemigrations --check"
+	@echo "make bench  print the benchmark numbers"
+
+$(STAMP): pyproject.toml
+	@PYTHON_BIN=$$(bin/find-python) || exit 1; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	  echo "Creating $(VENV) with $$PYTHON_BIN"; rm -rf $(VENV); "$$PYTHON_BIN" -m venv $(VENV) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip==$(PIP_VERSION)
+	$(PY) -m pip install --quiet -e . --group dev
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true $(PY) manage.py migrate --no-input -v 0
+	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true $(PY) manage.py load_demo_data
+	@echo ""
+	@echo "  Paved is starting on  http://127.0.0.1:8000/"
+	@echo "  Demo login:           alice / paved-demo   (platform admin)"
+	@echo "                        carol / paved-demo   (developer, Orders team)"
+	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
+	@echo ""
+	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true exec $(VENV)/bin/honcho --no-prefix -f Procfile.dev start 2>/dev/null || \
+	 PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true exec $(VENV)/bin/honcho -f Procfile.dev start
+
+services:
+	@bin/ensure-services
+
+chromium:
+	@bin/ensure-chromium
+
+test: $(STAMP) services chromium
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	  $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP) services
+	@for script in bench/*.py; do echo "== $$script"; \
+	  DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache

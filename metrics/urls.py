@@ -1,0 +1,2 @@
+app_name = "metrics"
+urlpatterns: list[object] = []

@@ -1,0 +1,54 @@
+"""System checks: production settings must not point at the embedded components."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+
+@register(Tags.security, deploy=True)
+def check_production_components(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    problems: list[CheckMessage] = []
+    if settings.PAVED_SECRET_KEY_GENERATED:
+        problems.append(
+            Error(
+                "SECRET_KEY was generated into the data directory, which is for development only.",
+                hint="Set PAVED_SECRET_KEY_FILE (or PAVED_SECRET_KEY) to a long random secret.",
+                id="paved.E001",
+            )
+        )
+    if settings.PAVED_EMBEDDED_DATABASE:
+        problems.append(
+            Error(
+                "The database is the embedded SQLite file in PAVED_DATA_DIR.",
+                hint="Set DATABASE_URL=postgres://... for production; SQLite serves one machine.",
+                id="paved.E002",
+            )
+        )
+    if settings.PAVED_EMBEDDED_BROKER:
+        problems.append(
+            Error(
+                "The Celery broker is the embedded filesystem transport.",
+                hint="Set CELERY_BROKER_URL (or REDIS_URL) to redis://... so workers can scale out.",
+                id="paved.E003",
+            )
+        )
+    if settings.PAVED_LOCAL_LOGIN:
+        problems.append(
+            Warning(
+                "Local password accounts are enabled (PAVED_LOCAL_LOGIN=true).",
+                hint="Production sign-in should go through SSO; unset PAVED_LOCAL_LOGIN.",
+                id="paved.W001",
+            )
+        )
+    if settings.PAVED_NO_LOGIN_METHOD:
+        problems.append(
+            Error(
+                "No way to sign in is configured: no SSO provider and local login is off.",
+                hint="Set PAVED_OIDC_SERVER_URL/PAVED_OIDC_CLIENT_ID or PAVED_GITHUB_OAUTH_CLIENT_ID.",
+                id="paved.E004",
+            )
+        )
+    return problems

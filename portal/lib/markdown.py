@@ -1,0 +1,46 @@
+"""Markdown to sanitised HTML with a table of contents (docs pages, TechDocs, runbooks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import markdown
+import nh3
+
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt",
+    "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre",
+    "s", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "th", "thead", "tr",
+    "ul",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {
+    "*": {"id", "class"},
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"align"},
+    "td": {"align"},
+}
+
+
+@dataclass(frozen=True)
+class RenderedMarkdown:
+    html: str
+    toc: list[dict[str, object]]
+
+
+def render_markdown(text: str) -> RenderedMarkdown:
+    """Render untrusted Markdown; scripts, event handlers and javascript: links are removed."""
+    md = markdown.Markdown(
+        extensions=["toc", "tables", "fenced_code", "sane_lists"],
+        extension_configs={"toc": {"permalink": False, "toc_depth": "2-3"}},
+    )
+    raw_html = md.convert(text)
+    html = nh3.clean(
+        raw_html,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
+    toc = getattr(md, "toc_tokens", [])
+    return RenderedMarkdown(html=html, toc=list(toc))

@@ -1,0 +1,378 @@
+"""Paved settings: one module, read top to bottom, every value from the environment.
+
+Nothing set means the embedded stack (`make run`): SQLite and a filesystem Celery broker
+under ``PAVED_DATA_DIR``. ``DATABASE_URL`` and ``CELERY_BROKER_URL``/``REDIS_URL`` switch to
+PostgreSQL and Redis. Every variable is documented in docs/configuration.md (a test checks it).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from portal.lib.env import env_bool, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+_env_file = env_str("PAVED_ENV_FILE", "")
+if _env_file:
+    environ.Env.read_env(_env_file, overwrite=False)
+
+# --- Data directory -----------------------------------------------------------------------
+PAVED_DATA_DIR = Path(env_str("PAVED_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+PAVED_DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# --- Core ---------------------------------------------------------------------------------
+DEBUG = env_bool("PAVED_DEBUG", False)
+
+
+def _load_secret_key() -> tuple[str, bool]:
+    """Return (key, generated). A generated key lives in the data dir and is for development."""
+    configured = env_secret("PAVED_SECRET_KEY")
+    if configured:
+        return configured, False
+    key_file = PAVED_DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip(), True
+
+
+SECRET_KEY, PAVED_SECRET_KEY_GENERATED = _load_secret_key()
+
+ALLOWED_HOSTS = env_list("PAVED_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("PAVED_CSRF_TRUSTED_ORIGINS", [])
+PAVED_BASE_URL = env_str("PAVED_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.github",
+    "portal",
+    "catalog",
+    "scaffolder",
+    "infra",
+    "metrics",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "portal.middleware.DatabaseUnavailableMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+ASGI_APPLICATION = "portal.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "portal.context_processors.paved",
+            ],
+            "builtins": ["portal.templatetags.paved"],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+_database_url = env_str("DATABASE_URL", "")
+if _database_url:
+    DATABASES = {"default": environ.Env.db_url_config(_database_url)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("PAVED_DB_CONN_MAX_AGE", 60))
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": PAVED_DATA_DIR / "paved.sqlite3",
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+                ),
+            },
+        }
+    }
+PAVED_EMBEDDED_DATABASE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+
+# --- Cache --------------------------------------------------------------------------------
+_redis_url = env_str("REDIS_URL", "")
+_cache_url = env_str("PAVED_CACHE_URL", "")
+if _cache_url or _redis_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url or _redis_url,
+            "KEY_PREFIX": "paved",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(PAVED_DATA_DIR / "cache"),
+        }
+    }
+
+# --- Auth ---------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "portal.auth.backends.LocalModelBackend",
+    "portal.auth.backends.PavedAuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+# Local password accounts exist only when explicitly enabled (on in `make run`).
+PAVED_LOCAL_LOGIN = env_bool("PAVED_LOCAL_LOGIN", False)
+
+ACCOUNT_ADAPTER = "portal.auth.adapters.PavedAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "portal.auth.adapters.PavedSocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = env_bool("PAVED_SSO_LOGIN_ON_GET", False)
+
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+_oidc_server = env_str("PAVED_OIDC_SERVER_URL", "")
+if _oidc_server:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": env_str("PAVED_OIDC_PROVIDER_ID", "sso"),
+                "name": env_str("PAVED_OIDC_NAME", "Company SSO"),
+                "client_id": env_str("PAVED_OIDC_CLIENT_ID", ""),
+                "secret": env_secret("PAVED_OIDC_CLIENT_SECRET"),
+                "settings": {
+                    "server_url": _oidc_server,
+                    "token_auth_method": env_str(
+                        "PAVED_OIDC_TOKEN_AUTH_METHOD", "client_secret_post"
+                    ),
+                    "scope": env_list("PAVED_OIDC_SCOPES", ["openid", "profile", "email"]),
+                },
+            }
+        ],
+    }
+_github_client_id = env_str("PAVED_GITHUB_OAUTH_CLIENT_ID", "")
+if _github_client_id:
+    SOCIALACCOUNT_PROVIDERS["github"] = {
+        "SCOPE": ["read:user", "user:email"],
+        "APPS": [
+            {
+                "client_id": _github_client_id,
+                "secret": env_secret("PAVED_GITHUB_OAUTH_CLIENT_SECRET"),
+            }
+        ],
+    }
+if not PAVED_LOCAL_LOGIN and not SOCIALACCOUNT_PROVIDERS and not DEBUG:
+    # Not fatal (health checks must still answer), but `check` reports it.
+    PAVED_NO_LOGIN_METHOD = True
+else:
+    PAVED_NO_LOGIN_METHOD = False
+
+# --- I18N / time ----------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("PAVED_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = PAVED_DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            # The container image runs collectstatic and sets this; development serves finders.
+            if env_bool("PAVED_MANIFEST_STATIC", False)
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = True
+
+# --- Limits ---------------------------------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PAVED_MAX_REQUEST_BYTES", 5 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+
+# --- Security -------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("PAVED_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("PAVED_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_SSL_REDIRECT = env_bool("PAVED_SSL_REDIRECT", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if env_bool("PAVED_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF, *env_list("PAVED_CSP_FORM_ACTION", [])],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
+
+# --- Celery ---------------------------------------------------------------------------------
+_broker = env_str("CELERY_BROKER_URL", "") or _redis_url or "filesystem://"
+CELERY_BROKER_URL = _broker
+PAVED_EMBEDDED_BROKER = _broker.startswith("filesystem://")
+if PAVED_EMBEDDED_BROKER:
+    _broker_dir = PAVED_DATA_DIR / "broker"
+    for sub in ("queue", "processed", "control"):
+        (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),
+    }
+else:
+    # Longer than the longest step lease plus the largest retry countdown (docs/operations.md).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("PAVED_BROKER_VISIBILITY_TIMEOUT", 3600)
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_TIME_LIMIT = env_int("PAVED_TASK_TIME_LIMIT", 1800)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"scaffolder.execute_step": {"queue": "provisioning"}}
+CELERY_TASK_ALWAYS_EAGER = env_bool("PAVED_TASKS_EAGER", False)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(PAVED_DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "recover-stalled-steps": {
+        "task": "scaffolder.recover_stalled_steps",
+        "schedule": env_int("PAVED_RECOVERY_INTERVAL", 30),
+    },
+}
+
+# --- Run engine -----------------------------------------------------------------------------
+# How long a claimed step may run before another worker may take it over.
+PAVED_STEP_LEASE_SECONDS = env_int("PAVED_STEP_LEASE_SECONDS", 600)
+# A pending step whose message was not consumed within this time is enqueued again.
+PAVED_STEP_REQUEUE_SECONDS = env_int("PAVED_STEP_REQUEUE_SECONDS", 120)
+PAVED_STEP_MAX_ATTEMPTS = env_int("PAVED_STEP_MAX_ATTEMPTS", 5)
+PAVED_STEP_RETRY_BACKOFF_SECONDS = env_int("PAVED_STEP_RETRY_BACKOFF_SECONDS", 2)
+# Extra modules that register step kinds (tests use it to add their own kinds to a worker).
+PAVED_EXTRA_STEP_MODULES = env_list("PAVED_EXTRA_STEP_MODULES", [])
+
+# --- Providers ------------------------------------------------------------------------------
+PAVED_GIT_PROVIDER = env_str("PAVED_GIT_PROVIDER", "local")
+PAVED_DEPLOY_PROVIDER = env_str("PAVED_DEPLOY_PROVIDER", "gitops")
+PAVED_CLUSTER_PROVIDER = env_str("PAVED_CLUSTER_PROVIDER", "gitops")
+
+# --- Email (Django 6.1 MAILERS) -------------------------------------------------------------
+_smtp_host = env_str("PAVED_SMTP_HOST", "")
+if _smtp_host:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _smtp_host,
+                "port": env_int("PAVED_SMTP_PORT", 587),
+                "username": env_str("PAVED_SMTP_USER", ""),
+                "password": env_secret("PAVED_SMTP_PASSWORD"),
+                "use_tls": env_bool("PAVED_SMTP_TLS", True),
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = env_str("PAVED_FROM_EMAIL", "paved@localhost")
+
+# --- Logging --------------------------------------------------------------------------------
+PAVED_LOG_LEVEL = env_str("PAVED_LOG_LEVEL", "INFO").upper()
+if PAVED_LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+    raise ImproperlyConfigured(
+        f"PAVED_LOG_LEVEL={PAVED_LOG_LEVEL!r} is not one of DEBUG, INFO, WARNING, ERROR"
+    )
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "portal.lib.redaction.RedactingFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": PAVED_LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "kubernetes": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}
+
+MESSAGE_TAGS = {40: "error", 30: "warning", 25: "success", 20: "info", 10: "debug"}

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from portal.home import views as home_views
+from portal.search import views as search_views
+
+admin.site.site_header = "Paved administration"
+admin.site.site_title = "Paved admin"
+admin.site.index_title = "Platform team"
+
+urlpatterns = [
+    path("", home_views.home, name="home"),
+    path("healthz", home_views.healthz, name="healthz"),
+    path("readyz", home_views.readyz, name="readyz"),
+    path("search/", search_views.search, name="search"),
+    path("docs/", include("portal.docs.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("catalog/", include("catalog.urls")),
+    path("", include("scaffolder.urls")),
+    path("infra/", include("infra.urls")),
+    path("metrics/", include("metrics.urls")),
+]

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class ScaffolderConfig(AppConfig):
+    name = "scaffolder"
+    verbose_name = "Scaffolder and runs"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from scaffolder import home  # noqa: F401  (registers the home section and search)
+        from scaffolder.engine.registry import load_extra_step_modules
+        from scaffolder.steps import debug  # noqa: F401  (registers step kinds)
+
+        load_extra_step_modules(settings.PAVED_EXTRA_STEP_MODULES)

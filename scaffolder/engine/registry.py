@@ -1,0 +1,114 @@
+"""Step kinds are classes registered by name; run kinds may add an input resolver."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import jsonschema
+
+if TYPE_CHECKING:
+    from scaffolder.engine.context import StepContext
+    from scaffolder.models import Run, Step
+
+
+class StepInputError(ValueError):
+    """A step's inputs do not match its schema. `problems` lists one message per field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class StepKind:
+    """Base class of a step kind. Subclasses set `name`, `input_schema` and implement `run`.
+
+    `run` must be idempotent: the engine may call it again after a crash or a retry, with the
+    same inputs, and the second call must not duplicate side effects.
+    """
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    input_schema: ClassVar[dict[str, Any]] = {"type": "object"}
+    # Keys of the inputs whose values are secrets; they are redacted before being stored.
+    secret_inputs: ClassVar[tuple[str, ...]] = ()
+    # How long a worker holds the step before another may take it over.
+    lease_seconds: ClassVar[int | None] = None
+    # Steps that only inspect (dry-run safe) are run by `scaffold dry-run`.
+    dry_run_safe: ClassVar[bool] = False
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def compensate(self, ctx: StepContext) -> None:
+        """Undo what `run` did, when the run is rolled back. Default: nothing to undo."""
+        return
+
+    @classmethod
+    def validate_inputs(cls, inputs: dict[str, Any]) -> None:
+        validator = jsonschema.Draft202012Validator(cls.input_schema)
+        errors = sorted(validator.iter_errors(inputs), key=lambda e: list(e.absolute_path))
+        if errors:
+            problems = []
+            for error in errors:
+                where = ".".join(str(p) for p in error.absolute_path) or "input"
+                problems.append(f"{where}: {error.message}")
+            raise StepInputError(problems)
+
+
+_STEP_KINDS: dict[str, type[StepKind]] = {}
+
+
+def register_step[T: type[StepKind]](cls: T) -> T:
+    """Class decorator: make a step kind available to runs under its `name`."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    existing = _STEP_KINDS.get(cls.name)
+    if existing is not None and existing is not cls:
+        raise ValueError(f"step kind {cls.name!r} is already registered by {existing.__name__}")
+    _STEP_KINDS[cls.name] = cls
+    return cls
+
+
+def get_step_kind(name: str) -> type[StepKind]:
+    try:
+        return _STEP_KINDS[name]
+    except KeyError:
+        known = ", ".join(sorted(_STEP_KINDS)) or "none"
+        raise KeyError(f"unknown step kind {name!r}; known kinds: {known}") from None
+
+
+def step_kinds() -> dict[str, type[StepKind]]:
+    return dict(_STEP_KINDS)
+
+
+def load_extra_step_modules(modules: list[str]) -> None:
+    for module in modules:
+        importlib.import_module(module)
+
+
+@dataclass
+class RunKindHooks:
+    """How a kind of run turns a step's stored inputs into the values it runs with."""
+
+    # Returns (resolved inputs, should_run). Default: inputs as stored, always run.
+    resolve_inputs: Callable[[Run, Step], tuple[dict[str, Any], bool]] | None = None
+    # Computes the run's outputs once every step is done.
+    resolve_outputs: Callable[[Run], dict[str, Any]] | None = None
+    # Called when a run reaches a final status (e.g. infra marks its request ready or failed).
+    on_finished: Callable[[Run], None] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_RUN_KINDS: dict[str, RunKindHooks] = {}
+
+
+def register_run_kind(kind: str, hooks: RunKindHooks) -> None:
+    _RUN_KINDS[kind] = hooks
+
+
+def run_kind_hooks(kind: str) -> RunKindHooks:
+    return _RUN_KINDS.get(kind) or RunKindHooks()

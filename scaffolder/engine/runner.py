@@ -1,0 +1,533 @@
+"""The run engine: start, claim, execute, advance, cancel, retry and recover runs.
+
+State lives in Run/Step rows. Every transition is a conditional UPDATE (compare-and-swap), so
+a duplicate Celery delivery, a second worker or a crashed worker can never run a step twice at
+the same time, and a step whose worker died is taken over once its lease expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from portal.lib.redaction import MASK, redact, redact_data
+from portal.providers.base import PermanentProviderError, TransientProviderError
+from scaffolder.engine.context import StepCancelled, StepContext
+from scaffolder.engine.logging import StepLogger, append_log
+from scaffolder.engine.registry import (
+    StepInputError,
+    get_step_kind,
+    run_kind_hooks,
+)
+from scaffolder.models import (
+    DONE_STEP_STATUSES,
+    Run,
+    RunStatus,
+    Step,
+    StepStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+ACTIVE_RUN_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
+MAX_BACKOFF_SECONDS = 300
+
+
+class RunStartError(ValueError):
+    """The run cannot start; `problems` says why, one line per problem. Nothing was written."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class RunStateError(ValueError):
+    """The requested action does not fit the run's current state (e.g. retrying a success)."""
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A step to create: its id, display name, kind and (possibly templated) inputs."""
+
+    key: str
+    kind: str
+    name: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    condition: str = ""
+
+
+# --- enqueueing ------------------------------------------------------------------------------
+
+
+def _enqueue(task_name: str, *args: Any, countdown: float | None = None) -> None:
+    """Send a task once the current transaction commits (never for uncommitted rows)."""
+    from portal.celery import app
+
+    def send() -> None:
+        app.send_task(task_name, args=list(args), countdown=countdown)
+
+    transaction.on_commit(send)
+
+
+def enqueue_advance(run_id: int) -> None:
+    _enqueue("scaffolder.advance_run", run_id)
+
+
+def enqueue_step(step_id: int, countdown: float | None = None) -> None:
+    Step.objects.filter(pk=step_id).update(enqueued_at=timezone.now())
+    _enqueue("scaffolder.execute_step", step_id, countdown=countdown)
+
+
+# --- starting ----------------------------------------------------------------------------------
+
+
+def has_expressions(value: Any) -> bool:
+    if isinstance(value, str):
+        return "${{" in value
+    if isinstance(value, list):
+        return any(has_expressions(item) for item in value)
+    if isinstance(value, dict):
+        return any(has_expressions(item) for item in value.values())
+    return False
+
+
+def validate_step_specs(steps: list[StepSpec]) -> None:
+    """Check kinds and static inputs before anything is written; raise RunStartError."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    if not steps:
+        problems.append("a run needs at least one step")
+    for position, spec in enumerate(steps, start=1):
+        label = f"step {position} ({spec.key or '?'})"
+        if not spec.key:
+            problems.append(f"{label}: has no id")
+        elif spec.key in seen:
+            problems.append(f"{label}: id {spec.key!r} is used twice")
+        seen.add(spec.key)
+        try:
+            kind = get_step_kind(spec.kind)
+        except KeyError as exc:
+            problems.append(f"{label}: {exc.args[0]}")
+            continue
+        if not has_expressions(spec.inputs):
+            try:
+                kind.validate_inputs(spec.inputs)
+            except StepInputError as exc:
+                problems.extend(f"{label}: {problem}" for problem in exc.problems)
+    if problems:
+        raise RunStartError(problems)
+
+
+def start_run(
+    *,
+    kind: str,
+    title: str,
+    steps: list[StepSpec],
+    actor: AbstractBaseUser | None,
+    inputs: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+    subject: str = "",
+    owner_ref: str = "",
+) -> Run:
+    """Create a run and its steps in one transaction and enqueue it once committed."""
+    validate_step_specs(steps)
+    with transaction.atomic():
+        run = Run.objects.create(
+            kind=kind,
+            title=title[:200],
+            requested_by=actor,
+            inputs=inputs or {},
+            context=context or {},
+            subject=subject,
+            owner_ref=owner_ref,
+        )
+        Step.objects.bulk_create(
+            Step(
+                run=run,
+                position=position,
+                key=spec.key,
+                name=spec.name or spec.key,
+                kind=spec.kind,
+                inputs=spec.inputs,
+                condition=spec.condition,
+                max_attempts=settings.PAVED_STEP_MAX_ATTEMPTS,
+            )
+            for position, spec in enumerate(steps)
+        )
+        who = actor.get_username() if actor else "the platform"
+        append_log(run.pk, f"Run requested by {who}: {len(steps)} step(s).")
+        enqueue_advance(run.pk)
+    return run
+
+
+# --- advancing ---------------------------------------------------------------------------------
+
+
+def advance_run(run_id: int) -> None:
+    """Look at the run and do the next thing: enqueue its next step, or finish it."""
+    run = Run.objects.filter(pk=run_id).first()
+    if run is None or run.is_finished:
+        return
+    for step in run.steps.order_by("position"):
+        if step.status in DONE_STEP_STATUSES:
+            continue
+        if step.status == StepStatus.FAILED:
+            _finish_run(run, RunStatus.FAILED, error=f"Step '{step.name}' failed: {step.error}")
+            return
+        if step.status == StepStatus.CANCELLED:
+            return
+        if step.status == StepStatus.RUNNING:
+            return  # someone holds it; recovery takes over when the lease expires
+        # PENDING: this is the next step.
+        if run.status == RunStatus.PENDING:
+            Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
+                status=RunStatus.RUNNING, started_at=Coalesce(F("started_at"), timezone.now())
+            )
+        countdown = None
+        if step.not_before and step.not_before > timezone.now():
+            countdown = (step.not_before - timezone.now()).total_seconds()
+        enqueue_step(step.pk, countdown=countdown)
+        return
+    _finish_run(run, RunStatus.SUCCEEDED)
+
+
+def _finish_run(run: Run, status: RunStatus, *, error: str = "") -> None:
+    hooks = run_kind_hooks(run.kind)
+    outputs: dict[str, Any] = {}
+    if status == RunStatus.SUCCEEDED and hooks.resolve_outputs is not None:
+        try:
+            outputs = hooks.resolve_outputs(run)
+        except Exception as exc:
+            status, error = RunStatus.FAILED, f"Could not compute the run's output: {exc}"
+    now = timezone.now()
+    # The closing log line commits with the status, so a page that sees the run finished
+    # has already got every line.
+    with transaction.atomic():
+        changed = Run.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
+            status=status,
+            finished_at=now,
+            started_at=Coalesce(F("started_at"), now),
+            error=redact(error),
+            outputs=outputs,
+        )
+        if not changed:
+            return
+        if status == RunStatus.SUCCEEDED:
+            append_log(run.pk, "Run finished: every step succeeded.")
+        else:
+            append_log(run.pk, f"Run failed. {error}", level="ERROR")
+    if hooks.on_finished is not None:
+        run.refresh_from_db()
+        hooks.on_finished(run)
+
+
+# --- executing a step --------------------------------------------------------------------------
+
+
+def _claim_token() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _lease_seconds(kind_lease: int | None) -> int:
+    return kind_lease or settings.PAVED_STEP_LEASE_SECONDS
+
+
+def claim_step(step_id: int, token: str, lease_seconds: int) -> bool:
+    """Atomically take a step: pending and due, or running with an expired lease."""
+    now = timezone.now()
+    runnable = Q(status=StepStatus.PENDING) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
+    abandoned = Q(status=StepStatus.RUNNING, lease_expires_at__lt=now)
+    active_run_ids = Run.objects.filter(status__in=ACTIVE_RUN_STATUSES).values("pk")
+    claimed = (
+        Step.objects.filter(pk=step_id, run_id__in=active_run_ids)
+        .filter(runnable | abandoned)
+        .update(
+            status=StepStatus.RUNNING,
+            attempt=F("attempt") + 1,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            claimed_by=token,
+            started_at=Coalesce(F("started_at"), now),
+            not_before=None,
+        )
+    )
+    return claimed == 1
+
+
+def _stored_inputs(kind_secret_inputs: tuple[str, ...], inputs: dict[str, Any]) -> dict[str, Any]:
+    shown = {k: (MASK if k in kind_secret_inputs else v) for k, v in inputs.items()}
+    return dict(redact_data(shown))
+
+
+def execute_step(step_id: int) -> str:
+    """Run one step if it can be claimed. Returns what happened (for logs and tests)."""
+    step = Step.objects.select_related("run").filter(pk=step_id).first()
+    if step is None:
+        return "missing"
+    try:
+        kind_cls = get_step_kind(step.kind)
+    except KeyError as exc:
+        token = _claim_token()
+        if claim_step(step_id, token, _lease_seconds(None)):
+            _fail_step(step_id, token, str(exc.args[0]))
+        return "failed"
+    token = _claim_token()
+    lease = _lease_seconds(kind_cls.lease_seconds)
+    was_running = step.status == StepStatus.RUNNING
+    if not claim_step(step_id, token, lease):
+        return "not-claimed"
+    step.refresh_from_db()
+    run = step.run
+    run.refresh_from_db()
+    if run.status == RunStatus.PENDING:
+        Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
+            status=RunStatus.RUNNING, started_at=Coalesce(F("started_at"), timezone.now())
+        )
+    log = StepLogger(run.pk, step.pk)
+    if was_running:
+        log.warning(
+            "Taking over step '%s' after its worker stopped answering (attempt %d).",
+            step.name,
+            step.attempt,
+        )
+    if step.attempt > step.max_attempts:
+        _fail_step(step_id, token, f"gave up after {step.max_attempts} attempts")
+        return "failed"
+
+    hooks = run_kind_hooks(run.kind)
+    try:
+        if hooks.resolve_inputs is not None:
+            inputs, should_run = hooks.resolve_inputs(run, step)
+        else:
+            inputs, should_run = dict(step.inputs), True
+        if not should_run:
+            Step.objects.filter(pk=step_id, claimed_by=token).update(
+                status=StepStatus.SKIPPED, finished_at=timezone.now(), lease_expires_at=None
+            )
+            log.info("Skipped step '%s': its condition is false.", step.name)
+            advance_run(run.pk)
+            return "skipped"
+        kind_cls.validate_inputs(inputs)
+    except StepInputError as exc:
+        _fail_step(step_id, token, f"invalid input: {exc}")
+        return "failed"
+    except Exception as exc:
+        _fail_step(step_id, token, str(exc))
+        return "failed"
+
+    Step.objects.filter(pk=step_id, claimed_by=token).update(
+        resolved_inputs=_stored_inputs(kind_cls.secret_inputs, inputs)
+    )
+    outputs_by_key = dict(
+        run.steps.filter(status=StepStatus.SUCCEEDED).values_list("key", "outputs")
+    )
+    ctx = StepContext(
+        run=run,
+        step=step,
+        inputs=inputs,
+        log=log,
+        claim_token=token,
+        lease_seconds=lease,
+        step_outputs=outputs_by_key,
+    )
+    if step.attempt == 1:
+        log.info("Started step '%s' (%s).", step.name, step.kind)
+    else:
+        log.info("Started step '%s' (%s), attempt %d.", step.name, step.kind, step.attempt)
+    try:
+        outputs = kind_cls().run(ctx) or {}
+    except StepCancelled as exc:
+        Step.objects.filter(pk=step_id, claimed_by=token).update(
+            status=StepStatus.CANCELLED, finished_at=timezone.now(), lease_expires_at=None
+        )
+        log.warning("Stopped step '%s': %s.", step.name, exc)
+        return "cancelled"
+    except TransientProviderError as exc:
+        return _retry_or_fail(step, token, str(exc), exc.retry_after)
+    except SoftTimeLimitExceeded:
+        return _retry_or_fail(step, token, "the step ran out of time", None)
+    except (PermanentProviderError, StepInputError) as exc:
+        _fail_step(step_id, token, str(exc))
+        return "failed"
+    except Exception as exc:
+        logger.exception("step %s (%s) raised", step_id, step.kind)
+        where = traceback.extract_tb(exc.__traceback__)[-1:]
+        origin = f" (at {os.path.basename(where[0].filename)}:{where[0].lineno})" if where else ""
+        _fail_step(step_id, token, f"{exc.__class__.__name__}: {exc}{origin}")
+        return "failed"
+
+    finished = Step.objects.filter(pk=step_id, status=StepStatus.RUNNING, claimed_by=token).update(
+        status=StepStatus.SUCCEEDED,
+        outputs=redact_data(outputs),
+        finished_at=timezone.now(),
+        lease_expires_at=None,
+        error="",
+    )
+    if not finished:
+        log.warning("Step '%s' finished, but another worker had taken it over.", step.name)
+        return "lost-lease"
+    step.refresh_from_db()
+    log.info("Finished step '%s' in %.2f s.", step.name, step.duration or 0.0)
+    advance_run(run.pk)
+    return "succeeded"
+
+
+def _retry_or_fail(step: Step, token: str, message: str, retry_after: float | None) -> str:
+    log = StepLogger(step.run_id, step.pk)
+    step.refresh_from_db(fields=["attempt", "max_attempts"])
+    if step.attempt >= step.max_attempts:
+        _fail_step(step.pk, token, f"{message} (gave up after {step.attempt} attempts)")
+        return "failed"
+    base = settings.PAVED_STEP_RETRY_BACKOFF_SECONDS * (2 ** (step.attempt - 1))
+    delay = retry_after if retry_after is not None else base * (0.8 + random.random() * 0.4)  # noqa: S311
+    delay = max(0.0, min(float(delay), MAX_BACKOFF_SECONDS))
+    released = Step.objects.filter(pk=step.pk, status=StepStatus.RUNNING, claimed_by=token).update(
+        status=StepStatus.PENDING,
+        not_before=timezone.now() + timedelta(seconds=delay),
+        lease_expires_at=None,
+        claimed_by="",
+        error=redact(message),
+    )
+    if not released:
+        return "lost-lease"
+    log.warning(
+        "Temporary problem: %s. Retrying in %.1f s (attempt %d of %d).",
+        message,
+        delay,
+        step.attempt,
+        step.max_attempts,
+    )
+    enqueue_step(step.pk, countdown=delay)
+    return "retrying"
+
+
+def _fail_step(step_id: int, token: str, message: str) -> None:
+    message = redact(message)
+    failed = Step.objects.filter(pk=step_id, status=StepStatus.RUNNING, claimed_by=token).update(
+        status=StepStatus.FAILED,
+        error=message,
+        finished_at=timezone.now(),
+        lease_expires_at=None,
+    )
+    if not failed:
+        return
+    step = Step.objects.select_related("run").get(pk=step_id)
+    append_log(step.run_id, f"Step '{step.name}' failed: {message}", level="ERROR", step_id=step_id)
+    _finish_run(step.run, RunStatus.FAILED, error=f"Step '{step.name}' failed: {message}")
+
+
+# --- cancel, retry, recover --------------------------------------------------------------------
+
+
+def cancel_run(run: Run, *, actor: AbstractBaseUser | None) -> None:
+    """Stop a pending or running run. A step already working finishes or notices at its next
+    heartbeat; nothing after it starts."""
+    with transaction.atomic():
+        changed = Run.objects.filter(pk=run.pk, status__in=ACTIVE_RUN_STATUSES).update(
+            status=RunStatus.CANCELLED,
+            finished_at=timezone.now(),
+            cancelled_by=actor,
+            error="Cancelled",
+        )
+        if not changed:
+            raise RunStateError("Only a pending or running run can be cancelled.")
+        Step.objects.filter(run=run, status=StepStatus.PENDING).update(status=StepStatus.CANCELLED)
+        who = actor.get_username() if actor else "the platform"
+        append_log(run.pk, f"Run cancelled by {who}.", level="WARNING")
+    hooks = run_kind_hooks(run.kind)
+    if hooks.on_finished is not None:
+        run.refresh_from_db()
+        hooks.on_finished(run)
+
+
+def retry_run(run: Run, *, actor: AbstractBaseUser | None, from_step: str | None = None) -> Step:
+    """Run a failed or cancelled run again from `from_step` (default: the first unfinished
+    step). Earlier steps keep their outputs; that step and every later one start afresh."""
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(pk=run.pk)
+        if locked.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
+            raise RunStateError("Only a failed or cancelled run can be retried.")
+        steps = list(locked.steps.order_by("position"))
+        if from_step:
+            start = next((s for s in steps if s.key == from_step), None)
+            if start is None:
+                raise RunStateError(f"The run has no step {from_step!r}.")
+        else:
+            start = next((s for s in steps if s.status not in DONE_STEP_STATUSES), None)
+            if start is None:
+                raise RunStateError("Every step already succeeded; there is nothing to retry.")
+        if any(s.status == StepStatus.RUNNING for s in steps):
+            raise RunStateError("A step is still running; wait for it to stop before retrying.")
+        Step.objects.filter(run=locked, position__gte=start.position).update(
+            status=StepStatus.PENDING,
+            attempt=0,
+            error="",
+            not_before=None,
+            lease_expires_at=None,
+            claimed_by="",
+            started_at=None,
+            finished_at=None,
+            outputs={},
+        )
+        Run.objects.filter(pk=locked.pk).update(
+            status=RunStatus.RUNNING, finished_at=None, error="", cancelled_by=None, outputs={}
+        )
+        who = actor.get_username() if actor else "the platform"
+        append_log(locked.pk, f"Retry requested by {who}, from step '{start.name}'.")
+        enqueue_advance(locked.pk)
+    return start
+
+
+def recover_stalled_steps() -> int:
+    """Re-enqueue work whose message was lost or whose worker died. Returns how many."""
+    now = timezone.now()
+    requeue_before = now - timedelta(seconds=settings.PAVED_STEP_REQUEUE_SECONDS)
+    recovered = 0
+    # Steps held by a dead worker: the claim takes them over once the lease has expired.
+    expired = Step.objects.filter(
+        status=StepStatus.RUNNING,
+        lease_expires_at__lt=now,
+        run__status__in=ACTIVE_RUN_STATUSES,
+    ).values_list("pk", flat=True)
+    for step_id in expired:
+        with transaction.atomic():
+            enqueue_step(step_id)
+        recovered += 1
+    # Steps whose run was cancelled while a worker held them and then died.
+    Step.objects.filter(
+        status=StepStatus.RUNNING,
+        lease_expires_at__lt=now,
+        run__status__in=[RunStatus.CANCELLED, RunStatus.FAILED],
+    ).update(status=StepStatus.CANCELLED, lease_expires_at=None)
+    # Active runs whose next message vanished (e.g. a broker restart without persistence).
+    active = (
+        Run.objects.filter(status__in=ACTIVE_RUN_STATUSES)
+        .exclude(steps__status=StepStatus.RUNNING)
+        .prefetch_related("steps")
+    )
+    for run in active:
+        upcoming = next((s for s in run.steps.all() if s.status not in DONE_STEP_STATUSES), None)
+        due = upcoming is None or (
+            upcoming.status == StepStatus.PENDING
+            and (upcoming.enqueued_at is None or upcoming.enqueued_at < requeue_before)
+            and (upcoming.not_before is None or upcoming.not_before <= now)
+        )
+        if due:
+            with transaction.atomic():
+                advance_run(run.pk)
+            recovered += 1
+    return recovered

@@ -1,0 +1,51 @@
+"""The home page's "My runs" card and runs in global search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.urls import reverse
+
+from portal.home.queries import HomeSection, register_section
+from portal.search.registry import SearchHit, register_search
+from scaffolder.queries import runs_for_list
+
+
+def _my_runs(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
+    if not user.is_authenticated:
+        return {"rows": []}
+    return {"rows": list(runs_for_list(user, mine=True)[:6])}
+
+
+def _search_runs(query: str, user: AbstractBaseUser | AnonymousUser, limit: int) -> list[SearchHit]:
+    from scaffolder.models import Run
+
+    runs = Run.objects.select_related("requested_by").filter(title__icontains=query)
+    if query.isdigit():
+        runs = Run.objects.select_related("requested_by").filter(pk=int(query)) | runs
+    return [
+        SearchHit(
+            category="run",
+            title=f"#{run.pk} {run.title}",
+            url=reverse("scaffolder:run-detail", args=[run.pk]),
+            summary=f"started by {run.requested_by or 'the platform'}",
+            badge=run.get_status_display(),
+        )
+        for run in runs.order_by("-created_at")[:limit]
+    ]
+
+
+register_section(
+    HomeSection(
+        key="runs",
+        title="My runs",
+        order=20,
+        template="scaffolder/_home_runs.html",
+        loader=_my_runs,
+        empty_text="You have not started anything yet. Create a service from a template.",
+        empty_action_urlname="scaffolder:template-list",
+        empty_action_label="Create",
+    )
+)
+register_search("runs", "Runs", _search_runs)

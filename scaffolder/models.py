@@ -1,0 +1,180 @@
+"""Runs and their steps: the durable state of every provisioning job.
+
+Celery only carries ids; these rows are the truth. See scaffolder/engine/ for the behaviour.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+TERMINAL_RUN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+DONE_STEP_STATUSES = (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
+
+
+class RunQuerySet(models.QuerySet["Run"]):
+    def active(self) -> RunQuerySet:
+        return self.filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING])
+
+    def requested_by(self, user: object) -> RunQuerySet:
+        return self.filter(requested_by=user)
+
+
+class Run(models.Model):
+    """One execution of an ordered list of steps (a template run, an infra request, ...)."""
+
+    kind = models.CharField(
+        max_length=64, help_text="Which app started it, e.g. scaffolder, infra, demo."
+    )
+    title = models.CharField(max_length=200)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DB_SET_NULL,
+        related_name="runs",
+    )
+    # What the run acts for (e.g. "catalog.entity:42", "infra.request:7"); used for permissions.
+    subject = models.CharField(max_length=200, blank=True, db_index=True)
+    owner_ref = models.CharField(
+        max_length=300, blank=True, db_index=True, help_text="Catalog group that owns the result."
+    )
+    inputs = models.JSONField(default=dict, blank=True)
+    context = models.JSONField(
+        default=dict, blank=True, help_text="Engine context: template, version, output spec."
+    )
+    outputs = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True
+    )
+    error = models.TextField(blank=True)
+    log_seq = models.PositiveIntegerField(default=0, help_text="Last log line number used.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DB_SET_NULL,
+        related_name="+",
+    )
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["requested_by", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk}: {self.title}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL_RUN_STATUSES
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in (RunStatus.PENDING, RunStatus.RUNNING)
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in (RunStatus.FAILED, RunStatus.CANCELLED)
+
+    @property
+    def duration(self) -> float | None:
+        if not self.started_at:
+            return None
+        return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+
+
+class Step(models.Model):
+    """One step of a run. Claimed atomically by a worker; repeating it must be harmless."""
+
+    run = models.ForeignKey(Run, on_delete=models.DB_CASCADE, related_name="steps")
+    position = models.PositiveIntegerField()
+    key = models.CharField(max_length=100, help_text="The step id, unique within the run.")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=100, help_text="Registered step kind, e.g. fetch:template.")
+    inputs = models.JSONField(default=dict, blank=True)
+    condition = models.TextField(blank=True, help_text="Optional `if` expression.")
+    status = models.CharField(
+        max_length=16, choices=StepStatus.choices, default=StepStatus.PENDING, db_index=True
+    )
+    attempt = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=5)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True, help_text="Earliest next attempt.")
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    resolved_inputs = models.JSONField(
+        default=dict, blank=True, help_text="Inputs after expressions, secrets redacted."
+    )
+    outputs = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "position"], name="step_unique_position"),
+            models.UniqueConstraint(fields=["run", "key"], name="step_unique_key"),
+        ]
+        indexes = [models.Index(fields=["status", "lease_expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.key} ({self.kind})"
+
+    @property
+    def duration(self) -> float | None:
+        if not self.started_at:
+            return None
+        return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+
+
+class LogLevel(models.TextChoices):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class RunLogLine(models.Model):
+    """One log line of a run, numbered per run so that pages can poll with a cursor."""
+
+    # DB-level cascade: deleting an old run must not load its log lines into memory.
+    run = models.ForeignKey(Run, on_delete=models.DB_CASCADE, related_name="log_lines")
+    step = models.ForeignKey(
+        Step, null=True, blank=True, on_delete=models.DB_SET_NULL, related_name="log_lines"
+    )
+    seq = models.PositiveIntegerField()
+    level = models.CharField(max_length=8, choices=LogLevel.choices, default=LogLevel.INFO)
+    message = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="log_unique_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.seq} {self.level} {self.message[:60]}"

@@ -1,0 +1,1 @@
+"""The scaffolder's own step kinds, one module each; imported by ScaffolderConfig.ready()."""

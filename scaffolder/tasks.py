@@ -1,0 +1,25 @@
+"""Thin Celery tasks: ids in, engine calls out. Names are explicit so that moving a module
+never orphans messages already in the queue."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from scaffolder.engine import runner
+
+
+@shared_task(name="scaffolder.advance_run", acks_late=True, reject_on_worker_lost=True)
+def advance_run(run_id: int) -> None:
+    runner.advance_run(run_id)
+
+
+@shared_task(name="scaffolder.execute_step", acks_late=True, reject_on_worker_lost=True)
+def execute_step(step_id: int) -> str:
+    # Retries of transient errors are scheduled by the engine from the Step row (not by
+    # Celery's autoretry) so that the attempt count and backoff survive a lost message.
+    return runner.execute_step(step_id)
+
+
+@shared_task(name="scaffolder.recover_stalled_steps", acks_late=True)
+def recover_stalled_steps() -> int:
+    return runner.recover_stalled_steps()

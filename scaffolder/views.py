@@ -1,0 +1,130 @@
+"""Run pages: list, detail with a live log, cancel and retry."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
+
+from portal.htmx import render_page
+from scaffolder.engine.runner import RunStateError, cancel_run, retry_run
+from scaffolder.models import Run, RunStatus
+from scaffolder.permissions import can_manage_run, manage_denied_reason
+from scaffolder.queries import log_lines_after, run_for_detail, runs_for_list
+
+PAGE_SIZE = 25
+
+
+@require_GET
+def run_list(request: HttpRequest) -> HttpResponse:
+    mine = request.GET.get("scope", "mine") != "all"
+    status = request.GET.get("status", "")
+    if status and status not in RunStatus.values:
+        status = ""
+    page = Paginator(runs_for_list(request.user, mine=mine, status=status), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render_page(
+        request,
+        "scaffolder/run_list.html",
+        {"page": page, "mine": mine, "status": status, "statuses": RunStatus.choices},
+        partial="run-table",
+    )
+
+
+def _get_run(run_id: int) -> Run:
+    run = run_for_detail(run_id)
+    if run is None:
+        raise Http404("No such run")
+    return run
+
+
+def _progress(run: Run) -> dict[str, int]:
+    steps = list(run.steps.all())
+    done = sum(1 for s in steps if s.status in ("succeeded", "skipped"))
+    total = len(steps) or 1
+    return {"done": done, "total": len(steps), "percent": round(100 * done / total)}
+
+
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _get_run(run_id)
+    lines = log_lines_after(run, 0, limit=2000)
+    return render_page(
+        request,
+        "scaffolder/run_detail.html",
+        {
+            "run": run,
+            "lines": lines,
+            "last_seq": lines[-1].seq if lines else 0,
+            "can_manage": can_manage_run(request.user, run),
+            "progress": _progress(run),
+        },
+    )
+
+
+@require_GET
+def run_log(request: HttpRequest, run_id: int) -> HttpResponse:
+    """New log lines after the cursor, plus the step list and poller as out-of-band swaps."""
+    run = _get_run(run_id)
+    try:
+        after = max(0, int(request.GET.get("after", "0")))
+    except ValueError:
+        after = 0
+    lines = log_lines_after(run, after)
+    context = {
+        "run": run,
+        "lines": lines,
+        "last_seq": lines[-1].seq if lines else after,
+        "can_manage": can_manage_run(request.user, run),
+        "progress": _progress(run),
+        "oob": True,
+    }
+    response = render_page(request, "scaffolder/run_detail.html", context, partial="log-update")
+    if run.is_finished and not lines:
+        stop = HttpResponseStopPolling(response.content)
+        stop["Vary"] = "HX-Request"
+        return stop
+    return response
+
+
+def _denied(request: HttpRequest, run: Run) -> PermissionDenied:
+    return PermissionDenied(manage_denied_reason(request.user, run))
+
+
+def _after_action(request: HttpRequest, run: Run) -> HttpResponse:
+    url = reverse("scaffolder:run-detail", args=[run.pk])
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@require_POST
+def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _get_run(run_id)
+    if not can_manage_run(request.user, run):
+        raise _denied(request, run)
+    try:
+        cancel_run(run, actor=request.user)  # type: ignore[arg-type]
+        messages.success(request, f"Run #{run.pk} cancelled.")
+    except RunStateError as exc:
+        messages.error(request, str(exc))
+    return _after_action(request, run)
+
+
+@require_POST
+def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _get_run(run_id)
+    if not can_manage_run(request.user, run):
+        raise _denied(request, run)
+    try:
+        step = retry_run(run, actor=request.user, from_step=request.POST.get("step") or None)  # type: ignore[arg-type]
+        messages.success(request, f"Retrying run #{run.pk} from step '{step.name}'.")
+    except RunStateError as exc:
+        messages.error(request, str(exc))
+    return _after_action(request, run)

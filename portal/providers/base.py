@@ -9,6 +9,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
 
 class ProviderError(Exception):
     """Base class: something an outside system (or our embedded stand-in) refused or failed."""
@@ -38,3 +42,155 @@ class PermanentProviderError(ProviderError):
 
 class ProviderNotConfigured(PermanentProviderError):
     """The provider lacks the settings or credentials it needs."""
+
+
+# --- Contracts ---------------------------------------------------------------------------------
+# Methods take and return these frozen dataclasses, never vendor objects, so PyGithub and
+# kubernetes types stay inside their provider folders. Every `ensure_*` is safe to repeat and
+# returns whether it changed anything.
+
+
+@dataclass(frozen=True)
+class RepoRef:
+    """A repository on a git host."""
+
+    host: str  # provider name: "local" or "github"
+    owner: str  # organisation / namespace
+    name: str
+    default_branch: str = "main"
+    web_url: str = ""  # where a person browses it (the portal's page for local repos)
+    clone_url: str = ""  # what `git clone` takes
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+@dataclass(frozen=True)
+class CommitRef:
+    sha: str
+    changed: bool  # False when the tree was already identical and no commit was made
+
+
+class GitHost(Protocol):
+    """Creates repositories and commits whole trees, idempotently."""
+
+    name: str
+
+    def ensure_repository(
+        self,
+        owner: str,
+        name: str,
+        *,
+        description: str = "",
+        private: bool = True,
+        default_branch: str = "main",
+        topics: Sequence[str] = (),
+    ) -> tuple[RepoRef, bool]: ...
+
+    def get_repository(self, owner: str, name: str) -> RepoRef | None: ...
+
+    def commit_files(
+        self,
+        repo: RepoRef,
+        files: Mapping[str, bytes],
+        *,
+        message: str,
+        branch: str | None = None,
+        delete_missing: bool = False,
+    ) -> CommitRef:
+        """Write `files` (path -> content) as ONE commit; no commit when nothing changed.
+        With `delete_missing`, files not in `files` are removed (the tree becomes exactly it)."""
+        ...
+
+    def read_file(self, repo: RepoRef, path: str, *, ref: str | None = None) -> bytes | None: ...
+
+    def list_files(self, repo: RepoRef, *, ref: str | None = None) -> list[str]: ...
+
+    def ensure_webhook(self, repo: RepoRef, *, url: str, secret: str) -> bool: ...
+
+    def check_configuration(self) -> list[str]:
+        """Problems that stop this provider from working (empty when fine)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApplicationSpec:
+    """An Argo CD Application for one service in one environment."""
+
+    name: str
+    repo_url: str
+    path: str
+    destination_namespace: str
+    environment: str = "dev"
+    revision: str = "HEAD"
+    project: str = "default"
+    destination_server: str = "https://kubernetes.default.svc"
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AppStatus:
+    sync: str  # Synced / OutOfSync / Unknown
+    health: str  # Healthy / Progressing / Degraded / Missing / Unknown
+    revision: str = ""
+    message: str = ""
+
+
+class Deployer(Protocol):
+    """Creates the Argo CD Application for a service and reads its status back."""
+
+    name: str
+
+    def ensure_application(self, app: ApplicationSpec) -> bool: ...
+
+    def application_status(self, name: str, *, environment: str = "dev") -> AppStatus: ...
+
+    def check_configuration(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class NamespaceSpec:
+    """A team's namespace for one service in one environment, with quota and access."""
+
+    name: str
+    owner_group: str  # catalog group name, e.g. "team-orders"
+    service: str
+    environment: str = "dev"
+    quota: Mapping[str, str] = field(default_factory=dict)  # e.g. {"requests.cpu": "4"}
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ResourceStatus:
+    """What a cluster says about an object: exists, and its status conditions."""
+
+    exists: bool
+    conditions: Sequence[Mapping[str, Any]] = ()
+    ready: bool = False
+    message: str = ""
+
+
+class Cluster(Protocol):
+    """Namespaces and arbitrary manifests (Crossplane claims, Argo Applications) on a cluster,
+    or committed to the GitOps repository for Argo CD to apply."""
+
+    name: str
+
+    def ensure_namespace(self, spec: NamespaceSpec) -> bool: ...
+
+    def delete_namespace(self, name: str, *, environment: str = "dev") -> bool: ...
+
+    def apply_manifests(
+        self, manifests: Sequence[Mapping[str, Any]], *, environment: str, message: str = ""
+    ) -> bool: ...
+
+    def delete_manifest(
+        self, api_version: str, kind: str, namespace: str, name: str, *, environment: str
+    ) -> bool: ...
+
+    def read_status(
+        self, api_version: str, kind: str, namespace: str, name: str, *, environment: str
+    ) -> ResourceStatus: ...
+
+    def check_configuration(self) -> list[str]: ...

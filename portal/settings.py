@@ -252,11 +252,18 @@ SESSION_COOKIE_SECURE = env_bool("PAVED_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("PAVED_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_SSL_REDIRECT = env_bool("PAVED_SSL_REDIRECT", False)
+# Preloading is a decision for the whole domain, not for one app on it: opt in explicitly.
+SECURE_HSTS_PRELOAD = env_bool("PAVED_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if env_bool("PAVED_BEHIND_TLS_PROXY", False):
+# Behind a TLS-terminating proxy/ingress (the deploy/ manifests), trust its X-Forwarded-Proto
+# and redirect plain HTTP to HTTPS. The probes talk plain HTTP to the pod, so they are exempt.
+PAVED_BEHIND_TLS_PROXY = env_bool("PAVED_BEHIND_TLS_PROXY", False)
+if PAVED_BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("PAVED_SSL_REDIRECT", PAVED_BEHIND_TLS_PROXY and not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CSP = {
     "default-src": [CSP.SELF],

@@ -19,7 +19,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
@@ -138,7 +138,7 @@ def start_run(
     kind: str,
     title: str,
     steps: list[StepSpec],
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     inputs: dict[str, Any] | None = None,
     context: dict[str, Any] | None = None,
     subject: str = "",
@@ -433,7 +433,7 @@ def _fail_step(step_id: int, token: str, message: str) -> None:
 # --- cancel, retry, recover --------------------------------------------------------------------
 
 
-def cancel_run(run: Run, *, actor: AbstractBaseUser | None) -> None:
+def cancel_run(run: Run, *, actor: User | None) -> None:
     """Stop a pending or running run. A step already working finishes or notices at its next
     heartbeat; nothing after it starts."""
     with transaction.atomic():
@@ -454,7 +454,7 @@ def cancel_run(run: Run, *, actor: AbstractBaseUser | None) -> None:
         hooks.on_finished(run)
 
 
-def retry_run(run: Run, *, actor: AbstractBaseUser | None, from_step: str | None = None) -> Step:
+def retry_run(run: Run, *, actor: User | None, from_step: str | None = None) -> Step:
     """Run a failed or cancelled run again from `from_step` (default: the first unfinished
     step). Earlier steps keep their outputs; that step and every later one start afresh."""
     with transaction.atomic():

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _run(actor: User | None, owner_ref: str = "group:default/team-orders") -> Run:
-    run = start_run(
+    return start_run(
         kind="demo",
         title="Create orders-service",
         actor=actor,
@@ -23,7 +23,6 @@ def _run(actor: User | None, owner_ref: str = "group:default/team-orders") -> Ru
             StepSpec("two", "test:broken", inputs={}),
         ],
     )
-    return run
 
 
 def _client(user: User) -> Client:

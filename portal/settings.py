@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.DatabaseUnavailableMiddleware",
+    "portal.audit.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -259,6 +260,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("PAVED_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# Only behind a proxy that sets X-Forwarded-For: audit records then show the client's address.
+PAVED_TRUST_X_FORWARDED_FOR = env_bool("PAVED_TRUST_X_FORWARDED_FOR", False)
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],

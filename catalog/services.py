@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q
 
 from catalog.models import Entity, Relation
@@ -12,7 +12,7 @@ from catalog.models import Entity, Relation
 logger = logging.getLogger(__name__)
 
 
-def link_user_to_catalog(user: AbstractBaseUser) -> Entity | None:
+def link_user_to_catalog(user: User) -> Entity | None:
     """Attach a portal account to the catalog User with the same email or name, once."""
     existing = Entity.objects.filter(kind__iexact="user", user=user).first()
     if existing is not None:
@@ -36,13 +36,13 @@ def link_user_to_catalog(user: AbstractBaseUser) -> Entity | None:
         chosen = chosen or entity
     if chosen is None:
         return None
-    chosen.user = user  # type: ignore[assignment]
+    chosen.user = user
     chosen.save(update_fields=["user"])
     logger.info("linked account %s to catalog entity %s", username, chosen.ref)
     return chosen
 
 
-def group_refs_for_user(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+def group_refs_for_user(user: User | AnonymousUser) -> set[str]:
     """References of the catalog groups the user is a member of (memberOf relations)."""
     if not user.is_authenticated:
         return set()
@@ -54,5 +54,5 @@ def group_refs_for_user(user: AbstractBaseUser | AnonymousUser) -> set[str]:
             source__user=user, source__kind__iexact="user", type="memberOf"
         ).values_list("target_ref", flat=True)
     )
-    user._paved_group_refs = refs  # type: ignore[union-attr]
+    user._paved_group_refs = refs  # type: ignore[attr-defined]
     return refs

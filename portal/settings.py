@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.DatabaseUnavailableMiddleware",
+    "portal.audit.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -228,6 +229,7 @@ USE_TZ = True
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = PAVED_DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -265,6 +267,8 @@ if PAVED_BEHIND_TLS_PROXY:
 SECURE_SSL_REDIRECT = env_bool("PAVED_SSL_REDIRECT", PAVED_BEHIND_TLS_PROXY and not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
+# Only behind a proxy that sets X-Forwarded-For: audit records then show the client's address.
+PAVED_TRUST_X_FORWARDED_FOR = env_bool("PAVED_TRUST_X_FORWARDED_FOR", False)
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],

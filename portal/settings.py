@@ -228,8 +228,9 @@ USE_TZ = True
 
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = PAVED_DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# The container image collects static files at build time outside the data directory.
+STATIC_ROOT = Path(env_str("PAVED_STATIC_ROOT", str(PAVED_DATA_DIR / "static"))).resolve()
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

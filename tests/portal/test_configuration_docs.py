@@ -90,7 +90,7 @@ def test_documented_paved_variables_exist() -> None:
     read = set(variables_read_by(SETTINGS.read_text(encoding="utf-8")))
     source = "\n".join(
         path.read_text(encoding="utf-8", errors="replace")
-        for pattern in ("*/**/*.py", "Makefile", "Procfile*", "deploy/**/*", "Dockerfile")
+        for pattern in ("*/**/*.py", "Makefile", "Procfile*", "deploy/**/*", "Dockerfile", "bin/*")
         for path in ROOT.glob(pattern)
         if path.is_file() and ".venv" not in path.parts
     )

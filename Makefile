@@ -40,8 +40,7 @@ run: $(STAMP)
 	@echo "                        carol / paved-demo   (developer, Orders team)"
 	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
 	@echo ""
-	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true exec $(VENV)/bin/honcho --no-prefix -f Procfile.dev start 2>/dev/null || \
-	 PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true exec $(VENV)/bin/honcho -f Procfile.dev start
+	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true exec $(VENV)/bin/honcho -f Procfile.dev start
 
 services:
 	@bin/ensure-services

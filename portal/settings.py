@@ -46,7 +46,9 @@ SECRET_KEY, PAVED_SECRET_KEY_GENERATED = _load_secret_key()
 
 ALLOWED_HOSTS = env_list("PAVED_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("PAVED_CSRF_TRUSTED_ORIGINS", [])
-PAVED_BASE_URL = env_str("PAVED_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+PAVED_BASE_URL = env_str(
+    "PAVED_BASE_URL", f"http://127.0.0.1:{env_str('PAVED_PORT', '8000')}"
+).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -110,3 +110,30 @@ def test_toast_shows_and_fades(signed_in: Page, live_server: Any) -> None:
     page.get_by_role("button", name="Sign out").click()
     expect(toast.first).to_be_visible()
     expect(toast).to_have_count(0, timeout=8000)
+
+
+def test_sign_in_page_with_sso_and_password(page: Page, live_server: Any, settings: Any) -> None:
+    settings.PAVED_LOCAL_LOGIN = True
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "openid_connect": {
+            "APPS": [
+                {
+                    "provider_id": "sso",
+                    "name": "Acme SSO",
+                    "client_id": "paved",
+                    "secret": "x",
+                    "settings": {"server_url": "http://127.0.0.1:9/"},
+                }
+            ]
+        },
+        "github": {"APPS": [{"client_id": "gh", "secret": "y"}]},
+    }
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/accounts/login/")
+    expect(page.get_by_role("button", name="Sign in with Acme SSO")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in with GitHub")).to_be_visible()
+    expect(page.get_by_label("Password")).to_be_visible()
+    _no_horizontal_scroll(page)
+    screenshot(page, "login-phone", full_page=False)
+    page.set_viewport_size(LAPTOP)
+    screenshot(page, "login-laptop", full_page=False)

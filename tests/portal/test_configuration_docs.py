@@ -38,7 +38,7 @@ def variables_read_by(source: str) -> dict[str, bool]:
             found[key.value] = found.get(key.value, False) or secret
         elif key is not None:
             raise AssertionError(
-                f"settings.py line {node.lineno}: read environment variables by literal name, "
+                f"settings.py line {getattr(node, 'lineno', '?')}: read environment variables by literal name, "
                 "so that this test (and readers) can find them"
             )
     return found

@@ -27,7 +27,7 @@ ENTRYPOINT = ROOT / "bin" / "paved-container"
 
 
 def load_manifests() -> list[dict[str, Any]]:
-    docs = []
+    docs: list[dict[str, Any]] = []
     for path in sorted(MANIFESTS.glob("*.yaml")):
         if path.name == "kustomization.yaml":
             continue
@@ -36,11 +36,16 @@ def load_manifests() -> list[dict[str, Any]]:
 
 
 def by_kind(kind: str) -> dict[str, dict[str, Any]]:
-    return {d["metadata"]["name"]: d for d in load_manifests() if d["kind"] == kind}
+    found: dict[str, dict[str, Any]] = {}
+    for doc in load_manifests():
+        if doc["kind"] == kind:
+            found[doc["metadata"]["name"]] = doc
+    return found
 
 
 def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
-    return workload["spec"]["template"]["spec"]
+    spec: dict[str, Any] = workload["spec"]["template"]["spec"]
+    return spec
 
 
 def workloads() -> dict[str, dict[str, Any]]:

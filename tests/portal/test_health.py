@@ -54,11 +54,11 @@ def broker_down() -> Iterator[None]:
     `make test` sets, over `broker_url` in the configuration.)
     """
     saved = celery_app.conf.get("broker_write_url")
-    celery_app.conf.broker_write_url = f"redis://127.0.0.1:{closed_port()}/0"
+    celery_app.conf["broker_write_url"] = f"redis://127.0.0.1:{closed_port()}/0"
     try:
         yield
     finally:
-        celery_app.conf.broker_write_url = saved
+        celery_app.conf["broker_write_url"] = saved
 
 
 @pytest.mark.django_db

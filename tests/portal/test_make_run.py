@@ -120,8 +120,8 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
 
 def _healthy(url: str) -> bool:
     try:
-        return requests.get(f"{url}/healthz", timeout=1).status_code == 200
-    except requests.ConnectionError:
+        return requests.get(f"{url}/healthz", timeout=5).status_code == 200
+    except requests.RequestException:
         return False
 
 

@@ -14,6 +14,7 @@ import oidc_provider_mock
 import pytest
 import requests
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings as settings_module
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -283,6 +284,27 @@ def test_github_oauth_from_env_shows_its_button(settings, monkeypatch, client: C
     assert start.status_code == 302
     assert start["Location"].startswith("https://github.com/login/oauth/authorize?")
     assert "client_id=Iv1.abc" in start["Location"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "account/login.html",
+        "account/logout.html",
+        "account/signup_closed.html",
+        "account/account_inactive.html",
+        "socialaccount/login.html",
+        "socialaccount/authentication_error.html",
+        "socialaccount/login_cancelled.html",
+        "socialaccount/signup.html",
+    ],
+)
+def test_our_sign_in_templates_replace_allauths(name: str) -> None:
+    from django.template.loader import get_template
+
+    template = get_template(name)
+    assert str(template.origin.name).startswith(str(settings_module.BASE_DIR / "templates"))
+    assert "base.html" in template.template.source
 
 
 def test_no_provider_buttons_without_configuration(settings, client: Client) -> None:

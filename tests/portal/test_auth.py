@@ -302,7 +302,7 @@ def test_github_oauth_from_env_shows_its_button(settings, monkeypatch, client: C
 def test_our_sign_in_templates_replace_allauths(name: str) -> None:
     from django.template.loader import get_template
 
-    template = get_template(name)
+    template: Any = get_template(name)  # the backend's wrapper around a django Template
     assert str(template.origin.name).startswith(str(settings_module.BASE_DIR / "templates"))
     assert "base.html" in template.template.source
 

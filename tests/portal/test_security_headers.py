@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -80,7 +81,8 @@ def test_log_records_are_redacted_by_the_configured_filter() -> None:
 
     from portal.lib.redaction import RedactingFilter
 
-    assert "redact" in django_settings.LOGGING["handlers"]["console"]["filters"]
+    logging_config: Any = django_settings.LOGGING
+    assert "redact" in logging_config["handlers"]["console"]["filters"]
     record = logging.LogRecord(
         "paved", logging.INFO, __file__, 1, "pushing with %s", ("ghp_" + "x" * 36,), None
     )

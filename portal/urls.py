@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("scaffolder.urls")),
     path("infra/", include("infra.urls")),
     path("metrics/", include("metrics.urls")),
+    path("git/", include("portal.providers.local_git.urls")),
 ]

@@ -9,7 +9,7 @@ from portal.providers.base import GitHost, PermanentProviderError
 pytestmark = pytest.mark.usefixtures("git_root")
 
 
-@pytest.fixture(params=["local"])
+@pytest.fixture(params=["local", "github"])
 def host(request, settings) -> GitHost:
     from portal.providers import git_host
 

@@ -31,8 +31,13 @@ def _digest(value: Any) -> str:
 
 
 class FakeGitHub(FakeServer):
-    def __init__(self, *, token: str = "ghp_test", app_id: int | None = None,  # noqa: S107
-                 app_public_key: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        token: str = "ghp_test",  # noqa: S107
+        app_id: int | None = None,
+        app_public_key: str | None = None,
+    ) -> None:
         super().__init__()
         self.tokens = {token}
         self.app_id = app_id
@@ -101,30 +106,41 @@ class FakeGitHub(FakeServer):
         repo = self.repos[full]
         owner, name = full.split("/")
         return {
-            "id": repo["id"], "name": name, "full_name": full, "private": repo["private"],
+            "id": repo["id"],
+            "name": name,
+            "full_name": full,
+            "private": repo["private"],
             "visibility": "private" if repo["private"] else "public",
-            "description": repo["description"], "topics": list(repo["topics"]),
+            "description": repo["description"],
+            "topics": list(repo["topics"]),
             "owner": {"login": owner, "type": "Organization", "url": f"{self.url}/users/{owner}"},
-            "url": f"{self.url}/repos/{full}", "default_branch": repo["default_branch"],
+            "url": f"{self.url}/repos/{full}",
+            "default_branch": repo["default_branch"],
             "clone_url": f"https://github.example/{full}.git",
             "html_url": f"https://github.example/{full}",
-        }  # fmt: skip
+        }
 
     def _commit_json(self, full: str, sha: str) -> dict[str, Any]:
         c = self.repos[full]["commits"][sha]
         base = f"{self.url}/repos/{full}/git"
         return {
-            "sha": sha, "url": f"{base}/commits/{sha}", "message": c["message"],
+            "sha": sha,
+            "url": f"{base}/commits/{sha}",
+            "message": c["message"],
             "tree": {"sha": c["tree"], "url": f"{base}/trees/{c['tree']}"},
             "parents": [{"sha": p, "url": f"{base}/commits/{p}"} for p in c["parents"]],
-        }  # fmt: skip
+        }
 
     def _ref_json(self, full: str, ref: str, sha: str) -> dict[str, Any]:
         return {
-            "ref": f"refs/{ref}", "url": f"{self.url}/repos/{full}/git/refs/{ref}",
-            "object": {"sha": sha, "type": "commit",
-                       "url": f"{self.url}/repos/{full}/git/commits/{sha}"},
-        }  # fmt: skip
+            "ref": f"refs/{ref}",
+            "url": f"{self.url}/repos/{full}/git/refs/{ref}",
+            "object": {
+                "sha": sha,
+                "type": "commit",
+                "url": f"{self.url}/repos/{full}/git/commits/{sha}",
+            },
+        }
 
     def _store_tree(self, repo: dict[str, Any], entries: dict[str, tuple[str, str]]) -> str:
         sha = _digest(sorted(entries.items()))
@@ -164,13 +180,15 @@ class FakeGitHub(FakeServer):
         # GET /orgs/{org} -> 200 organization; 404 {"message": "Not Found"}
         if org not in self.teams:
             return self._err(404, "Not Found")
-        return Response(200, {"login": org, "id": 2, "type": "Organization",
-                              "url": f"{self.url}/orgs/{org}"})  # fmt: skip
+        return Response(
+            200, {"login": org, "id": 2, "type": "Organization", "url": f"{self.url}/orgs/{org}"}
+        )
 
     def org_installation(self, req: Request, org: str) -> Response:
         # GET /orgs/{org}/installation (App JWT) -> 200 installation
-        return Response(200, {"id": self.installation_id, "app_id": self.app_id,
-                              "account": {"login": org}})  # fmt: skip
+        return Response(
+            200, {"id": self.installation_id, "app_id": self.app_id, "account": {"login": org}}
+        )
 
     def installation_token(self, req: Request, installation: str) -> Response:
         # POST /app/installations/{id}/access_tokens (Bearer <App JWT>) -> 201 {"token", "expires_at"}
@@ -180,18 +198,32 @@ class FakeGitHub(FakeServer):
         token = f"ghs_fake{next(self.ids)}"
         self.tokens.add(token)
         expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
-        return Response(201, {"token": token, "expires_at": expires,
-                              "permissions": {"contents": "write", "administration": "write"},
-                              "repository_selection": "all"})  # fmt: skip
+        return Response(
+            201,
+            {
+                "token": token,
+                "expires_at": expires,
+                "permissions": {"contents": "write", "administration": "write"},
+                "repository_selection": "all",
+            },
+        )
 
     def _create(self, owner: str, name: str, body: dict[str, Any]) -> str:
         full = f"{owner}/{name}"
         repo: dict[str, Any] = {
-            "id": next(self.ids), "private": body.get("private", False),
-            "description": body.get("description") or None, "topics": [],
-            "default_branch": "main", "refs": {}, "commits": {}, "trees": {}, "blobs": {},
-            "hooks": [], "teams": {}, "protection": {},
-        }  # fmt: skip
+            "id": next(self.ids),
+            "private": body.get("private", False),
+            "description": body.get("description") or None,
+            "topics": [],
+            "default_branch": "main",
+            "refs": {},
+            "commits": {},
+            "trees": {},
+            "blobs": {},
+            "hooks": [],
+            "teams": {},
+            "protection": {},
+        }
         self.repos[full] = repo
         if body.get("auto_init"):
             readme = f"# {name}\n".encode()
@@ -205,9 +237,18 @@ class FakeGitHub(FakeServer):
         body = req.json or {}
         full = f"{org}/{body['name']}"
         if full in self.repos:
-            return self._err(422, "Repository creation failed.", errors=[{
-                "resource": "Repository", "code": "custom", "field": "name",
-                "message": "name already exists on this account"}])  # fmt: skip
+            return self._err(
+                422,
+                "Repository creation failed.",
+                errors=[
+                    {
+                        "resource": "Repository",
+                        "code": "custom",
+                        "field": "name",
+                        "message": "name already exists on this account",
+                    }
+                ],
+            )
         return Response(201, self._repo_json(self._create(org, body["name"], body)))
 
     def get_repo(self, req: Request, owner: str, name: str) -> Response:
@@ -300,9 +341,16 @@ class FakeGitHub(FakeServer):
         content = self.repos[full]["blobs"].get(sha)
         if content is None:
             return self._err(404, "Not Found")
-        return Response(200, {"sha": sha, "size": len(content), "encoding": "base64",
-                              "content": base64.b64encode(content).decode(),
-                              "url": f"{self.url}/repos/{full}/git/blobs/{sha}"})  # fmt: skip
+        return Response(
+            200,
+            {
+                "sha": sha,
+                "size": len(content),
+                "encoding": "base64",
+                "content": base64.b64encode(content).decode(),
+                "url": f"{self.url}/repos/{full}/git/blobs/{sha}",
+            },
+        )
 
     def create_tree(self, req: Request, owner: str, name: str) -> Response:
         # POST /repos/{o}/{r}/git/trees {"tree": [...], "base_tree"?} -> 201;
@@ -336,11 +384,22 @@ class FakeGitHub(FakeServer):
         for d in sorted(expanded):
             items.append({"path": d, "mode": "040000", "type": "tree", "sha": _digest(d)})
         for path, (mode, blob) in sorted(repo["trees"][sha].items()):
-            items.append({"path": path, "mode": mode, "type": "blob", "sha": blob,
-                          "size": len(repo["blobs"][blob]),
-                          "url": f"{self.url}/repos/{full}/git/blobs/{blob}"})  # fmt: skip
-        return {"sha": sha, "url": f"{self.url}/repos/{full}/git/trees/{sha}", "tree": items,
-                "truncated": False}  # fmt: skip
+            items.append(
+                {
+                    "path": path,
+                    "mode": mode,
+                    "type": "blob",
+                    "sha": blob,
+                    "size": len(repo["blobs"][blob]),
+                    "url": f"{self.url}/repos/{full}/git/blobs/{blob}",
+                }
+            )
+        return {
+            "sha": sha,
+            "url": f"{self.url}/repos/{full}/git/trees/{sha}",
+            "tree": items,
+            "truncated": False,
+        }
 
     def get_tree(self, req: Request, owner: str, name: str, sha: str) -> Response:
         # GET /repos/{o}/{r}/git/trees/{sha}?recursive=1 -> 200 {"tree": [...], "truncated"}
@@ -356,11 +415,15 @@ class FakeGitHub(FakeServer):
         sha = repo["refs"].get(f"heads/{branch}")
         if sha is None:
             return self._err(404, "Branch not found")
-        return Response(200, {
-            "name": branch, "protected": branch in repo["protection"],
-            "commit": {"sha": sha, "url": f"{self.url}/repos/{full}/commits/{sha}"},
-            "protection_url": f"{self.url}/repos/{full}/branches/{branch}/protection",
-        })  # fmt: skip
+        return Response(
+            200,
+            {
+                "name": branch,
+                "protected": branch in repo["protection"],
+                "commit": {"sha": sha, "url": f"{self.url}/repos/{full}/commits/{sha}"},
+                "protection_url": f"{self.url}/repos/{full}/branches/{branch}/protection",
+            },
+        )
 
     def put_protection(self, req: Request, owner: str, name: str, branch: str) -> Response:
         # PUT /repos/{o}/{r}/branches/{branch}/protection -> 200 protection
@@ -385,15 +448,22 @@ class FakeGitHub(FakeServer):
                 "url": f"{url}/required_pull_request_reviews",
                 **reviews,
             }
-        return Response(200, body)  # fmt: skip
+        return Response(200, body)
 
     def get_team(self, req: Request, org: str, slug: str) -> Response:
         # GET /orgs/{org}/teams/{team_slug} -> 200 team (with "organization"); 404
         if slug not in self.teams.get(org, set()):
             return self._err(404, "Not Found")
-        return Response(200, {"id": 7, "slug": slug, "name": slug,
-                              "url": f"{self.url}/orgs/{org}/teams/{slug}",
-                              "organization": {"login": org, "url": f"{self.url}/orgs/{org}"}})  # fmt: skip
+        return Response(
+            200,
+            {
+                "id": 7,
+                "slug": slug,
+                "name": slug,
+                "url": f"{self.url}/orgs/{org}/teams/{slug}",
+                "organization": {"login": org, "url": f"{self.url}/orgs/{org}"},
+            },
+        )
 
     def put_team_repo(self, req: Request, org: str, slug: str, owner: str, name: str) -> Response:
         # PUT /orgs/{org}/teams/{slug}/repos/{owner}/{repo} {"permission"} -> 204
@@ -411,8 +481,14 @@ class FakeGitHub(FakeServer):
         config = dict(body["config"])
         if "secret" in config:
             config["secret"] = "********"
-        hook = {"id": next(self.ids), "type": "Repository", "name": body.get("name", "web"),
-                "active": body.get("active", True), "events": body.get("events", ["push"]),
-                "config": config, "url": f"{self.url}/repos/{full}/hooks/{len(self.repos[full]['hooks']) + 1}"}  # fmt: skip
+        hook = {
+            "id": next(self.ids),
+            "type": "Repository",
+            "name": body.get("name", "web"),
+            "active": body.get("active", True),
+            "events": body.get("events", ["push"]),
+            "config": config,
+            "url": f"{self.url}/repos/{full}/hooks/{len(self.repos[full]['hooks']) + 1}",
+        }
         self.repos[full]["hooks"].append(hook)
         return Response(201, hook)

@@ -35,3 +35,48 @@ def github_settings(settings, fake_github):
     settings.PAVED_GITHUB_THROTTLE = False
     settings.PAVED_PROVIDER_TIMEOUT = 5
     return settings
+
+
+CRDS = {
+    "argoproj.io/v1alpha1/applications": {"kind": "Application", "singular": "application"},
+    "platform.paved.dev/v1alpha1/postgresqlinstances": {
+        "kind": "PostgreSQLInstance",
+        "singular": "postgresqlinstance",
+    },
+}
+
+
+def start_kmock():
+    from tests.fakes.kube import KmockThread
+
+    km = KmockThread().start()
+
+    def declare():
+        km.handler.resources.load_bundled()  # built-in kinds (a K3s discovery dump)
+        for key, info in CRDS.items():  # what installing the CRDs would add
+            km.handler.resources[key] = {
+                **info,
+                "namespaced": True,
+                "verbs": {"create", "get", "list", "patch", "update", "delete", "watch"},
+            }
+
+    km.call(declare)
+    return km
+
+
+@pytest.fixture
+def kube_clusters(settings, tmp_path):
+    """Two emulated clusters (dev, staging) behind kubeconfig files, as PAVED_CLUSTERS."""
+    from tests.fakes.kube import write_kubeconfig
+
+    servers = {"dev": start_kmock(), "staging": start_kmock()}
+    settings.PAVED_DATA_DIR = tmp_path / "data"
+    settings.PAVED_PROVIDER_TIMEOUT = 5
+    pairs = []
+    for env, km in servers.items():
+        path = write_kubeconfig(tmp_path / f"{env}.kubeconfig", km.url, context=f"{env}-ctx")
+        pairs.append(f"{env}={path}#{env}-ctx")
+    settings.PAVED_CLUSTERS = ",".join(pairs)
+    yield servers
+    for km in reversed(list(servers.values())):  # kmock chains a global resolver: LIFO
+        km.stop()

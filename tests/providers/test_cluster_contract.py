@@ -26,7 +26,7 @@ CLAIM = {
 }
 
 
-@pytest.fixture(params=["gitops"])
+@pytest.fixture(params=["gitops", "kubernetes"])
 def cluster(request, settings) -> Cluster:
     from portal.providers import cluster as resolve
 

@@ -40,8 +40,14 @@ class GitHubSettings:
 
     def problems(self) -> list[str]:
         if self.app_id or self.app_private_key:
-            missing = [n for n, v in [("PAVED_GITHUB_APP_ID", self.app_id),
-                                      ("PAVED_GITHUB_APP_PRIVATE_KEY", self.app_private_key)] if not v]  # fmt: skip
+            missing = [
+                n
+                for n, v in [
+                    ("PAVED_GITHUB_APP_ID", self.app_id),
+                    ("PAVED_GITHUB_APP_PRIVATE_KEY", self.app_private_key),
+                ]
+                if not v
+            ]
             if not self.installation_id and not self.org:
                 missing.append("PAVED_GITHUB_INSTALLATION_ID (or PAVED_GITHUB_ORG to look it up)")
             return [f"github: {name} is not set" for name in missing]
@@ -72,8 +78,9 @@ def make_client(config: GitHubSettings) -> Github:
         app_auth = Auth.AppAuth(int(config.app_id), config.app_private_key)
         installation_id = config.installation_id
         if not installation_id:
-            integration = GithubIntegration(auth=app_auth, base_url=config.api_url,
-                                            timeout=config.timeout, retry=None)  # fmt: skip
+            integration = GithubIntegration(
+                auth=app_auth, base_url=config.api_url, timeout=config.timeout, retry=None
+            )
             installation_id = str(integration.get_org_installation(config.org).id)
         # The installation token (~1 h) is fetched lazily and refreshed by PyGithub.
         return Github(auth=app_auth.get_installation_auth(int(installation_id)), **common)

@@ -59,9 +59,10 @@ def map_error(exc: Exception, doing: str) -> ProviderError | Exception:
         wait = retry_after(exc) if exc.status in (403, 429) else None
         if wait is not None:
             return TransientProviderError(
-                f"{doing}: GitHub rate limit, retry in {int(wait)} s", provider=PROVIDER,
+                f"{doing}: GitHub rate limit, retry in {int(wait)} s",
+                provider=PROVIDER,
                 retry_after=wait,
-            )  # fmt: skip
+            )
         if exc.status == 401:
             return ProviderNotConfigured(
                 f"{doing}: GitHub rejected the credentials (HTTP 401); check "

@@ -21,6 +21,7 @@ from github.Repository import Repository
 from portal.providers.base import (
     CommitRef,
     PermanentProviderError,
+    ProviderError,
     RepoRef,
     TransientProviderError,
 )
@@ -302,6 +303,6 @@ class GitHubHost:
                     self.gh.get_organization(self.config.org).login  # noqa: B018
                 else:
                     self.gh.get_rate_limit()
-        except Exception as exc:  # a check reports, it does not raise
-            return [f"github: {exc}"]
+        except ProviderError as exc:  # a check reports, it does not raise
+            return [str(exc)]
         return []

@@ -80,3 +80,20 @@ def kube_clusters(settings, tmp_path):
     yield servers
     for km in reversed(list(servers.values())):  # kmock chains a global resolver: LIFO
         km.stop()
+
+
+@pytest.fixture
+def fake_argocd():
+    from tests.fakes.argocd import FakeArgoCD
+
+    fake = FakeArgoCD().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def argocd_settings(settings, fake_argocd):
+    settings.PAVED_ARGOCD_URL = fake_argocd.url
+    settings.PAVED_ARGOCD_TOKEN = fake_argocd.token
+    settings.PAVED_PROVIDER_TIMEOUT = 5
+    return settings

@@ -36,7 +36,7 @@ def cluster(request, settings) -> Cluster:
     return resolve()
 
 
-@pytest.fixture(params=["gitops"])
+@pytest.fixture(params=["gitops", "argocd"])
 def deployer(request, settings) -> Deployer:
     from portal.providers import deployer as resolve
 

@@ -22,9 +22,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "check":
-            self.check()
+            self.report()
 
-    def check(self) -> None:
+    def report(self) -> None:
         failed = 0
         for report in check_providers():
             label = f"{report.capability:<8} {report.name:<11} ({report.setting})"

@@ -65,15 +65,10 @@ def make_client(config: GitHubSettings) -> Github:
     problems = config.problems()
     if problems:
         raise ProviderNotConfigured("; ".join(problems), provider=PROVIDER)
-    common = {
-        "base_url": config.api_url,
-        "timeout": config.timeout,
-        "retry": None,
-        # PyGithub's pacing (0.25 s between requests, 1 s between writes) avoids GitHub's
-        # secondary rate limits; tests against the loopback fake turn it off.
-        "seconds_between_requests": 0.25 if config.throttle else None,
-        "seconds_between_writes": 1.0 if config.throttle else None,
-    }
+    # PyGithub's pacing (0.25 s between requests, 1 s between writes) avoids GitHub's
+    # secondary rate limits; tests against the loopback fake turn it off.
+    between_requests = 0.25 if config.throttle else None
+    between_writes = 1.0 if config.throttle else None
     if config.app_id:
         app_auth = Auth.AppAuth(int(config.app_id), config.app_private_key)
         installation_id = config.installation_id
@@ -83,5 +78,14 @@ def make_client(config: GitHubSettings) -> Github:
             )
             installation_id = str(integration.get_org_installation(config.org).id)
         # The installation token (~1 h) is fetched lazily and refreshed by PyGithub.
-        return Github(auth=app_auth.get_installation_auth(int(installation_id)), **common)
-    return Github(auth=Auth.Token(config.token), **common)
+        auth: Auth.Auth = app_auth.get_installation_auth(int(installation_id))
+    else:
+        auth = Auth.Token(config.token)
+    return Github(
+        auth=auth,
+        base_url=config.api_url,
+        timeout=config.timeout,
+        retry=None,
+        seconds_between_requests=between_requests,
+        seconds_between_writes=between_writes,
+    )

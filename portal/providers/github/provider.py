@@ -132,15 +132,23 @@ class GitHubHost:
     def _protect(self, repo: Repository) -> None:
         """No force pushes or deletion, linear history; reviews only when configured, because
         required reviews also stop Paved's own commits unless it may bypass them."""
-        reviews = settings.PAVED_GITHUB_REQUIRED_REVIEWS
-        extra = {"required_approving_review_count": reviews} if reviews else {}
-        repo.get_branch(repo.default_branch).edit_protection(
-            enforce_admins=False,
-            required_linear_history=True,
-            allow_force_pushes=False,
-            allow_deletions=False,
-            **extra,
-        )
+        reviews: int = settings.PAVED_GITHUB_REQUIRED_REVIEWS
+        branch = repo.get_branch(repo.default_branch)
+        if reviews:
+            branch.edit_protection(
+                enforce_admins=False,
+                required_linear_history=True,
+                allow_force_pushes=False,
+                allow_deletions=False,
+                required_approving_review_count=reviews,
+            )
+        else:
+            branch.edit_protection(
+                enforce_admins=False,
+                required_linear_history=True,
+                allow_force_pushes=False,
+                allow_deletions=False,
+            )
 
     def get_repository(self, owner: str, name: str) -> RepoRef | None:
         with mapped(f"reading repository {owner}/{name}"):

@@ -86,10 +86,13 @@ class GitOpsProvider:
                     f"PAVED_GITOPS_REPO={settings.PAVED_GITOPS_REPO!r} must be 'owner/name'",
                     provider=PROVIDER,
                 )
-            repo, _ = self.host.ensure_repository(
+            repo, created = self.host.ensure_repository(
                 owner, name, description="Kubernetes manifests committed by Paved for Argo CD"
             )
-            self.host.commit_files(repo, {"README.md": README.encode()}, message="Describe layout")
+            if created:
+                self.host.commit_files(
+                    repo, {"README.md": README.encode()}, message="Describe the layout"
+                )
             self._repo = repo
         return self._repo
 
@@ -100,7 +103,9 @@ class GitOpsProvider:
             self.repository(), files, message=message, delete=delete
         ).changed
 
-    def _files_for(self, manifests: Sequence[Mapping[str, Any]], environment: str) -> dict:
+    def _files_for(
+        self, manifests: Sequence[Mapping[str, Any]], environment: str
+    ) -> dict[str, bytes]:
         check_dns_label("environment", environment)
         files: dict[str, bytes] = {}
         for manifest in manifests:

@@ -91,12 +91,12 @@ def parse_clusters(raw: str) -> dict[str, ClusterConfig]:
     return clusters
 
 
-class TimeoutDynamicClient(DynamicClient):  # type: ignore[misc]
+class TimeoutDynamicClient(DynamicClient):
     """DynamicClient whose every request (discovery included) carries a timeout."""
 
     def __init__(self, api_client: Any, *, timeout: float, cache_file: str | None) -> None:
         self._paved_timeout = timeout  # set before super().__init__, which runs discovery
-        super().__init__(api_client, cache_file=cache_file)
+        super().__init__(api_client, cache_file=cache_file)  # type: ignore[no-untyped-call]
 
     def request(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
         params.setdefault("_request_timeout", self._paved_timeout)
@@ -106,7 +106,7 @@ class TimeoutDynamicClient(DynamicClient):  # type: ignore[misc]
 def api_client_for(cluster: ClusterConfig) -> client.ApiClient:
     configuration = client.Configuration()
     if cluster.in_cluster:
-        config.load_incluster_config(client_configuration=configuration)
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     else:
         if cluster.kubeconfig and not Path(cluster.kubeconfig).is_file():
             raise ProviderNotConfigured(
@@ -114,7 +114,7 @@ def api_client_for(cluster: ClusterConfig) -> client.ApiClient:
                 "does not exist",
                 provider=PROVIDER,
             )
-        config.load_kube_config(
+        config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=cluster.kubeconfig or None,
             context=cluster.context or None,
             client_configuration=configuration,

@@ -115,7 +115,7 @@ class KubernetesCluster:
             if status_of(exc) == 404:
                 return None
             raise
-        return obj.to_dict()
+        return dict(obj.to_dict())
 
     def _apply(self, manifest: Mapping[str, Any], environment: str) -> bool:
         api_version, kind, namespace, name = validate_manifest(manifest)

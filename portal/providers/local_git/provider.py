@@ -215,8 +215,8 @@ class LocalGitHost:
                 listing = run_git(["ls-files", "-s", "-z"], git_dir=git_dir, env=env).stdout
                 for entry in listing.split(b"\0"):
                     if entry:
-                        meta, path = entry.split(b"\t", 1)
-                        modes[path.decode()] = meta.split(b" ")[0].decode()
+                        meta, raw_path = entry.split(b"\t", 1)
+                        modes[raw_path.decode()] = meta.split(b" ")[0].decode()
             lines = []
             for path, content in sorted(files.items()):
                 sha = git_out(["hash-object", "-w", "--stdin"], git_dir=git_dir, input=content)

@@ -47,6 +47,11 @@ def test_created_repository_is_marked_protected_and_shared(host, fake_github):
     assert repo.default_branch == "main"
 
 
+def test_unknown_organisation_is_a_clear_permanent_error(host):
+    with pytest.raises(PermanentProviderError, match="organisation 'platform' does not exist"):
+        host.ensure_repository("platform", "gitops")
+
+
 def test_unknown_team_is_a_permanent_error(host):
     with pytest.raises(PermanentProviderError, match="Not Found"):
         host.ensure_repository("acme", "orders-api", team="no-such-team")

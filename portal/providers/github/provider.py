@@ -97,8 +97,18 @@ class GitHubHost:
             created = False
             if repo is None:
                 try:
+                    org = self.gh.get_organization(owner)
+                except GithubException as exc:
+                    if exc.status == 404:
+                        raise PermanentProviderError(
+                            f"GitHub organisation {owner!r} does not exist or these "
+                            "credentials cannot see it",
+                            provider=PROVIDER,
+                        ) from exc
+                    raise
+                try:
                     # auto_init: the Git Data API refuses an empty repository (409).
-                    repo = self.gh.get_organization(owner).create_repo(
+                    repo = org.create_repo(
                         name, description=description, private=private, auto_init=True
                     )
                     created = True

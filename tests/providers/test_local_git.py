@@ -137,3 +137,20 @@ def test_git_clone_over_http_with_basic_auth(git_root, live_server, settings, tm
     with pytest.raises(subprocess.CalledProcessError):
         git("push", "-q", "origin", "main", cwd=dest)
     assert host.list_files(repo) == ["README.md", "k8s/app.yaml"]
+
+
+def test_concurrent_commits_are_all_kept(git_root):
+    """Workers committing at the same time: compare-and-swap update-ref, rebuild, no loss."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    host = LocalGitHost()
+    repo, _ = host.ensure_repository("o", "busy")
+
+    def commit(i: int) -> bool:
+        return host.commit_files(repo, {f"f{i}.txt": str(i).encode()}, message=f"f{i}").changed
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(commit, range(6)))
+    assert results == [True] * 6
+    assert host.list_files(repo) == [f"f{i}.txt" for i in range(6)]
+    assert host.commit_count(repo) == 6

@@ -7,10 +7,13 @@ compare-and-swap update-ref), so concurrent workers never share a checkout.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -181,13 +184,16 @@ class LocalGitHost:
         try:
             branch = branch or self._default_branch(git_dir)
             ref = f"refs/heads/{branch}"
-            for _attempt in range(5):
-                parent = self._resolve(git_dir, ref)
-                result = self._commit_once(
-                    git_dir, ref, parent, paths, removals, message, delete_missing
-                )
-                if result is not None:
-                    return result
+            # Writers on this machine queue on a lock; the compare-and-swap update-ref still
+            # guards against anything else moving the branch.
+            with _repo_lock(git_dir, repo.full_name):
+                for _attempt in range(5):
+                    parent = self._resolve(git_dir, ref)
+                    result = self._commit_once(
+                        git_dir, ref, parent, paths, removals, message, delete_missing
+                    )
+                    if result is not None:
+                        return result
             raise TransientProviderError(
                 f"branch {branch} of {repo.full_name} keeps moving; try again",
                 provider=PROVIDER,
@@ -301,6 +307,32 @@ class LocalGitHost:
         except OSError as exc:
             problems.append(f"local git: cannot create {root} ({exc})")
         return problems
+
+
+LOCK_WAIT_SECONDS = 60
+
+
+@contextmanager
+def _repo_lock(git_dir: Path, full_name: str) -> Iterator[None]:
+    """An exclusive flock on <repo>/paved.lock, waited for at most LOCK_WAIT_SECONDS."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    with open(git_dir / "paved.lock", "a+b") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TransientProviderError(
+                        f"{full_name} is busy with another commit; try again",
+                        provider=PROVIDER,
+                        retry_after=5,
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _rmtree(path: Path) -> None:

@@ -80,7 +80,9 @@ def test_webhook_is_recorded_once(git_root):
 
 
 @pytest.mark.django_db
-def test_repository_page_shows_tree_and_readme(git_root, owner_client):
+def test_repository_page_shows_tree_and_readme(
+    git_root, owner_client, django_assert_max_num_queries
+):
     host = LocalGitHost()
     repo, _ = host.ensure_repository("team-orders", "orders-api")
     host.commit_files(
@@ -88,7 +90,8 @@ def test_repository_page_shows_tree_and_readme(git_root, owner_client):
         {"README.md": b"# Orders API\n\nHello **there**.\n", "src/app.py": b"print('hi')\n"},
         message="scaffold",
     )
-    page = owner_client.get("/git/team-orders/orders-api/")
+    with django_assert_max_num_queries(2):  # session + user; the repository is read from git
+        page = owner_client.get("/git/team-orders/orders-api/")
     assert page.status_code == 200
     html = page.content.decode()
     assert "<strong>there</strong>" in html
@@ -101,7 +104,7 @@ def test_repository_page_shows_tree_and_readme(git_root, owner_client):
 
 
 @pytest.mark.django_db
-def test_smart_http_refuses_push_and_requires_auth(git_root, client, settings):
+def test_smart_http_refuses_push_and_requires_auth(git_root, client, settings, owner):
     LocalGitHost().ensure_repository("o", "r")
     refs = "/git/o/r.git/info/refs?service=git-upload-pack"
     denied = client.get(refs)
@@ -110,6 +113,9 @@ def test_smart_http_refuses_push_and_requires_auth(git_root, client, settings):
     push = client.get("/git/o/r.git/info/refs?service=git-receive-pack")
     assert push.status_code == 403
     assert client.post("/git/o/r.git/git-receive-pack", b"", content_type="x").status_code == 403
+    client.force_login(owner)
+    assert client.get(refs).status_code == 200  # a signed-in session may clone
+    client.logout()
     settings.PAVED_GIT_HTTP_ANONYMOUS = True
     ok = client.get(refs)
     assert ok.status_code == 200

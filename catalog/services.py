@@ -187,7 +187,7 @@ def refresh_location(*, location: Location) -> IngestResult:
                 errors_only.append(current)
             else:
                 fields = processed.fields()
-                fields.update(spec={}, metadata={"name": processed.name}, owner_ref="")
+                fields.update(spec={}, metadata={"name": processed.name})
                 to_create.append(
                     Entity(
                         **fields,

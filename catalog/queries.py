@@ -123,7 +123,7 @@ def entities_for_list(
 def facets() -> dict[str, list[str]]:
     """Values for the filter drop-downs (three small indexed queries)."""
     return {
-        "kinds": sorted(set(Entity.objects.values_list("kind", flat=True).distinct())),
+        "kinds": list(Entity.objects.order_by("kind").values_list("kind", flat=True).distinct()),
         "types": [
             t
             for t in Entity.objects.order_by("spec_type")

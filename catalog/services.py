@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -13,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -166,7 +167,7 @@ def refresh_location(*, location: Location) -> IngestResult:
             "id", "ref", "etag", "location_id", "processing_errors", "orphaned_at"
         ):
             existing[entity.ref] = entity
-    to_create: list[Entity] = []
+    to_create: list[dict[str, Any]] = []
     to_update: list[Entity] = []
     errors_only: list[Entity] = []
     for ref, processed in read.entities.items():
@@ -189,14 +190,14 @@ def refresh_location(*, location: Location) -> IngestResult:
                 fields = processed.fields()
                 fields.update(spec={}, metadata={"name": processed.name})
                 to_create.append(
-                    Entity(
+                    {
                         **fields,
-                        location=location,
-                        etag="",
-                        processing_errors=processed.errors,
-                        created_at=now,
-                        updated_at=now,
-                    )
+                        "location_id": location.pk,
+                        "etag": "",
+                        "processing_errors": processed.errors,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
                 )
             continue
         etag = processed.etag
@@ -217,18 +218,18 @@ def refresh_location(*, location: Location) -> IngestResult:
             result.updated += 1
         else:
             to_create.append(
-                Entity(
+                {
                     **processed.fields(),
-                    location=location,
-                    etag=etag,
-                    processing_errors=[],
-                    created_at=now,
-                    updated_at=now,
-                )
+                    "location_id": location.pk,
+                    "etag": etag,
+                    "processing_errors": [],
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
             result.added += 1
     with transaction.atomic():
-        Entity.objects.bulk_create(to_create, batch_size=_CHUNK)
+        insert_entities(to_create)
         if to_update:
             Entity.objects.bulk_update(to_update, _UPDATE_FIELDS, batch_size=500)
         if errors_only:
@@ -236,9 +237,9 @@ def refresh_location(*, location: Location) -> IngestResult:
                 errors_only, ["processing_errors", "location", "orphaned_at"], batch_size=500
             )
         result.orphaned = _mark_orphans(location, read, now)
-        changed_refs = [e.ref for e in to_create if not e.processing_errors]
+        changed_refs = [e["ref"] for e in to_create if not e["processing_errors"]]
         changed_refs += [e.ref for e in to_update]
-        rebuild_relations(refs=changed_refs, new_refs=[e.ref for e in to_create])
+        rebuild_relations(refs=changed_refs, new_refs=[e["ref"] for e in to_create])
         location.last_refreshed_at = now
         location.errors = result.errors
         location.entity_count = len(read.entities)
@@ -317,8 +318,60 @@ def rebuild_relations(*, refs: list[str], new_refs: list[str] = ()) -> int:  # t
         for origin, row in rows
         if row.source in id_by_ref
     ]
-    Relation.objects.bulk_create(objs, batch_size=2000, ignore_conflicts=True)
+    insert_relations(objs)
     return len(objs)
+
+
+# Bulk writes. On PostgreSQL rows go through COPY (several times faster than INSERT for the
+# 10,000-entity / 60,000-relation catalogs we aim at); elsewhere through bulk_create.
+_ENTITY_COLUMNS = [
+    "kind", "namespace", "name", "ref", "api_version", "title", "description", "spec_type",
+    "lifecycle", "owner_ref", "tags", "metadata", "spec", "source", "search_text", "etag",
+    "processing_errors", "location_id", "created_at", "updated_at",
+]  # fmt: skip
+_JSON_COLUMNS = {"tags", "metadata", "spec", "processing_errors"}
+
+
+def insert_entities(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Entity.objects.bulk_create([Entity(**row) for row in rows], batch_size=_CHUNK)
+        return
+    table = Entity._meta.db_table
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(_ENTITY_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [json.dumps(row[c]) if c in _JSON_COLUMNS else row[c] for c in _ENTITY_COLUMNS]
+            )
+
+
+def insert_relations(objs: list[Relation]) -> None:
+    """Insert relation rows, skipping ones that already exist (another origin emitted them)."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        Relation.objects.bulk_create(objs, batch_size=2000, ignore_conflicts=True)
+        return
+    table = Relation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS catalog_relation_load (source_id bigint, "
+            "type varchar(50), target_ref varchar(400), target_id bigint, origin_id bigint)"
+        )
+        cursor.execute("TRUNCATE catalog_relation_load")
+        with cursor.cursor.copy("COPY catalog_relation_load FROM STDIN") as copy:
+            for r in objs:
+                copy.write_row((r.source_id, r.type, r.target_ref, r.target_id, r.origin_id))
+        cursor.execute(
+            f"INSERT INTO {table} (source_id, type, target_ref, target_id, origin_id) "  # noqa: S608
+            "SELECT DISTINCT ON (source_id, type, target_ref) source_id, type, target_ref, "
+            "target_id, origin_id FROM catalog_relation_load "
+            "ON CONFLICT (source_id, type, target_ref) DO NOTHING"
+        )
 
 
 def delete_orphans(*, grace: timedelta | None = None) -> int:

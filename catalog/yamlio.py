@@ -126,6 +126,92 @@ def _describe(exc: yaml.YAMLError) -> str:
     return f"YAML error at {where}: {problem}"
 
 
+_NULL = re.compile(r"(?:~|null|Null|NULL|)")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?(?:\.inf|\.Inf|\.INF)"
+    r"|\.nan|\.NaN|\.NAN"
+)
+_STR_TAG = "tag:yaml.org,2002:str"
+_FIRST_CHARS = set("~nNtTfF-+0123456789.")
+
+
+class _FastLoader(_Base):  # type: ignore[misc,valid-type]
+    """Composes nodes in C; tags are left to `_build` (faster than PyYAML's resolver)."""
+
+    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            return "?plain" if implicit[0] else _STR_TAG
+        return "tag:yaml.org,2002:map" if kind is yaml.MappingNode else "tag:yaml.org,2002:seq"
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    value: str = node.value
+    tag = node.tag
+    if tag == "?plain":
+        if not value or value[0] in _FIRST_CHARS:
+            if _NULL.fullmatch(value):
+                return None
+            if value in _BOOL:
+                return _BOOL[value]
+            if _INT.fullmatch(value):
+                if value.startswith("0o"):
+                    return int(value[2:], 8)
+                if value.startswith("0x"):
+                    return int(value[2:], 16)
+                return int(value, 10)
+            if _FLOAT.fullmatch(value):
+                low = value.lower()
+                if low.endswith(".inf"):
+                    return float("-inf") if low.startswith("-") else float("inf")
+                return float("nan") if low == ".nan" else float(value)
+        return value
+    if tag == "tag:yaml.org,2002:int":
+        return int(value, 0) if value[:2] in ("0x", "0o") else int(value)
+    if tag == "tag:yaml.org,2002:float":
+        return float(value)
+    if tag == "tag:yaml.org,2002:bool":
+        return value.lower() == "true"
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    return value  # !!str and unknown tags keep the text
+
+
+def _build(node: yaml.Node, memo: dict[int, Any]) -> Any:
+    """Node graph -> Python values; duplicate keys raise; aliases share values."""
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node)
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if isinstance(node, yaml.SequenceNode):
+        seq: list[Any] = []
+        memo[key] = seq
+        seq.extend(_build(item, memo) for item in node.value)
+        return seq
+    mapping: dict[Any, Any] = {}
+    memo[key] = mapping
+    for key_node, value_node in node.value:
+        k = _build(key_node, memo)
+        try:
+            hash(k)
+        except TypeError:
+            raise ConstructorError(
+                "while reading a mapping", node.start_mark,
+                "a mapping key must be a plain value, not a list or mapping", key_node.start_mark,
+            ) from None  # fmt: skip
+        if k in mapping:
+            raise ConstructorError(
+                "while reading a mapping", node.start_mark,
+                f"duplicate key {k!r} (each key may appear only once)", key_node.start_mark,
+            )  # fmt: skip
+        mapping[k] = _build(value_node, memo)
+    return mapping
+
+
 def parse_documents(text: str | bytes) -> list[YamlDocument]:
     """Every document in `text` (null documents included, so indexes match the file).
 
@@ -137,16 +223,18 @@ def parse_documents(text: str | bytes) -> list[YamlDocument]:
             raise YamlError(
                 f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"
             ) from exc
-    loader = Yaml12Loader(text)
+    loader = _FastLoader(text)
     docs: list[YamlDocument] = []
     try:
         while loader.check_node():
             node = loader.get_node()
             line = node.start_mark.line + 1 if node is not None else 1
-            data = loader.construct_document(node) if node is not None else None
+            data = _build(node, {}) if node is not None else None
             docs.append(YamlDocument(index=len(docs), data=data, line=line))
     except yaml.YAMLError as exc:
         raise YamlError(_describe(exc)) from exc
+    except RecursionError:
+        raise YamlError("YAML error: the document nests too deeply") from None
     finally:
         loader.dispose()
     return docs

@@ -99,16 +99,7 @@ def build_graph(entity: Entity, relations: list[Relation]) -> Graph:
             nodes.append(node)
             x1 = center.x if column < COL_X else center.x + NODE_W
             x2 = node.x + NODE_W if column < COL_X else node.x
-            edges.append(
-                Edge(
-                    x1,
-                    center.cy,
-                    x2,
-                    node.cy,
-                    rel.type,
-                    (x1 + x2) // 2,
-                    (center.cy + node.cy) // 2 - 4,
-                    missing,
-                )
-            )
+            # Label near the related node, so labels of a fan of edges do not overlap.
+            lx = x2 + 55 if column < COL_X else x2 - 55
+            edges.append(Edge(x1, center.cy, x2, node.cy, rel.type, lx, node.cy - 6, missing))
     return Graph(width=width, height=height, nodes=nodes, edges=edges, hidden=hidden)

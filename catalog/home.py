@@ -8,13 +8,24 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.urls import reverse
 
 from catalog.models import Entity
-from catalog.queries import LIST_COLUMNS, my_entities, search_filter
+from catalog.queries import LIST_COLUMNS, my_entities, owned_with_errors, search_filter
 from portal.home.queries import HomeSection, register_section
 from portal.search.registry import SearchHit, register_search
 
 
 def _my_services(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
-    return {"rows": my_entities(user, limit=8)}
+    if not user.is_authenticated:
+        return {"rows": []}
+    # Processing errors and orphans are shown to their owners here, not hidden in a log.
+    problems = list(owned_with_errors(user)[:5])
+    # The home template passes only `rows` to our include, so problems ride along on it.
+    rows = _Rows(my_entities(user, limit=8) or problems)
+    rows.problems = problems
+    return {"rows": rows}
+
+
+class _Rows(list[Entity]):
+    problems: list[Entity]
 
 
 def _search_catalog(

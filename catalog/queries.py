@@ -50,6 +50,7 @@ class ListFilters:
     lifecycle: str = ""
     tag: str = ""
     mine: bool = False
+    problems: bool = False  # only entities with processing errors or orphaned
     q: str = ""
     sort: str = "name"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -64,6 +65,7 @@ class ListFilters:
             lifecycle=params.get("lifecycle", "").strip()[:100],
             tag=params.get("tag", "").strip()[:63],
             mine=params.get("mine") in ("1", "true", "on"),
+            problems=params.get("problems") in ("1", "true", "on"),
             q=params.get("q", "").strip()[:200],
             sort=sort if sort in SORTS else "name",
         )
@@ -115,6 +117,8 @@ def entities_for_list(
             qs = qs.filter(tags__icontains=f'"{filters.tag}"')
     if filters.mine:
         qs = qs.filter(owner_ref__in=sorted(owner_refs_for_user(user)))
+    if filters.problems:
+        qs = qs.filter(Q(orphaned_at__isnull=False) | ~Q(processing_errors=[]))
     if filters.q:
         qs = search_filter(qs, filters.q)
     return qs.order_by(*SORTS[filters.sort])

@@ -239,3 +239,12 @@ def test_register_rejects_bad_input_with_422(owner_client: Any, served: str) -> 
     server_file = owner_client.post(url, {"location": "file:/etc/hostname"})
     assert server_file.status_code == 422
     assert "Only platform admins" in server_file.content.decode()
+
+
+def test_owners_see_problems_on_home_and_in_list(owner_client: Any, catalog: Path) -> None:
+    home = owner_client.get("/").content.decode()
+    assert "need attention" in home
+    assert "broken" in home
+    problems = owner_client.get(LIST, {"problems": "1"}).content.decode()
+    assert "broken" in problems
+    assert "payments-ui" not in problems

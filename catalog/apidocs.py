@@ -30,6 +30,10 @@ class ApiSummary:
     error: str = ""
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def summarize_openapi(definition: str) -> ApiSummary:
     """Title, servers, operations (method, path, summary, parameters, responses), schemas."""
     try:
@@ -40,14 +44,14 @@ def summarize_openapi(definition: str) -> ApiSummary:
         return ApiSummary(
             error="The definition is not an OpenAPI document (no mapping at the top)."
         )
-    info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
+    info = _mapping(doc.get("info"))
     summary = ApiSummary(
         title=str(info.get("title", "")),
         version=str(info.get("version", "")),
         description=str(info.get("description", "")),
         servers=[str(s.get("url")) for s in doc.get("servers") or [] if isinstance(s, dict)],
     )
-    paths = doc.get("paths") if isinstance(doc.get("paths"), dict) else {}
+    paths = _mapping(doc.get("paths"))
     for path, item in paths.items():
         if not isinstance(item, dict):
             continue
@@ -73,7 +77,6 @@ def summarize_openapi(definition: str) -> ApiSummary:
                     responses,
                 )
             )
-    components = doc.get("components") if isinstance(doc.get("components"), dict) else {}
-    schemas = components.get("schemas") if isinstance(components.get("schemas"), dict) else {}
+    schemas = _mapping(_mapping(doc.get("components")).get("schemas"))
     summary.schemas = sorted(str(k) for k in schemas)
     return summary

@@ -161,8 +161,8 @@ class ProcessedEntity:
 
     def fields(self) -> dict[str, Any]:
         """Column values for catalog.models.Entity."""
-        meta = self.doc.get("metadata") or {}
-        spec = self.doc.get("spec") if isinstance(self.doc.get("spec"), dict) else {}
+        meta = _mapping(self.doc.get("metadata"))
+        spec = _mapping(self.doc.get("spec"))
         owner_ref = ""
         if isinstance(spec.get("owner"), str):
             try:
@@ -172,10 +172,10 @@ class ProcessedEntity:
             except RefError:
                 owner_ref = ""
         tags = [t for t in meta.get("tags") or [] if isinstance(t, str)]
-        title = meta.get("title") if isinstance(meta.get("title"), str) else ""
-        description = meta.get("description") if isinstance(meta.get("description"), str) else ""
-        spec_type = spec.get("type") if isinstance(spec.get("type"), str) else ""
-        lifecycle = spec.get("lifecycle") if isinstance(spec.get("lifecycle"), str) else ""
+        title = _text(meta.get("title"))
+        description = _text(meta.get("description"))
+        spec_type = _text(spec.get("type"))
+        lifecycle = _text(spec.get("lifecycle"))
         return {
             "kind": self.kind,
             "namespace": self.namespace,
@@ -204,6 +204,14 @@ class ProcessedEntity:
                 ]
             ).lower(),
         }
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 @dataclass

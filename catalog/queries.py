@@ -73,7 +73,7 @@ class ListFilters:
 
 def owner_refs_for_user(user: AbstractBaseUser | AnonymousUser) -> set[str]:
     """The user's own catalog ref plus their groups' refs ("owned by me / my teams")."""
-    refs = set(group_refs_for_user(user))
+    refs = set(group_refs_for_user(user))  # type: ignore[arg-type]
     if user.is_authenticated:
         refs.add(f"user:default/{user.get_username().lower()}")
     return refs

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -26,7 +26,7 @@ from catalog.validation import RelationRow, derive_relations
 logger = logging.getLogger(__name__)
 
 
-def link_user_to_catalog(user: AbstractBaseUser) -> Entity | None:
+def link_user_to_catalog(user: User) -> Entity | None:
     """Attach a portal account to the catalog User with the same email or name, once."""
     existing = Entity.objects.filter(kind__iexact="user", user=user).first()
     if existing is not None:
@@ -50,13 +50,13 @@ def link_user_to_catalog(user: AbstractBaseUser) -> Entity | None:
         chosen = chosen or entity
     if chosen is None:
         return None
-    chosen.user = user  # type: ignore[assignment]
+    chosen.user = user
     chosen.save(update_fields=["user"])
     logger.info("linked account %s to catalog entity %s", username, chosen.ref)
     return chosen
 
 
-def group_refs_for_user(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+def group_refs_for_user(user: User | AnonymousUser) -> set[str]:
     """References of the catalog groups the user is a member of (memberOf relations)."""
     if not user.is_authenticated:
         return set()
@@ -68,7 +68,7 @@ def group_refs_for_user(user: AbstractBaseUser | AnonymousUser) -> set[str]:
             source__user=user, source__kind__iexact="user", type="memberOf"
         ).values_list("target_ref", flat=True)
     )
-    user._paved_group_refs = refs  # type: ignore[union-attr]
+    user._paved_group_refs = refs  # type: ignore[attr-defined]
     return refs
 
 
@@ -130,7 +130,7 @@ def preview_location(*, target: Target) -> ReadResult:
     return read_location(target, extra_kinds=extra_kind_schemas())
 
 
-def register_location(*, target: Target, actor: AbstractBaseUser | None) -> Location:
+def register_location(*, target: Target, actor: User | None) -> Location:
     """Create (or find) the Location row; ingestion is a separate step (refresh_location)."""
     location, created = Location.objects.get_or_create(
         type=target.type,
@@ -142,7 +142,7 @@ def register_location(*, target: Target, actor: AbstractBaseUser | None) -> Loca
     return location
 
 
-def import_locations(*, targets: list[str], actor: AbstractBaseUser | None) -> list[IngestResult]:
+def import_locations(*, targets: list[str], actor: User | None) -> list[IngestResult]:
     """Register each target and ingest it now (the `catalog import` command)."""
     parsed = [parse_location_input(t) for t in targets]
     return [refresh_location(location=register_location(target=t, actor=actor)) for t in parsed]

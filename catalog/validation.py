@@ -691,7 +691,8 @@ def validate_entity(
     meta = entity.get("metadata") if isinstance(entity, dict) else None
     meta = meta if isinstance(meta, dict) else {}
     name = meta.get("name") if isinstance(meta.get("name"), str) else None
-    namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else "default"
+    ns_value = meta.get("namespace")
+    namespace: str = ns_value if isinstance(ns_value, str) else "default"
     relations: list[RelationRow] = []
     if isinstance(kind, str) and isinstance(entity, dict):
         schema = CORE_KINDS.get(kind) or (extra_kinds or {}).get(kind)

@@ -161,7 +161,8 @@ def register(request: HttpRequest) -> HttpResponse:
         ctx["preview"] = preview_location(target=target)
         status = 422 if ctx["preview"].errors and not ctx["preview"].entities else 200
         return render_page(request, "catalog/register.html", ctx, partial="form", status=status)
-    location = register_location(target=target, actor=request.user)
+    actor = request.user if request.user.is_authenticated else None
+    location = register_location(target=target, actor=actor)
     result = refresh_location(location=location)
     messages.success(
         request,

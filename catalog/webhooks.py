@@ -40,5 +40,5 @@ def push(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "expected JSON with repository.full_name"}, status=400)
     locations = locations_for_repository(full_name)
     for location in locations:
-        refresh_location.delay_on_commit(location.pk)
+        refresh_location.delay_on_commit(location.pk)  # type: ignore[attr-defined]
     return JsonResponse({"repository": full_name, "refreshing": len(locations)})

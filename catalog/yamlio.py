@@ -20,7 +20,7 @@ _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 8 * 1024 * 1024  # files larger than this are refused, not parsed
 
 
-class Yaml12Loader(_Base):  # type: ignore[misc,valid-type]
+class Yaml12Loader(_Base):
     """SafeLoader with YAML 1.2 core schema resolvers and duplicate-key detection."""
 
     yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
@@ -137,7 +137,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _FIRST_CHARS = set("~nNtTfF-+0123456789.")
 
 
-class _FastLoader(_Base):  # type: ignore[misc,valid-type]
+class _FastLoader(_Base):
     """Composes nodes in C; tags are left to `_build` (faster than PyYAML's resolver)."""
 
     yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}

@@ -6,6 +6,7 @@ Celery only carries ids; these rows are the truth. See scaffolder/engine/ for th
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 from django.utils import timezone
 
@@ -35,7 +36,7 @@ class RunQuerySet(models.QuerySet["Run"]):
     def active(self) -> RunQuerySet:
         return self.filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING])
 
-    def requested_by(self, user: object) -> RunQuerySet:
+    def requested_by(self, user: User) -> RunQuerySet:
         return self.filter(requested_by=user)
 
 

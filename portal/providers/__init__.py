@@ -14,19 +14,22 @@ from portal.providers.registry import CLUSTERS, DEPLOYERS, GIT_HOSTS
 def git_host() -> GitHost:
     from django.conf import settings
 
-    return GIT_HOSTS.resolve(settings.PAVED_GIT_PROVIDER)
+    host: GitHost = GIT_HOSTS.resolve(settings.PAVED_GIT_PROVIDER)
+    return host
 
 
 def deployer() -> Deployer:
     from django.conf import settings
 
-    return DEPLOYERS.resolve(settings.PAVED_DEPLOY_PROVIDER)
+    chosen: Deployer = DEPLOYERS.resolve(settings.PAVED_DEPLOY_PROVIDER)
+    return chosen
 
 
 def cluster() -> Cluster:
     from django.conf import settings
 
-    return CLUSTERS.resolve(settings.PAVED_CLUSTER_PROVIDER)
+    chosen: Cluster = CLUSTERS.resolve(settings.PAVED_CLUSTER_PROVIDER)
+    return chosen
 
 
 __all__ = ["cluster", "deployer", "git_host"]

@@ -19,12 +19,13 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from portal import audit
 from portal.lib.redaction import MASK, redact, redact_data
 from portal.providers.base import PermanentProviderError, TransientProviderError
 from scaffolder.engine.context import StepCancelled, StepContext
@@ -138,7 +139,7 @@ def start_run(
     kind: str,
     title: str,
     steps: list[StepSpec],
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     inputs: dict[str, Any] | None = None,
     context: dict[str, Any] | None = None,
     subject: str = "",
@@ -171,6 +172,13 @@ def start_run(
         )
         who = actor.get_username() if actor else "the platform"
         append_log(run.pk, f"Run requested by {who}: {len(steps)} step(s).")
+        audit.record(
+            actor=actor,
+            action="run.started",
+            target=run,
+            summary=f"{kind} run with steps {', '.join(s.key for s in steps)}",
+            after={"inputs": run.inputs, "owner": owner_ref, "subject": subject},
+        )
         enqueue_advance(run.pk)
     return run
 
@@ -382,6 +390,13 @@ def execute_step(step_id: int) -> str:
         return "lost-lease"
     step.refresh_from_db()
     log.info("Finished step '%s' in %.2f s.", step.name, step.duration or 0.0)
+    audit.record(
+        actor=None,
+        action="step.succeeded",
+        target=step,
+        target_label=f"run {run.pk} / {step.key}",
+        after={"attempt": step.attempt, "outputs": step.outputs},
+    )
     advance_run(run.pk)
     return "succeeded"
 
@@ -427,13 +442,20 @@ def _fail_step(step_id: int, token: str, message: str) -> None:
         return
     step = Step.objects.select_related("run").get(pk=step_id)
     append_log(step.run_id, f"Step '{step.name}' failed: {message}", level="ERROR", step_id=step_id)
+    audit.record(
+        actor=None,
+        action="step.failed",
+        target=step,
+        target_label=f"run {step.run_id} / {step.key}",
+        after={"attempt": step.attempt, "error": message},
+    )
     _finish_run(step.run, RunStatus.FAILED, error=f"Step '{step.name}' failed: {message}")
 
 
 # --- cancel, retry, recover --------------------------------------------------------------------
 
 
-def cancel_run(run: Run, *, actor: AbstractBaseUser | None) -> None:
+def cancel_run(run: Run, *, actor: User | None) -> None:
     """Stop a pending or running run. A step already working finishes or notices at its next
     heartbeat; nothing after it starts."""
     with transaction.atomic():
@@ -448,13 +470,20 @@ def cancel_run(run: Run, *, actor: AbstractBaseUser | None) -> None:
         Step.objects.filter(run=run, status=StepStatus.PENDING).update(status=StepStatus.CANCELLED)
         who = actor.get_username() if actor else "the platform"
         append_log(run.pk, f"Run cancelled by {who}.", level="WARNING")
+        audit.record(
+            actor=actor,
+            action="run.cancelled",
+            target=run,
+            before={"status": run.status},
+            after={"status": RunStatus.CANCELLED},
+        )
     hooks = run_kind_hooks(run.kind)
     if hooks.on_finished is not None:
         run.refresh_from_db()
         hooks.on_finished(run)
 
 
-def retry_run(run: Run, *, actor: AbstractBaseUser | None, from_step: str | None = None) -> Step:
+def retry_run(run: Run, *, actor: User | None, from_step: str | None = None) -> Step:
     """Run a failed or cancelled run again from `from_step` (default: the first unfinished
     step). Earlier steps keep their outputs; that step and every later one start afresh."""
     with transaction.atomic():
@@ -488,6 +517,14 @@ def retry_run(run: Run, *, actor: AbstractBaseUser | None, from_step: str | None
         )
         who = actor.get_username() if actor else "the platform"
         append_log(locked.pk, f"Retry requested by {who}, from step '{start.name}'.")
+        audit.record(
+            actor=actor,
+            action="run.retried",
+            target=locked,
+            summary=f"from step {start.key}",
+            before={"status": locked.status},
+            after={"status": RunStatus.RUNNING, "from_step": start.key},
+        )
         enqueue_advance(locked.pk)
     return start
 

@@ -21,4 +21,5 @@ def corpus_yaml(name: str) -> dict[str, Any]:
     path = CORPUS / name
     if not path.exists():
         return {}
-    return yaml.safe_load(path.read_text())
+    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    return data

@@ -128,7 +128,9 @@ def test_invalid_entity_is_stored_with_its_errors(tree: Path) -> None:
 
 def test_relations_in_both_directions_and_missing_targets_kept(tree: Path) -> None:
     ingest(tree / "all.yaml")
-    rows = set(Relation.objects.values_list("source__ref", "type", "target_ref", "target__ref"))
+    rows: set[tuple[Any, ...]] = set(
+        Relation.objects.values_list("source__ref", "type", "target_ref", "target__ref")
+    )
     assert ("component:default/orders", "ownedBy", "group:default/team-a",
             "group:default/team-a") in rows  # fmt: skip
     assert ("group:default/team-a", "ownerOf", "component:default/orders",

@@ -97,7 +97,10 @@ def test_killed_worker_mid_step_is_taken_over_and_completes_exactly_once(
     celery_worker.start()  # a fresh worker; the old message is stuck with the dead one
     # Once the lease (3 s for this kind) has expired, the scheduler's recovery job
     # re-enqueues the step and the new worker takes it over.
-    wait_for(lambda: Step.objects.get(pk=step.pk).lease_expires_at < timezone.now(), timeout=10)
+    wait_for(
+        lambda: (Step.objects.get(pk=step.pk).lease_expires_at or timezone.now()) < timezone.now(),
+        timeout=10,
+    )
     assert recover_stalled_steps() >= 1
     wait_for(lambda: _finished(run), timeout=40)
     assert run.status == RunStatus.SUCCEEDED, celery_worker.logs()

@@ -412,3 +412,19 @@ LOGGING = {
 }
 
 MESSAGE_TAGS = {40: "error", 30: "warning", 25: "success", 20: "info", 10: "debug"}
+
+# --- Catalog (issue 4) ------------------------------------------------------------------------
+# Every location is re-read on this interval; a signed push webhook refreshes a repo at once.
+PAVED_CATALOG_REFRESH_MINUTES = env_int("PAVED_CATALOG_REFRESH_MINUTES", 30)
+PAVED_CATALOG_ORPHAN_GRACE_HOURS = env_int("PAVED_CATALOG_ORPHAN_GRACE_HOURS", 72)
+PAVED_CATALOG_MAX_FILE_BYTES = env_int("PAVED_CATALOG_MAX_FILE_BYTES", 8 * 1024 * 1024)
+PAVED_CATALOG_URL_TIMEOUT = env_int("PAVED_CATALOG_URL_TIMEOUT", 10)
+PAVED_CATALOG_WEBHOOK_SECRET = env_secret("PAVED_CATALOG_WEBHOOK_SECRET")
+CELERY_BEAT_SCHEDULE["catalog-refresh-locations"] = {
+    "task": "catalog.refresh_locations",
+    "schedule": PAVED_CATALOG_REFRESH_MINUTES * 60,
+}
+CELERY_BEAT_SCHEDULE["catalog-delete-orphans"] = {
+    "task": "catalog.delete_orphans",
+    "schedule": 3600,
+}

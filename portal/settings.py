@@ -343,6 +343,26 @@ PAVED_EXTRA_STEP_MODULES = env_list("PAVED_EXTRA_STEP_MODULES", [])
 PAVED_GIT_PROVIDER = env_str("PAVED_GIT_PROVIDER", "local")
 PAVED_DEPLOY_PROVIDER = env_str("PAVED_DEPLOY_PROVIDER", "gitops")
 PAVED_CLUSTER_PROVIDER = env_str("PAVED_CLUSTER_PROVIDER", "gitops")
+# Provider settings (docs/providers.md). Every network call uses PAVED_PROVIDER_TIMEOUT.
+PAVED_PROVIDER_TIMEOUT = env_int("PAVED_PROVIDER_TIMEOUT", 30)
+PAVED_GIT_LOCAL_ROOT = Path(env_str("PAVED_GIT_LOCAL_ROOT", str(PAVED_DATA_DIR / "git"))).resolve()
+PAVED_GIT_HTTP_ANONYMOUS = env_bool("PAVED_GIT_HTTP_ANONYMOUS", False)
+PAVED_GITOPS_REPO = env_str("PAVED_GITOPS_REPO", "platform/gitops")
+PAVED_ARGOCD_NAMESPACE = env_str("PAVED_ARGOCD_NAMESPACE", "argocd")
+PAVED_GITHUB_API_URL = env_str("PAVED_GITHUB_API_URL", "https://api.github.com").rstrip("/")
+PAVED_GITHUB_ORG = env_str("PAVED_GITHUB_ORG", "")
+PAVED_GITHUB_TOKEN = env_secret("PAVED_GITHUB_TOKEN")
+PAVED_GITHUB_APP_ID = env_str("PAVED_GITHUB_APP_ID", "")
+PAVED_GITHUB_APP_PRIVATE_KEY = env_secret("PAVED_GITHUB_APP_PRIVATE_KEY")
+PAVED_GITHUB_INSTALLATION_ID = env_str("PAVED_GITHUB_INSTALLATION_ID", "")
+PAVED_GITHUB_BRANCH_PROTECTION = env_bool("PAVED_GITHUB_BRANCH_PROTECTION", True)
+PAVED_GITHUB_REQUIRED_REVIEWS = env_int("PAVED_GITHUB_REQUIRED_REVIEWS", 0)
+PAVED_GITHUB_THROTTLE = env_bool("PAVED_GITHUB_THROTTLE", True)
+PAVED_CLUSTERS = env_str("PAVED_CLUSTERS", "")
+PAVED_KUBE_FIELD_MANAGER = env_str("PAVED_KUBE_FIELD_MANAGER", "paved")
+PAVED_ARGOCD_URL = env_str("PAVED_ARGOCD_URL", "").rstrip("/")
+PAVED_ARGOCD_TOKEN = env_secret("PAVED_ARGOCD_TOKEN")
+PAVED_ARGOCD_VERIFY_TLS = env_bool("PAVED_ARGOCD_VERIFY_TLS", True)
 
 # --- Email (Django 6.1 MAILERS) -------------------------------------------------------------
 _smtp_host = env_str("PAVED_SMTP_HOST", "")
@@ -392,3 +412,19 @@ LOGGING = {
 }
 
 MESSAGE_TAGS = {40: "error", 30: "warning", 25: "success", 20: "info", 10: "debug"}
+
+# --- Catalog (issue 4) ------------------------------------------------------------------------
+# Every location is re-read on this interval; a signed push webhook refreshes a repo at once.
+PAVED_CATALOG_REFRESH_MINUTES = env_int("PAVED_CATALOG_REFRESH_MINUTES", 30)
+PAVED_CATALOG_ORPHAN_GRACE_HOURS = env_int("PAVED_CATALOG_ORPHAN_GRACE_HOURS", 72)
+PAVED_CATALOG_MAX_FILE_BYTES = env_int("PAVED_CATALOG_MAX_FILE_BYTES", 8 * 1024 * 1024)
+PAVED_CATALOG_URL_TIMEOUT = env_int("PAVED_CATALOG_URL_TIMEOUT", 10)
+PAVED_CATALOG_WEBHOOK_SECRET = env_secret("PAVED_CATALOG_WEBHOOK_SECRET")
+CELERY_BEAT_SCHEDULE["catalog-refresh-locations"] = {
+    "task": "catalog.refresh_locations",
+    "schedule": PAVED_CATALOG_REFRESH_MINUTES * 60,
+}
+CELERY_BEAT_SCHEDULE["catalog-delete-orphans"] = {
+    "task": "catalog.delete_orphans",
+    "schedule": 3600,
+}

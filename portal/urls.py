@@ -18,9 +18,11 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("catalog/", include("catalog.urls")),
+    path("api/catalog/", include("catalog.api_urls")),
     path("", include("scaffolder.urls")),
     path("infra/", include("infra.urls")),
     path("metrics/", include("metrics.urls")),
+    path("git/", include("portal.providers.local_git.urls")),
 ]
 
 # A database outage met in middleware (sessions, auth) gets the friendly 503 page too.

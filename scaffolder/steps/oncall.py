@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 
 import yaml
 
+from catalog.models import Entity
 from portal.providers import git_host, on_call
 from portal.providers.base import OnCallRef, PermanentProviderError
 from scaffolder.engine.context import StepContext
@@ -219,6 +220,13 @@ class OnCallStep(StepKind):
         path = inputs.get("catalogInfoPath") or DEFAULT_CATALOG_INFO
         if repo_url:
             repo_target(repo_url)  # bad input fails before anything is created
+        if not Entity.objects.filter(ref=group_ref).exists():
+            # Not fatal: the org may be synced into the catalog later. But a typo shows here.
+            ctx.log.warning(
+                "%s is not in the catalog (yet); on-call goes to the team named %r.",
+                group_ref,
+                team,
+            )
 
         provider = on_call()
         if provider is None:
@@ -271,6 +279,11 @@ class OnCallStep(StepKind):
             "in the catalog and the runbook — no rotation was created",
             team,
         )
+        if not repo_url:
+            ctx.log.info(
+                "No repoUrl was given, so no catalog-info.yaml was annotated; the team is in "
+                "this step's outputs (onCall) for the template's catalog file and runbook."
+            )
         return {"onCall": group_ref, "rotation": None}
 
 

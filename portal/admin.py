@@ -34,3 +34,16 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def _unregister_settings_managed_models() -> None:
+    """SSO apps come from environment variables (docs/configuration.md), not database rows: an
+    app added here would clash with the configured one. Tokens are not stored at all."""
+    from allauth.socialaccount.models import SocialApp, SocialToken
+
+    for model in (SocialApp, SocialToken):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_unregister_settings_managed_models()

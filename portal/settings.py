@@ -46,7 +46,9 @@ SECRET_KEY, PAVED_SECRET_KEY_GENERATED = _load_secret_key()
 
 ALLOWED_HOSTS = env_list("PAVED_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("PAVED_CSRF_TRUSTED_ORIGINS", [])
-PAVED_BASE_URL = env_str("PAVED_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+PAVED_BASE_URL = env_str(
+    "PAVED_BASE_URL", f"http://127.0.0.1:{env_str('PAVED_PORT', '8000')}"
+).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -228,8 +230,9 @@ USE_TZ = True
 
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = PAVED_DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# The container image collects static files at build time outside the data directory.
+STATIC_ROOT = Path(env_str("PAVED_STATIC_ROOT", str(PAVED_DATA_DIR / "static"))).resolve()
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -254,11 +257,18 @@ SESSION_COOKIE_SECURE = env_bool("PAVED_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("PAVED_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_SSL_REDIRECT = env_bool("PAVED_SSL_REDIRECT", False)
+# Preloading is a decision for the whole domain, not for one app on it: opt in explicitly.
+SECURE_HSTS_PRELOAD = env_bool("PAVED_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if env_bool("PAVED_BEHIND_TLS_PROXY", False):
+# Behind a TLS-terminating proxy/ingress (the deploy/ manifests), trust its X-Forwarded-Proto
+# and redirect plain HTTP to HTTPS. The probes talk plain HTTP to the pod, so they are exempt.
+PAVED_BEHIND_TLS_PROXY = env_bool("PAVED_BEHIND_TLS_PROXY", False)
+if PAVED_BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("PAVED_SSL_REDIRECT", PAVED_BEHIND_TLS_PROXY and not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
 # Only behind a proxy that sets X-Forwarded-For: audit records then show the client's address.
 PAVED_TRUST_X_FORWARDED_FOR = env_bool("PAVED_TRUST_X_FORWARDED_FOR", False)

@@ -22,3 +22,6 @@ urlpatterns = [
     path("infra/", include("infra.urls")),
     path("metrics/", include("metrics.urls")),
 ]
+
+# A database outage met in middleware (sessions, auth) gets the friendly 503 page too.
+handler500 = "portal.middleware.server_error"

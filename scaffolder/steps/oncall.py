@@ -137,6 +137,9 @@ def set_annotation(text: str, key: str, value: str, *, component: str) -> str:
     except yaml.YAMLError as exc:
         raise PermanentProviderError(f"catalog-info.yaml is not valid YAML: {exc}") from None
     index = _target_index(parsed, component)
+    current = ((parsed[index].get("metadata") or {}).get("annotations")) or {}
+    if isinstance(current, dict) and current.get(key) == value:
+        return text  # already there, however it is quoted: no commit on a rerun
     docs = _documents(text)
     # Documents that hold only a separator/comments parse to None and stay aligned with `parsed`
     # because _documents splits on the same `---` lines.

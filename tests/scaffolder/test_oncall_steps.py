@@ -372,3 +372,18 @@ def test_set_annotation_falls_back_for_flow_style() -> None:
     text = "kind: Component\nmetadata: {name: a, annotations: {k: v}}\n"
     result = set_annotation(text, "x/y", "z", component="a")
     assert yaml.safe_load(result)["metadata"]["annotations"] == {"k": "v", "x/y": "z"}
+
+
+def test_set_annotation_leaves_an_equal_value_untouched() -> None:
+    text = "kind: Component\nmetadata:\n  name: a\n  annotations:\n    x/y: PABC123\n"
+    assert set_annotation(text, "x/y", "PABC123", component="a") is text
+
+
+def test_set_annotation_picks_the_component_named_like_the_service() -> None:
+    text = (
+        "kind: System\nmetadata:\n  name: shop\n---\n"
+        "kind: Component\nmetadata:\n  name: other\n---\n"
+        "kind: Component\nmetadata:\n  name: a\n"
+    )
+    docs = list(yaml.safe_load_all(set_annotation(text, "x/y", "v", component="a")))
+    assert [d["metadata"].get("annotations") for d in docs] == [None, None, {"x/y": "v"}]

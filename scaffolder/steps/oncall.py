@@ -48,7 +48,9 @@ def repo_target(repo_url: str) -> tuple[str, str]:
     value = repo_url.strip()
     if "?" in value:
         query = parse_qs(value.split("?", 1)[1])
-        owner = (query.get("owner") or query.get("organization") or [""])[0]
+        owner = (query.get("owner") or query.get("organization") or query.get("workspace") or [""])[
+            0
+        ]
         name = (query.get("repo") or [""])[0]
     else:
         owner, _, name = value.rpartition("/")

@@ -387,3 +387,14 @@ def test_set_annotation_picks_the_component_named_like_the_service() -> None:
     )
     docs = list(yaml.safe_load_all(set_annotation(text, "x/y", "v", component="a")))
     assert [d["metadata"].get("annotations") for d in docs] == [None, None, {"x/y": "v"}]
+
+
+def test_malformed_repo_url_fails_before_anything_is_created(
+    git: MemoryGitHost, pagerduty: FakePagerDuty
+) -> None:
+    run = _drive(_start("pagerduty:service", repoUrl="github.com?repo=orders-api"))
+    assert run.status == RunStatus.FAILED
+    assert "repoUrl: 'github.com?repo=orders-api' does not name a repository" in (
+        run.steps.get().error
+    )
+    assert pagerduty.calls == []

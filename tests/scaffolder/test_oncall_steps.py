@@ -398,3 +398,29 @@ def test_malformed_repo_url_fails_before_anything_is_created(
         run.steps.get().error
     )
     assert pagerduty.calls == []
+
+
+def test_annotation_lands_in_a_real_local_git_repository(
+    settings, tmp_path, pagerduty: FakePagerDuty
+) -> None:
+    """The same path through the real `local` git provider, once it is on this branch."""
+    pytest.importorskip("portal.providers.local_git", reason="local git provider not merged yet")
+    from portal.providers import git_host
+
+    settings.PAVED_GIT_PROVIDER = "local"
+    settings.PAVED_GIT_LOCAL_ROOT = tmp_path / "git"
+    host = git_host()
+    repo, _ = host.ensure_repository("acme", "orders-api")
+    host.commit_files(repo, {"catalog-info.yaml": CATALOG_INFO.encode()}, message="Skeleton")
+
+    first = _drive(_start("pagerduty:service"))
+    second = _drive(_start("pagerduty:service"))
+
+    assert first.status == second.status == RunStatus.SUCCEEDED, (first.error, second.error)
+    content = host.read_file(repo, "catalog-info.yaml")
+    assert content is not None
+    component = next(yaml.safe_load_all(content))
+    service_id = pagerduty.services[0]["id"]
+    assert component["metadata"]["annotations"]["pagerduty.com/service-id"] == service_id
+    assert b"# keep this comment" in content
+    assert host.commit_count(repo) == 2  # type: ignore[attr-defined]  # skeleton + annotation

@@ -343,11 +343,30 @@ PAVED_EXTRA_STEP_MODULES = env_list("PAVED_EXTRA_STEP_MODULES", [])
 PAVED_GIT_PROVIDER = env_str("PAVED_GIT_PROVIDER", "local")
 PAVED_DEPLOY_PROVIDER = env_str("PAVED_DEPLOY_PROVIDER", "gitops")
 PAVED_CLUSTER_PROVIDER = env_str("PAVED_CLUSTER_PROVIDER", "gitops")
+# Provider settings (docs/providers.md). Every network call uses PAVED_PROVIDER_TIMEOUT.
+PAVED_PROVIDER_TIMEOUT = env_int("PAVED_PROVIDER_TIMEOUT", 30)
+PAVED_GIT_LOCAL_ROOT = Path(env_str("PAVED_GIT_LOCAL_ROOT", str(PAVED_DATA_DIR / "git"))).resolve()
+PAVED_GIT_HTTP_ANONYMOUS = env_bool("PAVED_GIT_HTTP_ANONYMOUS", False)
+PAVED_GITOPS_REPO = env_str("PAVED_GITOPS_REPO", "platform/gitops")
+PAVED_ARGOCD_NAMESPACE = env_str("PAVED_ARGOCD_NAMESPACE", "argocd")
+PAVED_GITHUB_API_URL = env_str("PAVED_GITHUB_API_URL", "https://api.github.com").rstrip("/")
+PAVED_GITHUB_ORG = env_str("PAVED_GITHUB_ORG", "")
+PAVED_GITHUB_TOKEN = env_secret("PAVED_GITHUB_TOKEN")
+PAVED_GITHUB_APP_ID = env_str("PAVED_GITHUB_APP_ID", "")
+PAVED_GITHUB_APP_PRIVATE_KEY = env_secret("PAVED_GITHUB_APP_PRIVATE_KEY")
+PAVED_GITHUB_INSTALLATION_ID = env_str("PAVED_GITHUB_INSTALLATION_ID", "")
+PAVED_GITHUB_BRANCH_PROTECTION = env_bool("PAVED_GITHUB_BRANCH_PROTECTION", True)
+PAVED_GITHUB_REQUIRED_REVIEWS = env_int("PAVED_GITHUB_REQUIRED_REVIEWS", 0)
+PAVED_GITHUB_THROTTLE = env_bool("PAVED_GITHUB_THROTTLE", True)
+PAVED_CLUSTERS = env_str("PAVED_CLUSTERS", "")
+PAVED_KUBE_FIELD_MANAGER = env_str("PAVED_KUBE_FIELD_MANAGER", "paved")
+PAVED_ARGOCD_URL = env_str("PAVED_ARGOCD_URL", "").rstrip("/")
+PAVED_ARGOCD_TOKEN = env_secret("PAVED_ARGOCD_TOKEN")
+PAVED_ARGOCD_VERIFY_TLS = env_bool("PAVED_ARGOCD_VERIFY_TLS", True)
 
 # On-call (issue 9): none | pagerduty | opsgenie. With "none" the on-call steps record the owning
 # team as on-call in the catalog and create no rotation. Credentials accept *_FILE variants.
 PAVED_ONCALL_PROVIDER = env_str("PAVED_ONCALL_PROVIDER", "none").strip().lower() or "none"
-PAVED_ONCALL_TIMEOUT_SECONDS = env_int("PAVED_ONCALL_TIMEOUT_SECONDS", 10)
 PAVED_PAGERDUTY_TOKEN = env_secret("PAVED_PAGERDUTY_TOKEN")
 PAVED_PAGERDUTY_API_URL = env_str("PAVED_PAGERDUTY_API_URL", "https://api.pagerduty.com")
 

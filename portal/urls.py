@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("scaffolder.urls")),
     path("infra/", include("infra.urls")),
     path("metrics/", include("metrics.urls")),
+    path("git/", include("portal.providers.local_git.urls")),
 ]
 
 # A database outage met in middleware (sessions, auth) gets the friendly 503 page too.

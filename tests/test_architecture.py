@@ -16,14 +16,12 @@ LAYERS = ["portal", "catalog", "scaffolder", "infra", "metrics"]
 
 
 def imported_apps(path: Path) -> list[tuple[int, str]]:
-    found = []
+    found: list[tuple[int, str]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        names: list[str] = []
         if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+            found.extend((node.lineno, alias.name.split(".")[0]) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module]
-        found.extend((node.lineno, name.split(".")[0]) for name in names)
+            found.append((node.lineno, node.module.split(".")[0]))
     return [(line, top) for line, top in found if top in LAYERS]
 
 

@@ -130,7 +130,7 @@ def pagerduty(settings, fake_pagerduty: FakePagerDuty) -> FakePagerDuty:
     settings.PAVED_PAGERDUTY_TOKEN = fake_pagerduty.token
     settings.PAVED_PAGERDUTY_API_URL = fake_pagerduty.url
     settings.PAVED_PAGERDUTY_ESCALATION_POLICIES = {}
-    settings.PAVED_ONCALL_TIMEOUT_SECONDS = 2
+    settings.PAVED_PROVIDER_TIMEOUT = 2
     fake_pagerduty.add_policy("Orders primary", team=fake_pagerduty.add_team("team-orders"))
     return fake_pagerduty
 
@@ -140,7 +140,7 @@ def opsgenie(settings, fake_opsgenie: FakeOpsgenie) -> FakeOpsgenie:
     settings.PAVED_ONCALL_PROVIDER = "opsgenie"
     settings.PAVED_OPSGENIE_API_KEY = fake_opsgenie.api_key
     settings.PAVED_OPSGENIE_API_URL = fake_opsgenie.url
-    settings.PAVED_ONCALL_TIMEOUT_SECONDS = 2
+    settings.PAVED_PROVIDER_TIMEOUT = 2
     return fake_opsgenie
 
 

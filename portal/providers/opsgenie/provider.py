@@ -33,7 +33,7 @@ class OpsgenieOnCall:
         return cls(
             api_key=settings.PAVED_OPSGENIE_API_KEY,
             api_url=settings.PAVED_OPSGENIE_API_URL,
-            timeout=settings.PAVED_ONCALL_TIMEOUT_SECONDS,
+            timeout=settings.PAVED_PROVIDER_TIMEOUT,
         )
 
     # --- OnCall ------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ class PagerDutyOnCall:
         return cls(
             token=settings.PAVED_PAGERDUTY_TOKEN,
             api_url=settings.PAVED_PAGERDUTY_API_URL,
-            timeout=settings.PAVED_ONCALL_TIMEOUT_SECONDS,
+            timeout=settings.PAVED_PROVIDER_TIMEOUT,
             escalation_policies=settings.PAVED_PAGERDUTY_ESCALATION_POLICIES,
         )
 

@@ -1,6 +1,6 @@
 """`pagerduty:service` and `opsgenie:team` run through the engine in-process, against loopback
-PagerDuty/Opsgenie servers and an in-memory git host (the real local git provider is landing in
-parallel; this host implements just the GitHost methods the steps use)."""
+PagerDuty/Opsgenie servers. Most tests use a small in-memory git host (so they can count commits
+cheaply); `test_annotation_lands_in_a_real_local_git_repository` uses the real `local` provider."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import yaml
 from django.utils import timezone
 
 from catalog.models import Entity
+from portal.providers import git_host
 from portal.providers.base import CommitRef, RepoRef
 from portal.providers.registry import GIT_HOSTS
 from scaffolder.engine.runner import StepSpec, advance_run, execute_step, start_run
@@ -403,9 +404,7 @@ def test_malformed_repo_url_fails_before_anything_is_created(
 def test_annotation_lands_in_a_real_local_git_repository(
     settings, tmp_path, pagerduty: FakePagerDuty
 ) -> None:
-    """The same path through the real `local` git provider, once it is on this branch."""
-    pytest.importorskip("portal.providers.local_git", reason="local git provider not merged yet")
-    from portal.providers import git_host
+    """The same path through the real `local` git provider (bare repositories in tmp_path)."""
 
     settings.PAVED_GIT_PROVIDER = "local"
     settings.PAVED_GIT_LOCAL_ROOT = tmp_path / "git"

@@ -76,6 +76,7 @@ class _Publish(StepKind):
         remote = f"https://{host}/{owner}/{name}"
         return {
             "remoteUrl": remote,
+            "cloneUrl": f"{remote}.git",
             "repoContentsUrl": f"{remote}/blob/{branch}",
             "commitHash": "0" * 40,
         }

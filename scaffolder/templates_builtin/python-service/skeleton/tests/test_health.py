@@ -1,0 +1,14 @@
+from app.main import app
+from fastapi.testclient import TestClient
+
+client = TestClient(app)
+
+
+def test_healthz() -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_index_names_the_service() -> None:
+    assert client.get("/").json()["service"] == "${{ values.name }}"

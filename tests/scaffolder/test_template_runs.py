@@ -136,7 +136,8 @@ def test_failing_expression_fails_the_step_naming_it_and_is_retryable(owner: Use
     assert run.status == RunStatus.FAILED
     bad = Step.objects.get(run=run, key="bad")
     assert bad.status == StepStatus.FAILED
-    assert "step 'bad' input.message" in bad.error and "parseRepoUrl" in bad.error
+    assert "step 'bad' input.message" in bad.error
+    assert "parseRepoUrl" in bad.error
     assert run.can_retry
 
 
@@ -147,7 +148,8 @@ def test_template_versions_are_recorded_per_content() -> None:
     changed = save_template(
         yaml_text=text.replace("Static documentation site", "Docs site"), actor=None
     )
-    assert first.pk == again.pk and first.version == 1
+    assert first.pk == again.pk
+    assert first.version == 1
     assert changed.version == 2
     assert Entity.objects.get(ref="template:default/docs-site").title == "Docs site"
 

@@ -1,7 +1,10 @@
 """Writing scaffolded entities into the catalog.
 
-The catalog app owns ingestion; until its registration service lands this is the one place
-the scaffolder writes Entity rows, so swapping it for `catalog.services` is a one-file change.
+The catalog app owns ingestion. When its location services are installed
+(`catalog.services.register_location` / `refresh_location`), a new repository's
+catalog-info.yaml is registered as a `repo:` location, so later pushes refresh it like any other.
+Until then (or for a branch other than the default) the documents are upserted here directly.
+This is the one place the scaffolder writes Entity rows.
 """
 
 from __future__ import annotations
@@ -69,3 +72,27 @@ def upsert_entity(document: dict[str, Any], *, location: str) -> Entity:
                 defaults={"target": Entity.objects.filter(ref=owner_ref).first()},
             )
     return entity
+
+
+def register_repository_entities(
+    *, owner: str, name: str, path: str, documents: list[dict[str, Any]], default_branch: bool
+) -> list[str]:
+    """Register the entities of `owner/name/path`. Returns the problems found (empty if fine)."""
+    try:  # the catalog's ingestion services (catalog branch); optional until merged
+        from catalog.ingestion import Target  # type: ignore[import-not-found,unused-ignore]
+        from catalog.services import (  # type: ignore[attr-defined,unused-ignore]
+            refresh_location,
+            register_location,
+        )
+    except ImportError:
+        Target = None  # noqa: N806
+    if Target is not None and default_branch:
+        location = register_location(target=Target("repo", f"{owner}/{name}/{path}"), actor=None)
+        result = refresh_location(location=location)
+        problems = list(result.errors)
+        for ref, errors in result.entity_errors.items():
+            problems.extend(f"{ref}: {error}" for error in errors)
+        return problems
+    for document in documents:
+        upsert_entity(document, location=f"repo:{owner}/{name}/{path}")
+    return []

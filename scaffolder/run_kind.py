@@ -98,27 +98,18 @@ def resolve_inputs(run: Run, step: Step) -> tuple[dict[str, Any], bool]:
 
 
 def entity_url(entity_ref: str) -> str:
-    """Where the portal shows a catalog entity (falls back to search until the page exists)."""
+    """Where the portal shows a catalog entity."""
     ref = entity_ref.lower()
     kind, _, rest = ref.partition(":")
     namespace, _, name = rest.partition("/")
-    for urlname, args in (
-        ("catalog:entity-detail", [kind, namespace, name]),
-        ("catalog:entity-detail", [ref]),
-    ):
-        try:
-            return reverse(urlname, args=args)
-        except NoReverseMatch:
-            continue
-    return f"{reverse('search')}?q={name}" if _has_search() else f"/catalog/?q={name}"
-
-
-def _has_search() -> bool:
     try:
-        reverse("search")
+        return reverse("catalog:entity-detail", args=[namespace, kind, name])
     except NoReverseMatch:
-        return False
-    return True
+        pass
+    try:
+        return f"{reverse('catalog:entity-by-ref')}?ref={ref}"
+    except NoReverseMatch:
+        return f"/catalog/?q={name}"
 
 
 def render_output(output_spec: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:

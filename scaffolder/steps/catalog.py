@@ -9,7 +9,7 @@ import yaml
 from catalog.models import make_ref
 from portal.providers import git_host
 from portal.providers.base import PermanentProviderError
-from scaffolder.catalog_bridge import upsert_entity
+from scaffolder.catalog_bridge import register_repository_entities
 from scaffolder.engine.context import StepContext
 from scaffolder.engine.registry import StepKind, register_step
 from scaffolder.steps._files import target_dir
@@ -96,11 +96,23 @@ class CatalogRegister(StepKind):
         if not documents:
             raise PermanentProviderError(f"{path} in {owner}/{name} contains no entity")
         for document in documents:
-            try:
-                entity = upsert_entity(document, location=f"url:{url}")
-            except ValueError as exc:
-                raise PermanentProviderError(f"{path}: {exc}") from None
-            ctx.log.info("Registered %s in the catalog.", entity.ref)
+            if not isinstance(document.get("metadata"), dict) or not document.get("kind"):
+                raise PermanentProviderError(
+                    f"{path} in {owner}/{name}: every entity needs kind and metadata.name"
+                )
+        problems = register_repository_entities(
+            owner=owner,
+            name=name,
+            path=path,
+            documents=documents,
+            default_branch=branch == repo.default_branch,
+        )
+        if problems:
+            raise PermanentProviderError(
+                f"{path} in {owner}/{name} was not accepted by the catalog: " + "; ".join(problems)
+            )
+        for document in documents:
+            ctx.log.info("Registered %s in the catalog.", _entity_ref(document))
         return {"entityRef": pick_entity_ref(documents), "catalogInfoUrl": url}
 
 

@@ -58,12 +58,8 @@ def test_wizard_pages_validation_review_and_create(
     assert 'name="name"' in page
     assert "team-orders" in page
     assert "kubernetes:namespace" in page  # the steps that will run
-    assert (
-        'id="field-name-errors"' in page
-    )
-    assert (
-        'hx-post="/create/default/python-service/validate"' in page
-    )
+    assert 'id="field-name-errors"' in page
+    assert 'hx-post="/create/default/python-service/validate"' in page
     # Page 1 with a bad name: 422 and the message next to the field, no run.
     response = _post(
         owner_client,
@@ -122,12 +118,8 @@ def test_field_validation_as_you_type(owner_client: Client, templates: None) -> 
         headers={"HX-Request": "true"},
     )
     assert bad.status_code == 422
-    assert (
-        'id="field-name-errors"' in bad.content.decode()
-    )
-    assert (
-        "Must match the pattern" in bad.content.decode()
-    )
+    assert 'id="field-name-errors"' in bad.content.decode()
+    assert "Must match the pattern" in bad.content.decode()
     good = owner_client.post(
         url,
         {"field": "name", "page": "0", "state": "{}", "name": "fine-name"},
@@ -184,12 +176,6 @@ def test_editor_is_staff_only_and_dry_runs_without_side_effects(
         "/create/editor/",
         {"yaml": text.replace("action: publish:git", "action: publish:nowhere"), "action": "load"},
     )
-    assert (
-        broken.status_code == 422
-    )
-    assert (
-        "editor:" in broken.content.decode()
-    )
-    assert (
-        "unknown action" in broken.content.decode()
-    )
+    assert broken.status_code == 422
+    assert "editor:" in broken.content.decode()
+    assert "unknown action" in broken.content.decode()

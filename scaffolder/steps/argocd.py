@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
+
 from portal.providers import deployer, git_host
 from portal.providers.base import ApplicationSpec, PermanentProviderError
 from scaffolder.engine.context import StepContext
@@ -20,6 +22,12 @@ def clone_url_for(repo_url: str) -> str:
     if repo is None:
         raise PermanentProviderError(f"repository {owner}/{name} does not exist; publish it first")
     return repo.clone_url or repo.web_url
+
+
+def app_url(name: str) -> str:
+    """The application's page in the Argo CD UI, when one is configured (PAVED_ARGOCD_URL)."""
+    base = str(getattr(settings, "PAVED_ARGOCD_URL", "") or "").rstrip("/")
+    return f"{base}/applications/{name}" if base else ""
 
 
 @register_step
@@ -45,7 +53,11 @@ class ArgocdCreateResources(StepKind):
 
     @classmethod
     def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
-        return {"appName": inputs["appName"], "environment": inputs.get("environment") or "dev"}
+        return {
+            "appName": inputs["appName"],
+            "environment": inputs.get("environment") or "dev",
+            "url": app_url(inputs["appName"]),
+        }
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         inputs = ctx.inputs
@@ -67,4 +79,9 @@ class ArgocdCreateResources(StepKind):
             "created" if changed else "already in place",
             provider.name,
         )
-        return {"appName": spec.name, "environment": spec.environment, "changed": changed}
+        return {
+            "appName": spec.name,
+            "environment": spec.environment,
+            "changed": changed,
+            "url": app_url(spec.name),
+        }

@@ -15,19 +15,21 @@ where the expression came from (a step, an output link) and the expression itsel
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from jinja2 import ChainableUndefined, TemplateError, Undefined, nodes
+from jinja2 import ChainableUndefined, Template, TemplateError, Undefined, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 MAX_OUTPUT_CHARS = 200_000
 MAX_ITERATIONS = 10_000
 MAX_SEQUENCE = 100_000
 MAX_TEMPLATE_CHARS = 100_000
+MAX_CACHED_SOURCE = 20_000
 
 _SINGLE = re.compile(r"^\s*\$\{\{(.*)\}\}\s*$", re.DOTALL)
 # JavaScript operators mapped to Jinja ones, outside of string literals only.
@@ -157,6 +159,24 @@ def environment(*, cookiecutter: bool = False) -> ScaffolderEnvironment:
     return _COOKIECUTTER_ENV if cookiecutter else _ENV
 
 
+def _compiled_template(source: str, cookiecutter: bool) -> Template:
+    """Compiling is the expensive part (~1 ms); the same skeleton and inputs recur per run.
+    Only small sources are cached, so the cache stays small."""
+    if len(source) > MAX_CACHED_SOURCE:
+        return environment(cookiecutter=cookiecutter).from_string(_jsify(source))
+    return _cached_template(source, cookiecutter)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_template(source: str, cookiecutter: bool) -> Template:
+    return environment(cookiecutter=cookiecutter).from_string(_jsify(source))
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled_expression(source: str) -> Any:
+    return environment().compile_expression(_jsify(source), undefined_to_none=False)
+
+
 def _jsify(source: str) -> str:
     """Turn `===`/`!==` (Nunjucks accepts them) into Jinja's `==`/`!=` outside strings."""
 
@@ -190,10 +210,9 @@ def render_string(
     """Render `source` as a text template (skeleton files, names); always returns a string."""
     if len(source) > MAX_TEMPLATE_CHARS * 10:
         raise ExpressionError("template is too large", where=where, expression=source[:80])
-    env = environment(cookiecutter=cookiecutter)
     budget = _Budget()
     try:
-        template = env.from_string(_jsify(source))
+        template = _compiled_template(source, cookiecutter)
         parts: list[str] = []
         total = 0
         for chunk in template.generate(_context(variables, budget)):
@@ -228,9 +247,7 @@ def evaluate(source: str, variables: Mapping[str, Any], *, where: str = "") -> A
     if single and "${{" not in single.group(1) and "}}" not in single.group(1):
         budget = _Budget()
         try:
-            expression = environment().compile_expression(
-                _jsify(single.group(1)), undefined_to_none=False
-            )
+            expression = _compiled_expression(single.group(1))
             value = expression(**_context(variables, budget))
             if isinstance(value, Undefined) and not isinstance(value, ChainableUndefined):
                 value._fail_with_undefined_error()
@@ -248,10 +265,9 @@ def evaluate(source: str, variables: Mapping[str, Any], *, where: str = "") -> A
 
 
 def render_string_value(source: str, variables: Mapping[str, Any], *, where: str = "") -> str:
-    env = environment()
     budget = _Budget()
     try:
-        template = env.from_string(_jsify(source))
+        template = _compiled_template(source, False)
         parts: list[str] = []
         total = 0
         for chunk in template.generate(_context(variables, budget)):

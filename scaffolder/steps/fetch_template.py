@@ -128,10 +128,12 @@ class FetchTemplate(StepKind):
                 )
                 if result:
                     written.append(result)
-                    ctx.log.debug("Wrote %s", result)
         except ExpressionError as exc:
             raise PermanentProviderError(str(exc)) from None
-        ctx.log.info("Rendered %d file(s) from %s.", len(written), inputs["url"])
+        # One line, not one per file: every log line is a database write the page polls.
+        ctx.log.info(
+            "Rendered %d file(s) from %s: %s", len(written), inputs["url"], ", ".join(written)
+        )
         return {"files": len(written)}
 
 

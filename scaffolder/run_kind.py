@@ -14,7 +14,8 @@ from django.urls import NoReverseMatch, reverse
 
 from scaffolder.engine.registry import EACH_KEY, RunKindHooks, register_run_kind
 from scaffolder.expressions import ExpressionError, evaluate, evaluate_data, is_truthy
-from scaffolder.models import Run, Step, StepStatus
+from scaffolder.models import Run, RunStatus, Step, StepStatus
+from scaffolder.workspace import remove_workspace
 
 RUN_KIND = "scaffolder"
 
@@ -162,6 +163,16 @@ def resolve_outputs(run: Run) -> dict[str, Any]:
     return render_output(template.get("output") or {}, _run_variables(run))
 
 
+def on_finished(run: Run) -> None:
+    """A succeeded run's files are in its repository now; failed runs keep the workspace so
+    that "Retry from this step" finds what earlier steps wrote."""
+    if run.status == RunStatus.SUCCEEDED:
+        remove_workspace(run)
+
+
 register_run_kind(
-    RUN_KIND, RunKindHooks(resolve_inputs=resolve_inputs, resolve_outputs=resolve_outputs)
+    RUN_KIND,
+    RunKindHooks(
+        resolve_inputs=resolve_inputs, resolve_outputs=resolve_outputs, on_finished=on_finished
+    ),
 )

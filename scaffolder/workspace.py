@@ -1,7 +1,7 @@
 """Per-run workspaces and path safety for the file actions.
 
-A run's workspace lives at PAVED_DATA_DIR/workspaces/<run id> and survives retries, so steps can
-be repeated. Every path that comes from a template (after rendering) goes through `safe_join`,
+A run's workspace lives at PAVED_DATA_DIR/workspaces/<run id>-<created> and survives retries, so
+steps can be repeated; it is removed once the run succeeds. Every path that comes from a template (after rendering) goes through `safe_join`,
 which refuses absolute paths, `..` and symlinks that lead outside the workspace.
 """
 
@@ -11,6 +11,8 @@ import shutil
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
+
+from scaffolder.models import Run
 
 MAX_WORKSPACE_FILES = 5000
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -24,14 +26,25 @@ def workspace_root() -> Path:
     return Path(settings.PAVED_DATA_DIR) / "workspaces"
 
 
-def workspace_for_run(run_id: int) -> Path:
-    path = workspace_root() / str(run_id)
+def _folder_name(run: Run) -> str:
+    # The creation time makes the folder unique even if ids restart (a database restored or
+    # recreated next to an old data directory), so a run never sees another run's files.
+    return f"{run.pk}-{run.created_at:%Y%m%d%H%M%S%f}"
+
+
+def workspace_path(run: Run) -> Path:
+    return workspace_root() / _folder_name(run)
+
+
+def workspace_for_run(run: Run) -> Path:
+    """The run's workspace, created if needed."""
+    path = workspace_path(run)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def remove_workspace(run_id: int) -> None:
-    shutil.rmtree(workspace_root() / str(run_id), ignore_errors=True)
+def remove_workspace(run: Run) -> None:
+    shutil.rmtree(workspace_root() / _folder_name(run), ignore_errors=True)
 
 
 def safe_join(root: Path, relative: str, *, what: str = "path") -> Path:

@@ -353,7 +353,7 @@ def execute_step(step_id: int) -> str:
         claim_token=token,
         lease_seconds=lease,
         step_outputs=outputs_by_key,
-        workspace=workspace_for_run(run.pk),
+        workspace=workspace_for_run(run),
     )
     if step.attempt == 1:
         log.info("Started step '%s' (%s).", step.name, step.kind)

@@ -15,6 +15,7 @@ from scaffolder.demo import load_builtin_templates
 from scaffolder.engine.runner import RunStartError, advance_run, execute_step, retry_run
 from scaffolder.models import Run, RunStatus, Step, StepStatus, TemplateVersion
 from scaffolder.services import save_template, start_template_run, version_for_entity
+from scaffolder.workspace import workspace_path
 from tests.scaffolder.providers import DiskGitHost
 
 pytestmark = [pytest.mark.django_db]
@@ -91,6 +92,7 @@ def test_golden_path_end_to_end(owner: User) -> None:
     assert titles == ["Repository", "Open in catalog"]
     assert run.outputs["links"][0]["url"] == "http://git.test/team-orders/orders-api"
     assert "orders-api-dev" in run.outputs["text"][0]["content"]
+    assert not workspace_path(run).exists()  # removed once the files are in the repository
 
 
 @TEST_PROVIDERS

@@ -60,7 +60,7 @@ class Command(BaseCommand):
         except TemplateInvalid as exc:
             if options["json"]:
                 self.stdout.write(
-                    json.dumps({"status": "invalid", "steps": [], "output": {}, "error": str(exc)})
+                    json.dumps({"status": "failed", "steps": [], "output": {}, "error": str(exc)})
                 )
             self.stderr.write(f"Invalid template:\n{exc}")
             return 2

@@ -117,12 +117,12 @@ def run_in_process(version: Any, user: User, index: int) -> dict[str, Any]:
             run_obj.refresh_from_db()
             if run_obj.is_finished:
                 break
-            step = run_obj.steps.filter(status=StepStatus.PENDING).order_by("position").first()
-            if step is None:
+            pending = run_obj.steps.filter(status=StepStatus.PENDING).order_by("position").first()
+            if pending is None:
                 break
             t0 = time.perf_counter()
-            runner.execute_step(step.pk)  # also advances the run (enqueue of the next step)
-            total_step[step.key] = time.perf_counter() - t0
+            runner.execute_step(pending.pk)  # also advances the run (enqueue of the next step)
+            total_step[pending.key] = time.perf_counter() - t0
     finally:
         for kind_cls, original in originals.items():
             kind_cls.run = original

@@ -23,7 +23,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from jinja2 import ChainableUndefined, Template, TemplateError, Undefined, nodes
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 MAX_OUTPUT_CHARS = 200_000
 MAX_ITERATIONS = 10_000

@@ -62,10 +62,10 @@ class FieldView:
         return [] if self.value is None else [str(self.value)]
 
 
-def visible_properties(page: dict[str, Any], values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def visible_properties(page: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """Page properties plus those that `dependencies` (rjsf oneOf style) or `if/then` add for
     the current values."""
-    props: dict[str, dict[str, Any]] = dict(page.get("properties") or {})
+    props: dict[str, Any] = dict(page.get("properties") or {})
     for key, dep in (page.get("dependencies") or {}).items():
         if not isinstance(dep, dict) or key not in values or values.get(key) in (None, ""):
             continue

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -220,9 +221,8 @@ def template_editor(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "dry-run":
             _clean, errors = validate_values(template.pages, values)
             with tempfile.TemporaryDirectory(prefix="paved-editor-") as tmp:
-                result = dry_run(
-                    template, values, workspace=Path(tmp), user=user_context(request.user)
-                )  # type: ignore[arg-type]
+                actor = request.user if isinstance(request.user, User) else None
+                result = dry_run(template, values, workspace=Path(tmp), user=user_context(actor))
             status = 200 if result.status == "completed" else 422
         pages = [
             {

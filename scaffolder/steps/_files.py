@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+import re
+from pathlib import Path
 from typing import Any
 
 from portal.providers.base import PermanentProviderError
@@ -52,15 +53,34 @@ def target_dir(ctx: StepContext, target_path: Any) -> Path:
         raise PermanentProviderError(str(exc)) from None
 
 
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A glob as a regex on posix paths: `**` spans folders, `*` and `?` stay within one, and
+    both match dotfiles (Backstage's minimatch runs with `dot: true`)."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
 def matches_any(path: str, patterns: list[str]) -> bool:
-    """Glob match on posix paths; `*` and `**` match dotfiles too (Backstage uses dot: true)."""
-    pure = PurePosixPath(path)
+    """Does `path` match one of the globs (or lie inside a folder one of them names)?"""
     for pattern in patterns:
-        pattern = pattern.lstrip("./") if pattern.startswith("./") else pattern
-        if pure.full_match(pattern):
-            return True
-        # A pattern naming a folder covers everything below it.
-        if pure.full_match(pattern.rstrip("/") + "/**"):
+        pattern = pattern.removeprefix("./")
+        if glob_regex(pattern).match(path) or glob_regex(pattern.rstrip("/") + "/**").match(path):
             return True
     return False
 

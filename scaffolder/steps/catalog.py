@@ -80,7 +80,7 @@ class CatalogRegister(StepKind):
         host = git_host()
         repo = host.get_repository(owner, name)
         content = host.read_file(repo, path, ref=branch) if repo is not None else None
-        if content is None:
+        if content is None or repo is None:
             if ctx.inputs.get("optional"):
                 ctx.log.warning("No %s in %s/%s; skipping (optional).", path, owner, name)
                 return {"catalogInfoUrl": url}

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -15,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _dry_run(
-    template: Path, values: dict, out: Path, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, dict]:
+    template: Path, values: dict[str, Any], out: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, Any]]:
     values_file = out.parent / "values.json"
     values_file.write_text(json.dumps(values))
     with pytest.raises(SystemExit) as exit_info:

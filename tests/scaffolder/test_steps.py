@@ -110,7 +110,12 @@ def test_infra_request_without_infra_fails_clearly_then_works_once_registered(ow
     assert run.status == RunStatus.FAILED
     assert "needs the infra app" in Step.objects.get(run=run, key="db").error
     seen: list[dict[str, Any]] = []
-    register_infra_request_handler(lambda ctx, inputs: seen.append(inputs) or {"requestId": 7})
+
+    def handler(ctx: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+        seen.append(inputs)
+        return {"requestId": 7}
+
+    register_infra_request_handler(handler)
     try:
         run = _run(steps, owner)
     finally:

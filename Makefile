@@ -8,11 +8,14 @@ PIP_VERSION := 26.0.1
 # make test talks to real PostgreSQL and Redis (overridable, e.g. for parallel worktrees).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/paved
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# make run serves on this port (make run PAVED_PORT=8001 when 8000 is taken).
+PAVED_PORT ?= 8000
+export PAVED_PORT
 
 .PHONY: help venv run test lint format bench demo clean services chromium
 
 help:
-	@echo "make run    start web + worker + scheduler on http://127.0.0.1:8000 (embedded stack)"
+	@echo "make run    start web + worker + scheduler on http://127.0.0.1:$(PAVED_PORT) (embedded stack)"
 	@echo "make test   run the whole suite against PostgreSQL and Redis"
 	@echo "make lint   ruff, ruff format --check, mypy, makemigrations --check"
 	@echo "make bench  print the benchmark numbers"
@@ -32,13 +35,12 @@ run: $(STAMP)
 	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true $(PY) manage.py migrate --no-input -v 0
 	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true $(PY) manage.py load_demo_data
 	@echo ""
-	@echo "  Paved is starting on  http://127.0.0.1:8000/"
+	@echo "  Paved is starting on  http://127.0.0.1:$(PAVED_PORT)/"
 	@echo "  Demo login:           alice / paved-demo   (platform admin)"
 	@echo "                        carol / paved-demo   (developer, Orders team)"
 	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
 	@echo ""
-	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true exec $(VENV)/bin/honcho --no-prefix -f Procfile.dev start 2>/dev/null || \
-	 PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true exec $(VENV)/bin/honcho -f Procfile.dev start
+	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true exec $(VENV)/bin/honcho -f Procfile.dev start
 
 services:
 	@bin/ensure-services

@@ -9,6 +9,8 @@ class PortalConfig(AppConfig):
         from django.conf import settings
 
         from portal import checks  # noqa: F401  (registers system checks)
+        from portal.docs import search as docs_search
         from portal.lib.redaction import register_secret
 
         register_secret(settings.SECRET_KEY)
+        docs_search.register()

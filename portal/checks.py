@@ -52,3 +52,22 @@ def check_production_components(app_configs: Any = None, **kwargs: Any) -> list[
             )
         )
     return problems
+
+
+@register("paved_providers", deploy=True)
+def check_providers_configured(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """`check --deploy`: every configured provider's check_configuration() (reachability and
+    credentials included), the same as `manage.py providers check`."""
+    from portal.providers.checks import check_providers
+
+    return [
+        Error(
+            f"The {report.capability} provider {report.name!r} is not ready: "
+            + "; ".join(report.problems),
+            hint=f"Fix its settings (selected by {report.setting}); see docs/providers.md and "
+            "run `manage.py providers check`.",
+            id="paved.E010",
+        )
+        for report in check_providers()
+        if not report.ok
+    ]

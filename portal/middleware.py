@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
@@ -27,3 +28,27 @@ class DatabaseUnavailableMiddleware:
         response = HttpResponse(body, status=503)
         response["Retry-After"] = "5"
         return response
+
+
+def _database_error_in(exc: BaseException | None) -> bool:
+    """True when the exception, or one it happened while handling, is a database outage."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OperationalError | InterfaceError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a database outage met outside a view (session, auth middleware) gets 503.
+
+    Django calls this inside its `except` block, so the exception is in sys.exc_info().
+    """
+    if _database_error_in(sys.exc_info()[1]):
+        body = render_to_string("503.html", {"reason": "database"})
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = "5"
+        return response
+    return HttpResponseServerError(render_to_string("500.html"))

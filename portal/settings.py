@@ -46,7 +46,9 @@ SECRET_KEY, PAVED_SECRET_KEY_GENERATED = _load_secret_key()
 
 ALLOWED_HOSTS = env_list("PAVED_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("PAVED_CSRF_TRUSTED_ORIGINS", [])
-PAVED_BASE_URL = env_str("PAVED_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+PAVED_BASE_URL = env_str(
+    "PAVED_BASE_URL", f"http://127.0.0.1:{env_str('PAVED_PORT', '8000')}"
+).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -83,6 +85,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.DatabaseUnavailableMiddleware",
+    "portal.audit.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -227,8 +230,9 @@ USE_TZ = True
 
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = PAVED_DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# The container image collects static files at build time outside the data directory.
+STATIC_ROOT = Path(env_str("PAVED_STATIC_ROOT", str(PAVED_DATA_DIR / "static"))).resolve()
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -253,12 +257,21 @@ SESSION_COOKIE_SECURE = env_bool("PAVED_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("PAVED_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_SSL_REDIRECT = env_bool("PAVED_SSL_REDIRECT", False)
+# Preloading is a decision for the whole domain, not for one app on it: opt in explicitly.
+SECURE_HSTS_PRELOAD = env_bool("PAVED_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if env_bool("PAVED_BEHIND_TLS_PROXY", False):
+# Behind a TLS-terminating proxy/ingress (the deploy/ manifests), trust its X-Forwarded-Proto
+# and redirect plain HTTP to HTTPS. The probes talk plain HTTP to the pod, so they are exempt.
+PAVED_BEHIND_TLS_PROXY = env_bool("PAVED_BEHIND_TLS_PROXY", False)
+if PAVED_BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("PAVED_SSL_REDIRECT", PAVED_BEHIND_TLS_PROXY and not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
+# Only behind a proxy that sets X-Forwarded-For: audit records then show the client's address.
+PAVED_TRUST_X_FORWARDED_FOR = env_bool("PAVED_TRUST_X_FORWARDED_FOR", False)
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -300,6 +313,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Steps are idempotent and leased, so a task interrupted by a lost broker may simply run again.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_TIME_LIMIT = env_int("PAVED_TASK_TIME_LIMIT", 1800)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -328,6 +343,26 @@ PAVED_EXTRA_STEP_MODULES = env_list("PAVED_EXTRA_STEP_MODULES", [])
 PAVED_GIT_PROVIDER = env_str("PAVED_GIT_PROVIDER", "local")
 PAVED_DEPLOY_PROVIDER = env_str("PAVED_DEPLOY_PROVIDER", "gitops")
 PAVED_CLUSTER_PROVIDER = env_str("PAVED_CLUSTER_PROVIDER", "gitops")
+# Provider settings (docs/providers.md). Every network call uses PAVED_PROVIDER_TIMEOUT.
+PAVED_PROVIDER_TIMEOUT = env_int("PAVED_PROVIDER_TIMEOUT", 30)
+PAVED_GIT_LOCAL_ROOT = Path(env_str("PAVED_GIT_LOCAL_ROOT", str(PAVED_DATA_DIR / "git"))).resolve()
+PAVED_GIT_HTTP_ANONYMOUS = env_bool("PAVED_GIT_HTTP_ANONYMOUS", False)
+PAVED_GITOPS_REPO = env_str("PAVED_GITOPS_REPO", "platform/gitops")
+PAVED_ARGOCD_NAMESPACE = env_str("PAVED_ARGOCD_NAMESPACE", "argocd")
+PAVED_GITHUB_API_URL = env_str("PAVED_GITHUB_API_URL", "https://api.github.com").rstrip("/")
+PAVED_GITHUB_ORG = env_str("PAVED_GITHUB_ORG", "")
+PAVED_GITHUB_TOKEN = env_secret("PAVED_GITHUB_TOKEN")
+PAVED_GITHUB_APP_ID = env_str("PAVED_GITHUB_APP_ID", "")
+PAVED_GITHUB_APP_PRIVATE_KEY = env_secret("PAVED_GITHUB_APP_PRIVATE_KEY")
+PAVED_GITHUB_INSTALLATION_ID = env_str("PAVED_GITHUB_INSTALLATION_ID", "")
+PAVED_GITHUB_BRANCH_PROTECTION = env_bool("PAVED_GITHUB_BRANCH_PROTECTION", True)
+PAVED_GITHUB_REQUIRED_REVIEWS = env_int("PAVED_GITHUB_REQUIRED_REVIEWS", 0)
+PAVED_GITHUB_THROTTLE = env_bool("PAVED_GITHUB_THROTTLE", True)
+PAVED_CLUSTERS = env_str("PAVED_CLUSTERS", "")
+PAVED_KUBE_FIELD_MANAGER = env_str("PAVED_KUBE_FIELD_MANAGER", "paved")
+PAVED_ARGOCD_URL = env_str("PAVED_ARGOCD_URL", "").rstrip("/")
+PAVED_ARGOCD_TOKEN = env_secret("PAVED_ARGOCD_TOKEN")
+PAVED_ARGOCD_VERIFY_TLS = env_bool("PAVED_ARGOCD_VERIFY_TLS", True)
 
 # --- Email (Django 6.1 MAILERS) -------------------------------------------------------------
 _smtp_host = env_str("PAVED_SMTP_HOST", "")

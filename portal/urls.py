@@ -14,10 +14,15 @@ urlpatterns = [
     path("readyz", home_views.readyz, name="readyz"),
     path("search/", search_views.search, name="search"),
     path("docs/", include("portal.docs.urls")),
+    path("audit/", include("portal.audit_views.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("catalog/", include("catalog.urls")),
     path("", include("scaffolder.urls")),
     path("infra/", include("infra.urls")),
     path("metrics/", include("metrics.urls")),
+    path("git/", include("portal.providers.local_git.urls")),
 ]
+
+# A database outage met in middleware (sessions, auth) gets the friendly 503 page too.
+handler500 = "portal.middleware.server_error"

@@ -74,11 +74,13 @@ def owner_client(client: Any, owner: User) -> Any:
 class WorkerProcess:
     """A real `celery worker` subprocess on the test database and the test broker."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, broker_url: str | None = None) -> None:
         self.env = env
+        self.broker_url = broker_url
         self.log_dir = log_dir
         self.proc: subprocess.Popen[bytes] | None = None
         self.generation = 0
+        self._supervising = False
 
     def start(self) -> None:
         self.generation += 1
@@ -100,10 +102,32 @@ class WorkerProcess:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited early; see {self.log_dir}")
+            if self.broker_url is not None:
+                # A private broker: trust the worker's own "ready" line.
+                log = (self.log_dir / f"worker-{self.generation}.log").read_text(errors="replace")
+                if f"{name}" in log and " ready." in log:
+                    return
+                time.sleep(0.3)
+                continue
             replies = app.control.ping(timeout=0.5) or []
             if any(next(iter(reply)).startswith(name) for reply in replies):
                 return
         raise RuntimeError(f"worker did not answer within 30 s; see {self.log_dir}")
+
+    def supervise(self) -> None:
+        """Restart the worker whenever it exits, as Kubernetes or systemd would. (Celery 5.7's
+        worker exits when its Redis connection drops mid-task; its supervisor brings it back.)"""
+        import threading
+
+        self._supervising = True
+
+        def loop() -> None:
+            while self._supervising:
+                if self.proc is not None and self.proc.poll() is not None:
+                    self.start()
+                time.sleep(0.5)
+
+        threading.Thread(target=loop, daemon=True).start()
 
     def kill(self) -> None:
         """SIGKILL: no chance to ack, release or clean up — like a node that died."""
@@ -112,6 +136,7 @@ class WorkerProcess:
             self.proc.wait(10)
 
     def stop(self) -> None:
+        self._supervising = False
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:

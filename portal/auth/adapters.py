@@ -7,6 +7,7 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 
@@ -14,6 +15,15 @@ class PavedAccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Self-registration with a password exists only for local accounts.
         return bool(settings.PAVED_LOCAL_LOGIN and settings.DEBUG)
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        # Say why a password is refused, instead of "wrong password", when local login is off.
+        if "password" in credentials and not settings.PAVED_LOCAL_LOGIN:
+            raise ValidationError(
+                "Password sign-in is turned off on this Paved; use your company sign-in.",
+                code="local_login_disabled",
+            )
+        super().pre_authenticate(request, **credentials)
 
 
 class PavedSocialAccountAdapter(DefaultSocialAccountAdapter):

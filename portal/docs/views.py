@@ -26,7 +26,11 @@ def doc_page(request: HttpRequest, slug: str) -> HttpResponse:
     pages = _doc_titles()
     path = DOCS_DIR / f"{slug}.md"
     if slug == "index" and not path.exists():
-        path = DOCS_DIR / "getting-started.md"
+        # The docs' front page: the getting-started guide, else the first page there is.
+        fallback = DOCS_DIR / "getting-started.md"
+        path = (
+            fallback if fallback.exists() else DOCS_DIR / f"{pages[0][0] if pages else 'index'}.md"
+        )
     if not path.is_file() or path.parent != DOCS_DIR:
         raise Http404("No such documentation page")
     rendered = render_markdown(path.read_text(encoding="utf-8"))

@@ -86,7 +86,12 @@ class GitHost(Protocol):
         private: bool = True,
         default_branch: str = "main",
         topics: Sequence[str] = (),
-    ) -> tuple[RepoRef, bool]: ...
+        team: str | None = None,
+    ) -> tuple[RepoRef, bool]:
+        """Create the repository (or find the one Paved created before). `team` (a team slug on
+        the host) gets write access where the host has teams. A name already used by something
+        Paved did not create raises PermanentProviderError."""
+        ...
 
     def get_repository(self, owner: str, name: str) -> RepoRef | None: ...
 
@@ -98,9 +103,11 @@ class GitHost(Protocol):
         message: str,
         branch: str | None = None,
         delete_missing: bool = False,
+        delete: Sequence[str] = (),
     ) -> CommitRef:
         """Write `files` (path -> content) as ONE commit; no commit when nothing changed.
-        With `delete_missing`, files not in `files` are removed (the tree becomes exactly it)."""
+        With `delete_missing`, files not in `files` are removed (the tree becomes exactly it);
+        paths in `delete` are removed in the same commit (missing ones are ignored)."""
         ...
 
     def read_file(self, repo: RepoRef, path: str, *, ref: str | None = None) -> bytes | None: ...

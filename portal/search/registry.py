@@ -20,11 +20,12 @@ class SearchHit:
 
 
 SearchProvider = Callable[[str, AbstractBaseUser | AnonymousUser, int], list[SearchHit]]
-_PROVIDERS: dict[str, tuple[str, SearchProvider]] = {}
+_PROVIDERS: dict[str, tuple[int, str, SearchProvider]] = {}
 
 
-def register_search(key: str, label: str, provider: SearchProvider) -> None:
-    _PROVIDERS[key] = (label, provider)
+def register_search(key: str, label: str, provider: SearchProvider, *, order: int = 100) -> None:
+    """Add a group of results to global search; lower `order` groups are listed first."""
+    _PROVIDERS[key] = (order, label, provider)
 
 
 def search_everything(
@@ -32,7 +33,7 @@ def search_everything(
 ) -> list[tuple[str, list[SearchHit]]]:
     """Return (label, hits) per registered provider that found something."""
     results = []
-    for label, provider in _PROVIDERS.values():
+    for _, label, provider in sorted(_PROVIDERS.values(), key=lambda p: p[0]):
         hits = provider(query, user, limit)
         if hits:
             results.append((label, hits))

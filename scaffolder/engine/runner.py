@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from portal import audit
 from portal.lib.redaction import MASK, redact, redact_data
 from portal.providers.base import PermanentProviderError, TransientProviderError
 from scaffolder.engine.context import StepCancelled, StepContext
@@ -173,6 +174,13 @@ def start_run(
         )
         who = actor.get_username() if actor else "the platform"
         append_log(run.pk, f"Run requested by {who}: {len(steps)} step(s).")
+        audit.record(
+            actor=actor,
+            action="run.started",
+            target=run,
+            summary=f"{kind} run with steps {', '.join(s.key for s in steps)}",
+            after={"inputs": run.inputs, "owner": owner_ref, "subject": subject},
+        )
         enqueue_advance(run.pk)
     return run
 
@@ -396,6 +404,13 @@ def execute_step(step_id: int) -> str:
         return "lost-lease"
     step.refresh_from_db()
     log.info("Finished step '%s' in %.2f s.", step.name, step.duration or 0.0)
+    audit.record(
+        actor=None,
+        action="step.succeeded",
+        target=step,
+        target_label=f"run {run.pk} / {step.key}",
+        after={"attempt": step.attempt, "outputs": step.outputs},
+    )
     advance_run(run.pk)
     return "succeeded"
 
@@ -456,6 +471,13 @@ def _fail_step(step_id: int, token: str, message: str) -> None:
         return
     step = Step.objects.select_related("run").get(pk=step_id)
     append_log(step.run_id, f"Step '{step.name}' failed: {message}", level="ERROR", step_id=step_id)
+    audit.record(
+        actor=None,
+        action="step.failed",
+        target=step,
+        target_label=f"run {step.run_id} / {step.key}",
+        after={"attempt": step.attempt, "error": message},
+    )
     _finish_run(step.run, RunStatus.FAILED, error=f"Step '{step.name}' failed: {message}")
 
 
@@ -477,6 +499,13 @@ def cancel_run(run: Run, *, actor: User | None) -> None:
         Step.objects.filter(run=run, status=StepStatus.PENDING).update(status=StepStatus.CANCELLED)
         who = actor.get_username() if actor else "the platform"
         append_log(run.pk, f"Run cancelled by {who}.", level="WARNING")
+        audit.record(
+            actor=actor,
+            action="run.cancelled",
+            target=run,
+            before={"status": run.status},
+            after={"status": RunStatus.CANCELLED},
+        )
     hooks = run_kind_hooks(run.kind)
     if hooks.on_finished is not None:
         run.refresh_from_db()
@@ -517,6 +546,14 @@ def retry_run(run: Run, *, actor: User | None, from_step: str | None = None) -> 
         )
         who = actor.get_username() if actor else "the platform"
         append_log(locked.pk, f"Retry requested by {who}, from step '{start.name}'.")
+        audit.record(
+            actor=actor,
+            action="run.retried",
+            target=locked,
+            summary=f"from step {start.key}",
+            before={"status": locked.status},
+            after={"status": RunStatus.RUNNING, "from_step": start.key},
+        )
         enqueue_advance(locked.pk)
     return start
 

@@ -32,3 +32,18 @@
     toast(event.detail.value || event.detail.text, event.detail.tone);
   });
 })();
+// "/" jumps to the global search box (unless you are typing somewhere already).
+(function () {
+  "use strict";
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    var tag = target && target.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable)) return;
+    var box = document.getElementById("global-search");
+    if (!box) return;
+    event.preventDefault();
+    box.focus();
+    box.select();
+  });
+})();

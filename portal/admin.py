@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from portal.models import AuditEvent
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only: the audit trail is evidence."""
+
+    list_display = (
+        "created_at",
+        "actor_name",
+        "action",
+        "target_type",
+        "target_label",
+        "ip_address",
+    )
+    list_filter = ("action", "target_type", "created_at")
+    search_fields = ("actor_name", "action", "target_label", "summary")
+    list_select_related = ("actor",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _unregister_settings_managed_models() -> None:
+    """SSO apps come from environment variables (docs/configuration.md), not database rows: an
+    app added here would clash with the configured one. Tokens are not stored at all."""
+    from allauth.socialaccount.models import SocialApp, SocialToken
+
+    for model in (SocialApp, SocialToken):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_unregister_settings_managed_models()

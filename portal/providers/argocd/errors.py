@@ -1,0 +1,40 @@
+"""Map Argo CD REST answers and requests failures onto the provider error taxonomy."""
+
+from __future__ import annotations
+
+import requests
+
+from portal.providers.base import (
+    PermanentProviderError,
+    ProviderNotConfigured,
+    TransientProviderError,
+)
+
+PROVIDER = "argocd"
+
+
+def error_for(response: requests.Response, doing: str) -> Exception:
+    """Argo CD's gRPC-gateway errors look like {"error": "...", "code": 5, "message": "..."}."""
+    try:
+        body = response.json()
+        detail = body.get("message") or body.get("error") or ""
+    except ValueError:
+        detail = response.text[:200]
+    message = f"{doing}: {detail or response.reason} (HTTP {response.status_code})"
+    if response.status_code == 401:
+        return ProviderNotConfigured(
+            f"{doing}: Argo CD rejected the token (HTTP 401); check PAVED_ARGOCD_TOKEN",
+            provider=PROVIDER,
+        )
+    if response.status_code == 429 or response.status_code >= 500:
+        retry = response.headers.get("Retry-After", "")
+        return TransientProviderError(
+            message, provider=PROVIDER, retry_after=float(retry) if retry.isdigit() else None
+        )
+    return PermanentProviderError(message, provider=PROVIDER)
+
+
+def network_error(exc: requests.RequestException, doing: str) -> TransientProviderError:
+    if isinstance(exc, requests.Timeout):
+        return TransientProviderError(f"{doing}: Argo CD did not answer in time", provider=PROVIDER)
+    return TransientProviderError(f"{doing}: cannot reach Argo CD ({exc})", provider=PROVIDER)

@@ -1,0 +1,326 @@
+"""`github` git host: repositories in an organisation, whole trees as ONE commit (Git Data API).
+
+Ownership marker: the `paved-managed` topic. A repository with the same name but without the
+topic belongs to someone else and is never touched.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+
+from django.conf import settings
+from github import Github, GithubException, InputGitTreeElement
+from github.GitCommit import GitCommit
+from github.GitRef import GitRef
+from github.Repository import Repository
+
+from portal.providers.base import (
+    CommitRef,
+    PermanentProviderError,
+    ProviderError,
+    RepoRef,
+    TransientProviderError,
+)
+from portal.providers.github.client import GitHubSettings, make_client
+from portal.providers.github.errors import PROVIDER, map_error
+
+MANAGED_TOPIC = "paved-managed"
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def git_blob_sha(content: bytes) -> str:
+    """The SHA git (and GitHub) gives a blob, to spot unchanged files without uploading them."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()  # noqa: S324
+
+
+@contextmanager
+def mapped(doing: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        mapped_exc = map_error(exc, doing)
+        if mapped_exc is exc:
+            raise
+        raise mapped_exc from exc
+
+
+class GitHubHost:
+    name = "github"
+
+    def __init__(self, config: GitHubSettings | None = None) -> None:
+        self.config = config or GitHubSettings.from_settings()
+        self._client: Github | None = None
+
+    @property
+    def gh(self) -> Github:
+        if self._client is None:
+            with mapped("authenticating to GitHub"):
+                self._client = make_client(self.config)
+        return self._client
+
+    def _ref(self, repo: Repository) -> RepoRef:
+        return RepoRef(
+            host=self.name,
+            owner=repo.owner.login,
+            name=repo.name,
+            default_branch=repo.default_branch,
+            web_url=repo.html_url,
+            clone_url=repo.clone_url,
+        )
+
+    def _get(self, owner: str, name: str) -> Repository | None:
+        try:
+            return self.gh.get_repo(f"{owner}/{name}")
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    # --- repositories ----------------------------------------------------------------------
+    def ensure_repository(
+        self,
+        owner: str,
+        name: str,
+        *,
+        description: str = "",
+        private: bool = True,
+        default_branch: str = "main",
+        topics: Sequence[str] = (),
+        team: str | None = None,
+    ) -> tuple[RepoRef, bool]:
+        with mapped(f"creating repository {owner}/{name}"):
+            repo = self._get(owner, name)
+            created = False
+            if repo is None:
+                try:
+                    org = self.gh.get_organization(owner)
+                except GithubException as exc:
+                    if exc.status == 404:
+                        raise PermanentProviderError(
+                            f"GitHub organisation {owner!r} does not exist or these "
+                            "credentials cannot see it",
+                            provider=PROVIDER,
+                        ) from exc
+                    raise
+                try:
+                    # auto_init: the Git Data API refuses an empty repository (409).
+                    repo = org.create_repo(
+                        name, description=description, private=private, auto_init=True
+                    )
+                    created = True
+                except GithubException as exc:
+                    if exc.status != 422:
+                        raise
+                    repo = self._get(owner, name)  # created concurrently: check who owns it
+                    if repo is None:
+                        raise
+                if created:
+                    repo.replace_topics([MANAGED_TOPIC, *topics])
+                    if default_branch != repo.default_branch:
+                        main = repo.get_git_ref(f"heads/{repo.default_branch}")
+                        repo.create_git_ref(f"refs/heads/{default_branch}", main.object.sha)
+                        repo.edit(default_branch=default_branch)
+                        repo = self.gh.get_repo(f"{owner}/{name}")
+                    if settings.PAVED_GITHUB_BRANCH_PROTECTION:
+                        self._protect(repo)
+            if not created and MANAGED_TOPIC not in (repo.topics or []):
+                raise PermanentProviderError(
+                    f"repository {owner}/{name} already exists and was not created by Paved "
+                    f"(no '{MANAGED_TOPIC}' topic); choose another name",
+                    provider=PROVIDER,
+                )
+            if team:
+                self.gh.get_organization(owner).get_team_by_slug(team).update_team_repository(
+                    repo, "push"
+                )
+            return self._ref(repo), created
+
+    def _protect(self, repo: Repository) -> None:
+        """No force pushes or deletion, linear history; reviews only when configured, because
+        required reviews also stop Paved's own commits unless it may bypass them."""
+        reviews: int = settings.PAVED_GITHUB_REQUIRED_REVIEWS
+        branch = repo.get_branch(repo.default_branch)
+        if reviews:
+            branch.edit_protection(
+                enforce_admins=False,
+                required_linear_history=True,
+                allow_force_pushes=False,
+                allow_deletions=False,
+                required_approving_review_count=reviews,
+            )
+        else:
+            branch.edit_protection(
+                enforce_admins=False,
+                required_linear_history=True,
+                allow_force_pushes=False,
+                allow_deletions=False,
+            )
+
+    def get_repository(self, owner: str, name: str) -> RepoRef | None:
+        with mapped(f"reading repository {owner}/{name}"):
+            repo = self._get(owner, name)
+            return self._ref(repo) if repo is not None else None
+
+    # --- content -------------------------------------------------------------------------
+    def _repo(self, ref: RepoRef) -> Repository:
+        repo = self._get(ref.owner, ref.name)
+        if repo is None:
+            raise PermanentProviderError(
+                f"repository {ref.full_name} does not exist", provider=PROVIDER
+            )
+        return repo
+
+    def _head(self, repo: Repository, branch: str) -> tuple[GitRef, GitCommit]:
+        try:
+            ref = repo.get_git_ref(f"heads/{branch}")
+        except GithubException as exc:
+            if exc.status == 409:
+                raise PermanentProviderError(
+                    f"{repo.full_name} is empty; Paved creates repositories with an initial "
+                    "commit, so this one was created elsewhere",
+                    provider=PROVIDER,
+                ) from exc
+            if exc.status == 404:
+                raise PermanentProviderError(
+                    f"branch {branch} does not exist in {repo.full_name}", provider=PROVIDER
+                ) from exc
+            raise
+        return ref, repo.get_git_commit(ref.object.sha)
+
+    def _tree(self, repo: Repository, commit: GitCommit) -> dict[str, tuple[str, str]]:
+        tree = repo.get_git_tree(commit.tree.sha, recursive=True)
+        if tree.raw_data.get("truncated"):
+            raise PermanentProviderError(
+                f"{repo.full_name} has too many files for one tree listing", provider=PROVIDER
+            )
+        return {e.path: (e.mode, e.sha) for e in tree.tree if e.type == "blob"}
+
+    def commit_files(
+        self,
+        repo: RepoRef,
+        files: Mapping[str, bytes],
+        *,
+        message: str,
+        branch: str | None = None,
+        delete_missing: bool = False,
+        delete: Sequence[str] = (),
+    ) -> CommitRef:
+        with mapped(f"committing to {repo.full_name}"):
+            gh_repo = self._repo(repo)
+            branch = branch or gh_repo.default_branch
+            for _attempt in range(3):
+                result = self._commit_once(gh_repo, branch, files, message, delete_missing, delete)
+                if result is not None:
+                    return result
+            raise TransientProviderError(
+                f"branch {branch} of {repo.full_name} keeps moving; try again",
+                provider=PROVIDER,
+                retry_after=5,
+            )
+
+    def _commit_once(
+        self,
+        repo: Repository,
+        branch: str,
+        files: Mapping[str, bytes],
+        message: str,
+        delete_missing: bool,
+        delete: Sequence[str],
+    ) -> CommitRef | None:
+        ref, parent = self._head(repo, branch)
+        existing = self._tree(repo, parent)
+        elements = []
+        for path, content in sorted(files.items()):
+            mode, sha = existing.get(path, ("100644", ""))
+            if sha == git_blob_sha(content):
+                continue  # unchanged: no upload
+            blob = repo.create_git_blob(base64.b64encode(content).decode(), "base64")
+            elements.append(InputGitTreeElement(path, mode, "blob", sha=blob.sha))
+        doomed = set(existing) - set(files) if delete_missing else set(delete) - set(files)
+        for path in sorted(doomed & set(existing)):
+            elements.append(InputGitTreeElement(path, existing[path][0], "blob", sha=None))
+        if not elements:
+            return CommitRef(sha=parent.sha, changed=False)
+        # base_tree keeps every file we did not mention; deletions are explicit sha=None entries.
+        tree = repo.create_git_tree(elements, base_tree=parent.tree)
+        commit = repo.create_git_commit(message, tree, [parent])
+        try:
+            ref.edit(commit.sha, force=False)
+        except GithubException as exc:
+            if exc.status == 422 and "fast forward" in str(exc.data).lower():
+                return None  # the branch moved since we read it: rebuild on the new head
+            raise
+        return CommitRef(sha=commit.sha, changed=True)
+
+    def _resolve(self, repo: Repository, ref: str | None) -> GitCommit | None:
+        rev = ref or repo.default_branch
+        if _SHA.match(rev):
+            return repo.get_git_commit(rev)
+        for prefix in ("heads/", "tags/"):
+            try:
+                return repo.get_git_commit(repo.get_git_ref(prefix + rev).object.sha)
+            except GithubException as exc:
+                if exc.status not in (404, 409):
+                    raise
+        return None
+
+    def read_file(self, repo: RepoRef, path: str, *, ref: str | None = None) -> bytes | None:
+        with mapped(f"reading {path} from {repo.full_name}"):
+            gh_repo = self._repo(repo)
+            commit = self._resolve(gh_repo, ref)
+            if commit is None:
+                return None
+            entry = self._tree(gh_repo, commit).get(path)
+            if entry is None:
+                return None
+            return base64.b64decode(gh_repo.get_git_blob(entry[1]).content)
+
+    def list_files(self, repo: RepoRef, *, ref: str | None = None) -> list[str]:
+        with mapped(f"listing files of {repo.full_name}"):
+            gh_repo = self._repo(repo)
+            commit = self._resolve(gh_repo, ref)
+            return sorted(self._tree(gh_repo, commit)) if commit else []
+
+    def commit_count(self, repo: RepoRef, *, ref: str | None = None, limit: int = 100) -> int:
+        """Commits on the first-parent chain (up to `limit`)."""
+        with mapped(f"counting commits of {repo.full_name}"):
+            gh_repo = self._repo(repo)
+            commit = self._resolve(gh_repo, ref)
+            count = 0
+            while commit is not None and count < limit:
+                count += 1
+                commit = commit.parents[0] if commit.parents else None
+                if commit is not None:
+                    commit = gh_repo.get_git_commit(commit.sha)
+            return count
+
+    def ensure_webhook(self, repo: RepoRef, *, url: str, secret: str) -> bool:
+        with mapped(f"creating the push webhook of {repo.full_name}"):
+            gh_repo = self._repo(repo)
+            if any(hook.config.get("url") == url for hook in gh_repo.get_hooks()):
+                return False
+            gh_repo.create_hook(
+                "web",
+                {"url": url, "content_type": "json", "secret": secret, "insecure_ssl": "0"},
+                events=["push"],
+                active=True,
+            )
+            return True
+
+    def check_configuration(self) -> list[str]:
+        problems = self.config.problems()
+        if problems:
+            return problems
+        try:
+            with mapped("checking GitHub"):
+                if self.config.org:
+                    self.gh.get_organization(self.config.org).login  # noqa: B018
+                else:
+                    self.gh.get_rate_limit()
+        except ProviderError as exc:  # a check reports, it does not raise
+            return [str(exc)]
+        return []

@@ -1,0 +1,341 @@
+"""`local` git host: bare repositories under the data directory, written with git plumbing.
+
+Layout: ``<PAVED_GIT_LOCAL_ROOT>/<owner>/<name>.git`` (default root: ``PAVED_DATA_DIR/git``).
+Commits are built without a working tree (temporary index -> write-tree -> commit-tree ->
+compare-and-swap update-ref), so concurrent workers never share a checkout.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.urls import reverse
+
+from portal.providers.base import (
+    CommitRef,
+    PermanentProviderError,
+    RepoRef,
+    TransientProviderError,
+)
+from portal.providers.local_git.client import git_out, run_git
+from portal.providers.local_git.errors import PROVIDER, GitCommandError, map_error
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+MANAGED_KEY = "paved.managed"  # ownership marker in the bare repository's config
+ZERO = "0" * 40
+
+
+def validate_name(kind: str, value: str) -> str:
+    if not _NAME.match(value) or value.endswith(".git") or ".." in value:
+        raise PermanentProviderError(
+            f"{kind} {value!r} is not a valid repository {kind}: use letters, digits, '.', '-' "
+            "or '_', start with a letter or digit, and do not end in '.git'",
+            provider=PROVIDER,
+        )
+    return value
+
+
+def validate_path(path: str) -> str:
+    parts = path.split("/")
+    if not path or path.startswith("/") or any(p in ("", ".", "..", ".git") for p in parts):
+        raise PermanentProviderError(
+            f"file path {path!r} is not a clean relative path", provider=PROVIDER
+        )
+    return path
+
+
+def local_root() -> Path:
+    return Path(settings.PAVED_GIT_LOCAL_ROOT)
+
+
+def repo_dir(owner: str, name: str) -> Path:
+    return local_root() / validate_name("owner", owner) / f"{validate_name('name', name)}.git"
+
+
+class LocalGitHost:
+    """Real git repositories on this machine; browsable at /git/<owner>/<name>/."""
+
+    name = "local"
+
+    # --- repositories --------------------------------------------------------------------
+    def _ref(self, owner: str, name: str, git_dir: Path) -> RepoRef:
+        branch = self._default_branch(git_dir)
+        base = settings.PAVED_BASE_URL
+        return RepoRef(
+            host=self.name,
+            owner=owner,
+            name=name,
+            default_branch=branch,
+            web_url=base + reverse("git:repo", args=[owner, name]),
+            clone_url=f"{base}/git/{owner}/{name}.git",
+        )
+
+    def _default_branch(self, git_dir: Path) -> str:
+        head = git_out(["symbolic-ref", "--short", "HEAD"], git_dir=git_dir)
+        return head or "main"
+
+    def _is_managed(self, git_dir: Path) -> bool:
+        proc = run_git(["config", "--get", MANAGED_KEY], git_dir=git_dir, check=False)
+        return proc.stdout.decode().strip() == "true"
+
+    def ensure_repository(
+        self,
+        owner: str,
+        name: str,
+        *,
+        description: str = "",
+        private: bool = True,
+        default_branch: str = "main",
+        topics: Sequence[str] = (),
+        team: str | None = None,
+    ) -> tuple[RepoRef, bool]:
+        git_dir = repo_dir(owner, name)
+        try:
+            if git_dir.exists():
+                if not (git_dir / "HEAD").exists() or not self._is_managed(git_dir):
+                    raise PermanentProviderError(
+                        f"repository {owner}/{name} already exists and was not created by Paved; "
+                        "choose another name or remove it",
+                        provider=PROVIDER,
+                    )
+                return self._ref(owner, name, git_dir), False
+            git_dir.parent.mkdir(parents=True, exist_ok=True)
+            # Initialise next to the final path, then rename: a half-created repository never
+            # becomes visible, and two racing workers cannot both "create" it.
+            tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=git_dir.parent))
+            run_git(["init", "--bare", "-q", "-b", default_branch, str(tmp)])
+            run_git(["config", MANAGED_KEY, "true"], git_dir=tmp)
+            run_git(["config", "paved.private", str(bool(private)).lower()], git_dir=tmp)
+            run_git(["config", "http.receivepack", "false"], git_dir=tmp)
+            if team:
+                run_git(["config", "paved.team", team], git_dir=tmp)
+            for topic in topics:
+                run_git(["config", "--add", "paved.topic", topic], git_dir=tmp)
+            (tmp / "description").write_text(description.strip() + "\n" if description else "")
+            try:
+                os.rename(tmp, git_dir)
+            except OSError:
+                # Someone else won the race: ours is redundant.
+                _rmtree(tmp)
+                return self.ensure_repository(
+                    owner,
+                    name,
+                    description=description,
+                    private=private,
+                    default_branch=default_branch,
+                    topics=topics,
+                    team=team,
+                )
+            return self._ref(owner, name, git_dir), True
+        except (GitCommandError, OSError, TimeoutError) as exc:
+            raise map_error(exc) from exc
+
+    def get_repository(self, owner: str, name: str) -> RepoRef | None:
+        git_dir = repo_dir(owner, name)
+        if not (git_dir / "HEAD").exists():
+            return None
+        return self._ref(owner, name, git_dir)
+
+    def list_repositories(self) -> list[RepoRef]:
+        """Every Paved-managed repository on this host (for the browsing page)."""
+        root = local_root()
+        refs = []
+        for git_dir in sorted(root.glob("*/*.git")):
+            if (git_dir / "HEAD").exists() and self._is_managed(git_dir):
+                refs.append(self._ref(git_dir.parent.name, git_dir.name[:-4], git_dir))
+        return refs
+
+    # --- content -----------------------------------------------------------------------
+    def _dir(self, repo: RepoRef) -> Path:
+        git_dir = repo_dir(repo.owner, repo.name)
+        if not (git_dir / "HEAD").exists():
+            raise PermanentProviderError(
+                f"repository {repo.full_name} does not exist", provider=PROVIDER
+            )
+        return git_dir
+
+    def _resolve(self, git_dir: Path, ref: str) -> str:
+        proc = run_git(
+            ["rev-parse", "--verify", "-q", f"{ref}^{{commit}}"], git_dir=git_dir, check=False
+        )
+        return proc.stdout.decode().strip() if proc.returncode == 0 else ""
+
+    def commit_files(
+        self,
+        repo: RepoRef,
+        files: Mapping[str, bytes],
+        *,
+        message: str,
+        branch: str | None = None,
+        delete_missing: bool = False,
+        delete: Sequence[str] = (),
+    ) -> CommitRef:
+        git_dir = self._dir(repo)
+        paths = {validate_path(p): content for p, content in files.items()}
+        removals = [validate_path(p) for p in delete if p not in paths]
+        try:
+            branch = branch or self._default_branch(git_dir)
+            ref = f"refs/heads/{branch}"
+            # Writers on this machine queue on a lock; the compare-and-swap update-ref still
+            # guards against anything else moving the branch.
+            with _repo_lock(git_dir, repo.full_name):
+                for _attempt in range(5):
+                    parent = self._resolve(git_dir, ref)
+                    result = self._commit_once(
+                        git_dir, ref, parent, paths, removals, message, delete_missing
+                    )
+                    if result is not None:
+                        return result
+            raise TransientProviderError(
+                f"branch {branch} of {repo.full_name} keeps moving; try again",
+                provider=PROVIDER,
+                retry_after=1,
+            )
+        except (GitCommandError, OSError, TimeoutError) as exc:
+            raise map_error(exc) from exc
+
+    def _commit_once(
+        self,
+        git_dir: Path,
+        ref: str,
+        parent: str,
+        files: Mapping[str, bytes],
+        removals: Sequence[str],
+        message: str,
+        delete_missing: bool,
+    ) -> CommitRef | None:
+        """One attempt; None when the branch moved under us (the caller retries)."""
+        with tempfile.TemporaryDirectory(prefix="paved-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            modes: dict[str, str] = {}
+            if parent and not delete_missing:
+                run_git(["read-tree", parent], git_dir=git_dir, env=env)
+                listing = run_git(["ls-files", "-s", "-z"], git_dir=git_dir, env=env).stdout
+                for entry in listing.split(b"\0"):
+                    if entry:
+                        meta, raw_path = entry.split(b"\t", 1)
+                        modes[raw_path.decode()] = meta.split(b" ")[0].decode()
+            lines = []
+            for path, content in sorted(files.items()):
+                sha = git_out(["hash-object", "-w", "--stdin"], git_dir=git_dir, input=content)
+                # Keep an existing file's mode (an executable script stays executable).
+                lines.append(f"{modes.get(path, '100644')} {sha}\t{path}")
+            for path in removals:
+                if path in modes:
+                    lines.append(f"0 {ZERO}\t{path}")
+            if lines:
+                run_git(
+                    ["update-index", "--index-info"],
+                    git_dir=git_dir,
+                    env=env,
+                    input=("\n".join(lines) + "\n").encode(),
+                )
+            tree = git_out(["write-tree"], git_dir=git_dir, env=env)
+        if parent:
+            if git_out(["rev-parse", f"{parent}^{{tree}}"], git_dir=git_dir) == tree:
+                return CommitRef(sha=parent, changed=False)
+        elif not files:
+            return CommitRef(sha="", changed=False)
+        args = ["commit-tree", tree, "-m", message or "Update files"]
+        if parent:
+            args += ["-p", parent]
+        commit = git_out(args, git_dir=git_dir)
+        proc = run_git(["update-ref", ref, commit, parent or ZERO], git_dir=git_dir, check=False)
+        if proc.returncode != 0:
+            return None  # compare-and-swap lost: someone else committed first
+        return CommitRef(sha=commit, changed=True)
+
+    def read_file(self, repo: RepoRef, path: str, *, ref: str | None = None) -> bytes | None:
+        git_dir = self._dir(repo)
+        try:
+            rev = ref or self._default_branch(git_dir)
+            proc = run_git(
+                ["cat-file", "blob", f"{rev}:{validate_path(path)}"], git_dir=git_dir, check=False
+            )
+            return proc.stdout if proc.returncode == 0 else None
+        except (GitCommandError, OSError, TimeoutError) as exc:
+            raise map_error(exc) from exc
+
+    def list_files(self, repo: RepoRef, *, ref: str | None = None) -> list[str]:
+        git_dir = self._dir(repo)
+        try:
+            commit = self._resolve(git_dir, ref or self._default_branch(git_dir))
+            if not commit:
+                return []
+            out = run_git(["ls-tree", "-r", "-z", "--name-only", commit], git_dir=git_dir).stdout
+            return sorted(p.decode() for p in out.split(b"\0") if p)
+        except (GitCommandError, OSError, TimeoutError) as exc:
+            raise map_error(exc) from exc
+
+    def commit_count(self, repo: RepoRef, *, ref: str | None = None) -> int:
+        git_dir = self._dir(repo)
+        commit = self._resolve(git_dir, ref or self._default_branch(git_dir))
+        if not commit:
+            return 0
+        return int(git_out(["rev-list", "--count", commit], git_dir=git_dir))
+
+    def ensure_webhook(self, repo: RepoRef, *, url: str, secret: str) -> bool:
+        """Record the hook URL (never the secret). Local repositories only change through Paved
+        itself, so there is no push from outside to notify about; the record keeps `ensure`
+        idempotent and shows on the repository page."""
+        git_dir = self._dir(repo)
+        current = run_git(["config", "--get-all", "paved.webhook"], git_dir=git_dir, check=False)
+        if url in current.stdout.decode().split():
+            return False
+        run_git(["config", "--add", "paved.webhook", url], git_dir=git_dir)
+        return True
+
+    def check_configuration(self) -> list[str]:
+        problems = []
+        try:
+            run_git(["--version"], timeout=10)
+        except (GitCommandError, OSError, TimeoutError) as exc:
+            problems.append(f"local git: cannot run git ({exc})")
+        root = local_root()
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            if not os.access(root, os.W_OK):
+                problems.append(f"local git: {root} is not writable")
+        except OSError as exc:
+            problems.append(f"local git: cannot create {root} ({exc})")
+        return problems
+
+
+LOCK_WAIT_SECONDS = 60
+
+
+@contextmanager
+def _repo_lock(git_dir: Path, full_name: str) -> Iterator[None]:
+    """An exclusive flock on <repo>/paved.lock, waited for at most LOCK_WAIT_SECONDS."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    with open(git_dir / "paved.lock", "a+b") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TransientProviderError(
+                        f"{full_name} is busy with another commit; try again",
+                        provider=PROVIDER,
+                        retry_after=5,
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

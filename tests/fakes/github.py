@@ -1,0 +1,494 @@
+"""A stateful GitHub REST v3 stand-in for PyGithub, served on 127.0.0.1.
+
+Only the endpoints Paved's github provider uses. Each handler names the real GitHub endpoint
+it mirrors (docs.github.com/rest) and answers with the same status codes and the fields PyGithub
+reads. Blob SHAs are real git blob SHAs (GitHub's are), so "is this file unchanged?" works the
+same way it does against github.com. Not emulated: pagination, ETags, most validation.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import json
+import time
+from typing import Any
+
+import jwt
+
+from tests.fakes.http import FakeServer, Request, Response
+
+SEG = r"([^/]+)"
+
+
+def git_blob_sha(content: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()  # noqa: S324
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha1(json.dumps(value, sort_keys=True).encode()).hexdigest()  # noqa: S324
+
+
+class FakeGitHub(FakeServer):
+    def __init__(
+        self,
+        *,
+        token: str = "ghp_test",  # noqa: S107
+        app_id: int | None = None,
+        app_public_key: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.tokens = {token}
+        self.app_id = app_id
+        self.app_public_key = app_public_key
+        self.installation_id = 42
+        self.repos: dict[str, dict[str, Any]] = {}
+        self.teams: dict[str, set[str]] = {"acme": {"team-orders"}}
+        self.ids = itertools.count(1000)
+        self.token_requests = 0
+        r = self.route
+        r("GET", "/rate_limit", self.rate_limit)
+        r("GET", f"/orgs/{SEG}", self.get_org)
+        r("GET", f"/orgs/{SEG}/installation", self.org_installation)
+        r("POST", r"/app/installations/(\d+)/access_tokens", self.installation_token)
+        r("POST", f"/orgs/{SEG}/repos", self.create_repo)
+        r("GET", f"/repos/{SEG}/{SEG}", self.get_repo)
+        r("PUT", f"/repos/{SEG}/{SEG}/topics", self.replace_topics)
+        r("GET", f"/repos/{SEG}/{SEG}/git/ref/(.+)", self.get_ref)
+        r("POST", f"/repos/{SEG}/{SEG}/git/refs", self.create_ref)
+        r("PATCH", f"/repos/{SEG}/{SEG}/git/refs/(.+)", self.update_ref)
+        r("GET", f"/repos/{SEG}/{SEG}/git/commits/{SEG}", self.get_commit)
+        r("POST", f"/repos/{SEG}/{SEG}/git/commits", self.create_commit)
+        r("POST", f"/repos/{SEG}/{SEG}/git/blobs", self.create_blob)
+        r("GET", f"/repos/{SEG}/{SEG}/git/blobs/{SEG}", self.get_blob)
+        r("POST", f"/repos/{SEG}/{SEG}/git/trees", self.create_tree)
+        r("GET", f"/repos/{SEG}/{SEG}/git/trees/{SEG}", self.get_tree)
+        r("GET", f"/repos/{SEG}/{SEG}/branches/{SEG}", self.get_branch)
+        r("PUT", f"/repos/{SEG}/{SEG}/branches/{SEG}/protection", self.put_protection)
+        r("GET", f"/orgs/{SEG}/teams/{SEG}", self.get_team)
+        r("PUT", f"/orgs/{SEG}/teams/{SEG}/repos/{SEG}/{SEG}", self.put_team_repo)
+        r("GET", f"/repos/{SEG}/{SEG}/hooks", self.list_hooks)
+        r("POST", f"/repos/{SEG}/{SEG}/hooks", self.create_hook)
+
+    # --- helpers -------------------------------------------------------------------------
+    def dispatch(self, request: Request) -> Response:
+        app_endpoint = request.path.startswith("/app/") or request.path.endswith("/installation")
+        if app_endpoint and not self._jwt_ok(request):
+            # Real: 401 "A JSON web token could not be decoded" for a bad/missing App JWT
+            return self._err(401, "A JSON web token could not be decoded")
+        if not app_endpoint and not self._authorised(request):
+            # Real: 401 {"message": "Bad credentials", "documentation_url": ...}
+            return Response(401, {"message": "Bad credentials"})
+        return super().dispatch(request)
+
+    def _authorised(self, request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        return header.startswith("token ") and header[6:] in self.tokens
+
+    def _jwt_ok(self, request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Bearer ") or not self.app_public_key:
+            return False
+        try:
+            claims = jwt.decode(header[7:], self.app_public_key, algorithms=["RS256"])
+        except jwt.PyJWTError:
+            return False
+        return str(claims.get("iss")) == str(self.app_id)
+
+    def _err(self, status: int, message: str, **extra: Any) -> Response:
+        return Response(
+            status,
+            {"message": message, **extra, "documentation_url": "https://docs.github.com/rest"},
+        )
+
+    def _repo_json(self, full: str) -> dict[str, Any]:
+        repo = self.repos[full]
+        owner, name = full.split("/")
+        return {
+            "id": repo["id"],
+            "name": name,
+            "full_name": full,
+            "private": repo["private"],
+            "visibility": "private" if repo["private"] else "public",
+            "description": repo["description"],
+            "topics": list(repo["topics"]),
+            "owner": {"login": owner, "type": "Organization", "url": f"{self.url}/users/{owner}"},
+            "url": f"{self.url}/repos/{full}",
+            "default_branch": repo["default_branch"],
+            "clone_url": f"https://github.example/{full}.git",
+            "html_url": f"https://github.example/{full}",
+        }
+
+    def _commit_json(self, full: str, sha: str) -> dict[str, Any]:
+        c = self.repos[full]["commits"][sha]
+        base = f"{self.url}/repos/{full}/git"
+        return {
+            "sha": sha,
+            "url": f"{base}/commits/{sha}",
+            "message": c["message"],
+            "tree": {"sha": c["tree"], "url": f"{base}/trees/{c['tree']}"},
+            "parents": [{"sha": p, "url": f"{base}/commits/{p}"} for p in c["parents"]],
+        }
+
+    def _ref_json(self, full: str, ref: str, sha: str) -> dict[str, Any]:
+        return {
+            "ref": f"refs/{ref}",
+            "url": f"{self.url}/repos/{full}/git/refs/{ref}",
+            "object": {
+                "sha": sha,
+                "type": "commit",
+                "url": f"{self.url}/repos/{full}/git/commits/{sha}",
+            },
+        }
+
+    def _store_tree(self, repo: dict[str, Any], entries: dict[str, tuple[str, str]]) -> str:
+        sha = _digest(sorted(entries.items()))
+        repo["trees"][sha] = dict(entries)
+        return sha
+
+    def _new_commit(self, repo: dict[str, Any], tree: str, parents: list[str], message: str) -> str:
+        sha = _digest([tree, parents, message, time.time_ns()])
+        repo["commits"][sha] = {"tree": tree, "parents": parents, "message": message}
+        return sha
+
+    def add_foreign_repo(self, owner: str, name: str) -> None:
+        """A repository someone created by hand (no paved-managed topic)."""
+        self._create(owner, name, {"name": name, "auto_init": True})
+
+    def files(self, full: str, branch: str = "main") -> dict[str, bytes]:
+        repo = self.repos[full]
+        tree = repo["trees"][repo["commits"][repo["refs"][f"heads/{branch}"]]["tree"]]
+        return {path: repo["blobs"][sha] for path, (_mode, sha) in tree.items()}
+
+    def commit_count(self, full: str, branch: str = "main") -> int:
+        repo = self.repos[full]
+        sha, count = repo["refs"].get(f"heads/{branch}"), 0
+        while sha:
+            count += 1
+            parents = repo["commits"][sha]["parents"]
+            sha = parents[0] if parents else None
+        return count
+
+    # --- endpoints -----------------------------------------------------------------------
+    def rate_limit(self, req: Request) -> Response:
+        # GET /rate_limit -> 200 {"resources": {...}, "rate": {...}}
+        core = {"limit": 5000, "remaining": 4999, "reset": int(time.time()) + 3600, "used": 1}
+        return Response(200, {"resources": {"core": core, "search": core}, "rate": core})
+
+    def get_org(self, req: Request, org: str) -> Response:
+        # GET /orgs/{org} -> 200 organization; 404 {"message": "Not Found"}
+        if org not in self.teams:
+            return self._err(404, "Not Found")
+        return Response(
+            200, {"login": org, "id": 2, "type": "Organization", "url": f"{self.url}/orgs/{org}"}
+        )
+
+    def org_installation(self, req: Request, org: str) -> Response:
+        # GET /orgs/{org}/installation (App JWT) -> 200 installation
+        return Response(
+            200, {"id": self.installation_id, "app_id": self.app_id, "account": {"login": org}}
+        )
+
+    def installation_token(self, req: Request, installation: str) -> Response:
+        # POST /app/installations/{id}/access_tokens (Bearer <App JWT>) -> 201 {"token", "expires_at"}
+        if int(installation) != self.installation_id:
+            return self._err(404, "Not Found")
+        self.token_requests += 1
+        token = f"ghs_fake{next(self.ids)}"
+        self.tokens.add(token)
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+        return Response(
+            201,
+            {
+                "token": token,
+                "expires_at": expires,
+                "permissions": {"contents": "write", "administration": "write"},
+                "repository_selection": "all",
+            },
+        )
+
+    def _create(self, owner: str, name: str, body: dict[str, Any]) -> str:
+        full = f"{owner}/{name}"
+        repo: dict[str, Any] = {
+            "id": next(self.ids),
+            "private": body.get("private", False),
+            "description": body.get("description") or None,
+            "topics": [],
+            "default_branch": "main",
+            "refs": {},
+            "commits": {},
+            "trees": {},
+            "blobs": {},
+            "hooks": [],
+            "teams": {},
+            "protection": {},
+        }
+        self.repos[full] = repo
+        if body.get("auto_init"):
+            readme = f"# {name}\n".encode()
+            repo["blobs"][git_blob_sha(readme)] = readme
+            tree = self._store_tree(repo, {"README.md": ("100644", git_blob_sha(readme))})
+            repo["refs"]["heads/main"] = self._new_commit(repo, tree, [], "Initial commit")
+        return full
+
+    def create_repo(self, req: Request, org: str) -> Response:
+        # POST /orgs/{org}/repos -> 201 repository; duplicate -> 422 "Repository creation failed."
+        body = req.json or {}
+        full = f"{org}/{body['name']}"
+        if full in self.repos:
+            return self._err(
+                422,
+                "Repository creation failed.",
+                errors=[
+                    {
+                        "resource": "Repository",
+                        "code": "custom",
+                        "field": "name",
+                        "message": "name already exists on this account",
+                    }
+                ],
+            )
+        return Response(201, self._repo_json(self._create(org, body["name"], body)))
+
+    def get_repo(self, req: Request, owner: str, name: str) -> Response:
+        # GET /repos/{owner}/{repo} -> 200 (with "topics"); 404 {"message": "Not Found"}
+        full = f"{owner}/{name}"
+        return (
+            Response(200, self._repo_json(full))
+            if full in self.repos
+            else self._err(404, "Not Found")
+        )
+
+    def replace_topics(self, req: Request, owner: str, name: str) -> Response:
+        # PUT /repos/{owner}/{repo}/topics {"names": [...]} -> 200 {"names": [...]}
+        self.repos[f"{owner}/{name}"]["topics"] = list(req.json["names"])
+        return Response(200, {"names": req.json["names"]})
+
+    def get_ref(self, req: Request, owner: str, name: str, ref: str) -> Response:
+        # GET /repos/{o}/{r}/git/ref/{ref} -> 200; empty repo -> 409 "Git Repository is empty."
+        full = f"{owner}/{name}"
+        repo = self.repos.get(full)
+        if repo is None:
+            return self._err(404, "Not Found")
+        if not repo["refs"]:
+            return self._err(409, "Git Repository is empty.")
+        if ref not in repo["refs"]:
+            return self._err(404, "Not Found")
+        return Response(200, self._ref_json(full, ref, repo["refs"][ref]))
+
+    def create_ref(self, req: Request, owner: str, name: str) -> Response:
+        # POST /repos/{o}/{r}/git/refs {"ref", "sha"} -> 201; exists -> 422 "Reference already exists"
+        full = f"{owner}/{name}"
+        ref = req.json["ref"].removeprefix("refs/")
+        if ref in self.repos[full]["refs"]:
+            return self._err(422, "Reference already exists")
+        self.repos[full]["refs"][ref] = req.json["sha"]
+        return Response(201, self._ref_json(full, ref, req.json["sha"]))
+
+    def update_ref(self, req: Request, owner: str, name: str, ref: str) -> Response:
+        # PATCH /repos/{o}/{r}/git/refs/{ref} {"sha", "force"} -> 200;
+        # not a descendant -> 422 "Update is not a fast forward"
+        full = f"{owner}/{name}"
+        repo = self.repos[full]
+        new, old = req.json["sha"], repo["refs"].get(ref)
+        if old and not req.json.get("force"):
+            todo, seen = [new], set()
+            while todo:
+                sha = todo.pop()
+                if sha == old:
+                    break
+                seen.add(sha)
+                todo += [
+                    p for p in repo["commits"].get(sha, {}).get("parents", []) if p not in seen
+                ]
+            else:
+                return self._err(422, "Update is not a fast forward")
+        repo["refs"][ref] = new
+        return Response(200, self._ref_json(full, ref, new))
+
+    def get_commit(self, req: Request, owner: str, name: str, sha: str) -> Response:
+        # GET /repos/{o}/{r}/git/commits/{sha} -> 200 {"sha", "tree", "parents", "message"}
+        full = f"{owner}/{name}"
+        if sha not in self.repos[full]["commits"]:
+            return self._err(404, "Not Found")
+        return Response(200, self._commit_json(full, sha))
+
+    def create_commit(self, req: Request, owner: str, name: str) -> Response:
+        # POST /repos/{o}/{r}/git/commits {"message", "tree", "parents"} -> 201 commit
+        full = f"{owner}/{name}"
+        repo, body = self.repos[full], req.json
+        if body["tree"] not in repo["trees"]:
+            return self._err(422, "Tree SHA does not exist")
+        sha = self._new_commit(repo, body["tree"], body.get("parents", []), body["message"])
+        return Response(201, self._commit_json(full, sha))
+
+    def create_blob(self, req: Request, owner: str, name: str) -> Response:
+        # POST /repos/{o}/{r}/git/blobs {"content", "encoding"} -> 201 {"sha", "url"}
+        full = f"{owner}/{name}"
+        body = req.json
+        if body.get("encoding") == "base64":
+            content = base64.b64decode(body["content"])
+        else:
+            content = body["content"].encode()
+        sha = git_blob_sha(content)
+        self.repos[full]["blobs"][sha] = content
+        return Response(201, {"sha": sha, "url": f"{self.url}/repos/{full}/git/blobs/{sha}"})
+
+    def get_blob(self, req: Request, owner: str, name: str, sha: str) -> Response:
+        # GET /repos/{o}/{r}/git/blobs/{sha} -> 200 {"content": base64, "encoding": "base64"}
+        full = f"{owner}/{name}"
+        content = self.repos[full]["blobs"].get(sha)
+        if content is None:
+            return self._err(404, "Not Found")
+        return Response(
+            200,
+            {
+                "sha": sha,
+                "size": len(content),
+                "encoding": "base64",
+                "content": base64.b64encode(content).decode(),
+                "url": f"{self.url}/repos/{full}/git/blobs/{sha}",
+            },
+        )
+
+    def create_tree(self, req: Request, owner: str, name: str) -> Response:
+        # POST /repos/{o}/{r}/git/trees {"tree": [...], "base_tree"?} -> 201;
+        # an entry with "sha": null deletes that path.
+        full = f"{owner}/{name}"
+        repo, body = self.repos[full], req.json
+        entries = dict(repo["trees"][body["base_tree"]]) if body.get("base_tree") else {}
+        for e in body["tree"]:
+            if "content" in e:
+                content = e["content"].encode()
+                repo["blobs"][git_blob_sha(content)] = content
+                entries[e["path"]] = (e["mode"], git_blob_sha(content))
+            elif e.get("sha") is None:
+                entries.pop(e["path"], None)
+            elif e["sha"] not in repo["blobs"]:
+                return self._err(422, "GitRPC::BadObjectState")
+            else:
+                entries[e["path"]] = (e["mode"], e["sha"])
+        sha = self._store_tree(repo, entries)
+        return Response(201, self._tree_json(full, sha))
+
+    def _tree_json(self, full: str, sha: str) -> dict[str, Any]:
+        repo = self.repos[full]
+        items: list[dict[str, Any]] = []
+        dirs = sorted({p.rsplit("/", 1)[0] for p in repo["trees"][sha] if "/" in p})
+        expanded = set()
+        for d in dirs:  # recursive listings include the directories, as GitHub's do
+            parts = d.split("/")
+            for i in range(1, len(parts) + 1):
+                expanded.add("/".join(parts[:i]))
+        for d in sorted(expanded):
+            items.append({"path": d, "mode": "040000", "type": "tree", "sha": _digest(d)})
+        for path, (mode, blob) in sorted(repo["trees"][sha].items()):
+            items.append(
+                {
+                    "path": path,
+                    "mode": mode,
+                    "type": "blob",
+                    "sha": blob,
+                    "size": len(repo["blobs"][blob]),
+                    "url": f"{self.url}/repos/{full}/git/blobs/{blob}",
+                }
+            )
+        return {
+            "sha": sha,
+            "url": f"{self.url}/repos/{full}/git/trees/{sha}",
+            "tree": items,
+            "truncated": False,
+        }
+
+    def get_tree(self, req: Request, owner: str, name: str, sha: str) -> Response:
+        # GET /repos/{o}/{r}/git/trees/{sha}?recursive=1 -> 200 {"tree": [...], "truncated"}
+        full = f"{owner}/{name}"
+        if sha not in self.repos[full]["trees"]:
+            return self._err(404, "Not Found")
+        return Response(200, self._tree_json(full, sha))
+
+    def get_branch(self, req: Request, owner: str, name: str, branch: str) -> Response:
+        # GET /repos/{o}/{r}/branches/{branch} -> 200 {"name", "commit", "protected", "protection_url"}
+        full = f"{owner}/{name}"
+        repo = self.repos[full]
+        sha = repo["refs"].get(f"heads/{branch}")
+        if sha is None:
+            return self._err(404, "Branch not found")
+        return Response(
+            200,
+            {
+                "name": branch,
+                "protected": branch in repo["protection"],
+                "commit": {"sha": sha, "url": f"{self.url}/repos/{full}/commits/{sha}"},
+                "protection_url": f"{self.url}/repos/{full}/branches/{branch}/protection",
+            },
+        )
+
+    def put_protection(self, req: Request, owner: str, name: str, branch: str) -> Response:
+        # PUT /repos/{o}/{r}/branches/{branch}/protection -> 200 protection
+        full = f"{owner}/{name}"
+        self.repos[full]["protection"][branch] = req.json
+        # Real answers wrap booleans: {"enforce_admins": {"url", "enabled": false}, ...}
+        url = f"{self.url}/repos/{full}/branches/{branch}/protection"
+        body: dict[str, Any] = {"url": url}
+        for key in (
+            "enforce_admins",
+            "required_linear_history",
+            "allow_force_pushes",
+            "allow_deletions",
+            "required_conversation_resolution",
+            "lock_branch",
+        ):
+            if isinstance(req.json.get(key), bool):
+                body[key] = {"url": f"{url}/{key}", "enabled": req.json[key]}
+        reviews = req.json.get("required_pull_request_reviews")
+        if reviews:
+            body["required_pull_request_reviews"] = {
+                "url": f"{url}/required_pull_request_reviews",
+                **reviews,
+            }
+        return Response(200, body)
+
+    def get_team(self, req: Request, org: str, slug: str) -> Response:
+        # GET /orgs/{org}/teams/{team_slug} -> 200 team (with "organization"); 404
+        if slug not in self.teams.get(org, set()):
+            return self._err(404, "Not Found")
+        return Response(
+            200,
+            {
+                "id": 7,
+                "slug": slug,
+                "name": slug,
+                "url": f"{self.url}/orgs/{org}/teams/{slug}",
+                "organization": {"login": org, "url": f"{self.url}/orgs/{org}"},
+            },
+        )
+
+    def put_team_repo(self, req: Request, org: str, slug: str, owner: str, name: str) -> Response:
+        # PUT /orgs/{org}/teams/{slug}/repos/{owner}/{repo} {"permission"} -> 204
+        self.repos[f"{owner}/{name}"]["teams"][slug] = req.json["permission"]
+        return Response(204, None)
+
+    def list_hooks(self, req: Request, owner: str, name: str) -> Response:
+        # GET /repos/{o}/{r}/hooks -> 200 [hook] (secrets shown as "********")
+        return Response(200, self.repos[f"{owner}/{name}"]["hooks"])
+
+    def create_hook(self, req: Request, owner: str, name: str) -> Response:
+        # POST /repos/{o}/{r}/hooks {"name": "web", "config", "events", "active"} -> 201 hook
+        full = f"{owner}/{name}"
+        body = req.json
+        config = dict(body["config"])
+        if "secret" in config:
+            config["secret"] = "********"
+        hook = {
+            "id": next(self.ids),
+            "type": "Repository",
+            "name": body.get("name", "web"),
+            "active": body.get("active", True),
+            "events": body.get("events", ["push"]),
+            "config": config,
+            "url": f"{self.url}/repos/{full}/hooks/{len(self.repos[full]['hooks']) + 1}",
+        }
+        self.repos[full]["hooks"].append(hook)
+        return Response(201, hook)

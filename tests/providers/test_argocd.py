@@ -1,0 +1,87 @@
+"""The argocd deployer against our Argo CD API fake (tests/fakes/argocd.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.providers.argocd import ArgoCDDeployer
+from portal.providers.base import (
+    ApplicationSpec,
+    PermanentProviderError,
+    ProviderNotConfigured,
+    TransientProviderError,
+)
+
+APP = ApplicationSpec(
+    name="orders-api-dev",
+    repo_url="https://github.com/acme/orders-api.git",
+    path="deploy/dev",
+    destination_namespace="orders-dev",
+    labels={"paved.dev/service": "orders-api"},
+)
+
+
+def test_upsert_sends_the_application_with_bearer_token(argocd_settings, fake_argocd):
+    deployer = ArgoCDDeployer()
+    assert deployer.ensure_application(APP)
+    posted = [r for r in fake_argocd.requests if r.method == "POST"]
+    assert len(posted) == 1
+    assert posted[0].query == {"upsert": "true", "validate": "true"}
+    assert posted[0].headers["authorization"] == "Bearer argocd-test-token"
+    app = fake_argocd.apps["orders-api-dev"]
+    assert app["metadata"]["namespace"] == "argocd"
+    assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    assert app["spec"]["syncPolicy"]["syncOptions"] == ["CreateNamespace=true"]
+    assert not deployer.ensure_application(APP)
+    assert len([r for r in fake_argocd.requests if r.method == "POST"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("sync", "health"),
+    [("Synced", "Healthy"), ("OutOfSync", "Progressing"), ("Synced", "Degraded")],
+)
+def test_status_read_back(argocd_settings, fake_argocd, sync, health):
+    deployer = ArgoCDDeployer()
+    deployer.ensure_application(APP)
+    fake_argocd.set_status("orders-api-dev", sync=sync, health=health, revision="abc123")
+    status = deployer.application_status("orders-api-dev")
+    assert (status.sync, status.health, status.revision) == (sync, health, "abc123")
+
+
+def test_failed_operation_message(argocd_settings, fake_argocd):
+    deployer = ArgoCDDeployer()
+    deployer.ensure_application(APP)
+    fake_argocd.set_status(
+        "orders-api-dev",
+        sync="OutOfSync",
+        health="Degraded",
+        message="one or more objects failed to apply",
+    )
+    assert deployer.application_status("orders-api-dev").message == (
+        "one or more objects failed to apply"
+    )
+
+
+def test_errors(argocd_settings, fake_argocd):
+    fake_argocd.fail_next(503, {"error": "unavailable", "code": 14, "message": "unavailable"})
+    with pytest.raises(TransientProviderError):
+        ArgoCDDeployer().application_status("orders-api-dev")
+    fake_argocd.fail_next(
+        400, {"error": "bad", "code": 3, "message": "application spec is invalid"}
+    )
+    with pytest.raises(PermanentProviderError, match="application spec is invalid"):
+        ArgoCDDeployer().ensure_application(APP)
+    argocd_settings.PAVED_ARGOCD_TOKEN = "wrong-token"
+    with pytest.raises(ProviderNotConfigured, match="rejected the token") as info:
+        ArgoCDDeployer().ensure_application(APP)
+    assert "wrong-token" not in str(info.value)
+    assert ArgoCDDeployer().check_configuration() == [
+        "argocd: Argo CD does not accept PAVED_ARGOCD_TOKEN (not logged in)"
+    ]
+
+
+def test_not_configured(settings):
+    settings.PAVED_ARGOCD_URL = ""
+    settings.PAVED_ARGOCD_TOKEN = ""
+    with pytest.raises(ProviderNotConfigured, match="PAVED_ARGOCD_URL and PAVED_ARGOCD_TOKEN"):
+        ArgoCDDeployer().application_status("x")

@@ -1,0 +1,95 @@
+"""GitHost contract: the same behaviour from every git host (local bare repos, GitHub fake)."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.providers.base import GitHost, PermanentProviderError
+
+pytestmark = pytest.mark.usefixtures("git_root")
+
+
+@pytest.fixture(params=["local", "github"])
+def host(request, settings) -> GitHost:
+    from portal.providers import git_host
+
+    if request.param == "github":
+        request.getfixturevalue("github_settings")
+    settings.PAVED_GIT_PROVIDER = request.param
+    return git_host()
+
+
+@pytest.fixture
+def foreign_repo(request, host, git_root):
+    """Create `acme/taken` behind Paved's back, the way a person would."""
+    import subprocess
+
+    if host.name == "local":
+        path = git_root / "acme" / "taken.git"
+        path.parent.mkdir(parents=True)
+        subprocess.run(["git", "init", "-q", "--bare", str(path)], check=True, timeout=30)
+    else:
+        request.getfixturevalue("fake_github").add_foreign_repo("acme", "taken")
+    return ("acme", "taken")
+
+
+def test_ensure_twice_gives_one_repository(host):
+    first, created = host.ensure_repository("acme", "orders-api", description="Orders")
+    again, created_again = host.ensure_repository("acme", "orders-api", description="Orders")
+    assert (created, created_again) == (True, False)
+    assert first.full_name == again.full_name == "acme/orders-api"
+    assert host.get_repository("acme", "orders-api") == again
+    assert host.get_repository("acme", "nope") is None
+
+
+def test_push_tree_is_one_commit_and_files_are_there(host):
+    repo, _ = host.ensure_repository("acme", "orders-api")
+    before = set(host.list_files(repo))
+    tree = {
+        "README.md": b"# orders-api\n",
+        "src/app.py": b"print('hi')\n",
+        "deploy/k8s/deployment.yaml": b"kind: Deployment\n",
+        "assets/logo.bin": bytes(range(256)),
+    }
+    commit = host.commit_files(repo, tree, message="scaffold orders-api")
+    assert commit.changed
+    assert commit.sha
+    assert set(host.list_files(repo)) == before | set(tree)
+    for path, content in tree.items():
+        assert host.read_file(repo, path) == content
+    assert host.commit_count(repo) == (1 if not before else 2)  # one commit for the whole tree
+    again = host.commit_files(repo, tree, message="scaffold orders-api")
+    assert again.changed is False
+    assert again.sha == commit.sha
+    assert host.read_file(repo, "missing.txt") is None
+
+
+def test_delete_in_the_same_commit(host):
+    repo, _ = host.ensure_repository("acme", "orders-api")
+    host.commit_files(repo, {"a.txt": b"a", "b.txt": b"b"}, message="add")
+    count = host.commit_count(repo)
+    result = host.commit_files(repo, {"c.txt": b"c"}, message="swap", delete=["a.txt", "zz"])
+    assert result.changed
+    assert "a.txt" not in host.list_files(repo)
+    assert {"b.txt", "c.txt"} <= set(host.list_files(repo))
+    assert host.commit_count(repo) == count + 1
+
+
+def test_name_taken_by_someone_else_is_a_permanent_error(host, foreign_repo):
+    owner, name = foreign_repo
+    with pytest.raises(
+        PermanentProviderError, match=r"acme/taken already exists.*not created by Paved"
+    ):
+        host.ensure_repository(owner, name)
+
+
+def test_webhook_ensured_once(host):
+    repo, _ = host.ensure_repository("acme", "orders-api")
+    assert host.ensure_webhook(repo, url="https://paved.example/hooks/git", secret="hook-secret")
+    assert not host.ensure_webhook(
+        repo, url="https://paved.example/hooks/git", secret="hook-secret"
+    )
+
+
+def test_configuration_is_fine(host):
+    assert host.check_configuration() == []

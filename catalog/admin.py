@@ -1,6 +1,17 @@
-from django.contrib import admin
+"""Admin for the platform team: entities (read mostly), locations, extra kinds, API tokens."""
 
-from catalog.models import Entity, Relation
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from catalog.api import hash_token
+from catalog.models import ApiToken, Entity, ExtraKind, Location, Relation
+from catalog.services import refresh_location
 
 
 class RelationInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -11,21 +22,109 @@ class RelationInline(admin.TabularInline):  # type: ignore[type-arg]
     extra = 0
 
 
+class HasErrors(admin.SimpleListFilter):
+    title = "processing errors"
+    parameter_name = "errors"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "With errors"), ("no", "Without errors")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Entity]) -> QuerySet[Entity]:
+        if self.value() == "yes":
+            return queryset.exclude(processing_errors=[])
+        if self.value() == "no":
+            return queryset.filter(processing_errors=[])
+        return queryset
+
+
+class Orphaned(admin.SimpleListFilter):
+    title = "orphaned"
+    parameter_name = "orphaned"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Orphaned"), ("no", "Not orphaned")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Entity]) -> QuerySet[Entity]:
+        if self.value() == "yes":
+            return queryset.filter(orphaned_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(orphaned_at__isnull=True)
+        return queryset
+
+
 @admin.register(Entity)
 class EntityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("ref", "kind", "spec_type", "lifecycle", "owner_ref", "user", "updated_at")
-    list_filter = ("kind", "spec_type", "lifecycle")
-    search_fields = ("name", "title", "description", "owner_ref")
-    list_select_related = ("user",)
-    raw_id_fields = ("user",)
-    readonly_fields = ("ref",)
+    list_display = ("ref", "kind", "spec_type", "lifecycle", "owner_ref", "location", "orphaned_at",
+                    "user", "updated_at")  # fmt: skip
+    list_filter = ("kind", "spec_type", "lifecycle", HasErrors, Orphaned, "location")
+    search_fields = ("name", "title", "description", "owner_ref", "ref")
+    list_select_related = ("user", "location")
+    raw_id_fields = ("user", "location")
+    readonly_fields = ("ref", "etag", "source", "processing_errors", "search_text")
     inlines = [RelationInline]
 
 
 @admin.register(Relation)
 class RelationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("source", "type", "target_ref", "target")
+    list_display = ("source", "type", "target_ref", "target", "origin")
     list_filter = ("type",)
     search_fields = ("source__name", "target_ref")
-    list_select_related = ("source", "target")
-    raw_id_fields = ("source", "target")
+    list_select_related = ("source", "target", "origin")
+    raw_id_fields = ("source", "target", "origin")
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("target", "type", "entity_count", "last_refreshed_at", "has_errors",
+                    "created_by")  # fmt: skip
+    list_filter = ("type",)
+    search_fields = ("target",)
+    list_select_related = ("created_by",)
+    readonly_fields = ("errors", "entity_count", "last_refreshed_at", "created_at")
+    raw_id_fields = ("created_by",)
+    actions = ["refresh_now"]
+
+    @admin.display(boolean=True, description="errors")
+    def has_errors(self, obj: Location) -> bool:
+        return bool(obj.errors)
+
+    @admin.action(description="Refresh now")
+    def refresh_now(self, request: HttpRequest, queryset: QuerySet[Location]) -> None:
+        for location in queryset:
+            result = refresh_location(location=location)
+            self.message_user(
+                request,
+                f"{location}: added {result.added}, updated {result.updated}, unchanged "
+                f"{result.unchanged}, invalid {result.invalid}, {len(result.errors)} errors",
+                messages.WARNING if result.errors else messages.SUCCESS,
+            )
+
+
+@admin.register(ExtraKind)
+class ExtraKindAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("kind", "api_versions", "required_spec_fields", "created_at")
+    search_fields = ("kind", "description")
+    list_select_related = ()
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked")
+    list_filter = ("revoked",)
+    search_fields = ("name", "user__username", "prefix")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    readonly_fields = ("prefix", "last_used_at")
+    fields = ("name", "user", "revoked", "prefix", "last_used_at")
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        if not change:
+            raw = "pvd_" + secrets.token_urlsafe(32)
+            obj.token_hash = hash_token(raw)
+            obj.prefix = raw[:12]
+            self.message_user(
+                request,
+                f"Token for {obj.user}: {raw} — copy it now; only its hash is stored.",
+                messages.WARNING,
+            )
+        super().save_model(request, obj, form, change)

@@ -12,6 +12,78 @@ def make_ref(kind: str, namespace: str, name: str) -> str:
     return f"{kind}:{namespace}/{name}".lower()
 
 
+class ExtraKind(models.Model):
+    """A kind beyond Backstage's nine core kinds, registered by the platform team in admin.
+
+    Documents of unregistered kinds are rejected; a registered kind is checked for the envelope,
+    its apiVersion and the spec fields listed as required."""
+
+    kind = models.CharField(
+        max_length=63, unique=True, help_text="e.g. AiResource (case-sensitive)"
+    )
+    api_versions = models.CharField(
+        max_length=400,
+        default="backstage.io/v1alpha1,backstage.io/v1beta1",
+        help_text="Comma-separated apiVersions this kind accepts",
+    )
+    required_spec_fields = models.CharField(
+        max_length=400, blank=True, help_text="Comma-separated spec fields that must be present"
+    )
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return self.kind
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from catalog.validation import CORE_KINDS, is_valid_kind
+
+        if not is_valid_kind(self.kind):
+            raise ValidationError({"kind": "A kind is a letter followed by letters and digits."})
+        if self.kind in CORE_KINDS:
+            raise ValidationError({"kind": f"{self.kind} is a core kind already."})
+
+
+class Location(models.Model):
+    """Where entities come from: a file path, a URL, or a repository of the configured git host.
+
+    Each refresh re-reads the location (and the Location entities it points to); entities it no
+    longer yields are marked orphaned and deleted after a grace period."""
+
+    class Type(models.TextChoices):
+        FILE = "file", "File path"
+        URL = "url", "URL"
+        REPO = "repo", "Git repository"
+
+    type = models.CharField(max_length=10, choices=Type.choices)
+    target = models.CharField(max_length=1000, help_text="path, URL, or owner/name[/path]")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    errors = models.JSONField(default=list, blank=True, help_text="problems reading this location")
+    entity_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["type", "target"]
+        constraints = [
+            models.UniqueConstraint(fields=["type", "target"], name="location_unique_target")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.target}"
+
+    @property
+    def ref(self) -> str:
+        return str(self)
+
+
 class Entity(models.Model):
     """One catalog entity (Component, API, Resource, System, Domain, Group, User, Location,
     Template) in Backstage's envelope; columns mirror the fields pages filter on."""
@@ -39,11 +111,25 @@ class Entity(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Ingestion bookkeeping.
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="entities"
+    )
+    source = models.CharField(
+        max_length=1000, blank=True, help_text="the file/URL this entity was read from"
+    )
+    etag = models.CharField(max_length=64, blank=True, help_text="hash of the processed entity")
+    processing_errors = models.JSONField(default=list, blank=True)
+    orphaned_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    search_text = models.TextField(blank=True, help_text="what free-text search looks at")
 
     class Meta:
         verbose_name_plural = "entities"
         ordering = ["kind", "namespace", "name"]
-        indexes = [models.Index(fields=["kind", "name"])]
+        indexes = [
+            models.Index(fields=["kind", "name"]),
+            models.Index(fields=["name"]),
+        ]
 
     def __str__(self) -> str:
         return self.ref
@@ -56,6 +142,42 @@ class Entity(models.Model):
     def display_name(self) -> str:
         return self.title or self.name
 
+    @property
+    def annotations(self) -> dict[str, str]:
+        value = (self.metadata or {}).get("annotations") or {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def links(self) -> list[dict[str, str]]:
+        value = (self.metadata or {}).get("links") or []
+        return [link for link in value if isinstance(link, dict)] if isinstance(value, list) else []
+
+    @property
+    def system_ref(self) -> str:
+        system = (self.spec or {}).get("system")
+        if not isinstance(system, str) or not system:
+            return ""
+        from catalog.validation import RefError, parse_ref
+
+        try:
+            return str(parse_ref(system, default_kind="System", default_namespace=self.namespace))
+        except RefError:
+            return ""
+
+    def to_backstage(self) -> dict[str, object]:
+        """The entity as Backstage's API returns it (envelope plus relations)."""
+        metadata = dict(self.metadata or {})
+        metadata.setdefault("namespace", self.namespace)
+        metadata["uid"] = str(self.pk)
+        metadata["etag"] = self.etag
+        body: dict[str, object] = {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "metadata": metadata,
+            "spec": self.spec or {},
+        }
+        return body
+
 
 class Relation(models.Model):
     """A directed relation between entities (ownedBy, memberOf, dependsOn, ...).
@@ -64,6 +186,11 @@ class Relation(models.Model):
     reference is shown as missing rather than dropped."""
 
     source = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="relations")
+    # The entity whose spec produced this row (forward rows: the source; reverse rows: the
+    # target). Rebuilding an entity's relations replaces exactly the rows it originated.
+    origin = models.ForeignKey(
+        Entity, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     type = models.CharField(max_length=50)
     target_ref = models.CharField(max_length=400, db_index=True)
     target = models.ForeignKey(
@@ -78,3 +205,25 @@ class Relation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source.ref} {self.type} {self.target_ref}"
+
+
+class ApiToken(models.Model):
+    """A token for the read-only catalog API; only its SHA-256 hash is stored."""
+
+    name = models.CharField(max_length=100)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="catalog_api_tokens"
+    )
+    prefix = models.CharField(
+        max_length=12, editable=False, help_text="first characters, to tell tokens apart"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

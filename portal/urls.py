@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("catalog/", include("catalog.urls")),
+    path("api/catalog/", include("catalog.api_urls")),
     path("", include("scaffolder.urls")),
     path("infra/", include("infra.urls")),
     path("metrics/", include("metrics.urls")),

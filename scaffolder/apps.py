@@ -9,6 +9,7 @@ class ScaffolderConfig(AppConfig):
         from django.conf import settings
 
         from scaffolder import (
+            demo,  # noqa: F401  (registers the demo loader for the shipped templates)
             home,  # noqa: F401  (registers the home section and search)
             run_kind,  # noqa: F401  (registers the "scaffolder" run kind)
         )
@@ -25,5 +26,6 @@ class ScaffolderConfig(AppConfig):
             notification,
             publish,
         )
+        from scaffolder.steps import oncall as _oncall  # noqa: F401  (on-call step kinds)
 
         load_extra_step_modules(settings.PAVED_EXTRA_STEP_MODULES)

@@ -1,0 +1,115 @@
+"""Catalog benchmark: ingest a generated 10,000-entity catalog, then time the pages.
+
+    DATABASE_URL=postgres://... .venv/bin/python bench/catalog.py [--entities 10000]
+
+Runs in a throwaway test database (created and dropped here), never in your data. Prints
+ingestion time and entities/s, p50/p95 server time of the list page (unfiltered, filtered,
+search) and of an entity page through Django's test Client, and queries per page."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entities", type=int, default=10_000)
+    parser.add_argument("--groups", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=60)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        run(args)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def run(args: argparse.Namespace) -> None:
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.catalog_data import dump, generate
+    from catalog.ingestion import FILE, Target
+    from catalog.models import Entity, Relation
+    from catalog.services import refresh_location, register_location
+
+    docs = generate(args.entities, args.groups)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "catalog.yaml"
+        path.write_text(dump(docs))
+        size = path.stat().st_size
+        location = register_location(target=Target(FILE, str(path)), actor=None)
+        started = time.perf_counter()
+        result = refresh_location(location=location)
+        first = time.perf_counter() - started
+        started = time.perf_counter()
+        again = refresh_location(location=location)
+        second = time.perf_counter() - started
+    entities, relations = Entity.objects.count(), Relation.objects.count()
+    print(f"database: {connection.vendor}; file: {len(docs):,} documents, {size / 1e6:.1f} MB")
+    print(
+        f"ingestion (new):       {first:6.2f} s  {result.added / first:8,.0f} entities/s  "
+        f"({result.added:,} added, {relations:,} relation rows)"
+    )
+    print(
+        f"re-ingestion (same):   {second:6.2f} s  {again.unchanged / second:8,.0f} entities/s  "
+        f"({again.unchanged:,} unchanged)"
+    )
+
+    user = User.objects.create_user("bench", "bench@example.com", "x")
+    client = Client()
+    client.force_login(user)
+    sample = Entity.objects.filter(kind="Component").order_by("id")[entities // 3]
+    group = Entity.objects.filter(kind="Group").order_by("id")[5]
+    pages = {
+        "list (unfiltered)": ("/catalog/", {}),
+        "list (filtered)": ("/catalog/", {"kind": "component", "type": "service",
+                                          "lifecycle": "production"}),
+        "list (search)": ("/catalog/", {"q": "payments serv"}),
+        "list (search, htmx)": ("/catalog/", {"q": "ledger"}),
+        "entity page": (f"/catalog/default/component/{sample.name}/", {}),
+        "entity relations tab": (f"/catalog/default/component/{sample.name}/", {"tab": "relations"}),
+        "group page": (f"/catalog/default/group/{group.name}/", {}),
+        "api by-name": (f"/api/catalog/entities/by-name/component/default/{sample.name}", {}),
+    }  # fmt: skip
+    print(f"\n{'page':24} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+    for label, (url, params) in pages.items():
+        headers = {"HX-Request": "true"} if "htmx" in label else {}
+        client.get(url, params, headers=headers)  # warm up
+        times = []
+        for _ in range(args.requests):
+            started = time.perf_counter()
+            response = client.get(url, params, headers=headers)
+            times.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"{url} answered {response.status_code}")
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url, params, headers=headers)
+        p50 = statistics.median(times)
+        p95 = statistics.quantiles(times, n=20)[18]
+        print(f"{label:24} {p50:8.1f} {p95:8.1f} {len(queries):8d}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""Read side of the catalog: list/search querysets and entity pages, in a fixed number of queries."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from catalog.models import Entity, Relation
+from catalog.services import group_refs_for_user
+
+LIST_COLUMNS = (
+    "id",
+    "kind",
+    "namespace",
+    "name",
+    "ref",
+    "title",
+    "description",
+    "spec_type",
+    "lifecycle",
+    "owner_ref",
+    "tags",
+    "processing_errors",
+    "orphaned_at",
+    "updated_at",
+)
+SORTS = {
+    "name": ("name", "kind"),
+    "-name": ("-name", "kind"),
+    "kind": ("kind", "name"),
+    "owner": ("owner_ref", "name"),
+    "type": ("spec_type", "name"),
+    "-updated": ("-updated_at", "name"),
+}
+_WORD = re.compile(r"[\w.+#:-]+", re.UNICODE)
+
+
+@dataclass
+class ListFilters:
+    """What the list page filters on; all of it lives in the URL."""
+
+    kind: str = ""
+    type: str = ""
+    owner: str = ""
+    lifecycle: str = ""
+    tag: str = ""
+    mine: bool = False
+    problems: bool = False  # only entities with processing errors or orphaned
+    q: str = ""
+    sort: str = "name"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_query(cls, params: Any) -> ListFilters:
+        sort = params.get("sort", "name")
+        return cls(
+            kind=params.get("kind", "").strip()[:63],
+            type=params.get("type", "").strip()[:100],
+            owner=params.get("owner", "").strip()[:400],
+            lifecycle=params.get("lifecycle", "").strip()[:100],
+            tag=params.get("tag", "").strip()[:63],
+            mine=params.get("mine") in ("1", "true", "on"),
+            problems=params.get("problems") in ("1", "true", "on"),
+            q=params.get("q", "").strip()[:200],
+            sort=sort if sort in SORTS else "name",
+        )
+
+
+def owner_refs_for_user(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+    """The user's own catalog ref plus their groups' refs ("owned by me / my teams")."""
+    refs = set(group_refs_for_user(user))  # type: ignore[arg-type]
+    if user.is_authenticated:
+        refs.add(f"user:default/{user.get_username().lower()}")
+    return refs
+
+
+def search_filter(qs: QuerySet[Entity], text: str) -> QuerySet[Entity]:
+    """Full-text (PostgreSQL, prefix match on every word) or icontains per word elsewhere."""
+    words = _WORD.findall(text.lower())
+    if not words:
+        return qs
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        # Each word as a prefix (results update as you type), all words required.
+        raw = " & ".join(f"'{w.replace(chr(39), '')}':*" for w in words)
+        return qs.annotate(search=SearchVector("search_text", config="simple")).filter(
+            search=SearchQuery(raw, config="simple", search_type="raw")
+        )
+    for word in words:
+        qs = qs.filter(search_text__icontains=word)
+    return qs
+
+
+def entities_for_list(
+    user: AbstractBaseUser | AnonymousUser, filters: ListFilters
+) -> QuerySet[Entity]:
+    qs = Entity.objects.only(*LIST_COLUMNS)
+    if filters.kind:
+        qs = qs.filter(kind__iexact=filters.kind)
+    if filters.type:
+        qs = qs.filter(spec_type=filters.type)
+    if filters.lifecycle:
+        qs = qs.filter(lifecycle=filters.lifecycle)
+    if filters.owner:
+        owner = filters.owner.lower()
+        qs = qs.filter(owner_ref=owner if ":" in owner else f"group:default/{owner}")
+    if filters.tag:
+        if connection.vendor == "postgresql":
+            qs = qs.filter(tags__contains=[filters.tag])
+        else:
+            qs = qs.filter(tags__icontains=f'"{filters.tag}"')
+    if filters.mine:
+        qs = qs.filter(owner_ref__in=sorted(owner_refs_for_user(user)))
+    if filters.problems:
+        qs = qs.filter(Q(orphaned_at__isnull=False) | ~Q(processing_errors=[]))
+    if filters.q:
+        qs = search_filter(qs, filters.q)
+    return qs.order_by(*SORTS[filters.sort])
+
+
+def facets() -> dict[str, list[str]]:
+    """Values for the filter drop-downs (three small indexed queries)."""
+    return {
+        "kinds": list(Entity.objects.order_by("kind").values_list("kind", flat=True).distinct()),
+        "types": [
+            t
+            for t in Entity.objects.order_by("spec_type")
+            .values_list("spec_type", flat=True)
+            .distinct()
+            if t
+        ],
+        "lifecycles": [
+            t
+            for t in Entity.objects.order_by("lifecycle")
+            .values_list("lifecycle", flat=True)
+            .distinct()
+            if t
+        ],
+    }
+
+
+def entity_by_name(kind: str, namespace: str, name: str) -> Entity | None:
+    return (
+        Entity.objects.select_related("location", "user")
+        .filter(ref=f"{kind}:{namespace}/{name}".lower())
+        .first()
+    )
+
+
+def relations_of(entity: Entity) -> list[Relation]:
+    """Every relation row whose source is `entity`, with its target entity (one query)."""
+    return list(
+        Relation.objects.filter(source=entity)
+        .select_related("target")
+        .only(
+            "id",
+            "type",
+            "target_ref",
+            "source_id",
+            "target__id",
+            "target__kind",
+            "target__namespace",
+            "target__name",
+            "target__title",
+            "target__description",
+            "target__spec_type",
+            "target__lifecycle",
+        )
+        .order_by("type", "target_ref")
+    )
+
+
+def my_entities(user: AbstractBaseUser | AnonymousUser, limit: int = 6) -> list[Entity]:
+    refs = owner_refs_for_user(user)
+    if not refs:
+        return []
+    return list(
+        Entity.objects.only(*LIST_COLUMNS)
+        .filter(owner_ref__in=sorted(refs), kind__in=["Component", "API", "Resource", "System"])
+        .order_by("kind", "name")[:limit]
+    )
+
+
+def owned_with_errors(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Entity]:
+    """Entities the user's teams own that have processing errors or are orphaned."""
+    refs = sorted(owner_refs_for_user(user))
+    return (
+        Entity.objects.only(*LIST_COLUMNS)
+        .filter(owner_ref__in=refs)
+        .filter(Q(orphaned_at__isnull=False) | ~Q(processing_errors=[]))
+    )

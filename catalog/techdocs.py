@@ -1,0 +1,53 @@
+"""Docs tab: Markdown from the entity's repository `docs/` folder (backstage.io/techdocs-ref),
+read through the same readers as ingestion and rendered sanitised with a table of contents."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from catalog.ingestion import ReadError, Target, read_target
+from catalog.models import Entity
+from portal.lib.markdown import RenderedMarkdown, render_markdown
+
+TECHDOCS_REF = "backstage.io/techdocs-ref"
+_PAGE = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.md")
+
+
+@dataclass(frozen=True)
+class DocsPage:
+    page: str
+    rendered: RenderedMarkdown | None
+    error: str = ""
+
+
+def has_docs(entity: Entity) -> bool:
+    return bool(entity.annotations.get(TECHDOCS_REF))
+
+
+def _base(entity: Entity) -> Target:
+    ref = entity.annotations.get(TECHDOCS_REF, "")
+    kind, _, value = ref.partition(":")
+    if kind == "url" and value:
+        return Target("url", value.rstrip("/") + "/").resolve("docs/index.md")
+    if kind != "dir":
+        raise ReadError(f"unsupported {TECHDOCS_REF} {ref!r} (use dir:. or url:...)")
+    type_, _, source = entity.source.partition(":")
+    if not source:
+        raise ReadError("this entity was not read from a location, so its docs cannot be found")
+    catalog_file = Target(type_, source)
+    directory = value.strip() or "."
+    # A target inside the docs folder, so relative page names resolve against it.
+    return catalog_file.resolve(f"{directory.rstrip('/')}/docs/index.md")
+
+
+def docs_page(entity: Entity, page: str = "index.md") -> DocsPage:
+    if not _PAGE.fullmatch(page) or ".." in page:
+        return DocsPage(page, None, f"{page!r} is not a docs page name")
+    try:
+        base = _base(entity)
+        target = base.resolve(page) if page != "index.md" else base
+        text = read_target(target).decode("utf-8", errors="replace")
+    except ReadError as exc:
+        return DocsPage(page, None, str(exc))
+    return DocsPage(page, render_markdown(text))

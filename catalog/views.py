@@ -1,0 +1,179 @@
+"""Catalog pages: list/search, entity (tabs), register an existing component."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_http_methods
+
+from catalog.apidocs import summarize_openapi
+from catalog.graph import build_graph, entity_url
+from catalog.ingestion import FILE
+from catalog.models import Entity
+from catalog.queries import (
+    SORTS,
+    ListFilters,
+    entities_for_list,
+    entity_by_name,
+    facets,
+    relations_of,
+)
+from catalog.services import (
+    parse_location_input,
+    preview_location,
+    refresh_location,
+    register_location,
+)
+from catalog.tabs import extra_tabs_for
+from catalog.techdocs import docs_page, has_docs
+from portal.htmx import render_page
+
+PAGE_SIZE = 25
+CORE_TABS = [
+    ("overview", "Overview"),
+    ("relations", "Relations"),
+    ("api", "API definition"),
+    ("docs", "Docs"),
+    ("errors", "Processing errors"),
+]
+
+
+@require_GET
+def entity_list(request: HttpRequest) -> HttpResponse:
+    filters = ListFilters.from_query(request.GET)
+    page = Paginator(entities_for_list(request.user, filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render_page(
+        request,
+        "catalog/entity_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "facets": facets(),
+            "sorts": list(SORTS),
+            "nav_section": "catalog",
+        },
+        partial="results",
+    )
+
+
+def _get_entity(namespace: str, kind: str, name: str) -> Entity:
+    entity = entity_by_name(kind, namespace, name)
+    if entity is None:
+        raise Http404(f"No entity {kind}:{namespace}/{name} in the catalog")
+    return entity
+
+
+def _group(relations: list[Any]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for rel in relations:
+        grouped[rel.type].append(rel)
+    return dict(grouped)
+
+
+@require_GET
+def entity_detail(request: HttpRequest, namespace: str, kind: str, name: str) -> HttpResponse:
+    entity = _get_entity(namespace, kind, name)
+    tab = request.GET.get("tab", "overview")
+    relations = relations_of(entity)
+    by_type = _group(relations)
+    extra = extra_tabs_for(entity)
+    tabs = [
+        (key, label)
+        for key, label in CORE_TABS
+        if (key != "api" or entity.kind == "API")
+        and (key != "docs" or has_docs(entity))
+        and (key != "errors" or entity.processing_errors or entity.orphaned_at)
+    ]
+    ctx: dict[str, Any] = {
+        "entity": entity,
+        "relations": relations,
+        "by_type": by_type,
+        "owner": (by_type.get("ownedBy") or [None])[0],
+        "system": next(
+            (r for r in by_type.get("partOf", []) if r.target_ref.startswith("system:")), None
+        ),
+        "tab": tab,
+        "nav_section": "catalog",
+        "self_url": entity_url(entity.ref),
+    }
+    extra_tab = next((t for t in extra if t.key == tab), None)
+    visible_extra = []
+    for t in extra:
+        tab_ctx = t.context(entity, request.user) if t.key == tab else {}
+        if tab_ctx is not None:
+            visible_extra.append(t)
+            if t.key == tab:
+                ctx.update(tab_ctx, extra_template=t.template)
+    ctx["tabs"] = tabs + [(t.key, t.label) for t in visible_extra]
+    if tab not in {key for key, _ in ctx["tabs"]}:
+        tab = ctx["tab"] = "overview"
+    if tab == "relations":
+        ctx["graph"] = build_graph(entity, relations)
+    elif tab == "api":
+        definition = entity.spec.get("definition")
+        ctx["definition"] = definition if isinstance(definition, str) else ""
+        if entity.spec_type == "openapi" and ctx["definition"]:
+            ctx["openapi"] = summarize_openapi(ctx["definition"])
+    elif tab == "docs":
+        ctx["docs"] = docs_page(entity, request.GET.get("page", "index.md"))
+    elif extra_tab is None and entity.kind in ("Group", "User"):
+        ctx["people"] = True
+    template = "catalog/entity_detail.html"
+    return render_page(request, template, ctx, partial="tab-body")
+
+
+@require_GET
+def entity_by_ref(request: HttpRequest) -> HttpResponse:
+    """`?ref=kind:ns/name` → the entity page (used where only a ref string is at hand)."""
+    ref = request.GET.get("ref", "").lower()
+    if ":" not in ref:
+        raise Http404("Give ?ref=kind:namespace/name")
+    return redirect(entity_url(ref if "/" in ref else ref.replace(":", ":default/", 1)))
+
+
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    """Register existing component: paste a URL, preview what will be imported, confirm."""
+    ctx: dict[str, Any] = {"nav_section": "catalog", "value": "", "error": ""}
+    if request.method == "GET":
+        return render_page(request, "catalog/register.html", ctx)
+    value = request.POST.get("location", "").strip()
+    ctx["value"] = value
+    try:
+        target = parse_location_input(value)
+        if target.type == FILE and not request.user.is_staff:
+            raise ValueError(
+                "Only platform admins may register files on the portal server; "
+                "paste a URL or owner/name of a repository."
+            )
+    except ValueError as exc:
+        ctx["error"] = str(exc)
+        return render_page(request, "catalog/register.html", ctx, partial="form", status=422)
+    if request.POST.get("action") != "confirm":
+        ctx["target"] = target
+        ctx["preview"] = preview_location(target=target)
+        status = 422 if ctx["preview"].errors and not ctx["preview"].entities else 200
+        return render_page(request, "catalog/register.html", ctx, partial="form", status=status)
+    actor = request.user if request.user.is_authenticated else None
+    location = register_location(target=target, actor=actor)
+    result = refresh_location(location=location)
+    messages.success(
+        request,
+        f"Registered {location}: {result.added} added, {result.updated} updated, "
+        f"{result.unchanged} unchanged, {result.invalid} with errors.",
+    )
+    first = location.entities.exclude(kind="Location").order_by("kind", "name").first()
+    url = entity_url(first.ref) if first else "catalog:entity-list"
+    if request.htmx:  # type: ignore[attr-defined]
+        from django.shortcuts import resolve_url
+        from django_htmx.http import HttpResponseClientRedirect
+
+        return HttpResponseClientRedirect(resolve_url(url))
+    return redirect(url)

@@ -1,0 +1,250 @@
+"""Catalog pages: list (filters, search, HTMX, pinned query count), entity tabs, people pages,
+register flow."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from catalog.models import Entity, Location
+from tests.catalog.helpers import component, ingest_docs
+
+pytestmark = pytest.mark.django_db
+LIST = "/catalog/"
+
+OPENAPI = """openapi: 3.0.0
+info: {title: Orders API, version: 1.2.0}
+paths:
+  /orders/{id}:
+    get:
+      summary: Fetch one order
+      parameters: [{name: id, in: path, required: true}]
+      responses: {'200': {description: the order}}
+"""
+
+
+@pytest.fixture
+def catalog(tmp_path: Path, owner: Any, team: Entity) -> Path:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text(
+        "# Orders\n\n## Running it\n\n<script>alert(1)</script>Start it.\n"
+    )
+    docs = [
+        component("orders", providesApis=["orders-api"], dependsOn=["component:ghost"],
+                  system="shop", metadata={"annotations": {"backstage.io/techdocs-ref": "dir:."},
+                  "tags": ["python", "critical"]}),
+        component("payments-ui", owner="team-payments", metadata={"tags": ["react"]},
+                  type="website"),
+        {"apiVersion": "backstage.io/v1alpha1", "kind": "API", "metadata": {"name": "orders-api"},
+         "spec": {"type": "openapi", "lifecycle": "production", "owner": "team-orders",
+                  "definition": OPENAPI}},
+        {"apiVersion": "backstage.io/v1alpha1", "kind": "Group",
+         "metadata": {"name": "team-orders"}, "spec": {"type": "team", "children": []}},
+        {"apiVersion": "backstage.io/v1alpha1", "kind": "User", "metadata": {"name": "olivia"},
+         "spec": {"memberOf": ["team-orders"]}},
+        {"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "broken"},
+         "spec": {"type": "service", "owner": "team-orders"}},
+    ]  # fmt: skip
+    ingest_docs(tmp_path, docs)
+    return tmp_path
+
+
+def test_list_filters_and_search(owner_client: Any, catalog: Path) -> None:
+    body = owner_client.get(LIST).content.decode()
+    assert "orders" in body
+    assert "payments-ui" in body
+    assert "team-orders" in body
+    only_websites = owner_client.get(LIST, {"type": "website"}).content.decode()
+    assert "payments-ui" in only_websites
+    assert ">orders<" not in only_websites
+    tagged = owner_client.get(LIST, {"tag": "critical"}).content.decode()
+    assert "The orders service" in tagged
+    assert "payments-ui" not in tagged
+    # Search by word prefix, as you type.
+    found = owner_client.get(LIST, {"q": "paym"}).content.decode()
+    assert "payments-ui" in found
+    assert "The orders service" not in found
+    mine = owner_client.get(LIST, {"mine": "1"}).content.decode()
+    assert "The orders service" in mine
+    assert "payments-ui" not in mine
+    assert "1 entity" in owner_client.get(LIST, {"kind": "api"}).content.decode()
+
+
+def test_htmx_request_gets_only_the_results(owner_client: Any, catalog: Path) -> None:
+    response = owner_client.get(LIST, {"q": "orders"}, headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="results"')
+    assert "<html" not in body
+    assert response["Vary"].find("HX-Request") >= 0
+
+
+@pytest.mark.parametrize("count", [1, 50])
+def test_list_query_count_is_independent_of_size(
+    client: Any, owner: Any, tmp_path: Path, count: int, django_assert_num_queries: Any
+) -> None:
+    ingest_docs(tmp_path, [component(f"svc-{i}") for i in range(count)])
+    client.force_login(owner)
+    # session + user, count + page, facets (3), my groups for "mine" (1)
+    with django_assert_num_queries(8):
+        response = client.get(LIST, {"q": "svc", "mine": "1", "sort": "-updated"})
+    assert response.status_code == 200
+    assert f"{count} entit" in response.content.decode()
+
+
+@pytest.mark.parametrize("count", [1, 50])
+def test_entity_page_query_count_is_independent_of_relations(
+    client: Any, owner: Any, tmp_path: Path, count: int, django_assert_num_queries: Any
+) -> None:
+    deps = [f"component:svc-{i}" for i in range(count)]
+    ingest_docs(
+        tmp_path, [component("hub", dependsOn=deps)] + [component(f"svc-{i}") for i in range(count)]
+    )
+    client.force_login(owner)
+    url = reverse("catalog:entity-detail", args=["default", "component", "hub"])
+    for tab in ("overview", "relations"):
+        with django_assert_num_queries(4):  # session, user, entity, relations
+            assert client.get(url, {"tab": tab}).status_code == 200
+
+
+def test_entity_tabs(owner_client: Any, catalog: Path) -> None:
+    url = reverse("catalog:entity-detail", args=["default", "component", "orders"])
+    overview = owner_client.get(url).content.decode()
+    assert "Orders Team" in overview or "team-orders" in overview
+    assert "system:default/shop" in overview
+    assert "missing" in overview
+    graph = owner_client.get(url, {"tab": "relations"}).content.decode()
+    assert "<svg" in graph
+    assert 'class="node missing"' in graph  # component:ghost does not exist
+    assert reverse("catalog:entity-detail", args=["default", "api", "orders-api"]) in graph
+    docs = owner_client.get(url, {"tab": "docs"}).content.decode()
+    assert 'id="running-it"' in docs
+    assert 'href="#running-it"' in docs  # table of contents
+    assert "<script>alert" not in docs
+    api_url = reverse("catalog:entity-detail", args=["default", "api", "orders-api"])
+    api = owner_client.get(api_url, {"tab": "api"}).content.decode()
+    assert "Fetch one order" in api
+    assert "/orders/{id}" in api
+    assert "id (path, required)" in api
+    errors_url = reverse("catalog:entity-detail", args=["default", "component", "broken"])
+    errors = owner_client.get(errors_url, {"tab": "errors"}).content.decode()
+    assert "spec.lifecycle: is required" in errors
+
+
+def test_group_and_user_pages(owner_client: Any, catalog: Path) -> None:
+    group = owner_client.get(
+        reverse("catalog:entity-detail", args=["default", "group", "team-orders"])
+    )
+    body = group.content.decode()
+    assert "Members" in body
+    assert "olivia" in body
+    assert "orders-api" in body  # owned
+    user = owner_client.get(reverse("catalog:entity-detail", args=["default", "user", "olivia"]))
+    assert "team-orders" in user.content.decode()
+
+
+def test_unknown_entity_is_404(owner_client: Any) -> None:
+    assert owner_client.get("/catalog/default/component/nope/").status_code == 404
+
+
+def test_extra_tab_registry(
+    owner_client: Any, catalog: Path, tmp_path: Path, settings: Any
+) -> None:
+    from catalog.tabs import _TABS, EntityTab, register_entity_tab
+
+    template_dir = tmp_path / "tpl"
+    (template_dir / "x").mkdir(parents=True)
+    (template_dir / "x" / "costs.html").write_text("<p>Costs: {{ monthly_cost }}</p>")
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], template_dir]}
+    ]
+    register_entity_tab(
+        EntityTab(
+            "costs",
+            "Costs",
+            "x/costs.html",
+            lambda e, u: {"monthly_cost": "42 EUR"},
+            kinds=("Component",),
+        )
+    )
+    try:
+        url = reverse("catalog:entity-detail", args=["default", "component", "orders"])
+        assert ">Costs</a>" in owner_client.get(url).content.decode()
+        assert "Costs: 42 EUR" in owner_client.get(url, {"tab": "costs"}).content.decode()
+    finally:
+        _TABS.pop("costs")
+
+
+def test_home_section_and_global_search(owner_client: Any, catalog: Path) -> None:
+    home = owner_client.get("/").content.decode()
+    assert "My services" in home
+    assert "orders" in home
+    search = owner_client.get("/search/", {"q": "orders"}).content.decode()
+    assert "The orders service" in search or "orders-api" in search
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    (tmp_path / "catalog-info.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: checkout}\n"
+        "spec: {type: service, lifecycle: production, owner: team-orders}\n"
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = tmp_path / self.path.lstrip("/")
+            if not path.is_file():
+                self.send_response(404)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(path.read_bytes())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_register_previews_then_imports(owner_client: Any, served: str) -> None:
+    url = reverse("catalog:register")
+    preview = owner_client.post(url, {"location": f"{served}/catalog-info.yaml"})
+    assert preview.status_code == 200
+    assert "component:default/checkout" in preview.content.decode()
+    assert not Entity.objects.filter(name="checkout").exists()  # nothing written yet
+    done = owner_client.post(url, {"location": f"{served}/catalog-info.yaml", "action": "confirm"})
+    assert done.status_code == 302
+    assert done["Location"].endswith("/catalog/default/component/checkout/")
+    assert Location.objects.filter(type="url").count() == 1
+
+
+def test_register_rejects_bad_input_with_422(owner_client: Any, served: str) -> None:
+    url = reverse("catalog:register")
+    bad = owner_client.post(url, {"location": "not a thing"})
+    assert bad.status_code == 422
+    assert "is not an http(s) URL" in bad.content.decode()
+    missing = owner_client.post(url, {"location": f"{served}/nope.yaml"})
+    assert missing.status_code == 422
+    assert "HTTP 404" in missing.content.decode()
+    server_file = owner_client.post(url, {"location": "file:/etc/hostname"})
+    assert server_file.status_code == 422
+    assert "Only platform admins" in server_file.content.decode()
+
+
+def test_owners_see_problems_on_home_and_in_list(owner_client: Any, catalog: Path) -> None:
+    home = owner_client.get("/").content.decode()
+    assert "need attention" in home
+    assert "broken" in home
+    problems = owner_client.get(LIST, {"problems": "1"}).content.decode()
+    assert "broken" in problems
+    assert "payments-ui" not in problems

@@ -71,3 +71,13 @@ def test_home_shows_recommended_templates(owner_client: Client) -> None:
     page = owner_client.get("/").content.decode()
     assert "Start something new" in page
     assert "/create/default/python-service/" in page
+
+
+def test_load_demo_data_loads_the_templates_idempotently() -> None:
+    from django.core.management import call_command
+
+    call_command("load_demo_data")
+    call_command("load_demo_data")
+    refs = set(Entity.objects.filter(kind__iexact="template").values_list("ref", flat=True))
+    assert {"template:default/python-service", "template:default/docs-site"} <= refs
+    assert TemplateVersion.objects.filter(ref="template:default/python-service").count() == 1

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 
+from portal.lib.markdown import render_markdown
 from scaffolder.engine.registry import EACH_KEY, RunKindHooks, register_run_kind
 from scaffolder.expressions import ExpressionError, evaluate, evaluate_data, is_truthy
 from scaffolder.models import Run, RunStatus, Step, StepStatus
@@ -146,10 +147,13 @@ def render_output(output_spec: Mapping[str, Any], variables: Mapping[str, Any]) 
         rendered = evaluate_data(
             {k: v for k, v in text.items() if k != "if"}, variables, where=where
         )
+        content = str(rendered.get("content") or "")
         result["text"].append(
             {
                 "title": str(rendered.get("title") or ""),
-                "content": str(rendered.get("content") or ""),
+                "content": content,
+                # Backstage renders `content` as Markdown; sanitised once here for the run page.
+                "html": render_markdown(content).html,
             }
         )
     for key, value in output_spec.items():

@@ -85,11 +85,19 @@ def matches_any(path: str, patterns: list[str]) -> bool:
     return False
 
 
+# Tool caches that appear in a skeleton folder when someone lints or tests it in place.
+IGNORED_PARTS = frozenset(
+    {"__pycache__", ".ruff_cache", ".pytest_cache", ".mypy_cache", ".DS_Store"}
+)
+
+
 def source_files(root: Path) -> list[tuple[str, Path]]:
     """Regular files under `root` (symlinks are skipped: they could point anywhere)."""
     files = []
     for path in sorted(root.rglob("*")):
         if path.is_symlink() or not path.is_file():
+            continue
+        if IGNORED_PARTS.intersection(path.relative_to(root).parts):
             continue
         files.append((path.relative_to(root).as_posix(), path))
     return files

@@ -117,6 +117,8 @@ def test_skeleton_names_dotfiles_copy_without_templating(
     (tmp_path / "tpl").mkdir()
     path = _write_template(tmp_path, steps, skeleton=skeleton)
     (path.parent / "skeleton/junk.pyc").write_text("x")
+    (path.parent / "skeleton/.ruff_cache").mkdir()
+    (path.parent / "skeleton/.ruff_cache/CACHEDIR.TAG").write_text("tool cache")
     code, result = _dry_run(path, {"name": "svc"}, tmp_path / "out", capsys)
     assert code == 0, result
     out = tmp_path / "out"
@@ -124,6 +126,7 @@ def test_skeleton_names_dotfiles_copy_without_templating(
     assert (out / ".github/workflows/ci.yaml").read_text() == "run: ${{ github.sha }}\n"
     assert (out / ".env.example").read_text() == "X=svc\n"
     assert not (out / ".env").exists()
+    assert not (out / ".ruff_cache").exists()  # tool caches in a skeleton are never copied
     assert not (out / "junk.pyc").exists()
     assert not (out / "docs.md").exists()
 

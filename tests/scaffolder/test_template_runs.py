@@ -92,6 +92,7 @@ def test_golden_path_end_to_end(owner: User) -> None:
     assert titles == ["Repository", "Open in catalog"]
     assert run.outputs["links"][0]["url"] == "http://git.test/team-orders/orders-api"
     assert "orders-api-dev" in run.outputs["text"][0]["content"]
+    assert "<strong>orders-api-dev</strong>" in run.outputs["text"][0]["html"]
     assert not workspace_path(run).exists()  # removed once the files are in the repository
 
 

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class InfraConfig(AppConfig):
     name = "infra"
     verbose_name = "Self-service infrastructure"
+
+    def ready(self) -> None:
+        from infra import home  # noqa: F401  (registers the home section)
+        from infra.steps import claims, request  # noqa: F401  (registers step kinds, run kind)

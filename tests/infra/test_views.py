@@ -348,3 +348,25 @@ def test_home_section_lists_my_requests(
     assert 'id="home-infra"' in body
     assert "My requests" in body
     assert "orders-db" in body
+
+
+def test_global_search_finds_visible_requests_only(
+    client: Client, owner: User, outsider: User, orders_service: Entity, cluster_dir: Path
+) -> None:
+    ready_request(owner)
+    hits = login(client, owner).get(reverse("search"), {"q": "orders-db"}).content.decode()
+    assert "orders-service/orders-db" in hits
+    other = login(Client(), outsider).get(reverse("search"), {"q": "orders-db"}).content.decode()
+    assert "orders-service/orders-db" not in other
+
+
+def test_demo_loader_names_team_leads() -> None:
+    from catalog.demo import load_demo_catalog
+    from infra.demo import load_demo_infra
+    from infra.models import TeamLead
+
+    load_demo_catalog()
+    assert load_demo_infra().endswith("2 team leads")
+    assert TeamLead.objects.filter(
+        group_ref="group:default/team-orders", user__username="carol"
+    ).exists()

@@ -353,3 +353,29 @@ def test_history_records_every_action(
     )
     assert actions == ["requested", "applied", "change-requested"]
     assert all(e.run_id for e in req.events.all())
+
+
+def test_production_resize_waits_for_approval_and_rejection_keeps_the_resource(
+    owner: User, platform_admin: User, orders_service: Entity, cluster_dir: Path
+) -> None:
+    req = services.submit_request(spec=spec(), actor=owner)
+    services.approve_request(approval=req.approvals.get(), actor=platform_admin)
+    drive(latest_run(req.subject))
+    req.refresh_from_db()
+    req = services.resize_request(request=req, actor=owner, size=100)
+    assert req.status == RequestStatus.READY  # unchanged until approved
+    with pytest.raises(RequestInvalid, match="another change is waiting for approval"):
+        services.change_tier(request=req, actor=owner, tier="large")
+    services.reject_request(
+        approval=req.approvals.get(status="pending"), actor=platform_admin, comment="too big"
+    )
+    req.refresh_from_db()
+    assert (req.status, req.parameters["storageGB"]) == (RequestStatus.READY, 20)
+    req = services.resize_request(request=req, actor=owner, size=40)
+    services.approve_request(approval=req.approvals.get(status="pending"), actor=platform_admin)
+    req.refresh_from_db()
+    assert req.status == RequestStatus.UPDATING
+    drive(latest_run(req.subject))
+    req.refresh_from_db()
+    assert (req.status, req.parameters["storageGB"]) == (RequestStatus.READY, 40)
+    assert claim_on_disk("production")["spec"]["parameters"]["storageGB"] == 40

@@ -370,3 +370,28 @@ def test_demo_loader_names_team_leads() -> None:
     assert TeamLead.objects.filter(
         group_ref="group:default/team-orders", user__username="carol"
     ).exists()
+
+
+def test_choosing_another_class_swaps_only_the_form(
+    client: Client, owner: User, orders_service: Entity
+) -> None:
+    response = login(client, owner).get(
+        reverse("infra:request-create"),
+        {"resource_class": "bucket"},
+        headers={"HX-Request": "true"},
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith('<form id="request-form"')
+    assert 'name="param_versioning"' in body
+    assert "HX-Request" in response["Vary"]
+
+
+def test_htmx_submit_redirects_the_client(
+    client: Client, owner: User, orders_service: Entity
+) -> None:
+    response = login(client, owner).post(
+        reverse("infra:request-create"), FORM, headers={"HX-Request": "true"}
+    )
+    req = ResourceRequest.objects.get()
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("infra:request-detail", args=[req.pk])

@@ -395,3 +395,9 @@ def test_htmx_submit_redirects_the_client(
     req = ResourceRequest.objects.get()
     assert response.status_code == 200
     assert response["HX-Redirect"] == reverse("infra:request-detail", args=[req.pk])
+
+
+def test_docs_page_renders(client: Client, owner: User) -> None:
+    response = login(client, owner).get(reverse("docs:page", args=["infrastructure"]))
+    assert response.status_code == 200
+    assert "Self-service infrastructure" in response.content.decode()

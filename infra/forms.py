@@ -89,7 +89,7 @@ class RequestForm(forms.Form):
             or (data or {}).get("resource_class")
             or (initial or {}).get("resource_class")
         )
-        self.resource_class = next(
+        self.chosen_class = next(
             (c for c in classes if c.name == chosen), classes[0] if classes else None
         )
         components = owned_components(user)
@@ -98,16 +98,16 @@ class RequestForm(forms.Form):
         ]
         self.has_components = bool(components)
         offered = (
-            list(Composition.objects.filter(resource_class=self.resource_class)
+            list(Composition.objects.filter(resource_class=self.chosen_class)
                  .values_list("provider", "environment"))
-            if self.resource_class else []
+            if self.chosen_class else []
         )  # fmt: skip
         envs = sorted({e for _, e in offered}, key=_env_order)
         self.fields["environment"].widget.choices = [(e, e) for e in envs]
         self.fields["provider"].widget.choices = [(p, p) for p in sorted({p for p, _ in offered})]
         self.param_names: list[str] = []
-        if self.resource_class is not None:
-            schema = self.resource_class.parameter_schema or {}
+        if self.chosen_class is not None:
+            schema = self.chosen_class.parameter_schema or {}
             required = set(schema.get("required") or [])
             for key, sub in (schema.get("properties") or {}).items():
                 self.fields[PARAM_PREFIX + key] = _param_field(key, sub, key in required)

@@ -428,7 +428,7 @@ def _check_can_change(
     reason = change_denied_reason(actor, req)
     if reason:
         raise ActionDenied(reason)
-    allowed = (RequestStatus.READY, RequestStatus.COMMITTED)
+    allowed: tuple[RequestStatus, ...] = (RequestStatus.READY, RequestStatus.COMMITTED)
     if deleting:
         allowed = (*allowed, RequestStatus.FAILED)
     if req.status not in allowed:

@@ -315,12 +315,12 @@ def validate_request(
         )
 
     new_storage = storage_of(rc, params)
-    shrinking = existing is not None and new_storage < existing.storage_gb
-    if shrinking and rc.storage_parameter and not rc.allow_shrink:
+    old_storage = existing.storage_gb if existing is not None else 0
+    if new_storage < old_storage and rc.storage_parameter and not rc.allow_shrink:
         problems.append(
             Problem(
                 f"parameters.{rc.storage_parameter}",
-                f"shrinking from {existing.storage_gb} to {new_storage} is not allowed for "
+                f"shrinking from {old_storage} to {new_storage} is not allowed for "
                 f"{rc.name}; only growing is",
             )
         )

@@ -139,3 +139,22 @@ def my_requests_section(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any
     rows = list(requests_for_list(user)[:6])
     to_decide = approvals_for_decider(user).count()
     return {"rows": rows or ([None] if to_decide else []), "to_decide": to_decide}
+
+
+def self_service_stats(*, since: Any = None) -> dict[str, Any]:
+    """For metrics: how many requests were fulfilled without a human, and how fast.
+
+    Counts requests that reached ready (or committed, in GitOps mode) since `since`."""
+    done = ResourceRequest.objects.filter(ready_at__isnull=False)
+    if since is not None:
+        done = done.filter(ready_at__gte=since)
+    rows = list(done.values_list("fulfilled_without_human", "time_to_ready", "needed_approval"))
+    durations = sorted(t for _, t, _ in rows if t is not None)
+    self_service = sum(1 for f, _, _ in rows if f)
+    return {
+        "fulfilled": len(rows),
+        "without_human": self_service,
+        "self_service_rate": (self_service / len(rows)) if rows else None,
+        "needed_approval": sum(1 for _, _, a in rows if a),
+        "median_time_to_ready": durations[len(durations) // 2] if durations else None,
+    }

@@ -64,7 +64,11 @@ def render_claim(
     """The object committed for a request: a v1 claim, or a v2 namespaced composite resource."""
     selector = {"matchLabels": selector_labels(provider, environment)}
     secret = {"name": connection_secret_name(name)}
-    spec: dict[str, Any] = {"parameters": dict(parameters)}
+    # Schema order, then anything else: JSONB storage does not keep key order.
+    order = list(rc.parameter_properties())
+    ordered = {k: parameters[k] for k in order if k in parameters}
+    ordered.update({k: v for k, v in parameters.items() if k not in ordered})
+    spec: dict[str, Any] = {"parameters": ordered}
     if rc.crossplane_version == CrossplaneVersion.V2:
         spec["crossplane"] = {"compositionSelector": selector}
     else:
@@ -95,7 +99,8 @@ def openapi_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 def render_xrd(rc: ResourceClass) -> dict[str, Any]:
     """The CompositeResourceDefinition: v1 with claimNames by default, v2 namespaced on request."""
-    spec_props: dict[str, Any] = {"parameters": openapi_schema(rc.parameter_schema)}
+    schema = {**rc.parameter_schema, "properties": rc.parameter_properties()}
+    spec_props: dict[str, Any] = {"parameters": openapi_schema(schema)}
     v2 = rc.crossplane_version == CrossplaneVersion.V2
     if v2:
         # v2 has no native XR connection secret; declare the field P&T composes the Secret from.

@@ -109,7 +109,7 @@ class RequestForm(forms.Form):
         if self.chosen_class is not None:
             schema = self.chosen_class.parameter_schema or {}
             required = set(schema.get("required") or [])
-            for key, sub in (schema.get("properties") or {}).items():
+            for key, sub in self.chosen_class.parameter_properties().items():
                 self.fields[PARAM_PREFIX + key] = _param_field(key, sub, key in required)
                 self.param_names.append(key)
 

@@ -51,6 +51,12 @@ class ResourceClass(models.Model):
     parameter_schema = models.JSONField(
         default=dict, help_text="JSON Schema of spec.parameters (type: object)."
     )
+    parameter_order = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Parameter names in display order (JSONB does not keep the schema's key "
+        "order); names left out follow in schema order.",
+    )
     connection_secret_keys = models.JSONField(default=list, blank=True)
     storage_parameter = models.CharField(
         max_length=63,
@@ -114,7 +120,11 @@ class ResourceClass(models.Model):
         return f"{self.xr_plural}.{self.group}"
 
     def parameter_properties(self) -> dict[str, dict[str, Any]]:
-        return dict((self.parameter_schema or {}).get("properties") or {})
+        """The schema's properties in `parameter_order`."""
+        props = dict((self.parameter_schema or {}).get("properties") or {})
+        order = [name for name in self.parameter_order or [] if name in props]
+        order += [name for name in props if name not in order]
+        return {name: props[name] for name in order}
 
 
 class Tier(models.Model):

@@ -387,6 +387,7 @@ def install_presets(apps: Any = None) -> int:
                 "plural": spec["plural"],
                 "crossplane_version": "v1",
                 "parameter_schema": spec["schema"],
+                "parameter_order": list(spec["schema"]["properties"]),
                 "connection_secret_keys": spec["connection_secret_keys"],
                 "storage_parameter": spec["storage_parameter"],
                 "allow_shrink": False,

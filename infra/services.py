@@ -22,7 +22,6 @@ from django.utils import timezone
 from catalog.services import group_refs_for_user
 from infra.crossplane import (
     connection_secret_name,
-    render_claim,
     render_composition,
     render_xrd,
     to_yaml,
@@ -193,14 +192,6 @@ def _start_apply_run(
         steps = [StepSpec("delete", "infra:delete-claim", "Delete the claim", inputs=target)]
         title = f"Delete {rc.name} {req.name} ({req.environment})"
     else:
-        claim = render_claim(
-            rc,
-            name=req.name,
-            namespace=req.namespace,
-            parameters=parameters,
-            provider=req.provider,
-            environment=req.environment,
-        )
         verb = "Provision" if action == ChangeAction.CREATE else "Change"
         title = f"{verb} {rc.name} {req.name} ({req.environment})"
         steps = [
@@ -209,7 +200,13 @@ def _start_apply_run(
                 "apply",
                 "infra:apply-claim",
                 "Commit the claim",
-                inputs={**target, "manifest": claim, "message": title},
+                # The claim is rendered by the step: JSONB step inputs would lose key order.
+                inputs={
+                    **target,
+                    "parameters": parameters,
+                    "provider": req.provider,
+                    "message": title,
+                },
             ),
             StepSpec("ready", "infra:wait-ready", "Wait until ready", inputs=target),
             StepSpec(

@@ -156,7 +156,7 @@ def _schema_message(error: jsonschema.ValidationError, sub: Mapping[str, Any]) -
 
 def schema_problems(rc: ResourceClass, params: Mapping[str, Any]) -> list[Problem]:
     schema = rc.parameter_schema or {"type": "object"}
-    props: Mapping[str, Any] = schema.get("properties") or {}
+    props: Mapping[str, Any] = rc.parameter_properties()
     problems: list[Problem] = []
     for key in params:
         if props and key not in props:
@@ -275,7 +275,8 @@ def validate_request(
                 )
             )
 
-    params = with_defaults(rc.parameter_schema or {}, dict(spec.parameters))
+    schema = {**(rc.parameter_schema or {}), "properties": rc.parameter_properties()}
+    params = with_defaults(schema, dict(spec.parameters))
     problems.extend(schema_problems(rc, params))
 
     tier = None

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.utils import timezone
 
-from infra.crossplane import crossplane_phase
+from infra.crossplane import crossplane_phase, render_claim
 from infra.models import Approval, ResourceRequest
 from infra.validation import RequestInvalid, RequestSpec, validate_request
 from portal.providers import cluster
@@ -129,13 +129,23 @@ class ApplyClaim(StepKind):
         **_TARGET_SCHEMA,
         "properties": {
             **_TARGET_SCHEMA["properties"],
-            "manifest": {"type": "object"},
+            "parameters": {"type": "object"},
+            "provider": {"type": "string", "minLength": 1},
             "message": {"type": "string"},
         },
-        "required": [*_TARGET_SCHEMA["required"], "manifest"],
+        "required": [*_TARGET_SCHEMA["required"], "parameters", "provider"],
     }
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
+        req = _request(ctx)
+        manifest = render_claim(
+            req.resource_class,
+            name=ctx.inputs["name"],
+            namespace=ctx.inputs["namespace"],
+            parameters=ctx.inputs["parameters"],
+            provider=ctx.inputs["provider"],
+            environment=ctx.inputs["environment"],
+        )
         provider = cluster()
         ctx.log.info(
             "Applying %s %s/%s in %s through the %s provider.",
@@ -146,7 +156,7 @@ class ApplyClaim(StepKind):
             getattr(provider, "name", "cluster"),
         )
         changed = provider.apply_manifests(
-            [ctx.inputs["manifest"]],
+            [manifest],
             environment=ctx.inputs["environment"],
             message=ctx.inputs.get("message", ""),
         )

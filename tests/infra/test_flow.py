@@ -90,6 +90,15 @@ def test_production_request_waits_for_approval_without_a_running_run(
     assert req.needed_approval is True
     assert req.fulfilled_without_human is True  # approved in the portal: still self-service
     assert claim_on_disk("production") == SEED_CLAIM
+    # Committed in the seed's field order, although parameters passed through JSONB.
+    text = manifest_path(
+        "production", "PostgreSQLInstance", "orders-service", "orders-db"
+    ).read_text()
+    assert text.startswith(
+        "apiVersion: database.platform.myorg.io/v1alpha1\nkind: PostgreSQLInstance\n"
+    )
+    positions = [text.index(key) for key in ("storageGB", "tier:", "region", "backupEnabled")]
+    assert positions == sorted(positions)
     approval.refresh_from_db()
     assert (approval.status, approval.decided_by, approval.comment) == ("approved", team_lead, "ok")
     assert list(req.events.values_list("action", flat=True).order_by("id")) == [

@@ -70,6 +70,7 @@ def test_export_crossplane_writes_xrds_and_compositions(tmp_path: Path) -> None:
         "maximum": 1000,
     }
     assert "additionalProperties" not in params  # not allowed next to properties in a CRD
+    assert list(params["properties"]) == ["storageGB", "tier", "region", "backupEnabled"]
     composition = yaml.safe_load(
         (tmp_path / "out/compositions/postgresql-aws-production.yaml").read_text()
     )

@@ -92,6 +92,12 @@ def test_form_offers_only_owned_components(
     assert b"component:default/orders-service" in response.content
     assert b"component:default/payments-service" not in response.content
     assert b'name="param_storageGB"' in response.content
+    # Fields in the class's parameter order (JSONB would sort the schema's keys).
+    body = client.get(reverse("infra:request-create"), {"resource_class": "postgresql"})
+    body = body.content.decode()
+    names = ["param_storageGB", "param_tier", "param_region", "param_backupEnabled"]
+    positions = [body.index(f'name="{n}"') for n in names]
+    assert positions == sorted(positions)
 
 
 def test_form_fields_follow_the_chosen_class(

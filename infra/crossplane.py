@@ -167,7 +167,7 @@ def render_composition(composition: Composition) -> dict[str, Any]:
         composition.mode == CompositionMode.PIPELINE
         or rc.crossplane_version == CrossplaneVersion.V2
     )
-    resources = json.loads(json.dumps(composition.resources))
+    resources = composition.resources  # parsed afresh from YAML: ours to change
     if pipeline:
         fn_input: dict[str, Any] = {
             "apiVersion": "pt.fn.crossplane.io/v1beta1",

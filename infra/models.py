@@ -11,6 +11,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+import yaml
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -167,8 +168,9 @@ class CompositionMode(models.TextChoices):
 class Composition(models.Model):
     """The Crossplane Composition for one class, provider and environment.
 
-    `resources` is the list of composed resources exactly as Crossplane reads it
-    (`name`, `base`, `patches` with fromFieldPath/toFieldPath, ...) and is exported verbatim."""
+    `resources_yaml` is the list of composed resources exactly as Crossplane reads it
+    (`name`, `base`, `patches` with fromFieldPath/toFieldPath, ...) and is exported verbatim,
+    in the same key order."""
 
     resource_class = models.ForeignKey(
         ResourceClass, on_delete=models.CASCADE, related_name="compositions"
@@ -182,7 +184,11 @@ class Composition(models.Model):
     mode = models.CharField(
         max_length=16, choices=CompositionMode.choices, default=CompositionMode.RESOURCES
     )
-    resources = models.JSONField(default=list)
+    # YAML text, not JSON: PostgreSQL's JSONB would reorder keys, and the export must read
+    # exactly as the platform team wrote it (the seed's Composition field for field).
+    resources_yaml = models.TextField(
+        help_text="Composed resources: a YAML list of {name, base, patches}, as in Crossplane."
+    )
     patch_sets = models.JSONField(default=list, blank=True)
     composite_type_kind = models.CharField(
         max_length=63,
@@ -207,18 +213,30 @@ class Composition(models.Model):
     def selector_labels(self) -> dict[str, str]:
         return dict(self.labels) or {"provider": self.provider, "environment": self.environment}
 
+    @property
+    def resources(self) -> Any:
+        return yaml.safe_load(self.resources_yaml or "[]") or []
+
+    @resources.setter
+    def resources(self, value: Any) -> None:
+        self.resources_yaml = yaml.safe_dump(value, sort_keys=False)
+
     def clean(self) -> None:
-        if not isinstance(self.resources, list) or not all(
+        try:
+            resources = self.resources
+        except yaml.YAMLError as exc:
+            raise ValidationError({"resources_yaml": f"Invalid YAML: {exc}"}) from exc
+        if not isinstance(resources, list) or not all(
             isinstance(r, dict) and r.get("name") and isinstance(r.get("base"), dict)
-            for r in self.resources
+            for r in resources
         ):
             raise ValidationError(
-                {"resources": "A list of {name, base, patches} objects is required."}
+                {"resources_yaml": "A list of {name, base, patches} objects is required."}
             )
-        for resource in self.resources:
+        for resource in resources:
             for patch in resource.get("patches") or []:
                 if not isinstance(patch, dict):
-                    raise ValidationError({"resources": "Each patch must be an object."})
+                    raise ValidationError({"resources_yaml": "Each patch must be an object."})
 
 
 class Approvers(models.TextChoices):

@@ -10,6 +10,8 @@ import copy
 from decimal import Decimal
 from typing import Any
 
+import yaml
+
 ENVIRONMENTS = ("dev", "staging", "production")
 PROVIDER = "aws"
 REGIONS = [
@@ -419,7 +421,9 @@ def install_presets(apps: Any = None) -> int:
                     "name": f"{name}-{PROVIDER}-{env}",
                     "labels": {"provider": PROVIDER, "environment": env},
                     "mode": "Resources",
-                    "resources": composition_resources(name, env),
+                    "resources_yaml": yaml.safe_dump(
+                        composition_resources(name, env), sort_keys=False
+                    ),
                     # The seed names the claim kind in compositeTypeRef; kept verbatim.
                     "composite_type_kind": spec["kind"] if seed else "",
                 },

@@ -79,6 +79,8 @@ def test_export_crossplane_writes_xrds_and_compositions(tmp_path: Path) -> None:
     text = (tmp_path / "out/compositions/postgresql-aws-production.yaml").read_text()
     assert text.index("compositeTypeRef") < text.index("resources")
     assert "engineVersion: '16'" in text
+    # Every key in the seed's order, as the platform team wrote it.
+    assert text == yaml.safe_dump(SEED_COMPOSITION, sort_keys=False)
     assert len(list((tmp_path / "out/compositions").glob("*.yaml"))) == Composition.objects.count()
 
 

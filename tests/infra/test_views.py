@@ -407,3 +407,12 @@ def test_docs_page_renders(client: Client, owner: User) -> None:
     response = login(client, owner).get(reverse("docs:page", args=["infrastructure"]))
     assert response.status_code == 200
     assert "Self-service infrastructure" in response.content.decode()
+
+
+def test_request_button_on_the_component_tab_preselects_the_component(
+    client: Client, owner: User, orders_service: Entity
+) -> None:
+    response = login(client, owner).get(
+        reverse("infra:request-create"), {"component": orders_service.ref}
+    )
+    assert b'<option value="component:default/orders-service" selected>' in response.content

@@ -610,11 +610,17 @@ def on_run_finished(run: Run) -> None:
             Approval.objects.filter(pk=approval.pk).update(
                 status=ApprovalStatus.CANCELLED, decided_at=now
             )
+            cancelled = run.status == RunStatus.CANCELLED
             if action == ChangeAction.CREATE:
                 ResourceRequest.objects.filter(pk=req.pk).update(
-                    status=RequestStatus.FAILED, status_message=run.error[:500], updated_at=now
+                    status=RequestStatus.CANCELLED if cancelled else RequestStatus.FAILED,
+                    status_message=run.error[:500],
+                    updated_at=now,
                 )
-            _log(req, "failed", f"The policy check did not pass: {run.error}", run=run)
+            if cancelled:
+                _log(req, "cancelled", "The run was cancelled before approval.", run=run)
+            else:
+                _log(req, "failed", f"The policy check did not pass: {run.error}", run=run)
         return
 
     previous = context.get("previous_status") or RequestStatus.READY

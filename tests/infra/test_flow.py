@@ -388,3 +388,19 @@ def test_production_resize_waits_for_approval_and_rejection_keeps_the_resource(
     req.refresh_from_db()
     assert (req.status, req.parameters["storageGB"]) == (RequestStatus.READY, 40)
     assert claim_on_disk("production")["spec"]["parameters"]["storageGB"] == 40
+
+
+def test_cancelling_the_runs_cancels_the_request(
+    owner: User, orders_service: Entity, cluster_dir: Path
+) -> None:
+    from scaffolder.engine.runner import cancel_run
+
+    req = services.submit_request(spec=spec(), actor=owner)  # production: approval run
+    cancel_run(latest_run(req.subject), actor=owner)
+    req.refresh_from_db()
+    assert req.status == RequestStatus.CANCELLED
+    assert req.approvals.get().status == ApprovalStatus.CANCELLED
+    other = services.submit_request(spec=dev_spec(), actor=owner)  # dev: apply run
+    cancel_run(latest_run(other.subject), actor=owner)
+    other.refresh_from_db()
+    assert other.status == RequestStatus.CANCELLED

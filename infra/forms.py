@@ -92,6 +92,8 @@ class RequestForm(forms.Form):
         self.chosen_class = next(
             (c for c in classes if c.name == chosen), classes[0] if classes else None
         )
+        if self.chosen_class is not None and not self.is_bound:
+            self.initial["resource_class"] = self.chosen_class.name
         components = owned_components(user)
         self.fields["component"].widget.choices = [("", "—")] + [
             (c.ref, f"{c.name} ({c.owner_ref})") for c in components

@@ -110,9 +110,11 @@ def request_preview(request: HttpRequest) -> HttpResponse:
             checked = services.preview_request(spec=form.to_spec(), actor=request.user)
         except RequestInvalid as exc:
             form.add_problems(exc, skip_required=True)
-    return render_page(
-        request, "infra/request_form.html", _form_context(form, checked), partial="request-form"
+    context = _form_context(form, checked)
+    context["class_changed"] = request.POST.get("shown_class") != (
+        form.chosen_class.name if form.chosen_class else ""
     )
+    return render_page(request, "infra/request_form.html", context, partial="preview-update")
 
 
 def _visible_or_404(request: HttpRequest, pk: int) -> ResourceRequest:

@@ -6,5 +6,8 @@ class InfraConfig(AppConfig):
     verbose_name = "Self-service infrastructure"
 
     def ready(self) -> None:
-        from infra import home  # noqa: F401  (registers the home section)
-        from infra.steps import claims, request  # noqa: F401  (registers step kinds, run kind)
+        from infra import (
+            home,  # noqa: F401  (registers the home section)
+            outcomes,  # noqa: F401  (registers the run kind hook)
+        )
+        from infra.steps import claims, request  # noqa: F401  (registers step kinds)

@@ -12,7 +12,6 @@ nothing polls while a person decides, and a request nobody decides stays pending
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -22,19 +21,14 @@ from django.utils import timezone
 from catalog.services import group_refs_for_user
 from infra.crossplane import (
     connection_secret_name,
-    render_composition,
-    render_xrd,
-    to_yaml,
 )
 from infra.models import (
     Approval,
     ApprovalStatus,
     Approvers,
     ChangeAction,
-    Composition,
     RequestEvent,
     RequestStatus,
-    ResourceClass,
     ResourceRequest,
     TeamLead,
 )
@@ -43,12 +37,10 @@ from infra.validation import (
     Problem,
     RequestInvalid,
     RequestSpec,
-    estimate_monthly_cost,
     validate_request,
 )
-from scaffolder.engine.registry import RunKindHooks, register_run_kind
 from scaffolder.engine.runner import StepSpec, start_run
-from scaffolder.models import Run, RunLogLine, RunStatus
+from scaffolder.models import Run
 
 RUN_KIND = "infra"
 User = AbstractBaseUser
@@ -98,7 +90,7 @@ def change_denied_reason(
     return f"Only members of {req.owner_ref} or a platform admin may change this resource."
 
 
-def _log(
+def log_event(
     req: ResourceRequest,
     action: str,
     message: str,
@@ -306,7 +298,7 @@ def submit_request(
                     previous_status="",
                 )
                 message = "Requested; no approval needed."
-            _log(
+            log_event(
                 req,
                 "requested",
                 message,
@@ -362,7 +354,7 @@ def approve_request(*, approval: Approval, actor: AbstractBaseUser, comment: str
             actor=actor,
             previous_status=previous if approval.action != ChangeAction.CREATE else "",
         )
-        _log(
+        log_event(
             req,
             "approved",
             f"{approval.get_action_display()} approved" + (f": {comment}" if comment else "."),
@@ -392,7 +384,9 @@ def reject_request(*, approval: Approval, actor: AbstractBaseUser, comment: str)
             ResourceRequest.objects.filter(pk=req.pk).update(
                 status=RequestStatus.REJECTED, status_message=comment[:500], updated_at=now
             )
-        _log(req, "rejected", f"{approval.get_action_display()} rejected: {comment}", actor=actor)
+        log_event(
+            req, "rejected", f"{approval.get_action_display()} rejected: {comment}", actor=actor
+        )
 
 
 def cancel_request(*, request: ResourceRequest, actor: AbstractBaseUser) -> None:
@@ -416,7 +410,7 @@ def cancel_request(*, request: ResourceRequest, actor: AbstractBaseUser) -> None
             ResourceRequest.objects.filter(pk=request.pk).update(
                 status=RequestStatus.CANCELLED, updated_at=now
             )
-        _log(request, "cancelled", f"{approval.get_action_display()} withdrawn.", actor=actor)
+        log_event(request, "cancelled", f"{approval.get_action_display()} withdrawn.", actor=actor)
 
 
 def _check_can_change(
@@ -472,7 +466,7 @@ def change_request(
             )
             message = "Change requested."
         changed = {k: v for k, v in checked.parameters.items() if request.parameters.get(k) != v}
-        _log(request, "change-requested", f"{message} {changed}", actor=actor, run=run,
+        log_event(request, "change-requested", f"{message} {changed}", actor=actor, run=run,
              data={"parameters": checked.parameters})  # fmt: skip
     request.refresh_from_db()
     return request
@@ -505,7 +499,7 @@ def set_deletion_protection(
         ResourceRequest.objects.filter(pk=request.pk).update(
             deletion_protection=enabled, updated_at=timezone.now()
         )
-        _log(request, "protection", f"Deletion protection turned {'on' if enabled else 'off'}.",
+        log_event(request, "protection", f"Deletion protection turned {'on' if enabled else 'off'}.",
              actor=actor)  # fmt: skip
     request.refresh_from_db()
 
@@ -546,7 +540,7 @@ def delete_request(*, request: ResourceRequest, actor: AbstractBaseUser, confirm
                 previous_status=previous,
             )
             message = "Deletion requested."
-        _log(request, "delete-requested", message, actor=actor, run=run)
+        log_event(request, "delete-requested", message, actor=actor, run=run)
 
 
 def _deletion_needs_approval(req: ResourceRequest) -> str | None:
@@ -572,145 +566,3 @@ def request_from_scaffolder(*, run: Run, inputs: dict[str, Any]) -> ResourceRequ
     if run.requested_by is None:
         raise RequestInvalid([Problem("run", "the run has no requester to own the request")])
     return submit_request(spec=spec, actor=run.requested_by, source_run_id=run.pk)
-
-
-# --- run outcomes ------------------------------------------------------------------------------
-
-
-def _fulfilled_without_human(req: ResourceRequest) -> bool:
-    """Self-service: nobody had to step in outside the portal's flow (an approval given in
-    the portal counts as self-service; a person retrying a failed run does not)."""
-    run_ids = Run.objects.filter(subject=req.subject).values("pk")
-    return not RunLogLine.objects.filter(
-        run_id__in=run_ids, message__startswith="Retry requested by"
-    ).exists()
-
-
-def on_run_finished(run: Run) -> None:
-    """Engine hook: move the request along when one of its runs ends."""
-    context = run.context or {}
-    req = (
-        ResourceRequest.objects.select_related("resource_class")
-        .filter(pk=context.get("request_id"))
-        .first()
-    )
-    if req is None:
-        return
-    action = context.get("action", ChangeAction.CREATE)
-    now = timezone.now()
-    if context.get("stage") == "approval":
-        if run.status == RunStatus.SUCCEEDED:
-            return  # waiting for a person; approve/reject/cancel take it from here
-        approval = Approval.objects.filter(
-            pk=context.get("approval_id"), status=ApprovalStatus.PENDING
-        ).first()
-        if approval is None:
-            return
-        with transaction.atomic():
-            Approval.objects.filter(pk=approval.pk).update(
-                status=ApprovalStatus.CANCELLED, decided_at=now
-            )
-            cancelled = run.status == RunStatus.CANCELLED
-            if action == ChangeAction.CREATE:
-                ResourceRequest.objects.filter(pk=req.pk).update(
-                    status=RequestStatus.CANCELLED if cancelled else RequestStatus.FAILED,
-                    status_message=run.error[:500],
-                    updated_at=now,
-                )
-            if cancelled:
-                _log(req, "cancelled", "The run was cancelled before approval.", run=run)
-            else:
-                _log(req, "failed", f"The policy check did not pass: {run.error}", run=run)
-        return
-
-    previous = context.get("previous_status") or RequestStatus.READY
-    with transaction.atomic():
-        if run.status == RunStatus.SUCCEEDED and action == ChangeAction.DELETE:
-            ResourceRequest.objects.filter(pk=req.pk).update(
-                status=RequestStatus.DELETED,
-                deleted_at=now,
-                updated_at=now,
-                status_message="",
-                monthly_cost=0,
-            )
-            _log(req, "deleted", "The claim was deleted.", run=run)
-        elif run.status == RunStatus.SUCCEEDED:
-            _record_applied(req, run, action, now)
-        elif action == ChangeAction.CREATE:
-            status = (
-                RequestStatus.CANCELLED
-                if run.status == RunStatus.CANCELLED
-                else RequestStatus.FAILED
-            )
-            ResourceRequest.objects.filter(pk=req.pk).update(
-                status=status, status_message=run.error[:500], updated_at=now
-            )
-            _log(req, str(status), f"Provisioning {run.status}: {run.error}", run=run)
-        else:
-            ResourceRequest.objects.filter(pk=req.pk).update(
-                status=previous,
-                status_message=f"The last {ChangeAction(action).label.lower()} {run.status}: {run.error}"[
-                    :500
-                ],
-                updated_at=now,
-            )
-            _log(
-                req,
-                "change-failed",
-                f"{ChangeAction(action).label} {run.status}: {run.error}",
-                run=run,
-            )
-
-
-def _record_applied(req: ResourceRequest, run: Run, action: str, now: Any) -> None:
-    outputs = {s.key: s.outputs for s in run.steps.all()}
-    phase = str((outputs.get("ready") or {}).get("phase", "Ready"))
-    status = RequestStatus.COMMITTED if phase == "Committed" else RequestStatus.READY
-    parameters = (run.inputs or {}).get("parameters") or req.parameters
-    tier = req.resource_class.tiers.filter(
-        provider=req.provider, environment=req.environment, name=parameters.get("tier", "")
-    ).first()
-    fields: dict[str, Any] = {
-        "status": status,
-        "status_message": str((outputs.get("ready") or {}).get("message", "")),
-        "parameters": parameters,
-        "monthly_cost": estimate_monthly_cost(tier, req.resource_class, parameters),
-        "connection_secret_name": str(
-            (outputs.get("connection") or {}).get("secret_name") or req.connection_secret_name
-        ),
-        "updated_at": now,
-    }
-    if action == ChangeAction.CREATE and req.ready_at is None:
-        fields["ready_at"] = now
-        fields["time_to_ready"] = now - req.created_at
-        fields["fulfilled_without_human"] = _fulfilled_without_human(req)
-    ResourceRequest.objects.filter(pk=req.pk).update(**fields)
-    what = "Ready" if status == RequestStatus.READY else "Committed; Argo CD applies it"
-    _log(req, "applied", f"{what}.", run=run, data={"parameters": parameters})
-
-
-register_run_kind(RUN_KIND, RunKindHooks(on_finished=on_run_finished))
-
-
-# --- export ------------------------------------------------------------------------------------
-
-
-def export_crossplane(directory: Path) -> list[Path]:
-    """Write every enabled class's XRD and its Compositions as YAML files under `directory`."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "xrds").mkdir(exist_ok=True)
-    (directory / "compositions").mkdir(exist_ok=True)
-    written: list[Path] = []
-    classes = ResourceClass.objects.filter(enabled=True).order_by("name")
-    for rc in classes:
-        path = directory / "xrds" / f"{rc.xrd_name}.yaml"
-        path.write_text(to_yaml(render_xrd(rc)))
-        written.append(path)
-    compositions = Composition.objects.filter(resource_class__enabled=True).select_related(
-        "resource_class"
-    )
-    for composition in compositions.order_by("name"):
-        path = directory / "compositions" / f"{composition.name}.yaml"
-        path.write_text(to_yaml(render_composition(composition)))
-        written.append(path)
-    return written

@@ -9,7 +9,7 @@ import yaml
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from infra.crossplane import to_json, to_yaml
-from infra.services import export_crossplane
+from infra.export import export_crossplane
 from infra.validation import RequestInvalid, RequestSpec, validate_request
 
 

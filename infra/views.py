@@ -17,7 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from infra import services
 from infra.crossplane import render_claim, to_yaml
 from infra.forms import DecisionForm, DeleteForm, RequestForm, ResizeForm, TierForm
-from infra.models import Approval, RequestStatus, ResourceRequest
+from infra.models import Approval, Approvers, RequestStatus, ResourceRequest, TeamLead
 from infra.queries import (
     approvals_for_decider,
     approvals_waiting_for_team,
@@ -147,6 +147,10 @@ def _detail_context(request: HttpRequest, req: ResourceRequest, **extra: Any) ->
         "events": events_for_request(req),
         "pending": pending,
         "can_decide": pending is not None and decide_denied_reason(request.user, pending) is None,
+        # A lead-only approval with no lead named would wait forever: say so.
+        "no_lead": pending is not None
+        and pending.approvers == Approvers.TEAM_LEAD
+        and not TeamLead.objects.filter(group_ref=req.owner_ref).exists(),
         "can_change": change_denied_reason(request.user, req) is None,
         "tiers": tiers,
         "storage_parameter": rc.storage_parameter,

@@ -416,3 +416,14 @@ def test_request_button_on_the_component_tab_preselects_the_component(
         reverse("infra:request-create"), {"component": orders_service.ref}
     )
     assert b'<option value="component:default/orders-service" selected>' in response.content
+
+
+def test_lead_only_approval_without_a_lead_says_so(
+    client: Client, owner: User, orders_service: Entity, cluster_dir: Path
+) -> None:
+    from infra.models import Policy
+
+    Policy.objects.filter(environment="production").update(approvers="team_lead")
+    req = ready_request(owner, "production")
+    page = login(client, owner).get(reverse("infra:request-detail", args=[req.pk]))
+    assert "No lead is named for group:default/team-orders" in page.content.decode()

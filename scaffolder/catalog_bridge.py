@@ -78,15 +78,10 @@ def register_repository_entities(
     *, owner: str, name: str, path: str, documents: list[dict[str, Any]], default_branch: bool
 ) -> list[str]:
     """Register the entities of `owner/name/path`. Returns the problems found (empty if fine)."""
-    try:  # the catalog's ingestion services (catalog branch); optional until merged
-        from catalog.ingestion import Target  # type: ignore[import-not-found,unused-ignore]
-        from catalog.services import (  # type: ignore[attr-defined,unused-ignore]
-            refresh_location,
-            register_location,
-        )
-    except ImportError:
-        Target = None  # noqa: N806
-    if Target is not None and default_branch:
+    from catalog.ingestion import Target
+    from catalog.services import refresh_location, register_location
+
+    if default_branch:
         location = register_location(target=Target("repo", f"{owner}/{name}/{path}"), actor=None)
         result = refresh_location(location=location)
         problems = list(result.errors)

@@ -150,6 +150,9 @@ def parse_event(data: Any) -> EventIn:
 
 
 def _parse_deployment(data: dict[str, Any]) -> DeploymentIn:
+    # Identity first, so the reason names the most important missing field.
+    dep_id, component = _str(data, "id"), _str(data, "component")
+    environment = normalize_environment(_str(data, "environment"))
     status = _str(data, "status").lower()
     if status not in ("success", "failure"):
         raise InvalidEvent(f"'status' must be 'success' or 'failure', not {status!r}")
@@ -178,9 +181,9 @@ def _parse_deployment(data: dict[str, Any]) -> DeploymentIn:
             except InvalidEvent as exc:
                 raise InvalidEvent(f"commits[{i}]: {exc}") from None
     return DeploymentIn(
-        id=_str(data, "id"),
-        component=_str(data, "component"),
-        environment=normalize_environment(_str(data, "environment")),
+        id=dep_id,
+        component=component,
+        environment=environment,
         status=status,
         started_at=started,
         finished_at=finished,

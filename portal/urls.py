@@ -20,4 +20,6 @@ urlpatterns = [
     path("", include("scaffolder.urls")),
     path("infra/", include("infra.urls")),
     path("metrics/", include("metrics.urls")),
+    path("api/metrics/", include("metrics.api_urls")),
+    path("hooks/", include("metrics.hook_urls")),
 ]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Min, QuerySet
 
 from catalog.models import Entity
 from metrics.models import DailyActiveUser, Deployment, DeploymentStatus
@@ -45,10 +45,10 @@ def _created_by_recommended_template(components: QuerySet[Entity]) -> set[int]:
     run says its template was not recommended (context["recommended"] is False)."""
     refs = {
         str(ref).lower()
-        for ref, recommended in scaffolder_runs()
-        .exclude(context__recommended=False)
-        .values_list("context__component_ref", "context__recommended")
-        if ref
+        for ref, recommended in scaffolder_runs().values_list(
+            "context__component_ref", "context__recommended"
+        )
+        if ref and recommended is not False
     }
     if not refs:
         return set()
@@ -101,20 +101,20 @@ def self_service_rate(since: date, until: date) -> dict[str, Any]:
         finished_at__date__gte=since,
         finished_at__date__lte=until,
     )
-    counts = runs.aggregate(
-        total=Count("pk"),
-        automatic=Count(
-            "pk",
-            filter=Q(status=RunStatus.SUCCEEDED)
-            & ~Q(context__has_key="approved_by")
-            & ~Q(context__manual=True),
-        ),
-    )
-    total = counts["total"]
+    total = automatic = 0
+    for status, context in runs.values_list("status", "context"):
+        total += 1
+        context = context if isinstance(context, dict) else {}
+        if (
+            status == RunStatus.SUCCEEDED
+            and "approved_by" not in context
+            and not context.get("manual")
+        ):
+            automatic += 1
     return {
         "requests": total,
-        "self_service": counts["automatic"],
-        "rate": counts["automatic"] / total if total else None,
+        "self_service": automatic,
+        "rate": automatic / total if total else None,
     }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models.functions import Lower
+
 from catalog.models import Entity
 
 REPO_ANNOTATION = "github.com/project-slug"
@@ -35,6 +37,22 @@ class ComponentResolver:
         if key not in self._cache:
             self._cache[key] = self._lookup(by, value)
         return self._cache[key]
+
+    def prime_names(self, names: list[str]) -> None:
+        """Fill the cache for many component names with one query."""
+        wanted = {n.lower() for n in names} - {v for b, v in self._cache if b == "name"}
+        if not wanted:
+            return
+        found: dict[str, Entity] = {}
+        for entity in (
+            Entity.objects.filter(kind__iexact="component")
+            .annotate(lname=Lower("name"))
+            .filter(lname__in=wanted)
+            .order_by("-namespace", "-pk")  # so the first namespace/pk wins below
+        ):
+            found[entity.name.lower()] = entity
+        for name in wanted:
+            self._cache[("name", name)] = found.get(name)
 
     def _lookup(self, by: str, value: str) -> Entity | None:
         qs = Entity.objects.filter(kind__iexact="component")

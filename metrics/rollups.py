@@ -97,7 +97,7 @@ def refresh_rollups(max_days: int | None = None) -> int:
     done = 0
     while max_days is None or done < max_days:
         with transaction.atomic():
-            qs = DirtyDay.objects.order_by("pk")
+            qs = DirtyDay.objects.order_by("component_key", "environment", "day")
             if connection.features.has_select_for_update_skip_locked:
                 qs = qs.select_for_update(skip_locked=True)
             batch = list(qs[: min(CHUNK, (max_days - done) if max_days else CHUNK)])

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from catalog.models import Entity
+from metrics.bulk import copy_insert, copy_rows
 from metrics.events import (
     ChangeIn,
     DeploymentIn,
@@ -88,6 +89,12 @@ class _Batch:
         self.resolver = ComponentResolver()
         self.dirty: set[tuple[str, str, date]] = set()
         self.recompute: set[str] = set()
+
+    def prime(self, items: list[Incoming]) -> None:
+        """Resolve every component name of the batch in one query."""
+        self.resolver.prime_names(
+            [i.event.component for i in items if i.link_by == "name"]  # type: ignore[union-attr]
+        )
 
     def component(self, item: Incoming, value: str) -> tuple[Entity | None, str, str]:
         entity = self.resolver.resolve(item.link_by, value)
@@ -233,18 +240,18 @@ def ingest(items: list[Incoming]) -> tuple[int, int, int]:
 
 def _ingest_fresh(items: list[Incoming]) -> int:
     batch = _Batch()
-    raws = RawEvent.objects.bulk_create(
-        [
-            RawEvent(
-                source=i.source,
-                delivery_id=i.delivery_id,
-                event_type=i.event_type or type(i.event).__name__.removesuffix("In").lower(),
-                payload=i.payload,
-                headers=i.headers,
-            )
-            for i in items
-        ]
-    )
+    raws = [
+        RawEvent(
+            source=i.source,
+            delivery_id=i.delivery_id,
+            event_type=i.event_type or type(i.event).__name__.removesuffix("In").lower(),
+            payload=i.payload,
+            headers=i.headers,
+        )
+        for i in items
+    ]
+    copy_insert(RawEvent, raws)
+    batch.prime(items)
     raw_by_item = {id(i): r for i, r in zip(items, raws, strict=True)}
     unlinked_raw: list[int] = []
     changes = [i for i in items if isinstance(i.event, ChangeIn)]
@@ -352,26 +359,30 @@ def _store_deployments(
             batch.recompute.add(key)
         if event.status == DeploymentStatus.SUCCESS and (last is None or event.finished_at > last):
             latest[(key, event.environment)] = event.finished_at
-    Deployment.objects.bulk_create(new_rows)
-    _link_commits(batch, resolved, existing)
+    copy_insert(Deployment, new_rows)
+    _link_commits(batch, resolved, existing, {d.pk for d in new_rows})
+    # Incidents that started after a newly stored deployment may now belong to it.
+    last_incident = dict(
+        Incident.objects.filter(component_key__in=keys, attributed_explicitly=False)
+        .values("component_key")
+        .annotate(last=_max("started_at"))
+        .values_list("component_key", "last")
+    )
     for _item, event, _entity, _name, key in resolved:
         dep = existing[event.id]
         if dep.status == DeploymentStatus.SUCCESS and (dep.is_rollback or dep.is_hotfix):
             _mark_undone(batch, dep)
-        # Incidents that started after this deployment may now belong to it.
+        last = last_incident.get(key)
         if (
             dep.status == DeploymentStatus.SUCCESS
             and dep.environment == PRODUCTION
-            and Incident.objects.filter(
-                component_key=key, started_at__gt=dep.finished_at, attributed_explicitly=False
-            ).exists()
+            and last is not None
+            and last > dep.finished_at
         ):
             batch.recompute.add(key)
 
 
 def _max(name: str) -> Any:
-    from django.db.models import Max
-
     return Max(name)
 
 
@@ -379,6 +390,7 @@ def _link_commits(
     batch: _Batch,
     resolved: list[tuple[Incoming, DeploymentIn, Entity | None, str, str]],
     deployments: dict[str, Deployment],
+    fresh_ids: set[int],
 ) -> None:
     """Store the commits each deployment shipped and keep Change.first_prod_deployed_at."""
     wanted: dict[tuple[str, str], Change] = {}
@@ -413,12 +425,7 @@ def _link_commits(
     if wanted:
         keys = {k for k, _ in wanted}
         shas = [s for _, s in wanted]
-        known: dict[tuple[str, str], Change] = {}
-        for chunk in range(0, len(shas), 20000):
-            for c in Change.objects.filter(
-                component_key__in=keys, sha__in=shas[chunk : chunk + 20000]
-            ):
-                known[(c.component_key, c.sha)] = c
+        known = _known_changes(keys, shas)
         new = []
         for ck, change in wanted.items():
             if ck in known:
@@ -428,7 +435,7 @@ def _link_commits(
                 change.first_prod_deployment = dep
                 change.first_prod_deployed_at = dep.finished_at
             new.append(change)
-        Change.objects.bulk_create(new, batch_size=5000)
+        copy_insert(Change, new)
         for change in new:
             known[(change.component_key, change.sha)] = change
         for ck, dep in first_prod.items():
@@ -438,14 +445,44 @@ def _link_commits(
                 and dep.finished_at < change.first_prod_deployed_at
             ):
                 _set_first_prod(change, dep)
-        links = [
-            DeploymentCommit(deployment=dep, change=known[ck])
-            for dep, pairs in explicit
-            for ck in pairs
-        ]
-        DeploymentCommit.objects.bulk_create(links, batch_size=5000, ignore_conflicts=True)
+        pairs_to_link = {(dep.pk, known[ck].pk) for dep, pairs in explicit for ck in pairs}
+        # New deployments cannot have links yet; updated ones may, so skip those pairs.
+        updated = [dep.pk for dep, _ in explicit if dep.pk not in fresh_ids]
+        if updated:
+            pairs_to_link -= set(
+                DeploymentCommit.objects.filter(deployment_id__in=updated).values_list(
+                    "deployment_id", "change_id"
+                )
+            )
+        _insert_links(pairs_to_link)
     for dep in inferred:
         _infer_commits(dep)
+
+
+def _known_changes(keys: set[str], shas: list[str]) -> dict[tuple[str, str], Change]:
+    """Changes already stored for these (component, sha) pairs, in one round trip."""
+    if connection.vendor == "postgresql":
+        # One array parameter instead of tens of thousands of placeholders.
+        qs = Change.objects.raw(
+            "SELECT * FROM metrics_change WHERE sha = ANY(%s) AND component_key = ANY(%s)",
+            [shas, list(keys)],
+        )
+    else:
+        qs = Change.objects.filter(component_key__in=keys, sha__in=shas)
+    return {(c.component_key, c.sha): c for c in qs}
+
+
+def _insert_links(pairs: set[tuple[int, int]]) -> None:
+    if connection.vendor == "postgresql":
+        copy_rows(
+            DeploymentCommit._meta.db_table,
+            ["deployment_id", "change_id", "inferred"],
+            ((d, c, False) for d, c in pairs),
+        )
+    else:
+        DeploymentCommit.objects.bulk_create(
+            [DeploymentCommit(deployment_id=d, change_id=c) for d, c in pairs], batch_size=2000
+        )
 
 
 def _set_first_prod(change: Change, dep: Deployment) -> None:
@@ -572,7 +609,7 @@ def recompute_component(key: str, *, batch: _Batch | None = None) -> None:
     batch = batch or _Batch()
     for dep in Deployment.objects.filter(component_key=key, undone_by__isnull=False):
         batch.mark(key, dep.environment, dep.finished_at)
-    Deployment.objects.filter(component_key=key).update(undone_by=None)
+    Deployment.objects.filter(component_key=key, undone_by__isnull=False).update(undone_by=None)
     for rollback in Deployment.objects.filter(
         Q(is_rollback=True) | Q(is_hotfix=True), component_key=key, status=DeploymentStatus.SUCCESS
     ).order_by("finished_at"):

@@ -368,6 +368,12 @@ def _store_deployments(
         .annotate(last=_max("started_at"))
         .values_list("component_key", "last")
     )
+    # Incidents that named one of these deployments before it arrived get their explicit cause.
+    batch.recompute.update(
+        Incident.objects.filter(
+            deployment_ref__in=[d.external_id for d in new_rows], attributed_explicitly=False
+        ).values_list("component_key", flat=True)
+    )
     for _item, event, _entity, _name, key in resolved:
         dep = existing[event.id]
         if dep.status == DeploymentStatus.SUCCESS and (dep.is_rollback or dep.is_hotfix):

@@ -198,3 +198,22 @@ def test_bad_arguments() -> None:
         run("dora", "--since", "2026-03-08", "--until", "2026-03-01")
     with pytest.raises(CommandError, match="does not exist"):
         run("import-events", "/nonexistent.jsonl")
+
+
+def test_incident_naming_a_later_deployment_is_attributed_when_it_arrives(tmp_path: Path) -> None:
+    f1 = tmp_path / "a.jsonl"
+    f1.write_text(
+        '{"type": "incident", "id": "iy", "component": "y", "started_at": "2026-03-03T10:00:00Z", '
+        '"deployment": "y1"}\n'
+    )
+    run("import-events", str(f1))
+    assert Incident.objects.get().attributed_deployment is None
+    f2 = tmp_path / "b.jsonl"
+    f2.write_text(
+        '{"type": "deployment", "id": "y1", "component": "y", "environment": "production", '
+        '"status": "success", "finished_at": "2026-03-03T09:00:00Z", "commits": []}\n'
+    )
+    run("import-events", str(f2))
+    incident = Incident.objects.get()
+    assert incident.attributed_deployment.external_id == "y1"
+    assert incident.attributed_explicitly

@@ -316,13 +316,7 @@ def _store_deployments(
     # Latest known successful deployment per (component, env) before this batch: an older
     # deployment arriving now means attribution must be recomputed for that component.
     keys = {r[4] for r in resolved}
-    latest: dict[tuple[str, str], datetime] = {}
-    for row in (
-        Deployment.objects.filter(component_key__in=keys, status=DeploymentStatus.SUCCESS)
-        .values("component_key", "environment")
-        .annotate(last=_max("finished_at"))
-    ):
-        latest[(row["component_key"], row["environment"])] = row["last"]
+    latest = _latest_success({(r[4], r[1].environment) for r in resolved})
 
     new_rows: list[Deployment] = []
     for item, event, entity, name, key in resolved:
@@ -386,6 +380,33 @@ def _store_deployments(
             and last > dep.finished_at
         ):
             batch.recompute.add(key)
+
+
+def _latest_success(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], datetime]:
+    """Latest successful deployment finish per (component, environment): one index probe per
+    pair on PostgreSQL, so the cost does not grow with the table."""
+    if not pairs:
+        return {}
+    if connection.vendor == "postgresql":
+        ks, envs = zip(*sorted(pairs), strict=True)
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT p.k, p.e, (SELECT max(d.finished_at) FROM metrics_deployment d "
+                "WHERE d.component_key = p.k AND d.environment = p.e AND d.status = 'success') "
+                "FROM unnest(%s::text[], %s::text[]) AS p(k, e)",
+                [list(ks), list(envs)],
+            )
+            return {(k, e): last for k, e, last in cur.fetchall() if last is not None}
+    out: dict[tuple[str, str], datetime] = {}
+    for row in (
+        Deployment.objects.filter(
+            component_key__in={k for k, _ in pairs}, status=DeploymentStatus.SUCCESS
+        )
+        .values("component_key", "environment")
+        .annotate(last=_max("finished_at"))
+    ):
+        out[(row["component_key"], row["environment"])] = row["last"]
+    return out
 
 
 def _max(name: str) -> Any:

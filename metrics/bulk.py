@@ -26,12 +26,7 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     convert = [(f.attname, _converter(f)) for f in fields]
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
-        )
-        ids = [row[0] for row in cur.fetchall()]
+    ids = allocate_ids(model, len(objs))
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk
         obj._state.adding = False
@@ -42,6 +37,17 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
             yield [obj.pk, *(c(d[a]) if c else d[a] for a, c in convert)]
 
     copy_rows(meta.db_table, [meta.pk.column, *(f.column for f in fields)], rows())
+
+
+def allocate_ids(model: type[models.Model], n: int) -> list[int]:
+    """Take n ids from the table's sequence in one query (PostgreSQL)."""
+    meta = model._meta
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, n],
+        )
+        return [row[0] for row in cur.fetchall()]
 
 
 def copy_rows(table: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> None:

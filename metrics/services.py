@@ -21,7 +21,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from catalog.models import Entity
-from metrics.bulk import copy_insert, copy_rows
+from metrics.bulk import allocate_ids, copy_insert, copy_rows
 from metrics.events import (
     ChangeIn,
     DeploymentIn,
@@ -420,7 +420,9 @@ def _link_commits(
     fresh_ids: set[int],
 ) -> None:
     """Store the commits each deployment shipped and keep Change.first_prod_deployed_at."""
-    wanted: dict[tuple[str, str], Change] = {}
+    # (component_key, sha) -> (component_id, component_name, committed_at); plain tuples, because
+    # a batch carries tens of thousands of commits and model objects cost more than the COPY.
+    wanted: dict[tuple[str, str], tuple[int | None, str, datetime]] = {}
     first_prod: dict[tuple[str, str], Deployment] = {}
     explicit: list[tuple[Deployment, list[tuple[str, str]]]] = []
     inferred: list[Deployment] = []
@@ -430,21 +432,15 @@ def _link_commits(
             if dep.status == DeploymentStatus.SUCCESS:
                 inferred.append(dep)
             continue
+        prod_success = dep.status == DeploymentStatus.SUCCESS and dep.environment == PRODUCTION
+        entity_id = entity.pk if entity is not None else None
         pairs = []
         for commit in event.commits:
             ck = (key, commit.sha)
             pairs.append(ck)
-            wanted.setdefault(
-                ck,
-                Change(
-                    component=entity,
-                    component_name=name,
-                    component_key=key,
-                    sha=commit.sha,
-                    committed_at=commit.committed_at,
-                ),
-            )
-            if dep.status == DeploymentStatus.SUCCESS and dep.environment == PRODUCTION:
+            if ck not in wanted:
+                wanted[ck] = (entity_id, name, commit.committed_at)
+            if prod_success:
                 cur = first_prod.get(ck)
                 if cur is None or dep.finished_at < cur.finished_at:
                     first_prod[ck] = dep
@@ -453,26 +449,20 @@ def _link_commits(
         keys = {k for k, _ in wanted}
         shas = [s for _, s in wanted]
         known = _known_changes(keys, shas)
-        new = []
-        for ck, change in wanted.items():
-            if ck in known:
-                continue
-            dep = first_prod.get(ck)
-            if dep is not None:
-                change.first_prod_deployment = dep
-                change.first_prod_deployed_at = dep.finished_at
-            new.append(change)
-        copy_insert(Change, new)
-        for change in new:
-            known[(change.component_key, change.sha)] = change
+        ids = {ck: c.pk for ck, c in known.items()}
+        ids.update(
+            _insert_changes(
+                [(ck, wanted[ck], first_prod.get(ck)) for ck in wanted if ck not in known]
+            )
+        )
         for ck, dep in first_prod.items():
-            change = known[ck]
-            if change.first_prod_deployment_id is None or (
-                change.first_prod_deployed_at is not None
-                and dep.finished_at < change.first_prod_deployed_at
+            change = known.get(ck)
+            if change is not None and (
+                change.first_prod_deployed_at is None
+                or dep.finished_at < change.first_prod_deployed_at
             ):
                 _set_first_prod(change, dep)
-        pairs_to_link = {(dep.pk, known[ck].pk) for dep, pairs in explicit for ck in pairs}
+        pairs_to_link = {(dep.pk, ids[ck]) for dep, pairs in explicit for ck in pairs}
         # New deployments cannot have links yet; updated ones may, so skip those pairs.
         updated = [dep.pk for dep, _ in explicit if dep.pk not in fresh_ids]
         if updated:
@@ -497,6 +487,57 @@ def _known_changes(keys: set[str], shas: list[str]) -> dict[tuple[str, str], Cha
     else:
         qs = Change.objects.filter(component_key__in=keys, sha__in=shas)
     return {(c.component_key, c.sha): c for c in qs}
+
+
+def _insert_changes(
+    rows: list[tuple[tuple[str, str], tuple[int | None, str, datetime], Deployment | None]],
+) -> dict[tuple[str, str], int]:
+    """Insert new changes (with their first production deployment) and return their ids."""
+    if not rows:
+        return {}
+    if connection.vendor == "postgresql":
+        pks = allocate_ids(Change, len(rows))
+        copy_rows(
+            Change._meta.db_table,
+            [
+                "id",
+                "component_id",
+                "component_name",
+                "component_key",
+                "sha",
+                "committed_at",
+                "first_prod_deployment_id",
+                "first_prod_deployed_at",
+            ],
+            (
+                (
+                    pk,
+                    eid,
+                    name,
+                    key,
+                    sha,
+                    committed,
+                    dep.pk if dep else None,
+                    dep.finished_at if dep else None,
+                )
+                for pk, ((key, sha), (eid, name, committed), dep) in zip(pks, rows, strict=True)
+            ),
+        )
+        return {ck: pk for pk, (ck, _, _) in zip(pks, rows, strict=True)}
+    objs = [
+        Change(
+            component_id=eid,
+            component_name=name,
+            component_key=key,
+            sha=sha,
+            committed_at=committed,
+            first_prod_deployment=dep,
+            first_prod_deployed_at=dep.finished_at if dep else None,
+        )
+        for (key, sha), (eid, name, committed), dep in rows
+    ]
+    Change.objects.bulk_create(objs, batch_size=2000)
+    return {(c.component_key, c.sha): c.pk for c in objs}
 
 
 def _insert_links(pairs: set[tuple[int, int]]) -> None:

@@ -184,7 +184,8 @@ def band(metric: str, value: float | None, year: int | None = None) -> str | Non
     return None
 
 
-def _round(value: float | None, digits: int = 4) -> float | None:
+def _round(value: float | None, digits: int = 9) -> float | None:
+    """Drop floating-point noise (45.599999999999994 -> 45.6) but keep full useful precision."""
     return None if value is None else round(value, digits)
 
 
@@ -209,12 +210,12 @@ def dora_summary(
     result = {
         "deployments": count,
         "deployment_days": freq["deployment_days"],
-        "deployment_frequency_per_day": round(freq["deployment_frequency_per_day"], 6),
+        "deployment_frequency_per_day": _round(freq["deployment_frequency_per_day"]),
         "lead_time_median_hours": _round(lt_median),
         "lead_time_p90_hours": _round(lt_p90),
-        "change_failure_rate": _round(cfr, 6),
+        "change_failure_rate": _round(cfr),
         "recovery_time_median_hours": _round(rt_median),
-        "rework_rate": _round(rework, 6),
+        "rework_rate": _round(rework),
     }
     result["bands"] = {
         "deployment_frequency": band(

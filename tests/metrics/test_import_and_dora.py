@@ -76,7 +76,7 @@ def test_worked_example_component() -> None:
     assert dora_json("--component", "checkout") == {
         "deployments": 4,
         "deployment_days": 4,
-        "deployment_frequency_per_day": round(4 / 7, 6),
+        "deployment_frequency_per_day": round(4 / 7, 9),
         "lead_time_median_hours": 16.0,
         "lead_time_p90_hours": 45.6,
         "change_failure_rate": 0.75,

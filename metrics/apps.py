@@ -6,4 +6,4 @@ class MetricsConfig(AppConfig):
     verbose_name = "Metrics"
 
     def ready(self) -> None:
-        from metrics import home  # noqa: F401  (registers the survey home section)
+        from metrics import demo, home  # noqa: F401  (home section, demo loader)

@@ -21,7 +21,7 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
     if not objs:
         return
     if connection.vendor != "postgresql":
-        model._default_manager.bulk_create(objs, batch_size=2000)  # type: ignore[arg-type]
+        model._default_manager.bulk_create(objs, batch_size=2000)
         return
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]

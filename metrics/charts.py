@@ -79,7 +79,8 @@ def line_chart(
     top = top or (max(values, default=0) or 1)
     inner_h = HEIGHT - PAD_T - PAD_B
     slot = (WIDTH - PAD_L - PAD_R) / max(len(points), 1)
-    body, segment = [], []
+    body: list[str] = []
+    segment: list[str] = []
     for i, (label, value) in enumerate(points):
         if value is None:
             if len(segment) > 1:

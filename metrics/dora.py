@@ -118,7 +118,11 @@ def lead_time_hours(scope: Scope, window: Window, environment: str) -> list[floa
         .annotate(first=Min("deployment__finished_at"))
         .filter(first__gte=window.start, first__lt=window.end)
     )
-    hours = [(r["first"] - r["change__committed_at"]).total_seconds() / 3600 for r in rows]
+    hours = [
+        (r["first"] - r["change__committed_at"]).total_seconds() / 3600
+        for r in rows
+        if r["first"] is not None
+    ]
     return sorted(h for h in hours if h >= 0)
 
 
@@ -134,7 +138,9 @@ def recovery_hours(scope: Scope, window: Window) -> list[float]:
         started_at__lt=window.end,
         resolved_at__isnull=False,
     ).values_list("started_at", "resolved_at")
-    return sorted((r - s).total_seconds() / 3600 for s, r in rows)
+    return sorted(
+        (r - s).total_seconds() / 3600 for s, r in rows if s is not None and r is not None
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float | None:

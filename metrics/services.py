@@ -92,9 +92,7 @@ class _Batch:
 
     def prime(self, items: list[Incoming]) -> None:
         """Resolve every component name of the batch in one query."""
-        self.resolver.prime_names(
-            [i.event.component for i in items if i.link_by == "name"]  # type: ignore[union-attr]
-        )
+        self.resolver.prime_names([i.event.component for i in items if i.link_by == "name"])
 
     def component(self, item: Incoming, value: str) -> tuple[Entity | None, str, str]:
         entity = self.resolver.resolve(item.link_by, value)
@@ -485,8 +483,8 @@ def _known_changes(keys: set[str], shas: list[str]) -> dict[tuple[str, str], Cha
             [shas, list(keys)],
         )
     else:
-        qs = Change.objects.filter(component_key__in=keys, sha__in=shas)
-    return {(c.component_key, c.sha): c for c in qs}
+        qs = Change.objects.filter(component_key__in=keys, sha__in=shas)  # type: ignore[assignment]
+    return {(c.component_key, c.sha): c for c in qs}  # type: ignore[union-attr]
 
 
 def _insert_changes(
@@ -689,9 +687,9 @@ def recompute_component(key: str, *, batch: _Batch | None = None) -> None:
         _attribute(incident)
         if incident.attributed_deployment != before:
             incident.save(update_fields=["attributed_deployment", "attributed_explicitly"])
-            for dep in (before, incident.attributed_deployment):
-                if dep is not None:
-                    batch.mark(dep.component_key, dep.environment, dep.finished_at)
+            for changed in (before, incident.attributed_deployment):
+                if changed is not None:
+                    batch.mark(changed.component_key, changed.environment, changed.finished_at)
     if batch is not None:
         _mark_dirty(batch.dirty)
 
@@ -717,7 +715,7 @@ def relink_unlinked(*, actor: object = None) -> int:
     touched: set[str] = set()
     with transaction.atomic():
         for model in (Deployment, Incident, Change):
-            for row in model.objects.filter(component__isnull=True):  # type: ignore[attr-defined]
+            for row in model.objects.filter(component__isnull=True):
                 hint = (row.extra if hasattr(row, "extra") else {}).get("link") or {}
                 by, value = hint.get("by", "name"), hint.get("value", row.component_name)
                 entity = resolver.resolve(by, value)
@@ -760,7 +758,7 @@ def create_integration_token(*, name: str, actor: object = None) -> tuple[Integr
         name=name,
         prefix=token[:12],
         token_hash=hash_token(token),
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by=actor if getattr(actor, "pk", None) else None,  # type: ignore[misc]
     )
     return row, token
 

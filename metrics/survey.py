@@ -58,7 +58,7 @@ def dismiss_survey(*, actor: AbstractBaseUser) -> None:
 def survey_results(quarter: str) -> dict[str, Any]:
     """Distribution 0..10, mean, and the NPS-style split (promoters 9-10, passives 7-8,
     detractors 0-6; score = %promoters - %detractors)."""
-    scores = list(
+    scores: list[int] = list(
         SurveyResponse.objects.filter(quarter=quarter, score__isnull=False).values_list(
             "score", flat=True
         )

@@ -225,9 +225,9 @@ def survey_page(request: HttpRequest) -> HttpResponse:
 def survey_dismiss(request: HttpRequest) -> HttpResponse:
     survey.dismiss_survey(actor=request.user)  # type: ignore[arg-type]
     messages.info(request, "Survey dismissed. We'll ask again next quarter.")
-    return redirect(
-        request.POST.get("next") if request.POST.get("next", "").startswith("/") else "home"
-    )
+    nxt = request.POST.get("next", "")
+    # Only local paths: never redirect to another site.
+    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "home")
 
 
 @staff_member_required

@@ -126,7 +126,7 @@ def _accept(source: str, delivery_id: str, request: HttpRequest, items_fn: Any) 
         item.delivery_id = delivery_id if i == 0 else f"{delivery_id}#{i}"
     loaded, _duplicates, unlinked = ingest(items)
     if loaded:
-        refresh_rollups_task.delay_on_commit()
+        refresh_rollups_task.delay_on_commit()  # type: ignore[attr-defined]
     status = "duplicate" if loaded == 0 else "stored"
     return _json(202 if loaded else 200, status=status, loaded=loaded, unlinked=unlinked)
 
@@ -491,7 +491,7 @@ def events_api(request: HttpRequest) -> JsonResponse:
     events = data if isinstance(data, list) else [data]
     result = ingest_generic((str(i), json.dumps(e)) for i, e in enumerate(events))
     if result.loaded:
-        refresh_rollups_task.delay_on_commit()
+        refresh_rollups_task.delay_on_commit()  # type: ignore[attr-defined]
     body = result.as_dict() | {"integration": integration.name}
     if result.invalid and not result.loaded and not result.duplicate:
         body["error"] = "; ".join(f"event {w}: {r}" for w, r in result.invalid)

@@ -292,3 +292,38 @@ def test_generic_api_with_integration_tokens(client: Client) -> None:
     assert batch.json()["duplicate"] == 1
     revoke_integration_token(token=row)
     assert post(event).status_code == 403
+
+
+def test_github_workflow_run_and_merged_pull_request(client: Client, checkout: Entity) -> None:
+    run = {
+        "action": "completed",
+        "repository": {"full_name": "acme/checkout"},
+        "workflow_run": {
+            "id": 77,
+            "name": "Deploy to production",
+            "conclusion": "success",
+            "head_sha": "m1",
+            "head_branch": "main",
+            "run_started_at": "2026-03-02T11:00:00Z",
+            "updated_at": "2026-03-02T11:20:00Z",
+        },
+    }
+    ci = dict(run, workflow_run=dict(run["workflow_run"], id=78, name="CI"))
+    assert gh(client, "workflow_run", ci, "w-0").json()["status"] == "ignored"
+    pr = {
+        "action": "closed",
+        "repository": {"full_name": "acme/checkout"},
+        "pull_request": {
+            "number": 5,
+            "merged": True,
+            "merge_commit_sha": "m1",
+            "merged_at": "2026-03-02T10:00:00Z",
+        },
+    }
+    assert gh(client, "pull_request", pr, "pr-1").status_code == 202
+    assert gh(client, "workflow_run", run, "w-1").status_code == 202
+    dep = Deployment.objects.get()
+    assert (dep.component, dep.status, dep.commit_sha) == (checkout, "success", "m1")
+    change = Change.objects.get(sha="m1")
+    assert change.first_prod_deployment == dep  # inferred from the known merge commit
+    assert (dep.finished_at - change.committed_at).total_seconds() == 80 * 60

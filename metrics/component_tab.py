@@ -14,12 +14,12 @@ from metrics.charts import bar_chart
 
 
 def component_dora_summary(
-    entity: Entity, *, window: str | None = None, env: str = "production"
+    entity: Entity, *, window: str | None = None, env: str = "production", until: str | None = None
 ) -> dict[str, Any]:
     """Four keys, bands, weekly deployments chart and recent deployments/incidents of one
     component, read from rollups (a handful of queries)."""
     queries.ensure_fresh()
-    w = queries.parse_window(window)
+    w = queries.parse_window(window, until=until)
     key = entity.name.lower()
     rows = queries.scope_rows(f"component:{key}", w, env)
     weeks = queries.weekly_series(rows, w)

@@ -3,6 +3,7 @@ so a page costs a few small queries whatever the number of events."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -31,14 +32,21 @@ class DashboardWindow:
         return self.until - timedelta(days=self.days - 1)
 
 
-def parse_window(raw: str | None, today: date | None = None) -> DashboardWindow:
+def parse_window(
+    raw: str | None, today: date | None = None, until: str | None = None
+) -> DashboardWindow:
+    """`window` is one of WINDOWS days ending `until` (a YYYY-MM-DD date, default today)."""
     try:
         days = int(raw or DEFAULT_WINDOW)
     except ValueError:
         days = DEFAULT_WINDOW
     if days not in WINDOWS:
         days = DEFAULT_WINDOW
-    return DashboardWindow(days=days, until=today or timezone.now().date())
+    end = today or timezone.now().date()
+    if until:
+        with contextlib.suppress(ValueError):  # a bad value falls back to today
+            end = date.fromisoformat(until)
+    return DashboardWindow(days=days, until=end)
 
 
 def ensure_fresh() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -30,7 +31,7 @@ KEY_LABELS = {
 
 def _common(request: HttpRequest) -> tuple[queries.DashboardWindow, str]:
     queries.ensure_fresh()
-    window = queries.parse_window(request.GET.get("window"))
+    window = queries.parse_window(request.GET.get("window"), until=request.GET.get("until"))
     env = request.GET.get("env", "production").strip().lower() or "production"
     return window, env
 
@@ -71,6 +72,11 @@ def _scope_page(
         "env": env,
         "environments": queries.environments(),
         "keys": queries.keys_from_rows(rows, window),
+        # Carried on drill-down links so team and component pages keep the same window.
+        "qs": urlencode(
+            {"window": window.days, "env": env}
+            | ({"until": window.until.isoformat()} if request.GET.get("until") else {})
+        ),
         "key_labels": KEY_LABELS,
         "charts": _charts(weeks, env),
         **extra,
@@ -169,7 +175,11 @@ def component_tab(request: HttpRequest, name: str) -> HttpResponse:
     entity = queries.component_by_name(name)
     if entity is None:
         raise Http404("No such component.")
-    ctx = {"dora": component_dora_summary(entity, window=request.GET.get("window"))}
+    ctx = {
+        "dora": component_dora_summary(
+            entity, window=request.GET.get("window"), until=request.GET.get("until")
+        )
+    }
     return render_page(request, "metrics/_component_tab.html", ctx)
 
 

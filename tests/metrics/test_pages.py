@@ -73,16 +73,17 @@ def test_incremental_rollup_after_late_incident(loaded: None, tmp_path: Path) ->
 
 def test_dashboard_drilldown_and_svg(client: Client, owner: User, loaded: None) -> None:
     client.force_login(owner)
-    response = client.get("/metrics/?window=365")
+    response = client.get("/metrics/?window=7&until=2026-03-08")
     html = response.content.decode()
     assert response.status_code == 200
     assert "<svg" in html
     assert 'class="bar"' in html
     assert "style=" not in html.split("<main", 1)[1]  # CSP: no inline styles in our content
     assert "/metrics/teams/team-orders/" in html
-    team = client.get("/metrics/teams/team-orders/?window=365").content.decode()
+    assert "5.0 / week" in html  # 5 deployments in 7 days
+    team = client.get("/metrics/teams/team-orders/?window=7&until=2026-03-08").content.decode()
     assert "/metrics/components/checkout/" in team
-    comp = client.get("/metrics/components/checkout/?window=365")
+    comp = client.get("/metrics/components/checkout/?window=7&until=2026-03-08")
     assert comp.status_code == 200
     assert "<code>c4</code>" in comp.content.decode()  # d5's commit, in the recent deployments
     assert client.get("/metrics/teams/nobody/").status_code == 404
@@ -101,10 +102,10 @@ def test_dashboard_query_count_does_not_grow_with_events(
 
 def test_component_tab_function_and_partial(client: Client, owner: User, loaded: None) -> None:
     entity = Entity.objects.get(name="checkout")
-    summary = component_dora_summary(entity, window="365")
+    summary = component_dora_summary(entity, window="7", until="2026-03-08")
     assert summary["keys"]["deployments"] >= 4
     client.force_login(owner)
-    html = client.get("/metrics/components/checkout/tab?window=365").content.decode()
+    html = client.get("/metrics/components/checkout/tab?window=7&until=2026-03-08").content.decode()
     assert f'id="component-{entity.pk}-metrics"' in html
     assert "<svg" in html
 

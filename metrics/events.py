@@ -91,6 +91,16 @@ def parse_time(value: Any, name: str, *, required: bool = True) -> datetime | No
     return parsed
 
 
+MAX_LEN = {
+    "id": 250,
+    "component": 253,
+    "environment": 64,
+    "sha": 64,
+    "commit": 64,
+    "deployment": 250,
+}
+
+
 def _str(data: dict[str, Any], name: str, *, required: bool = True) -> str:
     value = data.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -99,7 +109,11 @@ def _str(data: dict[str, Any], name: str, *, required: bool = True) -> str:
         return ""
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise InvalidEvent(f"{name!r} must be a string")
-    return str(value).strip()
+    text = str(value).strip()
+    limit = MAX_LEN.get(name, 500)
+    if len(text) > limit:
+        raise InvalidEvent(f"{name!r} is longer than {limit} characters")
+    return text
 
 
 def _bool(data: dict[str, Any], name: str) -> bool:

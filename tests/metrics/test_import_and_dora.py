@@ -51,19 +51,23 @@ def test_invalid_lines_are_reported_and_never_stop_valid_ones(tmp_path: Path) ->
                 '{"type": "incident", "id": "i", "component": "x", "started_at": "yesterday"}',
                 '{"type": "deployment", "id": "good", "component": "x", "environment": "production", '
                 '"status": "success", "finished_at": "2026-03-02T10:00:00Z", "extra_field": 7}',
+                '{"type": "change", "component": "'
+                + "c" * 300
+                + '", "sha": "a2", "committed_at": "2026-03-01T00:00:00Z"}',
             ]
         )
     )
     out = run("import-events", str(f))
     lines = out.splitlines()
-    assert lines[0] == "loaded 2, duplicate 0, invalid 4"
+    assert lines[0] == "loaded 2, duplicate 0, invalid 5"
+    assert "line 7: invalid: 'component' is longer than 253 characters" in out
     assert "line 1: invalid: missing required field 'id'" in out
     assert "line 2: invalid: not valid JSON" in out
     assert "line 4: invalid: 'status' must be 'success' or 'failure'" in out
     assert "line 5: invalid: 'started_at' is not an ISO-8601 date-time" in out
     assert Deployment.objects.get(external_id="good").extra == {"extra_field": 7}
     # Invalid lines are kept for inspection.
-    assert RawEvent.objects.filter(status=RawEventStatus.INVALID).count() == 4
+    assert RawEvent.objects.filter(status=RawEventStatus.INVALID).count() == 5
 
 
 def test_import_json_counts(tmp_path: Path) -> None:

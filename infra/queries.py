@@ -24,12 +24,20 @@ INACTIVE = [RequestStatus.DELETED, RequestStatus.REJECTED, RequestStatus.CANCELL
 
 
 def visible_requests(user: User | AnonymousUser) -> QuerySet[ResourceRequest]:
-    """Requests the user may see: their teams' and their own; platform admins see all."""
+    """Requests the user may look at: every signed-in developer sees all of them, as they see
+    the whole catalog (a component's Infrastructure tab lists its requests for everyone).
+    Changing them is another matter: see services.change_denied_reason."""
     requests = ResourceRequest.objects.select_related("resource_class", "component", "requested_by")
-    if getattr(user, "is_staff", False):
-        return requests
     if not user.is_authenticated:
         return requests.none()
+    return requests
+
+
+def team_requests(user: User | AnonymousUser) -> QuerySet[ResourceRequest]:
+    """The user's own: their teams' requests, the ones they asked for, and the teams they lead."""
+    requests = visible_requests(user)
+    if not user.is_authenticated:
+        return requests
     led = TeamLead.objects.filter(user_id=user.pk).values("group_ref")
     return requests.filter(
         Q(owner_ref__in=group_refs_for_user(user)) | Q(requested_by=user.pk) | Q(owner_ref__in=led)
@@ -39,11 +47,7 @@ def visible_requests(user: User | AnonymousUser) -> QuerySet[ResourceRequest]:
 def requests_for_list(
     user: User | AnonymousUser, *, status: str = "", show_all: bool = False
 ) -> QuerySet[ResourceRequest]:
-    requests = visible_requests(user)
-    if getattr(user, "is_staff", False) and not show_all:
-        requests = requests.filter(
-            Q(owner_ref__in=group_refs_for_user(user)) | Q(requested_by=user.pk)
-        )
+    requests = visible_requests(user) if show_all else team_requests(user)
     if status == "active":
         requests = requests.exclude(status__in=INACTIVE)
     elif status:

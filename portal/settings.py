@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -272,6 +273,23 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
 # Only behind a proxy that sets X-Forwarded-For: audit records then show the client's address.
 PAVED_TRUST_X_FORWARDED_FOR = env_bool("PAVED_TRUST_X_FORWARDED_FOR", False)
+
+
+def _sso_origins(providers: dict[str, dict[str, Any]]) -> list[str]:
+    """Origins the sign-in form redirects to: CSP's form-action also covers the redirect after
+    a form post, so without them browsers block "Sign in with SSO" on its way to the IdP."""
+    from urllib.parse import urlsplit
+
+    origins = []
+    for app in providers.get("openid_connect", {}).get("APPS", []):
+        url = urlsplit(str(app.get("settings", {}).get("server_url", "")))
+        if url.scheme and url.netloc:
+            origins.append(f"{url.scheme}://{url.netloc}")
+    if "github" in providers:
+        origins.append("https://github.com")
+    return origins
+
+
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -279,7 +297,11 @@ SECURE_CSP = {
     "img-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
-    "form-action": [CSP.SELF, *env_list("PAVED_CSP_FORM_ACTION", [])],
+    "form-action": [
+        CSP.SELF,
+        *_sso_origins(SOCIALACCOUNT_PROVIDERS),
+        *env_list("PAVED_CSP_FORM_ACTION", []),
+    ],
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }

@@ -175,7 +175,7 @@ def test_quota_problem_is_shown_above_the_form(
     )
 
 
-def test_request_page_is_404_for_outsiders(
+def test_request_page_is_read_only_for_outsiders(
     client: Client,
     owner: User,
     outsider: User,
@@ -183,11 +183,22 @@ def test_request_page_is_404_for_outsiders(
     orders_service: Entity,
     cluster_dir: Path,
 ) -> None:
+    """Like the catalog, every developer may look (the component's Infrastructure tab links
+    here for everyone); only the owning team and platform admins get the change forms."""
     req = ready_request(owner)
     url = reverse("infra:request-detail", args=[req.pk])
     assert login(client, owner).get(url).status_code == 200
+    assert 'id="day2"' in client.get(url).content.decode()
     assert login(Client(), platform_admin).get(url).status_code == 200
-    assert login(Client(), outsider).get(url).status_code == 404
+    outside = login(Client(), outsider).get(url)
+    assert outside.status_code == 200
+    assert 'id="day2"' not in outside.content.decode()
+    assert reverse("infra:request-delete", args=[req.pk]) not in outside.content.decode()
+    # It is not in their list unless they ask for all teams.
+    listing = reverse("infra:request-list")
+    other = login(Client(), outsider)
+    assert "orders-db" not in other.get(listing).content.decode()
+    assert "orders-db" in other.get(listing, {"scope": "all"}).content.decode()
     body = client.get(url).content.decode()
     assert "orders-db-secret" in body
     assert "secretRef" in body
@@ -203,13 +214,14 @@ def test_request_page_is_404_for_outsiders(
         ("request-cancel", {}),
     ],
 )
-def test_day2_actions_are_404_for_outsiders(
+def test_day2_actions_are_403_with_a_reason_for_outsiders(
     client: Client, owner: User, outsider: User, orders_service: Entity, cluster_dir: Path,
     action: str, data: dict[str, str],
 ) -> None:  # fmt: skip
     req = ready_request(owner)
     response = login(client, outsider).post(reverse(f"infra:{action}", args=[req.pk]), data)
-    assert response.status_code == 404
+    assert response.status_code == 403
+    assert b"Only members of group:default/team-orders or a platform admin" in response.content
     assert Run.objects.filter(subject=req.subject).count() == 1
 
 
@@ -296,8 +308,10 @@ def test_approvals_inbox_and_decisions(
     denied = client.post(decide, {"decision": "approve"})
     assert denied.status_code == 403
     assert b"someone else must approve" in denied.content
-    # Another team does not even see it.
-    assert login(Client(), outsider).post(decide, {"decision": "approve"}).status_code == 404
+    # Another team may look but not decide.
+    other = login(Client(), outsider).post(decide, {"decision": "approve"})
+    assert other.status_code == 403
+    assert b"Only a platform admin or the lead of group:default/team-orders" in other.content
     # The lead and the platform admin see it in their inbox.
     lead_client = login(Client(), team_lead)
     assert (

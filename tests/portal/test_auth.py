@@ -360,3 +360,23 @@ def test_unverified_email_of_an_existing_account_asks_instead_of_taking_it_over(
     assert "You signed in with Acme SSO" in page
     assert 'name="email"' in page
     assert not SocialAccount.objects.filter(user=existing).exists()
+
+
+def test_sso_origin_is_allowed_as_form_action(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CSP's form-action also governs the redirect after the "Sign in with SSO" form post:
+    without the IdP's origin there, browsers stop the sign-in before it reaches the IdP."""
+    plain = settings_from_env(monkeypatch)["SECURE_CSP"]["form-action"]
+    assert not any(o.startswith("http") for o in plain)
+    built = settings_from_env(
+        monkeypatch,
+        PAVED_OIDC_SERVER_URL="https://sso.example.com:8443/realms/acme",
+        PAVED_OIDC_CLIENT_ID="paved-portal",
+        PAVED_GITHUB_OAUTH_CLIENT_ID="gh-client",
+        PAVED_CSP_FORM_ACTION="https://extra.example.com",
+    )
+    assert built["SECURE_CSP"]["form-action"] == [
+        "'self'",
+        "https://sso.example.com:8443",
+        "https://github.com",
+        "https://extra.example.com",
+    ]

@@ -165,6 +165,17 @@ def test_golden_path_end_to_end(
     expect(steps).to_have_count(5)
     first_seen = steps.evaluate_all("els => els.map(e => e.dataset.status)")
     assert "succeeded" not in first_seen, first_seen
+    # While it waits, the team may cancel it; another team's developer may not (stage 5).
+    expect(page.get_by_role("button", name="Cancel run")).to_be_visible()
+    other_context = browser.new_context()
+    oscar = _password_login(other_context, base, "oscar")
+    oscar.goto(page.url)
+    expect(oscar.get_by_test_id("run-status")).to_have_text("Pending")
+    expect(oscar.get_by_role("button", name="Cancel run")).to_have_count(0)
+    denied = _post(other_context, f"{base}/runs/{run.pk}/cancel", {})
+    assert denied.status == 403
+    assert "Only group:default/team-orders, the person who started it" in denied.text()
+    screenshot(oscar, "golden-5-other-team-queued-run")
     celery_worker.start()
     expect(page.locator("ol.steps > li[data-status=succeeded]")).to_have_count(5, timeout=SLOW)
     expect(page.get_by_test_id("run-status")).to_have_text("Succeeded")
@@ -266,8 +277,6 @@ def test_golden_path_end_to_end(
     screenshot(page, "golden-4-costs")
 
     # --- 5. Another team's developer may look, but not act ---------------------------------
-    other_context = browser.new_context()
-    oscar = _password_login(other_context, base, "oscar")
     approval_run = Run.objects.filter(subject=req.subject).order_by("created_at").first()
     assert approval_run is not None
     for target in (run, approval_run):

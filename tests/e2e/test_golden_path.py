@@ -271,7 +271,8 @@ def test_golden_path_end_to_end(
         "region": "eu-west-1",
         "backupEnabled": True,
     }
-    page.goto(f"{base}/catalog/default/component/{name}/?tab=costs")
+    page.get_by_test_id("request-component").click()  # back to the component, then Costs
+    page.get_by_role("link", name="Costs", exact=True).click()
     expect(page.get_by_test_id("component-total")).to_have_text("$144.60")
     expect(page.locator("#component-costs")).to_contain_text("production")
     screenshot(page, "golden-4-costs")

@@ -175,6 +175,20 @@ def test_quota_problem_is_shown_above_the_form(
     )
 
 
+def test_request_page_links_its_component_and_team(
+    client: Client, owner: User, orders_service: Entity, cluster_dir: Path
+) -> None:
+    """From a request you get to the component (its Costs tab) and the team in one click."""
+    req = ready_request(owner)
+    body = login(client, owner).get(reverse("infra:request-detail", args=[req.pk])).content
+    by_ref = reverse("catalog:entity-by-ref")
+    assert f'href="{by_ref}?ref=component%3Adefault/orders-service"'.encode() in body
+    assert f'href="{by_ref}?ref=group%3Adefault/team-orders"'.encode() in body
+    page = client.get(f"{by_ref}?ref=component%3Adefault/orders-service", follow=True)
+    assert page.status_code == 200
+    assert b"orders-service" in page.content
+
+
 def test_request_page_is_read_only_for_outsiders(
     client: Client,
     owner: User,

@@ -12,10 +12,9 @@ import yaml
 from django.contrib.auth.models import User
 from django.test import override_settings
 
-import tests.scaffolder.providers  # noqa: F401  (registers the "test" providers)
-from scaffolder.models import RunStatus, Step, StepStatus
+from portal.providers.base import PermanentProviderError
+from scaffolder.models import RunStatus, StepStatus
 from scaffolder.services import save_template, start_template_run
-from scaffolder.steps.infra_request import register_infra_request_handler
 from tests.scaffolder.providers import DiskGitHost
 from tests.scaffolder.test_template_runs import drive
 
@@ -102,29 +101,18 @@ def test_catalog_write_adds_the_source_template(owner: User) -> None:
     )
 
 
-def test_infra_request_without_infra_fails_clearly_then_works_once_registered(owner: User) -> None:
-    steps = (
-        "    - id: db\n      action: infra:request\n      input: {kind: postgres, size: small}\n"
-    )
-    run = _run(steps, owner)
-    assert run.status == RunStatus.FAILED
-    assert "needs the infra app" in Step.objects.get(run=run, key="db").error
-    seen: list[dict[str, Any]] = []
+def test_infra_request_is_the_infra_apps_step_and_a_clear_stand_in_without_it(owner: User) -> None:
+    from scaffolder.engine.registry import get_step_kind, register_step
+    from scaffolder.steps.infra_request import InfraRequestUnavailable
 
-    def handler(ctx: Any, inputs: dict[str, Any]) -> dict[str, Any]:
-        seen.append(inputs)
-        return {"requestId": 7}
-
-    register_infra_request_handler(handler)
-    try:
-        run = _run(steps, owner)
-    finally:
-        from scaffolder.steps import infra_request
-
-        infra_request._HANDLER.clear()
-    assert run.status == RunStatus.SUCCEEDED
-    assert seen == [{"kind": "postgres", "size": "small"}]
-    assert Step.objects.get(run=run, key="db").outputs == {"requestId": 7}
+    # With infra installed its step kind wins, whatever the import order.
+    real = get_step_kind("infra:request")
+    assert real.__module__ == "infra.steps.request"
+    assert register_step(InfraRequestUnavailable) is InfraRequestUnavailable
+    assert get_step_kind("infra:request") is real
+    # Without infra, a run reaching the step fails with a message that says what is missing.
+    with pytest.raises(PermanentProviderError, match="needs the infra app"):
+        InfraRequestUnavailable().run(None)  # type: ignore[arg-type]
 
 
 def test_expressions_see_the_user_entity_and_skip_on_if(owner: User) -> None:

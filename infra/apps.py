@@ -9,5 +9,6 @@ class InfraConfig(AppConfig):
         from infra import (
             home,  # noqa: F401  (registers the home section)
             outcomes,  # noqa: F401  (registers the run kind hook)
+            tabs,  # noqa: F401  (Infrastructure and Costs tabs on catalog entity pages)
         )
         from infra.steps import claims, request  # noqa: F401  (registers step kinds)

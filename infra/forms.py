@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from infra.models import Composition, ResourceClass
 from infra.validation import RequestInvalid, RequestSpec, owned_components
@@ -77,7 +77,7 @@ class RequestForm(forms.Form):
         self,
         data: Any = None,
         *,
-        user: AbstractBaseUser | AnonymousUser,
+        user: User | AnonymousUser,
         class_name: str = "",
         initial: dict[str, Any] | None = None,
     ) -> None:

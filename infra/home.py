@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q
 from django.urls import reverse
 
@@ -26,9 +26,7 @@ register_section(
 )
 
 
-def _search_requests(
-    query: str, user: AbstractBaseUser | AnonymousUser, limit: int
-) -> list[SearchHit]:
+def _search_requests(query: str, user: User | AnonymousUser, limit: int) -> list[SearchHit]:
     requests = visible_requests(user).filter(
         Q(name__icontains=query) | Q(namespace__icontains=query) | Q(component_ref__icontains=query)
     )

@@ -29,7 +29,7 @@ def on_run_finished(run: Run) -> None:
     context = run.context or {}
     req = (
         ResourceRequest.objects.select_related("resource_class")
-        .filter(pk=context.get("request_id"))
+        .filter(pk=int(context.get("request_id") or 0))
         .first()
     )
     if req is None:
@@ -40,7 +40,7 @@ def on_run_finished(run: Run) -> None:
         if run.status == RunStatus.SUCCEEDED:
             return  # waiting for a person; approve/reject/cancel take it from here
         approval = Approval.objects.filter(
-            pk=context.get("approval_id"), status=ApprovalStatus.PENDING
+            pk=int(context.get("approval_id") or 0), status=ApprovalStatus.PENDING
         ).first()
         if approval is None:
             return

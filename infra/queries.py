@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet, Sum
 
 from catalog.models import Entity
@@ -23,7 +23,7 @@ from scaffolder.models import Run
 INACTIVE = [RequestStatus.DELETED, RequestStatus.REJECTED, RequestStatus.CANCELLED]
 
 
-def visible_requests(user: AbstractBaseUser | AnonymousUser) -> QuerySet[ResourceRequest]:
+def visible_requests(user: User | AnonymousUser) -> QuerySet[ResourceRequest]:
     """Requests the user may see: their teams' and their own; platform admins see all."""
     requests = ResourceRequest.objects.select_related("resource_class", "component", "requested_by")
     if getattr(user, "is_staff", False):
@@ -37,7 +37,7 @@ def visible_requests(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Resourc
 
 
 def requests_for_list(
-    user: AbstractBaseUser | AnonymousUser, *, status: str = "", show_all: bool = False
+    user: User | AnonymousUser, *, status: str = "", show_all: bool = False
 ) -> QuerySet[ResourceRequest]:
     requests = visible_requests(user)
     if getattr(user, "is_staff", False) and not show_all:
@@ -51,7 +51,7 @@ def requests_for_list(
     return requests.order_by("-created_at", "-id")
 
 
-def request_for_detail(user: AbstractBaseUser | AnonymousUser, pk: int) -> ResourceRequest | None:
+def request_for_detail(user: User | AnonymousUser, pk: int) -> ResourceRequest | None:
     return visible_requests(user).filter(pk=pk).first()
 
 
@@ -63,7 +63,7 @@ def events_for_request(req: ResourceRequest) -> list[RequestEvent]:
     return list(req.events.select_related("actor").order_by("-created_at", "-id")[:100])
 
 
-def approvals_for_decider(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Approval]:
+def approvals_for_decider(user: User | AnonymousUser) -> QuerySet[Approval]:
     """Pending approvals this user may decide (platform admins, team leads)."""
     base = Approval.objects.pending().select_related(
         "request", "request__resource_class", "requested_by"
@@ -81,7 +81,7 @@ def approvals_for_decider(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ap
     return base.filter(allowed).exclude(requested_by=user.pk).order_by("created_at")
 
 
-def approvals_waiting_for_team(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Approval]:
+def approvals_waiting_for_team(user: User | AnonymousUser) -> QuerySet[Approval]:
     """Pending approvals of the user's own teams (to follow, not to decide)."""
     return (
         Approval.objects.pending()
@@ -91,7 +91,7 @@ def approvals_waiting_for_team(user: AbstractBaseUser | AnonymousUser) -> QueryS
     )
 
 
-def team_costs(user: AbstractBaseUser | AnonymousUser) -> list[dict[str, Any]]:
+def team_costs(user: User | AnonymousUser) -> list[dict[str, Any]]:
     """Monthly cost of live resources per team and environment (admins: every team)."""
     requests = ResourceRequest.objects.exclude(status__in=[*INACTIVE, RequestStatus.FAILED])
     if not getattr(user, "is_staff", False):
@@ -133,7 +133,7 @@ def component_infra_summary(entity: Entity) -> dict[str, Any]:
     }
 
 
-def my_requests_section(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
+def my_requests_section(user: User | AnonymousUser) -> dict[str, Any]:
     if not user.is_authenticated:
         return {"rows": []}
     rows = list(requests_for_list(user)[:6])

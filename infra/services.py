@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -43,7 +43,6 @@ from scaffolder.engine.runner import StepSpec, start_run
 from scaffolder.models import Run
 
 RUN_KIND = "infra"
-User = AbstractBaseUser
 
 
 class ActionDenied(PermissionError):
@@ -53,17 +52,17 @@ class ActionDenied(PermissionError):
 # --- reading helpers used by services and views -------------------------------------------------
 
 
-def is_team_member(user: AbstractBaseUser | AnonymousUser, req: ResourceRequest) -> bool:
+def is_team_member(user: User | AnonymousUser, req: ResourceRequest) -> bool:
     return bool(req.owner_ref) and req.owner_ref in group_refs_for_user(user)
 
 
-def is_team_lead(user: AbstractBaseUser | AnonymousUser, group_ref: str) -> bool:
+def is_team_lead(user: User | AnonymousUser, group_ref: str) -> bool:
     if not user.is_authenticated:
         return False
     return TeamLead.objects.filter(group_ref=group_ref, user_id=user.pk).exists()
 
 
-def decide_denied_reason(user: AbstractBaseUser | AnonymousUser, approval: Approval) -> str | None:
+def decide_denied_reason(user: User | AnonymousUser, approval: Approval) -> str | None:
     """Why `user` may not approve or reject, or None when they may."""
     if approval.status != ApprovalStatus.PENDING:
         return f"This approval is already {approval.get_status_display().lower()}."
@@ -82,9 +81,7 @@ def decide_denied_reason(user: AbstractBaseUser | AnonymousUser, approval: Appro
     return None
 
 
-def change_denied_reason(
-    user: AbstractBaseUser | AnonymousUser, req: ResourceRequest
-) -> str | None:
+def change_denied_reason(user: User | AnonymousUser, req: ResourceRequest) -> str | None:
     if getattr(user, "is_staff", False) or is_team_member(user, req):
         return None
     return f"Only members of {req.owner_ref} or a platform admin may change this resource."
@@ -95,7 +92,7 @@ def log_event(
     action: str,
     message: str,
     *,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     run: Run | None = None,
     data: dict[str, Any] | None = None,
 ) -> RequestEvent:
@@ -109,7 +106,7 @@ def log_event(
     )
 
 
-def _actor_or_none(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
+def _actor_or_none(actor: User | None) -> User | None:
     return actor if actor is not None and actor.is_authenticated else None
 
 
@@ -132,9 +129,7 @@ def _base_inputs(req: ResourceRequest, action: str, parameters: dict[str, Any]) 
     return {"request_id": req.pk, "action": action, "parameters": parameters}
 
 
-def _start_approval_run(
-    req: ResourceRequest, approval: Approval, actor: AbstractBaseUser | None
-) -> Run:
+def _start_approval_run(req: ResourceRequest, approval: Approval, actor: User | None) -> Run:
     inputs = _base_inputs(req, approval.action, approval.parameters)
     verb = approval.get_action_display().lower()
     return start_run(
@@ -167,7 +162,7 @@ def _start_apply_run(
     *,
     action: str,
     parameters: dict[str, Any],
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     previous_status: str,
 ) -> Run:
     rc = req.resource_class
@@ -230,7 +225,7 @@ def _new_approval(
     checked: CheckedRequest,
     action: str,
     parameters: dict[str, Any],
-    actor: AbstractBaseUser | None,
+    actor: User | None,
 ) -> Approval:
     assert checked.policy is not None  # noqa: S101  (needs_approval implies a policy)
     return Approval.objects.create(
@@ -245,9 +240,7 @@ def _new_approval(
 # --- use cases ---------------------------------------------------------------------------------
 
 
-def preview_request(
-    *, spec: RequestSpec, actor: AbstractBaseUser | AnonymousUser
-) -> CheckedRequest:
+def preview_request(*, spec: RequestSpec, actor: User | AnonymousUser) -> CheckedRequest:
     """Validate without writing: the claim and the cost estimate, or RequestInvalid."""
     return validate_request(spec, actor=actor)
 
@@ -255,7 +248,7 @@ def preview_request(
 def submit_request(
     *,
     spec: RequestSpec,
-    actor: AbstractBaseUser,
+    actor: User,
     source_run_id: int | None = None,
 ) -> ResourceRequest:
     """Ask for a resource. Raises RequestInvalid (nothing written) when a check fails."""
@@ -322,7 +315,7 @@ def _pending_approval(req: ResourceRequest) -> Approval | None:
     return req.approvals.filter(status=ApprovalStatus.PENDING).first()
 
 
-def approve_request(*, approval: Approval, actor: AbstractBaseUser, comment: str = "") -> Run:
+def approve_request(*, approval: Approval, actor: User, comment: str = "") -> Run:
     """Approve a pending change and start the run that applies it."""
     with transaction.atomic():
         approval = (
@@ -364,7 +357,7 @@ def approve_request(*, approval: Approval, actor: AbstractBaseUser, comment: str
     return run
 
 
-def reject_request(*, approval: Approval, actor: AbstractBaseUser, comment: str) -> None:
+def reject_request(*, approval: Approval, actor: User, comment: str) -> None:
     """Reject a pending change; a rejected new request ends, a live resource stays as it is."""
     if not comment.strip():
         raise RequestInvalid([Problem("comment", "say why, so the team knows what to change")])
@@ -389,7 +382,7 @@ def reject_request(*, approval: Approval, actor: AbstractBaseUser, comment: str)
         )
 
 
-def cancel_request(*, request: ResourceRequest, actor: AbstractBaseUser) -> None:
+def cancel_request(*, request: ResourceRequest, actor: User) -> None:
     """Withdraw a change that still waits for approval (a new request ends as cancelled)."""
     reason = change_denied_reason(actor, request)
     if reason:
@@ -413,9 +406,7 @@ def cancel_request(*, request: ResourceRequest, actor: AbstractBaseUser) -> None
         log_event(request, "cancelled", f"{approval.get_action_display()} withdrawn.", actor=actor)
 
 
-def _check_can_change(
-    req: ResourceRequest, actor: AbstractBaseUser, *, deleting: bool = False
-) -> None:
+def _check_can_change(req: ResourceRequest, actor: User, *, deleting: bool = False) -> None:
     reason = change_denied_reason(actor, req)
     if reason:
         raise ActionDenied(reason)
@@ -437,7 +428,7 @@ def _check_can_change(
 
 
 def change_request(
-    *, request: ResourceRequest, actor: AbstractBaseUser, parameters: dict[str, Any]
+    *, request: ResourceRequest, actor: User, parameters: dict[str, Any]
 ) -> ResourceRequest:
     """Day-2 change (resize, change tier, ...): the new parameters, checked like a new request."""
     _check_can_change(request, actor)
@@ -472,9 +463,7 @@ def change_request(
     return request
 
 
-def resize_request(
-    *, request: ResourceRequest, actor: AbstractBaseUser, size: int
-) -> ResourceRequest:
+def resize_request(*, request: ResourceRequest, actor: User, size: int) -> ResourceRequest:
     key = request.resource_class.storage_parameter
     if not key:
         raise RequestInvalid(
@@ -483,15 +472,13 @@ def resize_request(
     return change_request(request=request, actor=actor, parameters={key: size})
 
 
-def change_tier(*, request: ResourceRequest, actor: AbstractBaseUser, tier: str) -> ResourceRequest:
+def change_tier(*, request: ResourceRequest, actor: User, tier: str) -> ResourceRequest:
     if tier == request.parameters.get("tier"):
         raise RequestInvalid([Problem("parameters.tier", f"it is already {tier}")])
     return change_request(request=request, actor=actor, parameters={"tier": tier})
 
 
-def set_deletion_protection(
-    *, request: ResourceRequest, actor: AbstractBaseUser, enabled: bool
-) -> None:
+def set_deletion_protection(*, request: ResourceRequest, actor: User, enabled: bool) -> None:
     reason = change_denied_reason(actor, request)
     if reason:
         raise ActionDenied(reason)
@@ -504,7 +491,7 @@ def set_deletion_protection(
     request.refresh_from_db()
 
 
-def delete_request(*, request: ResourceRequest, actor: AbstractBaseUser, confirm: str) -> None:
+def delete_request(*, request: ResourceRequest, actor: User, confirm: str) -> None:
     """Delete the resource. `confirm` must repeat its name (the second of two steps)."""
     _check_can_change(request, actor, deleting=True)
     if request.deletion_protection:

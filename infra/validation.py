@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import jsonschema
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from catalog.models import Entity, make_ref
 from catalog.services import group_refs_for_user
@@ -189,7 +189,7 @@ def find_component(ref_or_name: str) -> Entity | None:
     return Entity.objects.filter(ref=ref, kind__iexact="component").first()
 
 
-def owned_components(user: AbstractBaseUser | AnonymousUser) -> list[Entity]:
+def owned_components(user: User | AnonymousUser) -> list[Entity]:
     """Components the user may request infrastructure for (platform admins: all)."""
     components = Entity.objects.filter(kind__iexact="component").order_by("name")
     if not getattr(user, "is_staff", False):
@@ -200,7 +200,7 @@ def owned_components(user: AbstractBaseUser | AnonymousUser) -> list[Entity]:
 def validate_request(
     spec: RequestSpec,
     *,
-    actor: AbstractBaseUser | AnonymousUser | None = None,
+    actor: User | AnonymousUser | None = None,
     existing: ResourceRequest | None = None,
     require_component: bool = True,
 ) -> CheckedRequest:

@@ -21,7 +21,6 @@ class ScaffolderConfig(AppConfig):
             fetch_plain,
             fetch_template,
             fs,
-            infra_request,
             kubernetes,
             notification,
             publish,

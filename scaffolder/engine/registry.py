@@ -43,9 +43,6 @@ class StepKind:
     lease_seconds: ClassVar[int | None] = None
     # Steps that only inspect (dry-run safe) are run by `scaffold dry-run`.
     dry_run_safe: ClassVar[bool] = False
-    # A stand-in that another app replaces by registering a kind with the same name
-    # (e.g. the scaffolder's `infra:request`, which explains that infra is not installed).
-    is_fallback: ClassVar[bool] = False
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         raise NotImplementedError
@@ -80,9 +77,7 @@ def register_step[T: type[StepKind]](cls: T) -> T:
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
     existing = _STEP_KINDS.get(cls.name)
-    if existing is not None and existing is not cls and cls.is_fallback:
-        return cls  # the real implementation is already registered
-    if existing is not None and existing is not cls and not existing.is_fallback:
+    if existing is not None and existing is not cls:
         raise ValueError(f"step kind {cls.name!r} is already registered by {existing.__name__}")
     _STEP_KINDS[cls.name] = cls
     return cls

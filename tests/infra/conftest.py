@@ -16,7 +16,7 @@ from infra.presets import install_presets
 from scaffolder.engine.runner import advance_run, execute_step
 from scaffolder.models import Run, Step, StepStatus
 
-SEED_REQUEST = {
+SEED_REQUEST: dict[str, Any] = {
     "resourceClass": "postgresql",
     "name": "orders-db",
     "namespace": "orders-service",

@@ -93,8 +93,8 @@ def test_form_offers_only_owned_components(
     assert b"component:default/payments-service" not in response.content
     assert b'name="param_storageGB"' in response.content
     # Fields in the class's parameter order (JSONB would sort the schema's keys).
-    body = client.get(reverse("infra:request-create"), {"resource_class": "postgresql"})
-    body = body.content.decode()
+    response = client.get(reverse("infra:request-create"), {"resource_class": "postgresql"})
+    body = response.content.decode()
     names = ["param_storageGB", "param_tier", "param_region", "param_backupEnabled"]
     positions = [body.index(f'name="{n}"') for n in names]
     assert positions == sorted(positions)
@@ -427,3 +427,19 @@ def test_lead_only_approval_without_a_lead_says_so(
     req = ready_request(owner, "production")
     page = login(client, owner).get(reverse("infra:request-detail", args=[req.pk]))
     assert "No lead is named for group:default/team-orders" in page.content.decode()
+
+
+def test_component_page_has_infrastructure_and_costs_tabs(
+    owner: User, orders_service: Entity
+) -> None:
+    component = orders_service
+    client = Client()
+    client.force_login(owner)
+    url = f"/catalog/{component.namespace}/{component.kind.lower()}/{component.name}/"
+    page = client.get(url).content.decode()
+    assert "Infrastructure" in page
+    assert "Costs" in page
+    infra_tab = client.get(url, {"tab": "infrastructure"}).content.decode()
+    assert 'id="component-infra"' in infra_tab
+    costs_tab = client.get(url, {"tab": "costs"}).content.decode()
+    assert 'data-testid="component-total"' in costs_tab

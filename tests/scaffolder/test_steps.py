@@ -12,7 +12,6 @@ import yaml
 from django.contrib.auth.models import User
 from django.test import override_settings
 
-from portal.providers.base import PermanentProviderError
 from scaffolder.models import RunStatus, StepStatus
 from scaffolder.services import save_template, start_template_run
 from tests.scaffolder.providers import DiskGitHost
@@ -99,20 +98,6 @@ def test_catalog_write_adds_the_source_template(owner: User) -> None:
     assert (
         written["metadata"]["annotations"]["backstage.io/source-template"] == "template:default/t"
     )
-
-
-def test_infra_request_is_the_infra_apps_step_and_a_clear_stand_in_without_it(owner: User) -> None:
-    from scaffolder.engine.registry import get_step_kind, register_step
-    from scaffolder.steps.infra_request import InfraRequestUnavailable
-
-    # With infra installed its step kind wins, whatever the import order.
-    real = get_step_kind("infra:request")
-    assert real.__module__ == "infra.steps.request"
-    assert register_step(InfraRequestUnavailable) is InfraRequestUnavailable
-    assert get_step_kind("infra:request") is real
-    # Without infra, a run reaching the step fails with a message that says what is missing.
-    with pytest.raises(PermanentProviderError, match="needs the infra app"):
-        InfraRequestUnavailable().run(None)  # type: ignore[arg-type]
 
 
 def test_expressions_see_the_user_entity_and_skip_on_if(owner: User) -> None:

@@ -153,3 +153,14 @@ def test_labels_in_svg_are_escaped() -> None:
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
     assert re.search(r'<rect class="bar"', svg)
+
+
+def test_component_page_has_a_deployments_tab(client, platform_admin) -> None:
+    from catalog.models import Entity
+
+    component = Entity.objects.create(kind="Component", name="tabbed-service", spec_type="service")
+    client.force_login(platform_admin)
+    url = f"/catalog/default/component/{component.name}/"
+    assert "Deployments &amp; metrics" in client.get(url).content.decode()
+    body = client.get(url, {"tab": "deployments"}).content.decode()
+    assert f'id="component-{component.pk}-metrics"' in body

@@ -165,8 +165,8 @@ def test_extra_tab_registry(
     ]
     register_entity_tab(
         EntityTab(
-            "costs",
-            "Costs",
+            "test-costs",
+            "Test costs",
             "x/costs.html",
             lambda e, u: {"monthly_cost": "42 EUR"},
             kinds=("Component",),
@@ -174,10 +174,10 @@ def test_extra_tab_registry(
     )
     try:
         url = reverse("catalog:entity-detail", args=["default", "component", "orders"])
-        assert ">Costs</a>" in owner_client.get(url).content.decode()
-        assert "Costs: 42 EUR" in owner_client.get(url, {"tab": "costs"}).content.decode()
+        assert ">Test costs</a>" in owner_client.get(url).content.decode()
+        assert "Costs: 42 EUR" in owner_client.get(url, {"tab": "test-costs"}).content.decode()
     finally:
-        _TABS.pop("costs")
+        _TABS.pop("test-costs")  # leave the real apps' tabs alone
 
 
 def test_home_section_and_global_search(owner_client: Any, catalog: Path) -> None:

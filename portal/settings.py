@@ -298,6 +298,8 @@ if PAVED_EMBEDDED_BROKER:
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
         "control_folder": str(_broker_dir / "control"),
+        # Poll the folder often: steps start promptly and Ctrl-C stops the worker quickly.
+        "polling_interval": 0.1,
     }
 else:
     # Longer than the longest step lease plus the largest retry countdown (docs/operations.md).

@@ -71,3 +71,34 @@ def check_providers_configured(app_configs: Any = None, **kwargs: Any) -> list[C
         for report in check_providers()
         if not report.ok
     ]
+
+
+@register(Tags.compatibility, deploy=True)
+def check_on_call_provider(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The on-call provider named by PAVED_ONCALL_PROVIDER resolves and has its credentials
+    (no network call: a deploy check must not depend on PagerDuty/Opsgenie being up)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from portal.providers import on_call
+
+    try:
+        provider = on_call()
+    except ImproperlyConfigured as exc:
+        return [
+            Error(
+                str(exc),
+                hint="Set PAVED_ONCALL_PROVIDER to none, pagerduty or opsgenie.",
+                id="paved.E030",
+            )
+        ]
+    if provider is None:
+        return []
+    return [
+        Error(
+            problem,
+            hint="See docs/on-call.md; with PAVED_ONCALL_PROVIDER=none the on-call steps only "
+            "record the owning team.",
+            id="paved.E031",
+        )
+        for problem in provider.check_configuration()
+    ]

@@ -364,6 +364,41 @@ PAVED_ARGOCD_URL = env_str("PAVED_ARGOCD_URL", "").rstrip("/")
 PAVED_ARGOCD_TOKEN = env_secret("PAVED_ARGOCD_TOKEN")
 PAVED_ARGOCD_VERIFY_TLS = env_bool("PAVED_ARGOCD_VERIFY_TLS", True)
 
+# On-call (issue 9): none | pagerduty | opsgenie. With "none" the on-call steps record the owning
+# team as on-call in the catalog and create no rotation. Credentials accept *_FILE variants.
+PAVED_ONCALL_PROVIDER = env_str("PAVED_ONCALL_PROVIDER", "none").strip().lower() or "none"
+PAVED_PAGERDUTY_TOKEN = env_secret("PAVED_PAGERDUTY_TOKEN")
+PAVED_PAGERDUTY_API_URL = env_str("PAVED_PAGERDUTY_API_URL", "https://api.pagerduty.com")
+
+
+def _escalation_policies() -> dict[str, str]:
+    """PAVED_PAGERDUTY_ESCALATION_POLICIES: JSON object, catalog team name -> policy id."""
+    import json  # local: keeps this block self-contained
+
+    raw = env_str("PAVED_PAGERDUTY_ESCALATION_POLICIES", "").strip()
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"PAVED_PAGERDUTY_ESCALATION_POLICIES is not valid JSON ({exc}); "
+            'expected e.g. {"team-orders": "PABC123"}'
+        ) from None
+    if not isinstance(parsed, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in parsed.items()
+    ):
+        raise ImproperlyConfigured(
+            "PAVED_PAGERDUTY_ESCALATION_POLICIES must map team names to policy ids (strings), "
+            'e.g. {"team-orders": "PABC123"}'
+        )
+    return parsed
+
+
+PAVED_PAGERDUTY_ESCALATION_POLICIES = _escalation_policies()
+PAVED_OPSGENIE_API_KEY = env_secret("PAVED_OPSGENIE_API_KEY")
+PAVED_OPSGENIE_API_URL = env_str("PAVED_OPSGENIE_API_URL", "https://api.opsgenie.com")
+
 # --- Email (Django 6.1 MAILERS) -------------------------------------------------------------
 _smtp_host = env_str("PAVED_SMTP_HOST", "")
 if _smtp_host:

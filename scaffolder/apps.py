@@ -11,5 +11,6 @@ class ScaffolderConfig(AppConfig):
         from scaffolder import home  # noqa: F401  (registers the home section and search)
         from scaffolder.engine.registry import load_extra_step_modules
         from scaffolder.steps import debug  # noqa: F401  (registers step kinds)
+        from scaffolder.steps import oncall as _oncall  # noqa: F401  (on-call step kinds)
 
         load_extra_step_modules(settings.PAVED_EXTRA_STEP_MODULES)

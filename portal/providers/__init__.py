@@ -3,12 +3,13 @@
 git_host()  -> PAVED_GIT_PROVIDER      local (default) | github
 deployer()  -> PAVED_DEPLOY_PROVIDER   gitops (default) | argocd
 cluster()   -> PAVED_CLUSTER_PROVIDER  gitops (default) | kubernetes
+on_call()   -> PAVED_ONCALL_PROVIDER   none (default: None) | pagerduty | opsgenie
 """
 
 from __future__ import annotations
 
-from portal.providers.base import Cluster, Deployer, GitHost
-from portal.providers.registry import CLUSTERS, DEPLOYERS, GIT_HOSTS
+from portal.providers.base import Cluster, Deployer, GitHost, OnCall
+from portal.providers.registry import CLUSTERS, DEPLOYERS, GIT_HOSTS, ON_CALL
 
 
 def git_host() -> GitHost:
@@ -32,4 +33,16 @@ def cluster() -> Cluster:
     return chosen
 
 
-__all__ = ["cluster", "deployer", "git_host"]
+def on_call() -> OnCall | None:
+    """The configured on-call provider, or None when PAVED_ONCALL_PROVIDER is unset or "none"
+    (then steps record the owning team as on-call and create no rotation)."""
+    from django.conf import settings
+
+    name = (getattr(settings, "PAVED_ONCALL_PROVIDER", "") or "none").strip().lower()
+    if name == "none":
+        return None
+    chosen: OnCall = ON_CALL.resolve(name)
+    return chosen
+
+
+__all__ = ["cluster", "deployer", "git_host", "on_call"]

@@ -201,3 +201,41 @@ class Cluster(Protocol):
     ) -> ResourceStatus: ...
 
     def check_configuration(self) -> list[str]: ...
+
+
+# --- On-call (issue 9) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnCallRef:
+    """Where a service's pages go: a PagerDuty service or an Opsgenie team, and the annotation
+    that points the catalog at it (`pagerduty.com/service-id` or `opsgenie.com/team`)."""
+
+    provider: str  # "pagerduty" or "opsgenie"
+    id: str
+    url: str
+    annotation_key: str
+    annotation_value: str
+
+
+class OnCall(Protocol):
+    """Creates (or reuses) the thing that pages a team for a service, idempotently."""
+
+    name: str
+
+    def ensure_service(
+        self,
+        name: str,
+        *,
+        team: str,
+        description: str = "",
+        escalation_policy: str | None = None,
+    ) -> tuple[OnCallRef, bool]:
+        """Create or reuse the on-call object for service `name` owned by `team` (a catalog
+        group name), attaching the team's escalation policy (PagerDuty) or schedule (Opsgenie).
+        `escalation_policy` overrides the lookup. Returns (ref, changed)."""
+        ...
+
+    def check_configuration(self) -> list[str]:
+        """Problems that stop this provider from working (empty when fine)."""
+        ...

@@ -49,3 +49,6 @@ DEPLOYERS: ProviderRegistry[Any] = ProviderRegistry(
 CLUSTERS: ProviderRegistry[Any] = ProviderRegistry(
     "cluster", {"gitops": "gitops", "kubernetes": "kubernetes"}
 )
+ON_CALL: ProviderRegistry[Any] = ProviderRegistry(
+    "on-call", {"pagerduty": "pagerduty", "opsgenie": "opsgenie"}
+)

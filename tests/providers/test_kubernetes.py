@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import kmock
 import pytest
@@ -17,7 +18,7 @@ from portal.providers.base import (
 from portal.providers.kubernetes import KubernetesCluster
 from portal.providers.kubernetes.client import ClusterConfig, parse_clusters
 
-CLAIM = {
+CLAIM: dict[str, Any] = {
     "apiVersion": "platform.paved.dev/v1alpha1",
     "kind": "PostgreSQLInstance",
     "metadata": {"name": "orders-db", "namespace": "orders-dev"},

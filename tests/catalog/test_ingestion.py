@@ -306,3 +306,25 @@ def test_demo_loader_ingests_org_and_creates_accounts() -> None:
     assert Entity.objects.filter(location__isnull=False).count() == 17
     load_demo_catalog()  # idempotent
     assert Entity.objects.count() == 17
+
+
+def test_relation_emitted_by_both_ends_survives_one_side_dropping_it(tmp_path: Path) -> None:
+    group = tmp_path / "group.yaml"
+    group.write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team-a}\n"
+        "spec: {type: team, children: [], members: [jane]}\n"
+    )
+    user = tmp_path / "user.yaml"
+    user.write_text(TEAMS.split("---")[1])  # jane, memberOf team-a
+    ingest(group)
+    ingest(user)
+    assert Relation.objects.filter(source__ref="user:default/jane", type="memberOf").count() == 2
+    group.write_text(group.read_text().replace("members: [jane]", "members: []"))
+    ingest(group)
+    # jane's own memberOf still yields both directions.
+    assert Relation.objects.filter(source__ref="user:default/jane", type="memberOf").exists()
+    assert Relation.objects.filter(source__ref="group:default/team-a", type="hasMember").exists()
+    from catalog.queries import relations_of
+
+    jane = Entity.objects.get(ref="user:default/jane")
+    assert [r.type for r in relations_of(jane)] == ["memberOf"]

@@ -272,3 +272,13 @@ def test_docs_tab_reads_markdown_from_the_repository(owner_client: Any, local_gi
     assert "Page the on-call." in runbook
     escape = owner_client.get(url, {"tab": "docs", "page": "../catalog-info.yaml"}).content.decode()
     assert "is not a docs page name" in escape
+
+
+def test_register_confirm_over_htmx_redirects_client(owner_client: Any, served: str) -> None:
+    response = owner_client.post(
+        reverse("catalog:register"),
+        {"location": f"{served}/catalog-info.yaml", "action": "confirm"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"].endswith("/catalog/default/component/checkout/")

@@ -328,3 +328,12 @@ def test_relation_emitted_by_both_ends_survives_one_side_dropping_it(tmp_path: P
 
     jane = Entity.objects.get(ref="user:default/jane")
     assert [r.type for r in relations_of(jane)] == ["memberOf"]
+
+
+def test_url_hosts_can_be_restricted(http_server: str, settings: Any) -> None:
+    settings.PAVED_CATALOG_URL_ALLOWED_HOSTS = ["git.example.com"]
+    result = refresh_location(
+        location=register_location(target=Target(URL, f"{http_server}/all.yaml"), actor=None)
+    )
+    assert any("127.0.0.1 is not among the hosts" in e for e in result.errors)
+    assert result.added == 0

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class MetricsConfig(AppConfig):
     name = "metrics"
     verbose_name = "Metrics"
+
+    def ready(self) -> None:
+        from metrics import demo, home  # noqa: F401  (home section, demo loader)

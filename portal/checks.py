@@ -43,6 +43,14 @@ def check_production_components(app_configs: Any = None, **kwargs: Any) -> list[
                 id="paved.W001",
             )
         )
+    if settings.SOCIALACCOUNT_LOGIN_ON_GET:
+        problems.append(
+            Warning(
+                "SSO sign-in starts from a plain link (PAVED_SSO_LOGIN_ON_GET=true).",
+                hint="Unset it: a GET that signs people in can be triggered by any other site.",
+                id="paved.W002",
+            )
+        )
     if settings.PAVED_NO_LOGIN_METHOD:
         problems.append(
             Error(

@@ -465,3 +465,27 @@ CELERY_BEAT_SCHEDULE["catalog-delete-orphans"] = {
     "task": "catalog.delete_orphans",
     "schedule": 3600,
 }
+
+# --- Metrics (delivery events, DORA, reports) -----------------------------------------------
+from celery.schedules import crontab  # noqa: E402  (kept inside this block on purpose)
+
+# Webhook secrets and tokens (empty = that endpoint answers 403 "not configured").
+PAVED_GITHUB_WEBHOOK_SECRET = env_secret("PAVED_GITHUB_WEBHOOK_SECRET")
+PAVED_ARGOCD_WEBHOOK_TOKEN = env_secret("PAVED_ARGOCD_WEBHOOK_TOKEN")
+PAVED_PAGERDUTY_WEBHOOK_SECRET = env_secret("PAVED_PAGERDUTY_WEBHOOK_SECRET")
+PAVED_OPSGENIE_WEBHOOK_TOKEN = env_secret("PAVED_OPSGENIE_WEBHOOK_TOKEN")
+PAVED_SLACK_WEBHOOK_URL = env_secret("PAVED_SLACK_WEBHOOK_URL")
+# GitHub workflow_run events whose workflow name contains one of these count as deployments.
+PAVED_GITHUB_DEPLOY_WORKFLOWS = env_list("PAVED_GITHUB_DEPLOY_WORKFLOWS", ["deploy"])
+PAVED_DORA_BENCHMARK_YEAR = env_int("PAVED_DORA_BENCHMARK_YEAR", 2023)
+PAVED_METRICS_REPORT_EMAILS = env_list("PAVED_METRICS_REPORT_EMAILS", [])
+# Distinct signed-in users per day (writes at most once per user per day, cache-guarded).
+MIDDLEWARE.append("metrics.middleware.DailyActiveUserMiddleware")
+CELERY_BEAT_SCHEDULE["metrics-weekly-report"] = {
+    "task": "metrics.weekly_report",
+    "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+}
+CELERY_BEAT_SCHEDULE["metrics-refresh-rollups"] = {
+    "task": "metrics.refresh_rollups",
+    "schedule": env_int("PAVED_ROLLUP_INTERVAL", 300),
+}

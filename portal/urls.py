@@ -23,6 +23,8 @@ urlpatterns = [
     path("infra/", include("infra.urls")),
     path("metrics/", include("metrics.urls")),
     path("git/", include("portal.providers.local_git.urls")),
+    path("api/metrics/", include("metrics.api_urls")),
+    path("hooks/", include("metrics.hook_urls")),
 ]
 
 # A database outage met in middleware (sessions, auth) gets the friendly 503 page too.

@@ -8,9 +8,23 @@ class ScaffolderConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from scaffolder import home  # noqa: F401  (registers the home section and search)
+        from scaffolder import (
+            demo,  # noqa: F401  (registers the demo loader for the shipped templates)
+            home,  # noqa: F401  (registers the home section and search)
+            run_kind,  # noqa: F401  (registers the "scaffolder" run kind)
+        )
         from scaffolder.engine.registry import load_extra_step_modules
-        from scaffolder.steps import debug  # noqa: F401  (registers step kinds)
+        from scaffolder.steps import (  # noqa: F401  (registers step kinds)
+            argocd,
+            catalog,
+            debug,
+            fetch_plain,
+            fetch_template,
+            fs,
+            kubernetes,
+            notification,
+            publish,
+        )
         from scaffolder.steps import oncall as _oncall  # noqa: F401  (on-call step kinds)
 
         load_extra_step_modules(settings.PAVED_EXTRA_STEP_MODULES)

@@ -179,3 +179,41 @@ class RunLogLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}#{self.seq} {self.level} {self.message[:60]}"
+
+
+class TemplateVersion(models.Model):
+    """One exact version of a software template, as runs used it.
+
+    The catalog Entity (kind=Template) is the source of truth for what templates exist; every
+    distinct content gets a version row here, so a run records precisely what it executed even
+    after the template changes (Run.context["template"]["version_id"])."""
+
+    entity = models.ForeignKey(
+        "catalog.Entity",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="template_versions",
+    )
+    ref = models.CharField(max_length=400, db_index=True, help_text="template:namespace/name")
+    version = models.PositiveIntegerField()
+    content_hash = models.CharField(max_length=64)
+    yaml_text = models.TextField(help_text="The template document (YAML).")
+    definition = models.JSONField(default=dict, help_text="The parsed, validated document.")
+    base_dir = models.CharField(
+        max_length=500, blank=True, help_text="Folder that relative urls (./skeleton) resolve in."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["ref", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["ref", "version"], name="template_version_unique"),
+            models.UniqueConstraint(fields=["ref", "content_hash"], name="template_content_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ref} v{self.version}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from catalog.models import Entity
 from scaffolder.models import Run, RunLogLine, Step, StepStatus
 
 
@@ -40,3 +41,27 @@ def log_lines_after(run: Run, after: int, *, limit: int = 500) -> list[RunLogLin
         .only("seq", "level", "message", "created_at", "step__key")
         .order_by("seq")[:limit]
     )
+
+
+def templates_for_list(query: str = "") -> list[Entity]:
+    """Template entities for the "Create" page: recommended first, then by title; `query`
+    matches title, name, description and tags."""
+    templates = Entity.objects.filter(kind__iexact="template").only(
+        "kind", "namespace", "name", "ref", "title", "description", "tags", "owner_ref", "spec_type"
+    )
+    if query:
+        templates = templates.filter(
+            Q(title__icontains=query)
+            | Q(name__icontains=query)
+            | Q(description__icontains=query)
+            | Q(tags__icontains=query)
+        )
+    rows = list(templates)
+    rows.sort(key=lambda e: ("recommended" not in (e.tags or []), (e.title or e.name).lower()))
+    return rows
+
+
+def template_entity(namespace: str, name: str) -> Entity | None:
+    return Entity.objects.filter(
+        kind__iexact="template", ref=f"template:{namespace}/{name}".lower()
+    ).first()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scaffolder import views
+from scaffolder import views, wizard_views
 
 app_name = "scaffolder"
 urlpatterns = [
@@ -9,4 +9,14 @@ urlpatterns = [
     path("runs/<int:run_id>/log", views.run_log, name="run-log"),
     path("runs/<int:run_id>/cancel", views.run_cancel, name="run-cancel"),
     path("runs/<int:run_id>/retry", views.run_retry, name="run-retry"),
+    path("create/", wizard_views.template_list, name="template-list"),
+    path("create/editor/", wizard_views.template_editor, name="template-editor"),
+    path(
+        "create/<str:namespace>/<str:name>/", wizard_views.template_wizard, name="template-wizard"
+    ),
+    path(
+        "create/<str:namespace>/<str:name>/validate",
+        wizard_views.template_field_validate,
+        name="template-field-validate",
+    ),
 ]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.urls import NoReverseMatch, reverse
 
 
@@ -19,7 +19,7 @@ class HomeSection:
     title: str
     order: int
     template: str
-    loader: Callable[[AbstractBaseUser | AnonymousUser], dict[str, Any]]
+    loader: Callable[[User | AnonymousUser], dict[str, Any]]
     empty_text: str = ""
     empty_action_urlname: str = ""
     empty_action_label: str = ""
@@ -42,7 +42,7 @@ def _url_or_empty(name: str) -> str:
         return ""
 
 
-def home_sections(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
+def home_sections(user: User | AnonymousUser) -> dict[str, Any]:
     sections = []
     for section in sorted(_SECTIONS.values(), key=lambda s: s.order):
         sections.append(

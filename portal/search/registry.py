@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class SearchHit:
     badge: str = ""
 
 
-SearchProvider = Callable[[str, AbstractBaseUser | AnonymousUser, int], list[SearchHit]]
+SearchProvider = Callable[[str, User | AnonymousUser, int], list[SearchHit]]
 _PROVIDERS: dict[str, tuple[int, str, SearchProvider]] = {}
 
 
@@ -29,7 +29,7 @@ def register_search(key: str, label: str, provider: SearchProvider, *, order: in
 
 
 def search_everything(
-    query: str, user: AbstractBaseUser | AnonymousUser, *, limit: int = 10
+    query: str, user: User | AnonymousUser, *, limit: int = 10
 ) -> list[tuple[str, list[SearchHit]]]:
     """Return (label, hits) per registered provider that found something."""
     results = []

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from scaffolder.models import Run, Step
 
 
+# Key under which a run kind returns one input dict per item of a Backstage `each` step.
+EACH_KEY = "__each__"
+
+
 class StepInputError(ValueError):
     """A step's inputs do not match its schema. `problems` lists one message per field."""
 
@@ -42,6 +46,12 @@ class StepKind:
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         raise NotImplementedError
+
+    @classmethod
+    def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Plausible outputs for `scaffold dry-run`, computed without side effects, so that
+        later steps' expressions (`steps.publish.output.remoteUrl`) can still be shown."""
+        return {}
 
     def compensate(self, ctx: StepContext) -> None:
         """Undo what `run` did, when the run is rolled back. Default: nothing to undo."""

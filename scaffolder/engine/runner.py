@@ -31,6 +31,7 @@ from portal.providers.base import PermanentProviderError, TransientProviderError
 from scaffolder.engine.context import StepCancelled, StepContext
 from scaffolder.engine.logging import StepLogger, append_log
 from scaffolder.engine.registry import (
+    EACH_KEY,
     StepInputError,
     get_step_kind,
     run_kind_hooks,
@@ -42,6 +43,7 @@ from scaffolder.models import (
     Step,
     StepStatus,
 )
+from scaffolder.workspace import workspace_for_run
 
 logger = logging.getLogger(__name__)
 
@@ -317,6 +319,7 @@ def execute_step(step_id: int) -> str:
         return "failed"
 
     hooks = run_kind_hooks(run.kind)
+    iterations: list[dict[str, Any]] | None = None
     try:
         if hooks.resolve_inputs is not None:
             inputs, should_run = hooks.resolve_inputs(run, step)
@@ -329,7 +332,11 @@ def execute_step(step_id: int) -> str:
             log.info("Skipped step '%s': its condition is false.", step.name)
             advance_run(run.pk)
             return "skipped"
-        kind_cls.validate_inputs(inputs)
+        # A Backstage `each` step: the run kind resolved one input per item.
+        if isinstance(inputs.get(EACH_KEY), list):
+            iterations = inputs.pop(EACH_KEY)
+        for item_inputs in iterations if iterations is not None else [inputs]:
+            kind_cls.validate_inputs(item_inputs)
     except StepInputError as exc:
         _fail_step(step_id, token, f"invalid input: {exc}")
         return "failed"
@@ -337,9 +344,12 @@ def execute_step(step_id: int) -> str:
         _fail_step(step_id, token, str(exc))
         return "failed"
 
-    Step.objects.filter(pk=step_id, claimed_by=token).update(
-        resolved_inputs=_stored_inputs(kind_cls.secret_inputs, inputs)
+    shown = (
+        {EACH_KEY: [_stored_inputs(kind_cls.secret_inputs, i) for i in iterations]}
+        if iterations is not None
+        else _stored_inputs(kind_cls.secret_inputs, inputs)
     )
+    Step.objects.filter(pk=step_id, claimed_by=token).update(resolved_inputs=shown)
     outputs_by_key = dict(
         run.steps.filter(status=StepStatus.SUCCEEDED).values_list("key", "outputs")
     )
@@ -351,13 +361,17 @@ def execute_step(step_id: int) -> str:
         claim_token=token,
         lease_seconds=lease,
         step_outputs=outputs_by_key,
+        workspace=workspace_for_run(run),
     )
     if step.attempt == 1:
         log.info("Started step '%s' (%s).", step.name, step.kind)
     else:
         log.info("Started step '%s' (%s), attempt %d.", step.name, step.kind, step.attempt)
     try:
-        outputs = kind_cls().run(ctx) or {}
+        if iterations is None:
+            outputs = kind_cls().run(ctx) or {}
+        else:
+            outputs = _run_each(kind_cls, ctx, iterations)
     except StepCancelled as exc:
         Step.objects.filter(pk=step_id, claimed_by=token).update(
             status=StepStatus.CANCELLED, finished_at=timezone.now(), lease_expires_at=None
@@ -399,6 +413,21 @@ def execute_step(step_id: int) -> str:
     )
     advance_run(run.pk)
     return "succeeded"
+
+
+def _run_each(
+    kind_cls: type[Any], ctx: StepContext, iterations: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Run an `each` step once per item; every output key becomes a list, item by item."""
+    collected: dict[str, list[Any]] = {}
+    for index, item_inputs in enumerate(iterations):
+        ctx.inputs = item_inputs
+        ctx.log.info("Item %d of %d.", index + 1, len(iterations))
+        for key, value in (kind_cls().run(ctx) or {}).items():
+            collected.setdefault(key, [None] * index).append(value)
+        for values in collected.values():
+            values.extend([None] * (index + 1 - len(values)))
+    return dict(collected)
 
 
 def _retry_or_fail(step: Step, token: str, message: str, retry_after: float | None) -> str:

@@ -75,13 +75,25 @@ def _no_horizontal_scroll(page: Page) -> None:
     assert overflow <= 1, f"the page scrolls sideways by {overflow}px"
 
 
-def test_readable_on_a_phone(signed_in: Page, live_server: Any) -> None:
+def test_readable_on_a_phone(signed_in: Page, live_server: Any, settings: Any) -> None:
     page = signed_in
+    settings.ROOT_URLCONF = "tests.e2e.urls_full_nav"  # all five navigation links
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/")
+    nav = page.get_by_role("navigation", name="Main")
+    for name in ("Catalog", "Create", "Infrastructure", "Metrics", "Docs"):
+        # All five fit on a phone's width: nothing hides behind a sideways scroll.
+        expect(nav.get_by_role("link", name=name)).to_be_in_viewport(ratio=1)
     _no_horizontal_scroll(page)
     expect(page.get_by_role("searchbox", name="Search Paved")).to_be_visible()
+    expect(page.locator(".usermenu summary")).to_be_visible()
     screenshot(page, "home-phone")
+    page.locator(".usermenu summary").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_in_viewport(ratio=1)
+    screenshot(page, "usermenu-phone", full_page=False)
+    page.set_viewport_size(LAPTOP)
+    screenshot(page, "home-laptop-full-nav", full_page=False)
+    page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/docs/configuration/")
     _no_horizontal_scroll(page)
     screenshot(page, "docs-phone", full_page=False)

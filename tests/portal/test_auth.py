@@ -14,6 +14,7 @@ import oidc_provider_mock
 import pytest
 import requests
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings as settings_module
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -293,9 +294,69 @@ def test_github_oauth_from_env_shows_its_button(settings, monkeypatch, client: C
     assert "client_id=Iv1.abc" in start["Location"]
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "account/login.html",
+        "account/logout.html",
+        "account/signup_closed.html",
+        "account/account_inactive.html",
+        "socialaccount/login.html",
+        "socialaccount/authentication_error.html",
+        "socialaccount/login_cancelled.html",
+        "socialaccount/signup.html",
+    ],
+)
+def test_our_sign_in_templates_replace_allauths(name: str) -> None:
+    from django.template.loader import get_template
+
+    template: Any = get_template(name)  # the backend's wrapper around a django Template
+    assert str(template.origin.name).startswith(str(settings_module.BASE_DIR / "templates"))
+    assert "base.html" in template.template.source
+
+
 def test_no_provider_buttons_without_configuration(settings, client: Client) -> None:
     settings.SOCIALACCOUNT_PROVIDERS = {}
     settings.PAVED_LOCAL_LOGIN = True
     page = client.get("/accounts/login/").content.decode()
     assert "Sign in with" not in page
     assert 'name="password"' in page
+
+
+def test_sso_sign_in_reuses_an_existing_account_with_that_email(oidc_settings: str) -> None:
+    """Someone who had a local account (e.g. created by an admin) keeps it when SSO arrives."""
+    oidc_server = oidc_settings
+    existing = User.objects.create_user("gina", "gina@example.com", "pw-for-tests-1")
+    requests.put(
+        f"{oidc_server}/users/gina-sso",
+        json={"email": "gina@example.com", "email_verified": True, "preferred_username": "gina"},
+        timeout=10,
+    ).raise_for_status()
+    client = Client()
+    assert _sso_sign_in(client, oidc_server, "gina-sso").status_code == 302
+    assert int(client.session["_auth_user_id"]) == existing.pk
+    assert User.objects.filter(email="gina@example.com").count() == 1
+    assert SocialAccount.objects.get(uid="gina-sso").user == existing
+
+
+def test_unverified_email_of_an_existing_account_asks_instead_of_taking_it_over(
+    oidc_settings: str,
+) -> None:
+    """An IdP that does not vouch for the address must not sign someone into that account."""
+    oidc_server = oidc_settings
+    existing = User.objects.create_user("hank", "hank@example.com", "pw-for-tests-1")
+    requests.put(
+        f"{oidc_server}/users/hank-sso",
+        json={"email": "hank@example.com", "email_verified": False, "preferred_username": "hank"},
+        timeout=10,
+    ).raise_for_status()
+    client = Client()
+    response = _sso_sign_in(client, oidc_server, "hank-sso")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/3rdparty/signup/"
+    assert "_auth_user_id" not in client.session
+    page = client.get(response["Location"]).content.decode()
+    assert "One more thing" in page
+    assert "You signed in with Acme SSO" in page
+    assert 'name="email"' in page
+    assert not SocialAccount.objects.filter(user=existing).exists()

@@ -182,6 +182,7 @@ def test_check_deploy_complains_about_embedded_defaults(tmp_path: Path) -> None:
     ("change", "expected"),
     [
         ({"PAVED_LOCAL_LOGIN": "true"}, "paved.W001"),
+        ({"PAVED_SSO_LOGIN_ON_GET": "true"}, "paved.W002"),
         ({"PAVED_OIDC_SERVER_URL": ""}, "paved.E004"),
         ({"PAVED_BEHIND_TLS_PROXY": "false"}, "security.W008"),
         ({"PAVED_SMTP_HOST": ""}, "mail.E001"),

@@ -120,8 +120,8 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
 
 def _healthy(url: str) -> bool:
     try:
-        return requests.get(f"{url}/healthz", timeout=1).status_code == 200
-    except requests.ConnectionError:
+        return requests.get(f"{url}/healthz", timeout=15).status_code == 200
+    except requests.RequestException:
         return False
 
 
@@ -135,19 +135,19 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(make_run: MakeRun) -> No
     assert f"http://127.0.0.1:{make_run.port}/" in out
     assert "alice / paved-demo" in out
 
-    ready = requests.get(f"{make_run.url}/readyz", timeout=5).json()
+    ready = requests.get(f"{make_run.url}/readyz", timeout=15).json()
     assert ready == {"status": "ok", "database": "embedded", "broker": "embedded", "problems": []}
 
     # The demo login printed above works.
     session = requests.Session()
-    page = session.get(f"{make_run.url}/accounts/login/", timeout=5)
+    page = session.get(f"{make_run.url}/accounts/login/", timeout=15)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
     assert token
     signed_in = session.post(
         f"{make_run.url}/accounts/login/",
         data={"login": "alice", "password": "paved-demo", "csrfmiddlewaretoken": token.group(1)},
         headers={"Referer": f"{make_run.url}/accounts/login/"},
-        timeout=10,
+        timeout=15,
     )
     assert signed_in.url.rstrip("/") == make_run.url, signed_in.text[:500]
 
@@ -165,7 +165,7 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(make_run: MakeRun) -> No
 
     wait_for(lambda: run_status() in {"succeeded", "failed", "cancelled"}, timeout=60)
     assert run_status() == "succeeded", make_run.output()[-3000:]
-    run_page = session.get(f"{make_run.url}/runs/{run_id}/", timeout=5)
+    run_page = session.get(f"{make_run.url}/runs/{run_id}/", timeout=15)
     assert run_page.status_code == 200
     assert "Succeeded" in run_page.text
 

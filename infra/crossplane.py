@@ -1,0 +1,236 @@
+"""Crossplane shapes: claims (v1) or namespaced XRs (v2), XRDs and Compositions, as plain dicts.
+
+Pure functions of our models; no database writes, no provider calls. Key order follows the
+Crossplane docs so the YAML reads the way platform engineers expect.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from infra.models import Composition, CompositionMode, CrossplaneVersion, ResourceClass
+
+XRD_API_V1 = "apiextensions.crossplane.io/v1"
+XRD_API_V2 = "apiextensions.crossplane.io/v2"
+COMPOSITION_API = "apiextensions.crossplane.io/v1"
+PATCH_AND_TRANSFORM = "function-patch-and-transform"
+
+# JSON Schema keywords a Kubernetes structural (OpenAPI v3) schema accepts.
+_OPENAPI_KEYWORDS = {
+    "type",
+    "description",
+    "enum",
+    "default",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "items",
+    "properties",
+    "required",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "nullable",
+}
+
+
+def connection_secret_name(name: str) -> str:
+    """The Secret Crossplane writes into the claim's namespace (seed style: <name>-secret)."""
+    return f"{name}-secret"
+
+
+def selector_labels(provider: str, environment: str) -> dict[str, str]:
+    return {"provider": provider, "environment": environment}
+
+
+def render_claim(
+    rc: ResourceClass,
+    *,
+    name: str,
+    namespace: str,
+    parameters: Mapping[str, Any],
+    provider: str,
+    environment: str,
+) -> dict[str, Any]:
+    """The object committed for a request: a v1 claim, or a v2 namespaced composite resource."""
+    selector = {"matchLabels": selector_labels(provider, environment)}
+    secret = {"name": connection_secret_name(name)}
+    # Schema order, then anything else: JSONB storage does not keep key order.
+    order = list(rc.parameter_properties())
+    ordered = {k: parameters[k] for k in order if k in parameters}
+    ordered.update({k: v for k, v in parameters.items() if k not in ordered})
+    spec: dict[str, Any] = {"parameters": ordered}
+    if rc.crossplane_version == CrossplaneVersion.V2:
+        spec["crossplane"] = {"compositionSelector": selector}
+    else:
+        spec["compositionSelector"] = selector
+    spec["writeConnectionSecretToRef"] = secret
+    return {
+        "apiVersion": rc.api_version,
+        "kind": rc.kind,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def openapi_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON Schema reduced to what a CRD's structural openAPIV3Schema accepts."""
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key not in _OPENAPI_KEYWORDS:
+            continue
+        if key == "properties":
+            out[key] = {name: openapi_schema(sub) for name, sub in value.items()}
+        elif key == "items" and isinstance(value, Mapping):
+            out[key] = openapi_schema(value)
+        else:
+            out[key] = value
+    return out
+
+
+def render_xrd(rc: ResourceClass) -> dict[str, Any]:
+    """The CompositeResourceDefinition: v1 with claimNames by default, v2 namespaced on request."""
+    schema = {**rc.parameter_schema, "properties": rc.parameter_properties()}
+    spec_props: dict[str, Any] = {"parameters": openapi_schema(schema)}
+    v2 = rc.crossplane_version == CrossplaneVersion.V2
+    if v2:
+        # v2 has no native XR connection secret; declare the field P&T composes the Secret from.
+        spec_props["writeConnectionSecretToRef"] = {
+            "type": "object",
+            "properties": {"name": {"type": "string"}},
+        }
+    version = {
+        "name": rc.version,
+        "served": True,
+        "referenceable": True,
+        "schema": {
+            "openAPIV3Schema": {
+                "type": "object",
+                "properties": {
+                    "spec": {
+                        "type": "object",
+                        "properties": spec_props,
+                        "required": ["parameters"],
+                    }
+                },
+            }
+        },
+    }
+    spec: dict[str, Any] = {}
+    if v2:
+        spec["scope"] = "Namespaced"
+    spec["group"] = rc.group
+    spec["names"] = {"kind": rc.xr_kind, "plural": rc.xr_plural}
+    if not v2:
+        spec["claimNames"] = {"kind": rc.kind, "plural": rc.plural}
+        if rc.connection_secret_keys:
+            spec["connectionSecretKeys"] = list(rc.connection_secret_keys)
+    spec["versions"] = [version]
+    return {
+        "apiVersion": XRD_API_V2 if v2 else XRD_API_V1,
+        "kind": "CompositeResourceDefinition",
+        "metadata": {"name": rc.xrd_name},
+        "spec": spec,
+    }
+
+
+def _pipeline_resources(resources: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """function-patch-and-transform wants an explicit patch type; native mode defaulted it."""
+    out = []
+    for resource in resources:
+        copy = json.loads(json.dumps(resource))
+        for patch in copy.get("patches") or []:
+            patch.setdefault("type", "FromCompositeFieldPath")
+        out.append(copy)
+    return out
+
+
+def render_composition(composition: Composition) -> dict[str, Any]:
+    """The Composition, exactly as stored; v2 classes always get Pipeline mode."""
+    rc = composition.resource_class
+    spec: dict[str, Any] = {
+        "compositeTypeRef": {
+            "apiVersion": rc.api_version,
+            "kind": composition.composite_type_kind or rc.xr_kind,
+        }
+    }
+    pipeline = (
+        composition.mode == CompositionMode.PIPELINE
+        or rc.crossplane_version == CrossplaneVersion.V2
+    )
+    resources = composition.resources  # parsed afresh from YAML: ours to change
+    if pipeline:
+        fn_input: dict[str, Any] = {
+            "apiVersion": "pt.fn.crossplane.io/v1beta1",
+            "kind": "Resources",
+        }
+        if composition.patch_sets:
+            fn_input["patchSets"] = composition.patch_sets
+        fn_input["resources"] = _pipeline_resources(resources)
+        spec["mode"] = "Pipeline"
+        spec["pipeline"] = [
+            {
+                "step": "patch-and-transform",
+                "functionRef": {"name": PATCH_AND_TRANSFORM},
+                "input": fn_input,
+            }
+        ]
+    else:
+        # Native patch-and-transform (Crossplane v1's default mode, the seed's shape): no
+        # `mode` key, resources directly under spec.
+        if composition.write_connection_secrets_to_namespace:
+            spec["writeConnectionSecretsToNamespace"] = (
+                composition.write_connection_secrets_to_namespace
+            )
+        if composition.patch_sets:
+            spec["patchSets"] = composition.patch_sets
+        spec["resources"] = resources
+    return {
+        "apiVersion": COMPOSITION_API,
+        "kind": "Composition",
+        "metadata": {"name": composition.name, "labels": composition.selector_labels},
+        "spec": spec,
+    }
+
+
+def to_yaml(obj: Any) -> str:
+    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(obj, indent=2)
+
+
+# --- readiness (integrations.md §1.7) -----------------------------------------------------------
+
+
+def condition(conditions: Sequence[Mapping[str, Any]], ctype: str) -> Mapping[str, Any]:
+    for item in conditions or ():
+        if item.get("type") == ctype:
+            return item
+    return {}
+
+
+def crossplane_phase(conditions: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """Map Synced/Ready conditions to Ready, Error, Paused, Provisioning or Pending."""
+    synced, ready = condition(conditions, "Synced"), condition(conditions, "Ready")
+    if synced.get("status") == "False":
+        phase = "Paused" if synced.get("reason") == "ReconcilePaused" else "Error"
+        return phase, str(synced.get("message", ""))
+    if ready.get("status") == "True":
+        return "Ready", ""
+    if not synced and not ready:
+        return "Pending", "not reconciled yet"
+    detail = str(ready.get("reason", ""))
+    if ready.get("message"):
+        detail += f": {ready['message']}"
+    return "Provisioning", detail

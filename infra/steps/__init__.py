@@ -1,0 +1,1 @@
+"""Infra step kinds, registered with the scaffolder's engine by InfraConfig.ready()."""

@@ -1,0 +1,251 @@
+"""The steps of an infrastructure run: check, ask for approval, apply, wait, record, delete.
+
+Provider calls go through `portal.providers.cluster()`; Transient errors are retried by the
+engine with backoff (a failed GitOps commit is retried), Permanent ones fail the step.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.utils import timezone
+
+from infra.crossplane import crossplane_phase, render_claim
+from infra.models import Approval, ResourceRequest
+from infra.validation import RequestInvalid, RequestSpec, validate_request
+from portal.providers import cluster
+from portal.providers.base import PermanentProviderError, TransientProviderError
+from scaffolder.engine.context import StepContext
+from scaffolder.engine.registry import StepKind, register_step
+
+_TARGET_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "request_id": {"type": "integer"},
+        "api_version": {"type": "string", "minLength": 1},
+        "kind": {"type": "string", "minLength": 1},
+        "namespace": {"type": "string", "minLength": 1},
+        "name": {"type": "string", "minLength": 1},
+        "environment": {"type": "string", "minLength": 1},
+    },
+    "required": ["request_id", "api_version", "kind", "namespace", "name", "environment"],
+}
+
+
+def _request(ctx: StepContext) -> ResourceRequest:
+    req = (
+        ResourceRequest.objects.select_related("resource_class")
+        .filter(pk=ctx.inputs["request_id"])
+        .first()
+    )
+    if req is None:
+        raise PermanentProviderError(f"request #{ctx.inputs['request_id']} no longer exists")
+    return req
+
+
+def observes_cluster(provider: Any) -> bool:
+    """The GitOps provider only commits; there is no cluster to read status from."""
+    explicit = getattr(provider, "observes_status", None)
+    if explicit is not None:
+        return bool(explicit)
+    return getattr(provider, "name", "") != "gitops"
+
+
+@register_step
+class PolicyCheck(StepKind):
+    name = "infra:policy-check"
+    title = "Check the request against the class schema and the policies"
+    dry_run_safe = True
+    input_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "request_id": {"type": "integer"},
+            "action": {"type": "string"},
+            "parameters": {"type": "object"},
+        },
+        "required": ["request_id", "action", "parameters"],
+    }
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        req = _request(ctx)
+        if ctx.inputs["action"] == "delete":
+            ctx.log.info("Deleting needs no parameter checks.")
+            return {"checked": True}
+        spec = RequestSpec(
+            resource_class=req.resource_class.name,
+            name=req.name,
+            namespace=req.namespace,
+            environment=req.environment,
+            provider=req.provider,
+            parameters=ctx.inputs["parameters"],
+        )
+        try:
+            checked = validate_request(spec, existing=req, require_component=False)
+        except RequestInvalid as exc:
+            for problem in exc.problems:
+                ctx.log.error("%s", problem)
+            raise PermanentProviderError("; ".join(str(p) for p in exc.problems)) from exc
+        ctx.log.info(
+            "Schema, regions, names and quotas are fine (estimated %s per month).",
+            checked.monthly_cost,
+        )
+        return {
+            "checked": True,
+            "needs_approval": checked.needs_approval,
+            "monthly_cost": str(checked.monthly_cost),
+        }
+
+
+@register_step
+class RequestApproval(StepKind):
+    name = "infra:request-approval"
+    title = "Ask the approvers and stop until they decide"
+    input_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {"request_id": {"type": "integer"}, "approval_id": {"type": "integer"}},
+        "required": ["request_id", "approval_id"],
+    }
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        approval = Approval.objects.filter(pk=ctx.inputs["approval_id"]).first()
+        if approval is None:
+            raise PermanentProviderError("the approval no longer exists")
+        who = approval.get_approvers_display()
+        ctx.log.info(
+            "Waiting for approval from %s. They see it in their approvals inbox; approving "
+            "starts a new run that applies the change.",
+            who.lower(),
+        )
+        return {"status": "waiting for approval", "approval_id": approval.pk, "approvers": who}
+
+
+@register_step
+class ApplyClaim(StepKind):
+    name = "infra:apply-claim"
+    title = "Commit the claim to the GitOps repository or apply it to the cluster"
+    input_schema: ClassVar[dict[str, Any]] = {
+        **_TARGET_SCHEMA,
+        "properties": {
+            **_TARGET_SCHEMA["properties"],
+            "parameters": {"type": "object"},
+            "provider": {"type": "string", "minLength": 1},
+            "message": {"type": "string"},
+        },
+        "required": [*_TARGET_SCHEMA["required"], "parameters", "provider"],
+    }
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        req = _request(ctx)
+        manifest = render_claim(
+            req.resource_class,
+            name=ctx.inputs["name"],
+            namespace=ctx.inputs["namespace"],
+            parameters=ctx.inputs["parameters"],
+            provider=ctx.inputs["provider"],
+            environment=ctx.inputs["environment"],
+        )
+        provider = cluster()
+        ctx.log.info(
+            "Applying %s %s/%s in %s through the %s provider.",
+            ctx.inputs["kind"],
+            ctx.inputs["namespace"],
+            ctx.inputs["name"],
+            ctx.inputs["environment"],
+            getattr(provider, "name", "cluster"),
+        )
+        changed = provider.apply_manifests(
+            [manifest],
+            environment=ctx.inputs["environment"],
+            message=ctx.inputs.get("message", ""),
+        )
+        ctx.log.info("Claim %s.", "written" if changed else "already up to date")
+        return {"changed": bool(changed), "provider": getattr(provider, "name", "")}
+
+
+@register_step
+class WaitReady(StepKind):
+    name = "infra:wait-ready"
+    title = "Wait for Crossplane's Ready and Synced conditions"
+    input_schema: ClassVar[dict[str, Any]] = _TARGET_SCHEMA
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        provider = cluster()
+        if not observes_cluster(provider):
+            ctx.log.info("Committed, waiting for Argo CD to sync it (no cluster to watch here).")
+            return {"phase": "Committed", "message": "committed, waiting for Argo CD"}
+        interval = float(getattr(settings, "PAVED_INFRA_READY_POLL_SECONDS", 5))
+        budget = float(getattr(settings, "PAVED_INFRA_READY_WAIT_SECONDS", 120))
+        deadline = time.monotonic() + budget
+        phase, detail = "Pending", ""
+        while True:
+            status = provider.read_status(
+                ctx.inputs["api_version"],
+                ctx.inputs["kind"],
+                ctx.inputs["namespace"],
+                ctx.inputs["name"],
+                environment=ctx.inputs["environment"],
+            )
+            phase, detail = crossplane_phase(status.conditions)
+            if status.ready and phase not in ("Error", "Paused"):
+                phase = "Ready"
+            if phase == "Ready":
+                ctx.log.info("Ready (Synced and Ready conditions are True).")
+                return {"phase": "Ready", "message": "", "ready_at": timezone.now().isoformat()}
+            if phase == "Error":
+                raise PermanentProviderError(f"Crossplane reports an error: {detail}")
+            if not status.exists:
+                phase, detail = "Pending", "the claim is not in the cluster yet"
+            ctx.log.info("Not ready yet: %s%s", phase, f" ({detail})" if detail else "")
+            if time.monotonic() + interval > deadline:
+                break
+            time.sleep(interval)
+            ctx.heartbeat()
+        # Give the worker back; the engine retries this step with backoff, a bounded number of times.
+        raise TransientProviderError(f"not ready after {budget:.0f} s: {phase} {detail}".strip())
+
+
+@register_step
+class RecordConnection(StepKind):
+    name = "infra:record-connection"
+    title = "Record the connection secret and how the app reads it"
+    dry_run_safe = True
+    input_schema: ClassVar[dict[str, Any]] = {
+        **_TARGET_SCHEMA,
+        "properties": {**_TARGET_SCHEMA["properties"], "secret_name": {"type": "string"}},
+        "required": [*_TARGET_SCHEMA["required"], "secret_name"],
+    }
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        req = _request(ctx)
+        secret = ctx.inputs["secret_name"]
+        keys = list(req.resource_class.connection_secret_keys)
+        ctx.log.info(
+            "Crossplane writes the connection details to Secret %s in namespace %s (keys: %s). "
+            "Mount it in the Deployment with envFrom: [{secretRef: {name: %s}}].",
+            secret,
+            ctx.inputs["namespace"],
+            ", ".join(keys) or "as the composition publishes them",
+            secret,
+        )
+        return {"secret_name": secret, "namespace": ctx.inputs["namespace"], "keys": keys}
+
+
+@register_step
+class DeleteClaim(StepKind):
+    name = "infra:delete-claim"
+    title = "Delete the claim (Crossplane deletes what it composed)"
+    input_schema: ClassVar[dict[str, Any]] = _TARGET_SCHEMA
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        provider = cluster()
+        removed = provider.delete_manifest(
+            ctx.inputs["api_version"],
+            ctx.inputs["kind"],
+            ctx.inputs["namespace"],
+            ctx.inputs["name"],
+            environment=ctx.inputs["environment"],
+        )
+        ctx.log.info("Claim %s.", "deleted" if removed else "was already gone")
+        return {"deleted": bool(removed)}

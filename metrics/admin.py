@@ -1,0 +1,170 @@
+"""Admin for the platform team: raw events for inspection, normalized rows (read-mostly),
+integration tokens (created and revoked here), survey answers, reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from metrics import services
+from metrics.models import (
+    Change,
+    DailyActiveUser,
+    DailyRollup,
+    Deployment,
+    DeploymentCommit,
+    DirtyDay,
+    Incident,
+    IntegrationToken,
+    RawEvent,
+    SurveyResponse,
+    WeeklyReport,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(RawEvent)
+class RawEventAdmin(ReadOnlyAdmin):
+    list_display = ("received_at", "source", "event_type", "delivery_id", "status", "error")
+    list_filter = ("status", "source")
+    search_fields = ("delivery_id", "event_type", "error")
+    date_hierarchy = "received_at"
+
+
+@admin.action(description="Try to link unlinked events to catalog components again")
+def relink(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    n = services.relink_unlinked(actor=request.user)
+    messages.success(request, f"Linked {n} rows.")
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "finished_at",
+        "component_name",
+        "environment",
+        "status",
+        "is_rollback",
+        "is_hotfix",
+        "component",
+        "source",
+    )
+    list_filter = ("environment", "status", "source", "is_rollback", "is_hotfix")
+    search_fields = ("external_id", "component_name", "commit_sha")
+    list_select_related = ("component",)
+    raw_id_fields = ("component", "undone_by", "raw")
+    actions = [relink]
+
+
+@admin.register(Change)
+class ChangeAdmin(ReadOnlyAdmin):
+    list_display = ("sha", "component_name", "committed_at", "first_prod_deployed_at")
+    search_fields = ("sha", "component_name")
+    list_select_related = ("component",)
+    raw_id_fields = ("component", "first_prod_deployment")
+
+
+@admin.register(DeploymentCommit)
+class DeploymentCommitAdmin(ReadOnlyAdmin):
+    list_display = ("deployment", "change", "inferred")
+    list_select_related = ("deployment", "change")
+    search_fields = ("change__sha", "deployment__external_id")
+    raw_id_fields = ("deployment", "change")
+
+
+@admin.register(Incident)
+class IncidentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "external_id",
+        "component_name",
+        "started_at",
+        "resolved_at",
+        "attributed_deployment",
+        "attributed_explicitly",
+    )
+    list_filter = ("source", "attributed_explicitly")
+    search_fields = ("external_id", "component_name", "title")
+    list_select_related = ("attributed_deployment", "component")
+    raw_id_fields = ("component", "attributed_deployment")
+    actions = [relink]
+
+
+@admin.register(DailyRollup)
+class DailyRollupAdmin(ReadOnlyAdmin):
+    list_display = ("day", "scope", "environment", "deployments", "failed", "unplanned")
+    list_filter = ("environment",)
+    search_fields = ("scope",)
+
+
+@admin.register(DirtyDay)
+class DirtyDayAdmin(ReadOnlyAdmin):
+    list_display = ("day", "component_key", "environment")
+    search_fields = ("component_key",)
+
+
+@admin.register(IntegrationToken)
+class IntegrationTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Adding a token shows the plain value once; only its hash is stored."""
+
+    list_display = ("name", "prefix", "created_at", "created_by", "last_used_at", "revoked_at")
+    list_select_related = ("created_by",)
+    search_fields = ("name", "prefix")
+    fields = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None
+
+    def save_model(
+        self, request: HttpRequest, obj: IntegrationToken, form: Any, change: bool
+    ) -> None:
+        if change:
+            return
+        row, token = services.create_integration_token(name=obj.name, actor=request.user)
+        obj.pk = row.pk
+        obj.prefix, obj.token_hash = row.prefix, row.token_hash
+        messages.warning(
+            request,
+            f"Token for {row.name}: {token} — copy it now; it is not shown again. "
+            "Send it as 'Authorization: Bearer <token>' to /api/metrics/events.",
+        )
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[IntegrationToken]) -> None:
+        for token in queryset:
+            services.revoke_integration_token(token=token, actor=request.user)
+        messages.success(request, f"Revoked {queryset.count()} token(s).")
+
+
+@admin.register(DailyActiveUser)
+class DailyActiveUserAdmin(ReadOnlyAdmin):
+    list_display = ("day", "user")
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    date_hierarchy = "day"
+
+
+@admin.register(SurveyResponse)
+class SurveyResponseAdmin(ReadOnlyAdmin):
+    """Free-text answers are for the platform team: filter by quarter, read `improvement`."""
+
+    list_display = ("quarter", "user", "score", "dismissed", "improvement", "created_at")
+    list_filter = ("quarter", "dismissed", "score")
+    list_select_related = ("user",)
+    search_fields = ("improvement", "user__username")
+
+
+@admin.register(WeeklyReport)
+class WeeklyReportAdmin(ReadOnlyAdmin):
+    list_display = ("week_start", "created_at", "slack_status")

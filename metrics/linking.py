@@ -1,0 +1,75 @@
+"""Map event identifiers (component name, repository, Argo CD app, PagerDuty service) to catalog
+components. Resolvers cache per instance so a bulk import does one query per distinct value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models.functions import Lower
+
+from catalog.models import Entity
+
+REPO_ANNOTATION = "github.com/project-slug"
+ARGOCD_ANNOTATION = "argocd/app-name"
+PAGERDUTY_ANNOTATION = "pagerduty.com/service-id"
+OPSGENIE_ANNOTATION = "opsgenie.com/team"
+
+BY_ANNOTATION = {
+    "repo": REPO_ANNOTATION,
+    "argocd": ARGOCD_ANNOTATION,
+    "pagerduty": PAGERDUTY_ANNOTATION,
+    "opsgenie": OPSGENIE_ANNOTATION,
+}
+
+
+def components() -> object:
+    return Entity.objects.filter(kind__iexact="component")
+
+
+@dataclass
+class ComponentResolver:
+    """Resolve (how, value) to a component Entity or None; results are cached."""
+
+    _cache: dict[tuple[str, str], Entity | None] = field(default_factory=dict)
+
+    def resolve(self, by: str, value: str) -> Entity | None:
+        key = (by, value.lower())
+        if key not in self._cache:
+            self._cache[key] = self._lookup(by, value)
+        return self._cache[key]
+
+    def prime_names(self, names: list[str]) -> None:
+        """Fill the cache for many component names with one query."""
+        wanted = {n.lower() for n in names} - {v for b, v in self._cache if b == "name"}
+        if not wanted:
+            return
+        found: dict[str, Entity] = {}
+        for entity in (
+            Entity.objects.filter(kind__iexact="component")
+            .annotate(lname=Lower("name"))
+            .filter(lname__in=wanted)
+            .order_by("-namespace", "-pk")  # so the first namespace/pk wins below
+        ):
+            found[entity.name.lower()] = entity
+        for name in wanted:
+            self._cache[("name", name)] = found.get(name)
+
+    def _lookup(self, by: str, value: str) -> Entity | None:
+        qs = Entity.objects.filter(kind__iexact="component")
+        if by == "name":
+            return qs.filter(name__iexact=value).order_by("namespace", "pk").first()
+        annotation = BY_ANNOTATION.get(by)
+        if annotation is None:
+            return None
+        found = qs.filter(metadata__annotations__contains={annotation: value}).first()
+        if found is None and by == "repo":  # repository slugs are case-insensitive on GitHub
+            for entity in qs.filter(metadata__annotations__has_key=annotation):
+                slug = str(entity.metadata.get("annotations", {}).get(annotation, ""))
+                if slug.lower() == value.lower():
+                    return entity
+        return found
+
+
+def component_key_for(entity: Entity | None, fallback: str) -> str:
+    """The key every normalized row is grouped by: the component's name, else the raw value."""
+    return (entity.name if entity is not None else fallback).lower()

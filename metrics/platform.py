@@ -1,0 +1,175 @@
+"""Platform metrics: golden-path adoption, self-service rate, template time-to-production,
+portal daily active users and developer satisfaction.
+
+Golden-path conformance is a small rule registry so other apps (scaffolder templates, scorecards)
+can refine what "on the golden path" means without this app importing them.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Count, Min, QuerySet
+
+from catalog.models import Entity
+from metrics.models import DailyActiveUser, Deployment, DeploymentStatus
+from scaffolder.models import Run, RunStatus
+
+TEMPLATE_ANNOTATION = "paved.dev/template"
+INACTIVE_LIFECYCLES = ("deprecated", "retired", "archived")
+RUN_KINDS_SELF_SERVICE = ("scaffolder", "infra")
+
+# A rule takes the active components and returns the pks that are on the golden path.
+GoldenPathRule = Callable[[QuerySet[Entity]], set[int]]
+_RULES: dict[str, GoldenPathRule] = {}
+
+
+def register_golden_path_rule(name: str, rule: GoldenPathRule) -> None:
+    """Add (or replace) a rule; a component is on the golden path when any rule says so."""
+    _RULES[name] = rule
+
+
+def _annotated(components: QuerySet[Entity]) -> set[int]:
+    return set(
+        components.filter(metadata__annotations__has_key=TEMPLATE_ANNOTATION).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def _created_by_recommended_template(components: QuerySet[Entity]) -> set[int]:
+    """Components a successful scaffolder run created (context["component_ref"]), unless the
+    run says its template was not recommended (context["recommended"] is False)."""
+    refs = {
+        str(ref).lower()
+        for ref, recommended in scaffolder_runs().values_list(
+            "context__component_ref", "context__recommended"
+        )
+        if ref and recommended is not False
+    }
+    if not refs:
+        return set()
+    return set(components.filter(ref__in=refs).values_list("pk", flat=True))
+
+
+register_golden_path_rule("annotation", _annotated)
+register_golden_path_rule("recommended-template", _created_by_recommended_template)
+
+
+def active_components() -> QuerySet[Entity]:
+    return Entity.objects.filter(kind__iexact="component").exclude(
+        lifecycle__in=INACTIVE_LIFECYCLES
+    )
+
+
+def golden_path_components(components: QuerySet[Entity] | None = None) -> set[int]:
+    components = components if components is not None else active_components()
+    found: set[int] = set()
+    for rule in _RULES.values():
+        found |= rule(components)
+    return found
+
+
+def is_on_golden_path(entity: Entity) -> bool:
+    return entity.pk in golden_path_components(Entity.objects.filter(pk=entity.pk))
+
+
+def golden_path_adoption(components: QuerySet[Entity] | None = None) -> dict[str, Any]:
+    components = components if components is not None else active_components()
+    total = components.count()
+    on_path = len(golden_path_components(components))
+    return {
+        "components": total,
+        "on_golden_path": on_path,
+        "rate": on_path / total if total else None,
+    }
+
+
+def scaffolder_runs() -> QuerySet[Run]:
+    return Run.objects.filter(kind="scaffolder", status=RunStatus.SUCCEEDED)
+
+
+def self_service_rate(since: date, until: date) -> dict[str, Any]:
+    """Finished scaffolder/infra runs fulfilled without a human: succeeded, and the run did not
+    need a manual approval or hand-off (context "approved_by" / "manual")."""
+    runs = Run.objects.filter(
+        kind__in=RUN_KINDS_SELF_SERVICE,
+        status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED],
+        finished_at__date__gte=since,
+        finished_at__date__lte=until,
+    )
+    total = automatic = 0
+    for status, context in runs.values_list("status", "context"):
+        total += 1
+        context = context if isinstance(context, dict) else {}
+        if (
+            status == RunStatus.SUCCEEDED
+            and "approved_by" not in context
+            and not context.get("manual")
+        ):
+            automatic += 1
+    return {
+        "requests": total,
+        "self_service": automatic,
+        "rate": automatic / total if total else None,
+    }
+
+
+def template_time_to_production(since: date, until: date) -> dict[str, Any]:
+    """Hours from a scaffolder run finishing to the first successful production deployment of
+    the component it created (runs finished in the window; components deployed at all)."""
+    runs = list(
+        scaffolder_runs()
+        .filter(finished_at__date__gte=since, finished_at__date__lte=until)
+        .exclude(context__component_ref=None)
+        .values_list("context__component_ref", "finished_at")
+    )
+    names = {str(ref).rsplit("/", 1)[-1].lower(): ref for ref, _ in runs if ref}
+    firsts = dict(
+        Deployment.objects.filter(
+            component_key__in=names,
+            environment="production",
+            status=DeploymentStatus.SUCCESS,
+        )
+        .values("component_key")
+        .annotate(first=Min("finished_at"))
+        .values_list("component_key", "first")
+    )
+    hours = []
+    for ref, finished in runs:
+        if not ref:
+            continue
+        first = firsts.get(str(ref).rsplit("/", 1)[-1].lower())
+        if first is not None and first >= finished:
+            hours.append((first - finished).total_seconds() / 3600)
+    return {
+        "runs": len(runs),
+        "deployed": len(hours),
+        "median_hours": statistics.median(hours) if hours else None,
+        "hours": hours,
+    }
+
+
+def daily_active_users(since: date, until: date) -> dict[str, Any]:
+    per_day = dict(
+        DailyActiveUser.objects.filter(day__gte=since, day__lte=until)
+        .values("day")
+        .annotate(n=Count("user_id", distinct=True))
+        .values_list("day", "n")
+    )
+    days = [since + timedelta(days=i) for i in range((until - since).days + 1)]
+    series = [(d, per_day.get(d, 0)) for d in days]
+    return {
+        "series": series,
+        "average": sum(n for _, n in series) / len(series) if series else 0.0,
+        "latest": series[-1][1] if series else 0,
+    }
+
+
+def developer_satisfaction(quarter: str | None = None) -> dict[str, Any]:
+    from metrics.survey import current_quarter, survey_results
+
+    return survey_results(quarter or current_quarter())

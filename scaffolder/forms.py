@@ -1,0 +1,272 @@
+"""The wizard's form, generated from a template's JSON Schema pages.
+
+`page_fields_view` turns one page into renderable fields (widget, attributes, choices, current
+value, errors); `parse_page` turns submitted form data back into typed values. Validation itself
+lives in scaffolder.parameters, shared with the run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import jsonschema
+from django.conf import settings
+from django.http import QueryDict
+
+from catalog.models import Entity
+from scaffolder.parameters import ENTITY_PICKERS
+
+MAX_PICKER_CHOICES = 200
+
+
+@dataclass
+class FieldView:
+    name: str
+    label: str
+    widget: (
+        str  # text, textarea, number, checkbox, select, multiselect, list, repo-url, entity, json
+    )
+    value: Any = None
+    required: bool = False
+    help: str = ""
+    description: str = ""
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    attrs: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    repo: dict[str, str] = field(default_factory=dict)
+    hosts: list[str] = field(default_factory=list)
+    autofocus: bool = False
+    masked: bool = False
+
+    @property
+    def display_value(self) -> str:
+        if self.masked:
+            return "***"
+        if isinstance(self.value, list | dict):
+            return json.dumps(self.value)
+        if isinstance(self.value, bool):
+            return "yes" if self.value else "no"
+        return "" if self.value is None else str(self.value)
+
+    @property
+    def list_text(self) -> str:
+        return "\n".join(str(v) for v in self.value) if isinstance(self.value, list) else ""
+
+    @property
+    def selected(self) -> list[str]:
+        if isinstance(self.value, list):
+            return [str(v) for v in self.value]
+        return [] if self.value is None else [str(self.value)]
+
+
+def visible_properties(page: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Page properties plus those that `dependencies` (rjsf oneOf style) or `if/then` add for
+    the current values."""
+    props: dict[str, Any] = dict(page.get("properties") or {})
+    for key, dep in (page.get("dependencies") or {}).items():
+        if not isinstance(dep, dict) or key not in values or values.get(key) in (None, ""):
+            continue
+        options = dep.get("oneOf") or [dep]
+        for option in options:
+            condition = (option.get("properties") or {}).get(key)
+            if condition is None or _matches(condition, values.get(key)):
+                for name, prop in (option.get("properties") or {}).items():
+                    if name != key:
+                        props.setdefault(name, prop)
+    for clause in [page, *(page.get("allOf") or [])]:
+        if isinstance(clause, dict) and "if" in clause:
+            branch = "then" if _matches(clause["if"], values) else "else"
+            for name, prop in ((clause.get(branch) or {}).get("properties") or {}).items():
+                props.setdefault(name, prop)
+    return props
+
+
+def _matches(schema: Any, value: Any) -> bool:
+    try:
+        return jsonschema.Draft7Validator(schema).is_valid(value)
+    except jsonschema.SchemaError:
+        return False
+
+
+def default_git_host() -> str:
+    if getattr(settings, "PAVED_GIT_PROVIDER", "local") == "github":
+        return "github.com"
+    return urlparse(settings.PAVED_BASE_URL).hostname or "localhost"
+
+
+def _entity_choices(prop: dict[str, Any]) -> list[tuple[str, str]]:
+    options = prop.get("ui:options") or {}
+    kinds = [str(k) for k in options.get("allowedKinds") or []]
+    catalog_filter = options.get("catalogFilter") or {}
+    if isinstance(catalog_filter, list):
+        catalog_filter = catalog_filter[0] if catalog_filter else {}
+    kind_filter = catalog_filter.get("kind") if isinstance(catalog_filter, dict) else None
+    if kind_filter:
+        kinds = [kind_filter] if isinstance(kind_filter, str) else list(kind_filter)
+    if not kinds:
+        kinds = ["Group", "User"] if prop.get("ui:field") == "OwnerPicker" else ["Component"]
+    query = Entity.objects.filter(kind__in=list(kinds) + [k.lower() for k in kinds])
+    if isinstance(catalog_filter, dict) and catalog_filter.get("spec.type"):
+        query = query.filter(spec_type=catalog_filter["spec.type"])
+    rows = query.order_by("kind", "name").values_list("ref", "title", "name")[:MAX_PICKER_CHOICES]
+    return [(ref, f"{title or name} ({ref})") for ref, title, name in rows]
+
+
+def field_view(name: str, prop: dict[str, Any], value: Any, *, required: bool) -> FieldView:
+    ui_field = prop.get("ui:field", "")
+    ui_widget = prop.get("ui:widget", "")
+    options = prop.get("ui:options") or {}
+    view = FieldView(
+        name=name,
+        label=str(prop.get("title") or name),
+        widget="text",
+        value=value,
+        required=required,
+        help=str(prop.get("ui:help") or ""),
+        description=str(prop.get("description") or ""),
+        autofocus=bool(prop.get("ui:autofocus")),
+        masked=(prop.get("ui:backstage") or {}).get("review", {}).get("mask") is not None
+        or ui_widget == "password",
+    )
+    kind = prop.get("type")
+    if ui_field == "RepoUrlPicker":
+        view.widget = "repo-url"
+        view.hosts = [str(h) for h in options.get("allowedHosts") or []] or [default_git_host()]
+        parsed = {"host": view.hosts[0], "owner": "", "repo": ""}
+        if isinstance(value, str) and value:
+            host, _, query = value.partition("?")
+            params = {k: v[0] for k, v in parse_qs(query).items()}
+            parsed = {
+                "host": host,
+                "owner": params.get("owner", ""),
+                "repo": params.get("repo", ""),
+            }
+        view.repo = parsed
+    elif ui_field in ENTITY_PICKERS or ui_field == "EntityPicker":
+        view.widget = "entity"
+        view.choices = _entity_choices(prop)
+    elif "enum" in prop:
+        view.widget = "select"
+        names = prop.get("enumNames") or prop["enum"]
+        view.choices = [(str(v), str(n)) for v, n in zip(prop["enum"], names, strict=False)]
+    elif kind == "boolean":
+        view.widget = "checkbox"
+    elif kind in ("integer", "number"):
+        view.widget = "number"
+        view.attrs = {k: prop[k] for k in ("minimum", "maximum") if k in prop}
+        view.attrs["step"] = 1 if kind == "integer" else "any"
+    elif kind == "array":
+        items = prop.get("items") or {}
+        if isinstance(items, dict) and "enum" in items:
+            view.widget = "multiselect"
+            view.choices = [(str(v), str(v)) for v in items["enum"]]
+        else:
+            view.widget = "list"
+    elif kind == "object":
+        view.widget = "json"
+    elif ui_widget == "textarea" or options.get("rows"):
+        view.widget = "textarea"
+    if view.widget == "text":
+        view.attrs = {k: prop[k] for k in ("pattern", "minLength", "maxLength") if k in prop}
+        if ui_widget == "password" or ui_field == "SecretInput":
+            view.widget = "password"
+    return view
+
+
+def page_fields_view(
+    page: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]] | None = None
+) -> list[FieldView]:
+    required = set(page.get("required") or [])
+    views = []
+    for name, prop in visible_properties(page, values).items():
+        if not isinstance(prop, dict) or prop.get("ui:widget") == "hidden":
+            continue
+        view = field_view(
+            name, prop, values.get(name, prop.get("default")), required=name in required
+        )
+        view.errors = list((errors or {}).get(name, []))
+        views.append(view)
+    return views
+
+
+def parse_value(prop: dict[str, Any], name: str, data: QueryDict) -> tuple[bool, Any]:
+    """(present, value) for one property from submitted form data."""
+    if prop.get("ui:field") == "RepoUrlPicker":
+        host = data.get(f"{name}__host", "").strip()
+        owner = data.get(f"{name}__owner", "").strip()
+        repo = data.get(f"{name}__repo", "").strip()
+        if not (owner or repo) and name in data:
+            return True, data.get(name, "").strip() or None
+        if not (host or owner or repo):
+            return False, None
+        return True, f"{host}?{urlencode({'owner': owner, 'repo': repo})}"
+    kind = prop.get("type")
+    if kind == "boolean":
+        if f"{name}__present" not in data and name not in data:
+            return False, None
+        return True, data.get(name) in ("on", "true", "1", "yes")
+    if kind == "array":
+        items = prop.get("items") or {}
+        if isinstance(items, dict) and "enum" in items:
+            if f"{name}__present" not in data and name not in data:
+                return False, None
+            return True, data.getlist(name)
+        if name not in data:
+            return False, None
+        return True, [line.strip() for line in data.get(name, "").splitlines() if line.strip()]
+    if name not in data:
+        return False, None
+    raw = data.get(name, "")
+    if raw.strip() == "":
+        return True, None
+    if kind == "integer":
+        try:
+            return True, int(raw)
+        except ValueError:
+            return True, raw
+    if kind == "number":
+        try:
+            return True, float(raw)
+        except ValueError:
+            return True, raw
+    if kind == "object":
+        try:
+            return True, json.loads(raw)
+        except ValueError:
+            return True, raw
+    return True, raw.strip() if prop.get("ui:widget") != "textarea" else raw
+
+
+def parse_page(page: dict[str, Any], values: dict[str, Any], data: QueryDict) -> dict[str, Any]:
+    """Merge one page's submitted data into `values`; empty inputs remove the value."""
+    merged = dict(values)
+    for name, prop in visible_properties(page, {**values, **_raw(data)}).items():
+        if not isinstance(prop, dict):
+            continue
+        present, value = parse_value(prop, name, data)
+        if not present:
+            continue
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return merged
+
+
+def _raw(data: QueryDict) -> dict[str, Any]:
+    return {k: data.get(k) for k in data}
+
+
+def encode_state(values: dict[str, Any]) -> str:
+    return json.dumps(values, sort_keys=True)
+
+
+def decode_state(text: str) -> dict[str, Any]:
+    try:
+        values = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return values if isinstance(values, dict) else {}

@@ -1,0 +1,128 @@
+"""`scaffold dry-run TEMPLATE.yaml --values V.json --output DIR [--json]` and
+`scaffold run TEMPLATE_REF --values V.json --as USER`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from catalog.models import Entity
+from scaffolder.dry_run import dry_run
+from scaffolder.engine.runner import RunStartError
+from scaffolder.loader import TemplateInvalid, load_template_file
+from scaffolder.models import Run, TemplateVersion
+
+
+def _read_values(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"cannot read values from {path}: {exc}") from None
+    if not isinstance(values, dict):
+        raise CommandError(f"{path} must hold a JSON object of parameter values")
+    return values
+
+
+class Command(BaseCommand):
+    help = "Dry-run a software template, or run one for real."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        dry = sub.add_parser("dry-run", help="Render a template without side effects.")
+        dry.add_argument("template")
+        dry.add_argument("--values")
+        dry.add_argument("--output", required=True)
+        dry.add_argument("--json", action="store_true")
+        run = sub.add_parser("run", help="Start a real run and wait for it.")
+        run.add_argument("template_ref")
+        run.add_argument("--values")
+        run.add_argument("--as", dest="username", required=True)
+        run.add_argument("--timeout", type=float, default=600)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "dry-run":
+            sys.exit(self.dry_run(options))
+        sys.exit(self.run(options))
+
+    def dry_run(self, options: dict[str, Any]) -> int:
+        try:
+            template = load_template_file(options["template"])
+        except TemplateInvalid as exc:
+            if options["json"]:
+                self.stdout.write(
+                    json.dumps({"status": "failed", "steps": [], "output": {}, "error": str(exc)})
+                )
+            self.stderr.write(f"Invalid template:\n{exc}")
+            return 2
+        values = _read_values(options.get("values"))
+        output_dir = Path(options["output"])
+        with tempfile.TemporaryDirectory(prefix="paved-dry-run-") as tmp:
+            result = dry_run(template, values, workspace=Path(tmp) / "workspace")
+            output_dir.mkdir(parents=True, exist_ok=True)
+            workspace = Path(tmp) / "workspace"
+            if workspace.exists():
+                shutil.copytree(workspace, output_dir, dirs_exist_ok=True, symlinks=True)
+        if options["json"]:
+            self.stdout.write(json.dumps(result.as_json(), indent=2, default=str))
+        else:
+            for step in result.steps:
+                self.stdout.write(f"{step['status']:>9}  {step['id']} ({step['action']})")
+            for link in result.output.get("links", []):
+                self.stdout.write(f"link: {link['title']}: {link['url']}")
+            self.stdout.write(
+                f"{result.status}: {len(result.files)} file(s) written to {output_dir}"
+            )
+            if result.error:
+                self.stderr.write(result.error)
+        return 0 if result.status == "completed" else 1
+
+    def run(self, options: dict[str, Any]) -> int:
+        from scaffolder.services import start_template_run, version_for_entity
+
+        user = User.objects.filter(username=options["username"]).first()
+        if user is None:
+            raise CommandError(f"no user {options['username']!r}")
+        ref = options["template_ref"].lower()
+        if ":" not in ref:
+            ref = f"template:default/{ref}" if "/" not in ref else f"template:{ref}"
+        entity = Entity.objects.filter(ref=ref, kind__iexact="template").first()
+        try:
+            if entity is not None:
+                version = version_for_entity(entity, actor=user)
+            else:
+                found = TemplateVersion.objects.filter(ref=ref).order_by("-version").first()
+                if found is None:
+                    raise CommandError(f"no template {ref!r} in the catalog")
+                version = found
+            run = start_template_run(
+                version=version, values=_read_values(options.get("values")), actor=user
+            )
+        except TemplateInvalid as exc:
+            self.stderr.write(f"Invalid template:\n{exc}")
+            return 2
+        except RunStartError as exc:
+            self.stderr.write("Cannot start the run:\n" + "\n".join(exc.problems))
+            return 1
+        self.stdout.write(f"Started run #{run.pk}: {run.title}")
+        deadline = time.monotonic() + options["timeout"]
+        while time.monotonic() < deadline:
+            run = Run.objects.get(pk=run.pk)
+            if run.is_finished:
+                break
+            time.sleep(0.2)
+        for step in run.steps.order_by("position"):
+            self.stdout.write(f"{step.status:>9}  {step.key} ({step.kind}) {step.error}")
+        for link in (run.outputs or {}).get("links", []):
+            self.stdout.write(f"link: {link['title']}: {link['url']}")
+        self.stdout.write(f"Run #{run.pk} {run.status}. {run.error}")
+        return 0 if run.status == "succeeded" else 1

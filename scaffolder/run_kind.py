@@ -1,0 +1,182 @@
+"""The "scaffolder" run kind: step inputs and `if` conditions are evaluated when the step runs.
+
+Expressions see what Backstage's see: `parameters`, `steps['id'].output`, `user.entity`,
+`user.ref`, `context.task.id`, and `each` inside a repeated step. The run stores the raw
+template (Run.context["template"]); nothing is evaluated at start except validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+
+from portal.lib.markdown import render_markdown
+from scaffolder.engine.registry import EACH_KEY, RunKindHooks, register_run_kind
+from scaffolder.expressions import ExpressionError, evaluate, evaluate_data, is_truthy
+from scaffolder.models import Run, RunStatus, Step, StepStatus
+from scaffolder.workspace import remove_workspace
+
+RUN_KIND = "scaffolder"
+
+
+def expression_variables(
+    *,
+    parameters: Mapping[str, Any],
+    step_outputs: Mapping[str, Mapping[str, Any]],
+    user: Mapping[str, Any] | None = None,
+    task_id: Any = None,
+) -> dict[str, Any]:
+    return {
+        "parameters": dict(parameters),
+        "steps": {key: {"output": dict(out)} for key, out in step_outputs.items()},
+        "user": dict(user or {}),
+        "context": {"task": {"id": task_id}},
+    }
+
+
+def each_items(value: Any, *, where: str) -> list[dict[str, Any]]:
+    """`each` over a list gives {key: index, value}; over a mapping {key, value} per entry."""
+    if isinstance(value, list):
+        return [{"key": index, "value": item} for index, item in enumerate(value)]
+    if isinstance(value, Mapping):
+        return [{"key": key, "value": item} for key, item in value.items()]
+    raise ExpressionError(
+        f"`each` must give a list or a mapping, got {type(value).__name__}", where=where
+    )
+
+
+def resolve_step(
+    *,
+    key: str,
+    raw_inputs: Mapping[str, Any],
+    condition: Any,
+    each: Any,
+    variables: Mapping[str, Any],
+) -> tuple[dict[str, Any], bool]:
+    """Evaluate one step's `if`, `each` and `input`. Returns (inputs, should_run)."""
+    where = f"step '{key}'"
+    if condition not in (None, "", True):
+        if condition is False:
+            return {}, False
+        value = evaluate(str(condition), variables, where=f"{where} if")
+        if not is_truthy(value):
+            return {}, False
+    if each not in (None, ""):
+        items = evaluate(each, variables, where=f"{where} each") if isinstance(each, str) else each
+        resolved = [
+            evaluate_data(dict(raw_inputs), {**variables, "each": item}, where=f"{where} input")
+            for item in each_items(items, where=f"{where} each")
+        ]
+        return {EACH_KEY: resolved}, True
+    return evaluate_data(dict(raw_inputs), variables, where=f"{where} input"), True
+
+
+def _run_variables(run: Run) -> dict[str, Any]:
+    outputs: dict[str, dict[str, Any]] = {}
+    for key, status, out in run.steps.values_list("key", "status", "outputs"):
+        if status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):
+            outputs[key] = out or {}
+    return expression_variables(
+        parameters=run.inputs,
+        step_outputs=outputs,
+        user=run.context.get("user"),
+        task_id=run.pk,
+    )
+
+
+def resolve_inputs(run: Run, step: Step) -> tuple[dict[str, Any], bool]:
+    template = run.context.get("template") or {}
+    each = (template.get("each") or {}).get(step.key)
+    condition: Any = (template.get("conditions") or {}).get(step.key, step.condition or None)
+    return resolve_step(
+        key=step.key,
+        raw_inputs=step.inputs,
+        condition=condition,
+        each=each,
+        variables=_run_variables(run),
+    )
+
+
+def entity_url(entity_ref: str) -> str:
+    """Where the portal shows a catalog entity."""
+    ref = entity_ref.lower()
+    kind, _, rest = ref.partition(":")
+    namespace, _, name = rest.partition("/")
+    try:
+        return reverse("catalog:entity-detail", args=[namespace, kind, name])
+    except NoReverseMatch:
+        pass
+    try:
+        return f"{reverse('catalog:entity-by-ref')}?ref={ref}"
+    except NoReverseMatch:
+        return f"/catalog/?q={name}"
+
+
+def render_output(output_spec: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
+    """Evaluate `spec.output`: links and text honour `if`; entityRef links point at the catalog."""
+    result: dict[str, Any] = {"links": [], "text": []}
+    for index, link in enumerate(output_spec.get("links") or []):
+        where = f"output link {index + 1}"
+        if "if" in link and not is_truthy(
+            evaluate_data(link["if"], variables, where=f"{where} if")
+        ):
+            continue
+        rendered = evaluate_data(
+            {k: v for k, v in link.items() if k != "if"}, variables, where=where
+        )
+        url = rendered.get("url") or ""
+        if not url and rendered.get("entityRef"):
+            url = entity_url(str(rendered["entityRef"]))
+        if not url:
+            continue
+        result["links"].append(
+            {
+                "title": str(rendered.get("title") or url),
+                "url": str(url),
+                "icon": rendered.get("icon", ""),
+            }
+        )
+    for index, text in enumerate(output_spec.get("text") or []):
+        where = f"output text {index + 1}"
+        if "if" in text and not is_truthy(
+            evaluate_data(text["if"], variables, where=f"{where} if")
+        ):
+            continue
+        rendered = evaluate_data(
+            {k: v for k, v in text.items() if k != "if"}, variables, where=where
+        )
+        content = str(rendered.get("content") or "")
+        result["text"].append(
+            {
+                "title": str(rendered.get("title") or ""),
+                "content": content,
+                # Backstage renders `content` as Markdown; sanitised once here for the run page.
+                "html": render_markdown(content).html,
+            }
+        )
+    for key, value in output_spec.items():
+        if key not in ("links", "text"):
+            result[key] = evaluate_data(value, variables, where=f"output {key}")
+    return result
+
+
+def resolve_outputs(run: Run) -> dict[str, Any]:
+    template = run.context.get("template") or {}
+    return render_output(template.get("output") or {}, _run_variables(run))
+
+
+def on_finished(run: Run) -> None:
+    """A succeeded run's files are in its repository now; failed runs keep the workspace so
+    that "Retry from this step" finds what earlier steps wrote."""
+    if run.status == RunStatus.SUCCEEDED:
+        remove_workspace(run)
+
+
+register_run_kind(
+    RUN_KIND,
+    RunKindHooks(
+        resolve_inputs=resolve_inputs, resolve_outputs=resolve_outputs, on_finished=on_finished
+    ),
+)

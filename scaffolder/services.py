@@ -1,0 +1,211 @@
+"""Scaffolder use cases: save a template (catalog entity + version), start a template run."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Entity, make_ref
+from scaffolder.dry_run import template_context
+from scaffolder.engine.runner import RunStartError, StepSpec, start_run
+from scaffolder.loader import Template, TemplateInvalid, load_template_text
+from scaffolder.models import Run, TemplateVersion
+from scaffolder.parameters import format_errors, validate_values
+from scaffolder.run_kind import RUN_KIND
+
+
+def _hash(text: str, base_dir: str) -> str:
+    return hashlib.sha256(f"{base_dir}\n{text}".encode()).hexdigest()
+
+
+def _base_dir_of(entity: Entity) -> str:
+    annotations = (entity.metadata or {}).get("annotations") or {}
+    for key in ("paved.dev/template-dir", "backstage.io/managed-by-location"):
+        location = str(annotations.get(key) or "")
+        if key == "paved.dev/template-dir" and location:
+            return location
+        if location.startswith("file:"):
+            return str(Path(location.removeprefix("file:")).parent)
+    return ""
+
+
+def _record_version(
+    *, template: Template, entity: Entity | None, base_dir: str, actor: User | None
+) -> TemplateVersion:
+    digest = _hash(template.yaml_text, base_dir)
+    existing = TemplateVersion.objects.filter(ref=template.ref, content_hash=digest).first()
+    if existing is not None:
+        if entity is not None and existing.entity_id != entity.pk:
+            TemplateVersion.objects.filter(pk=existing.pk).update(entity=entity)
+        return existing
+    last = TemplateVersion.objects.filter(ref=template.ref).order_by("-version").first()
+    return TemplateVersion.objects.create(
+        entity=entity,
+        ref=template.ref,
+        version=(last.version + 1) if last else 1,
+        content_hash=digest,
+        yaml_text=template.yaml_text,
+        definition=template.data,
+        base_dir=base_dir,
+        created_by=actor,
+    )
+
+
+def save_template(
+    *, yaml_text: str, actor: User | None, base_dir: str = "", source: str = "<template>"
+) -> TemplateVersion:
+    """Validate a template, upsert its catalog entity (kind=Template) and record the version.
+    Raises TemplateInvalid (nothing written) when the template is not usable."""
+    template = load_template_text(
+        yaml_text, source=source, base_dir=Path(base_dir) if base_dir else None
+    )
+    metadata = dict(template.metadata)
+    annotations = dict(metadata.get("annotations") or {})
+    if base_dir:
+        annotations["paved.dev/template-dir"] = base_dir
+    metadata["annotations"] = annotations
+    owner_ref = _owner_ref({"owner": template.owner})
+    with transaction.atomic():
+        entity, _ = Entity.objects.update_or_create(
+            ref=make_ref("Template", template.namespace, template.name),
+            defaults={
+                "kind": "Template",
+                "namespace": template.namespace,
+                "name": template.name,
+                "api_version": str(template.data.get("apiVersion")),
+                "title": template.title,
+                "description": template.description,
+                "spec_type": str(template.spec.get("type") or ""),
+                "lifecycle": str(template.spec.get("lifecycle") or ""),
+                "owner_ref": owner_ref,
+                "tags": template.tags,
+                "metadata": metadata,
+                "spec": template.spec,
+                "updated_at": timezone.now(),
+            },
+        )
+        return _record_version(template=template, entity=entity, base_dir=base_dir, actor=actor)
+
+
+def save_template_file(path: Path | str, *, actor: User | None = None) -> TemplateVersion:
+    path = Path(path).resolve()
+    return save_template(
+        yaml_text=path.read_text(encoding="utf-8"),
+        actor=actor,
+        base_dir=str(path.parent),
+        source=str(path),
+    )
+
+
+def version_for_entity(entity: Entity, *, actor: User | None = None) -> TemplateVersion:
+    """The version matching the entity's current content (recorded on first use)."""
+    base_dir = _base_dir_of(entity)
+    document = {
+        "apiVersion": entity.api_version,
+        "kind": "Template",
+        "metadata": dict((entity.metadata or {}).items()),
+        "spec": entity.spec,
+    }
+    document["metadata"].setdefault("name", entity.name)
+    document["metadata"].setdefault("namespace", entity.namespace)
+    latest = TemplateVersion.objects.filter(ref=entity.ref).order_by("-version").first()
+    if (
+        latest is not None
+        and latest.definition.get("spec") == entity.spec
+        and latest.base_dir == base_dir
+    ):
+        return latest
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    template = load_template_text(
+        text, source=entity.ref, base_dir=Path(base_dir) if base_dir else None
+    )
+    return _record_version(template=template, entity=entity, base_dir=base_dir, actor=actor)
+
+
+def template_of(version: TemplateVersion) -> Template:
+    return load_template_text(
+        version.yaml_text,
+        source=f"{version.ref} v{version.version}",
+        base_dir=Path(version.base_dir) if version.base_dir else None,
+    )
+
+
+def user_context(user: User | None) -> dict[str, Any]:
+    """`user.entity` / `user.ref` for expressions: the requester's catalog User entity."""
+    if user is None:
+        return {}
+    entity = Entity.objects.filter(kind__iexact="user", user=user).first()
+    if entity is None:
+        return {
+            "ref": f"user:default/{user.get_username()}".lower(),
+            "entity": {"metadata": {"name": user.get_username()}},
+        }
+    return {
+        "ref": entity.ref,
+        "entity": {
+            "apiVersion": entity.api_version,
+            "kind": entity.kind,
+            "metadata": {
+                **(entity.metadata or {}),
+                "name": entity.name,
+                "namespace": entity.namespace,
+            },
+            "spec": entity.spec,
+        },
+    }
+
+
+def _owner_ref(values: dict[str, Any]) -> str:
+    owner = values.get("owner")
+    if not isinstance(owner, str) or not owner:
+        return ""
+    kind, sep, rest = owner.lower().partition(":")
+    if not sep:
+        kind, rest = "group", owner.lower()
+    if "/" not in rest:
+        rest = f"default/{rest}"
+    return f"{kind}:{rest}"
+
+
+def start_template_run(
+    *, version: TemplateVersion, values: dict[str, Any], actor: User | None
+) -> Run:
+    """Validate the values with the wizard's rules and start a "scaffolder" run.
+    Raises RunStartError listing every problem; nothing is written then."""
+    try:
+        template = template_of(version)
+    except TemplateInvalid as exc:
+        raise RunStartError(exc.lines()) from None
+    clean, errors = validate_values(template.pages, values)
+    if errors:
+        raise RunStartError(format_errors(errors))
+    steps = [
+        StepSpec(
+            key=str(step.get("id") or f"step-{index + 1}"),
+            kind=str(step["action"]),
+            name=str(step.get("name") or step.get("id") or step["action"]),
+            inputs=dict(step.get("input") or {}),
+            condition=step["if"] if isinstance(step.get("if"), str) else "",
+        )
+        for index, step in enumerate(template.steps)
+    ]
+    label = clean.get("name") or clean.get("component_id") or ""
+    return start_run(
+        kind=RUN_KIND,
+        title=f"{template.title}: {label}" if label else template.title,
+        steps=steps,
+        actor=actor,
+        inputs=clean,
+        context={
+            "template": template_context(template, version_id=version.pk, version=version.version),
+            "user": user_context(actor),
+        },
+        subject=f"scaffolder.template:{version.pk}",
+        owner_ref=_owner_ref(clean),
+    )

@@ -1,0 +1,143 @@
+"""catalog:register and catalog:write."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import yaml
+
+from catalog.models import make_ref
+from portal.providers import git_host
+from portal.providers.base import PermanentProviderError
+from scaffolder.catalog_bridge import register_repository_entities
+from scaffolder.engine.context import StepContext
+from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.steps._files import target_dir
+
+
+def split_contents_url(url: str) -> tuple[str, str, str]:
+    """`<base>/<owner>/<name>/blob/<branch>[/<path>]` -> (owner, name, branch/path)."""
+    head, sep, tail = url.partition("/blob/")
+    if not sep:
+        raise PermanentProviderError(
+            f"{url!r} is not a repository contents URL (…/owner/repo/blob/branch)"
+        )
+    parts = head.rstrip("/").split("/")
+    if len(parts) < 2:
+        raise PermanentProviderError(f"{url!r} does not name an owner and a repository")
+    return parts[-2], parts[-1], tail
+
+
+def _entity_ref(document: dict[str, Any]) -> str:
+    metadata = document.get("metadata") or {}
+    return make_ref(
+        str(document.get("kind")),
+        str(metadata.get("namespace") or "default"),
+        str(metadata.get("name")),
+    )
+
+
+def pick_entity_ref(documents: list[dict[str, Any]]) -> str:
+    """Backstage: the first Component whose name does not start with generated-, else the first."""
+    for document in documents:
+        name = str((document.get("metadata") or {}).get("name") or "")
+        if str(document.get("kind")).lower() == "component" and not name.startswith("generated-"):
+            return _entity_ref(document)
+    return _entity_ref(documents[0])
+
+
+@register_step
+class CatalogRegister(StepKind):
+    name = "catalog:register"
+    title = "Register the new repository's catalog-info.yaml"
+    input_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "oneOf": [{"required": ["catalogInfoUrl"]}, {"required": ["repoContentsUrl"]}],
+        "properties": {
+            "catalogInfoUrl": {"type": "string", "minLength": 1},
+            "repoContentsUrl": {"type": "string", "minLength": 1},
+            "catalogInfoPath": {"type": "string"},
+            "optional": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    }
+
+    @classmethod
+    def _url(cls, inputs: dict[str, Any]) -> str:
+        if inputs.get("catalogInfoUrl"):
+            return str(inputs["catalogInfoUrl"])
+        path = (inputs.get("catalogInfoPath") or "/catalog-info.yaml").lstrip("/")
+        return f"{str(inputs['repoContentsUrl']).rstrip('/')}/{path}"
+
+    @classmethod
+    def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {"catalogInfoUrl": cls._url(inputs), "entityRef": ""}
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        url = self._url(ctx.inputs)
+        owner, name, rest = split_contents_url(url)
+        branch, _, path = rest.partition("/")
+        host = git_host()
+        repo = host.get_repository(owner, name)
+        content = host.read_file(repo, path, ref=branch) if repo is not None else None
+        if content is None or repo is None:
+            if ctx.inputs.get("optional"):
+                ctx.log.warning("No %s in %s/%s; skipping (optional).", path, owner, name)
+                return {"catalogInfoUrl": url}
+            raise PermanentProviderError(
+                f"{path} was not found in {owner}/{name} on branch {branch}"
+            )
+        try:
+            documents = [d for d in yaml.safe_load_all(content) if isinstance(d, dict)]
+        except yaml.YAMLError as exc:
+            raise PermanentProviderError(
+                f"{path} in {owner}/{name} is not valid YAML: {exc}"
+            ) from None
+        if not documents:
+            raise PermanentProviderError(f"{path} in {owner}/{name} contains no entity")
+        for document in documents:
+            if not isinstance(document.get("metadata"), dict) or not document.get("kind"):
+                raise PermanentProviderError(
+                    f"{path} in {owner}/{name}: every entity needs kind and metadata.name"
+                )
+        problems = register_repository_entities(
+            owner=owner,
+            name=name,
+            path=path,
+            documents=documents,
+            default_branch=branch == repo.default_branch,
+        )
+        if problems:
+            raise PermanentProviderError(
+                f"{path} in {owner}/{name} was not accepted by the catalog: " + "; ".join(problems)
+            )
+        for document in documents:
+            ctx.log.info("Registered %s in the catalog.", _entity_ref(document))
+        return {"entityRef": pick_entity_ref(documents), "catalogInfoUrl": url}
+
+
+@register_step
+class CatalogWrite(StepKind):
+    name = "catalog:write"
+    title = "Write catalog-info.yaml into the workspace"
+    input_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "required": ["entity"],
+        "properties": {"filePath": {"type": "string"}, "entity": {"type": "object"}},
+        "additionalProperties": False,
+    }
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        entity = dict(ctx.inputs["entity"])
+        metadata = dict(entity.get("metadata") or {})
+        annotations = dict(metadata.get("annotations") or {})
+        template_ref = ((ctx.run.context or {}).get("template") or {}).get("ref")
+        if template_ref:
+            annotations["backstage.io/source-template"] = template_ref
+            metadata["annotations"] = annotations
+        entity["metadata"] = metadata
+        target = target_dir(ctx, ctx.inputs.get("filePath") or "catalog-info.yaml")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(entity, sort_keys=False))
+        ctx.log.info("Wrote %s.", ctx.inputs.get("filePath") or "catalog-info.yaml")
+        return {}

@@ -1,0 +1,74 @@
+"""fetch:plain and fetch:plain:file: copy files into the workspace without rendering."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from portal.providers.base import PermanentProviderError
+from scaffolder.engine.context import StepContext
+from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.steps._files import resolve_source, source_files, target_dir
+from scaffolder.workspace import UnsafePath, safe_join
+
+
+@register_step
+class FetchPlain(StepKind):
+    name = "fetch:plain"
+    title = "Copy a folder into the workspace"
+    dry_run_safe = True
+    input_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "required": ["url"],
+        "properties": {
+            "url": {"type": "string", "minLength": 1},
+            "targetPath": {"type": "string"},
+            "token": {"type": "string"},
+        },
+        "additionalProperties": False,
+    }
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        source = resolve_source(ctx, ctx.inputs["url"])
+        root = target_dir(ctx, ctx.inputs.get("targetPath"))
+        if source.is_file():
+            raise PermanentProviderError(
+                f"url {ctx.inputs['url']!r} is a file; use fetch:plain:file"
+            )
+        count = 0
+        for rel, path in source_files(source):
+            try:
+                target = safe_join(root, rel)
+            except UnsafePath as exc:
+                raise PermanentProviderError(str(exc)) from None
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+            count += 1
+        ctx.log.info("Copied %d file(s) from %s.", count, ctx.inputs["url"])
+        return {"files": count}
+
+
+@register_step
+class FetchPlainFile(StepKind):
+    name = "fetch:plain:file"
+    title = "Copy one file into the workspace"
+    dry_run_safe = True
+    input_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "required": ["url", "targetPath"],
+        "properties": {
+            "url": {"type": "string", "minLength": 1},
+            "targetPath": {"type": "string", "minLength": 1},
+            "token": {"type": "string"},
+        },
+        "additionalProperties": False,
+    }
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        source = resolve_source(ctx, ctx.inputs["url"])
+        if not source.is_file():
+            raise PermanentProviderError(f"url {ctx.inputs['url']!r} is not a file")
+        target = target_dir(ctx, ctx.inputs["targetPath"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+        ctx.log.info("Copied %s to %s.", ctx.inputs["url"], ctx.inputs["targetPath"])
+        return {}

@@ -1,0 +1,203 @@
+"""publish:git, publish:github and publish:github:pull-request: the workspace becomes a repository.
+
+All three use whichever git host is configured (`portal.providers.git_host()`), and push the
+whole workspace as ONE commit. Repeating a step is harmless: ensure_repository is idempotent and
+commit_files makes no commit when the tree is already identical.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from portal.providers import git_host
+from portal.providers.base import PermanentProviderError, RepoRef
+from scaffolder.engine.context import StepContext
+from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.expressions import parse_repo_url
+from scaffolder.workspace import UnsafePath, safe_join, workspace_files
+
+PUBLISH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["repoUrl"],
+    "properties": {
+        "repoUrl": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "defaultBranch": {"type": "string"},
+        "repoVisibility": {"enum": ["private", "public", "internal"]},
+        "gitCommitMessage": {"type": "string"},
+        "gitAuthorName": {"type": "string"},
+        "gitAuthorEmail": {"type": "string"},
+        "sourcePath": {"type": "string"},
+        "topics": {"type": "array", "items": {"type": "string"}},
+    },
+    # publish:github has ~40 options (branch protection, collaborators...); we accept them so
+    # existing templates load, and apply the ones the git host supports.
+    "additionalProperties": True,
+}
+
+
+def repo_target(repo_url: str) -> tuple[str, str]:
+    try:
+        parsed = parse_repo_url(repo_url)
+    except ValueError as exc:
+        raise PermanentProviderError(f"repoUrl: {exc}") from None
+    owner = parsed.get("owner") or parsed.get("organization") or parsed.get("workspace") or ""
+    return owner, parsed["repo"]
+
+
+def contents_url(repo: RepoRef, branch: str) -> str:
+    base = (repo.web_url or repo.clone_url).rstrip("/")
+    return f"{base}/blob/{branch}"
+
+
+def source_files_for(ctx: StepContext, source_path: str | None) -> dict[str, bytes]:
+    try:
+        root = safe_join(Path(ctx.workspace), source_path or ".", what="sourcePath")
+    except UnsafePath as exc:
+        raise PermanentProviderError(str(exc)) from None
+    files = workspace_files(root)
+    if not files:
+        raise PermanentProviderError(
+            "the workspace is empty: nothing to publish (is there a fetch:template step before this one?)"
+        )
+    return files
+
+
+class _Publish(StepKind):
+    input_schema: ClassVar[dict[str, Any]] = PUBLISH_SCHEMA
+    lease_seconds = 300
+
+    @classmethod
+    def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
+        owner, name = repo_target(inputs["repoUrl"])
+        host = parse_repo_url(inputs["repoUrl"])["host"]
+        branch = inputs.get("defaultBranch") or "main"
+        remote = f"https://{host}/{owner}/{name}"
+        return {
+            "remoteUrl": remote,
+            "cloneUrl": f"{remote}.git",
+            "repoContentsUrl": f"{remote}/blob/{branch}",
+            "commitHash": "0" * 40,
+        }
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        inputs = ctx.inputs
+        owner, name = repo_target(inputs["repoUrl"])
+        branch = inputs.get("defaultBranch") or "main"
+        files = source_files_for(ctx, inputs.get("sourcePath"))
+        host = git_host()
+        repo, created = host.ensure_repository(
+            owner,
+            name,
+            description=inputs.get("description", ""),
+            private=inputs.get("repoVisibility", "private") != "public",
+            default_branch=branch,
+            topics=tuple(inputs.get("topics") or ()),
+        )
+        ctx.log.info(
+            "%s repository %s on %s.", "Created" if created else "Found", repo.full_name, host.name
+        )
+        ctx.heartbeat()
+        commit = host.commit_files(
+            repo, files, message=inputs.get("gitCommitMessage") or "Initial commit", branch=branch
+        )
+        if commit.changed:
+            ctx.log.info("Pushed %d file(s) as commit %s.", len(files), commit.sha[:12])
+        else:
+            ctx.log.info(
+                "The repository already has these %d file(s); nothing to push.", len(files)
+            )
+        return {
+            "remoteUrl": repo.web_url or repo.clone_url,
+            "cloneUrl": repo.clone_url,
+            "repoContentsUrl": contents_url(repo, branch),
+            "commitHash": commit.sha,
+            "repository": {
+                "host": repo.host,
+                "owner": repo.owner,
+                "name": repo.name,
+                "branch": branch,
+            },
+        }
+
+
+@register_step
+class PublishGit(_Publish):
+    name = "publish:git"
+    title = "Publish the workspace to the configured git host"
+
+
+@register_step
+class PublishGithub(_Publish):
+    name = "publish:github"
+    title = "Publish the workspace to a new repository"
+
+
+@register_step
+class PublishPullRequest(StepKind):
+    name = "publish:github:pull-request"
+    title = "Propose the workspace as a change to an existing repository"
+    lease_seconds = 300
+    input_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "required": ["repoUrl", "branchName", "title", "description"],
+        "properties": {
+            "repoUrl": {"type": "string", "minLength": 1},
+            "branchName": {"type": "string", "minLength": 1},
+            "title": {"type": "string", "minLength": 1},
+            "description": {"type": "string"},
+            "targetBranchName": {"type": "string"},
+            "sourcePath": {"type": "string"},
+            "targetPath": {"type": "string"},
+            "commitMessage": {"type": "string"},
+        },
+        "additionalProperties": True,
+    }
+
+    @classmethod
+    def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
+        owner, name = repo_target(inputs["repoUrl"])
+        host = parse_repo_url(inputs["repoUrl"])["host"]
+        return {
+            "remoteUrl": f"https://{host}/{owner}/{name}/tree/{inputs['branchName']}",
+            "targetBranchName": inputs.get("targetBranchName") or "main",
+            "pullRequestNumber": 0,
+        }
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        inputs = ctx.inputs
+        owner, name = repo_target(inputs["repoUrl"])
+        host = git_host()
+        repo = host.get_repository(owner, name)
+        if repo is None:
+            raise PermanentProviderError(f"repository {owner}/{name} does not exist on {host.name}")
+        files = source_files_for(ctx, inputs.get("sourcePath"))
+        prefix = (inputs.get("targetPath") or "").strip("/")
+        if prefix:
+            files = {f"{prefix}/{path}": data for path, data in files.items()}
+        target = inputs.get("targetBranchName") or repo.default_branch
+        # The proposal branch starts from the target branch's files plus ours (one commit).
+        base = {
+            path: host.read_file(repo, path, ref=target) or b""
+            for path in host.list_files(repo, ref=target)
+        }
+        commit = host.commit_files(
+            repo,
+            {**base, **files},
+            message=inputs.get("commitMessage") or inputs["title"],
+            branch=inputs["branchName"],
+        )
+        ctx.log.info(
+            "Pushed branch %s to %s (%s).",
+            inputs["branchName"],
+            repo.full_name,
+            "new commit" if commit.changed else "unchanged",
+        )
+        base_url = (repo.web_url or repo.clone_url).rstrip("/")
+        return {
+            "remoteUrl": f"{base_url}/tree/{inputs['branchName']}",
+            "targetBranchName": target,
+            "commitHash": commit.sha,
+            "pullRequestNumber": 0,
+        }

@@ -1,0 +1,254 @@
+"""The "Create" pages: template cards, the multi-page wizard, and the template editor."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from catalog.models import Entity
+from portal.htmx import is_partial, render_page
+from scaffolder.dry_run import DryRunResult, dry_run
+from scaffolder.engine.runner import RunStartError
+from scaffolder.forms import decode_state, encode_state, page_fields_view, parse_page
+from scaffolder.loader import Template, TemplateInvalid, load_template_text
+from scaffolder.models import TemplateVersion
+from scaffolder.parameters import apply_defaults, page_visible, validate_page, validate_values
+from scaffolder.queries import template_entity, templates_for_list
+from scaffolder.services import start_template_run, template_of, user_context, version_for_entity
+
+MAX_SHOWN_FILE_CHARS = 20_000
+
+
+def template_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    return render_page(
+        request,
+        "scaffolder/template_list.html",
+        {"templates": templates_for_list(query), "q": query, "nav_section": "scaffolder"},
+        partial="template-cards",
+    )
+
+
+def _load(namespace: str, name: str) -> tuple[Entity, TemplateVersion, Template]:
+    entity = template_entity(namespace, name)
+    if entity is None:
+        raise Http404("No such template")
+    try:
+        version = version_for_entity(entity)
+        return entity, version, template_of(version)
+    except TemplateInvalid as exc:
+        raise Http404(f"The template is invalid: {exc}") from None
+
+
+def _visible_indexes(template: Template, values: dict[str, Any]) -> list[int]:
+    return [i for i, page in enumerate(template.pages) if page_visible(page, values)]
+
+
+def _step_rows(template: Template) -> list[dict[str, str]]:
+    return [
+        {
+            "id": str(s.get("id") or f"step-{i + 1}"),
+            "name": str(s.get("name") or s.get("id") or s["action"]),
+            "action": str(s["action"]),
+            "conditional": "yes" if "if" in s else "",
+        }
+        for i, s in enumerate(template.steps)
+    ]
+
+
+def _review_rows(template: Template, values: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for index in _visible_indexes(template, values):
+        page = template.pages[index]
+        fields = [f for f in page_fields_view(page, values) if f.name in values]
+        rows.append({"title": page.get("title") or f"Page {index + 1}", "fields": fields})
+    return rows
+
+
+@require_http_methods(["GET", "POST"])
+def template_wizard(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
+    entity, version, template = _load(namespace, name)
+    values = decode_state(request.POST.get("state", "")) if request.method == "POST" else {}
+    values = apply_defaults(template.pages, values) if request.method == "GET" else values
+    indexes = _visible_indexes(template, values)
+    try:
+        current = int(
+            request.POST.get("page", request.GET.get("page", indexes[0] if indexes else 0))
+        )
+    except ValueError:
+        current = indexes[0] if indexes else 0
+    action = request.POST.get("action", "")
+    errors: dict[str, list[str]] = {}
+    problems: list[str] = []
+    status = 200
+    stage = "page" if template.pages else "review"
+    if (
+        request.method == "POST"
+        and action in ("next", "back")
+        and 0 <= current < len(template.pages)
+    ):
+        page = template.pages[current]
+        values = parse_page(page, values, request.POST)
+        values = apply_defaults(template.pages, values)
+        indexes = _visible_indexes(template, values)
+        if action == "next":
+            errors = validate_page(page, values)
+            if errors:
+                status = 422
+            else:
+                later = [i for i in indexes if i > current]
+                if later:
+                    current = later[0]
+                else:
+                    stage = "review"
+        else:
+            earlier = [i for i in indexes if i < current]
+            current = earlier[-1] if earlier else current
+    elif request.method == "POST" and action == "edit":
+        current = indexes[0] if indexes else 0
+    elif request.method == "POST" and action == "create":
+        try:
+            run = start_template_run(version=version, values=values, actor=request.user)  # type: ignore[arg-type]
+        except RunStartError as exc:
+            problems, stage, status = exc.problems, "review", 422
+        else:
+            url = reverse("scaffolder:run-detail", args=[run.pk])
+            return HttpResponseClientRedirect(url) if is_partial(request) else redirect(url)
+    elif request.method == "POST" and action == "review":
+        _clean, errors = validate_values(template.pages, values)
+        stage, status = ("page", 422) if errors else ("review", 200)
+    fields = []
+    if stage == "page" and template.pages:
+        fields = page_fields_view(template.pages[current], values, errors)
+    position = indexes.index(current) + 1 if current in indexes else 1
+    context = {
+        "entity": entity,
+        "template": template,
+        "version": version,
+        "stage": stage,
+        "page_index": current,
+        "page": template.pages[current] if template.pages else {},
+        "position": position,
+        "page_count": len(indexes),
+        "is_first": position == 1,
+        "fields": fields,
+        "state": encode_state(values),
+        "review": _review_rows(template, values) if stage == "review" else [],
+        "steps": _step_rows(template),
+        "problems": problems,
+        "page_errors": errors.get("", []),
+        "nav_section": "scaffolder",
+    }
+    return render_page(
+        request, "scaffolder/template_wizard.html", context, partial="wizard", status=status
+    )
+
+
+@require_POST
+def template_field_validate(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
+    """Check one field as the user types: 200 with no message, or 422 with the message."""
+    _entity, _version, template = _load(namespace, name)
+    field_name = request.POST.get("field", "")
+    try:
+        page = template.pages[int(request.POST.get("page", "0"))]
+    except (ValueError, IndexError):
+        raise Http404("No such page") from None
+    values = parse_page(page, decode_state(request.POST.get("state", "")), request.POST)
+    errors = validate_page(page, values).get(field_name, [])
+    # "required" is only reported once the user moves on (Next), not while typing.
+    if request.POST.get("trigger") != "submit":
+        errors = [e for e in errors if e != "This field is required."]
+    return render_page(
+        request,
+        "scaffolder/template_wizard.html",
+        {"field_name": field_name, "field_errors": errors},
+        partial="field-errors",
+        status=422 if errors else 200,
+    )
+
+
+def _editor_template(text: str) -> Template:
+    template = load_template_text(text, source="editor")
+    # A template that already exists lends its folder, so its skeleton can be dry-run.
+    known = (
+        TemplateVersion.objects.filter(ref=template.ref)
+        .exclude(base_dir="")
+        .order_by("-version")
+        .first()
+    )
+    if known is not None:
+        template.base_dir = Path(known.base_dir)
+    return template
+
+
+@require_http_methods(["GET", "POST"])
+def template_editor(request: HttpRequest) -> HttpResponse:
+    """Platform team only: paste YAML, fill the form, see a dry-run. Nothing is saved."""
+    if not getattr(request.user, "is_staff", False):
+        raise PermissionDenied("The template editor is for the platform team.")
+    text = request.POST.get("yaml", "") if request.method == "POST" else ""
+    if request.method == "GET" and request.GET.get("template"):
+        version = (
+            TemplateVersion.objects.filter(ref=request.GET["template"]).order_by("-version").first()
+        )
+        text = version.yaml_text if version else ""
+    problems: list[str] = []
+    pages: list[dict[str, Any]] = []
+    result: DryRunResult | None = None
+    status = 200
+    template: Template | None = None
+    values: dict[str, Any] = {}
+    if text.strip():
+        try:
+            template = _editor_template(text)
+        except TemplateInvalid as exc:
+            problems, status = exc.lines(), 422
+    if template is not None:
+        values = apply_defaults(template.pages, {})
+        if request.method == "POST":
+            for page in template.pages:
+                values = parse_page(page, values, request.POST)
+        errors: dict[str, list[str]] = {}
+        if request.POST.get("action") == "dry-run":
+            _clean, errors = validate_values(template.pages, values)
+            with tempfile.TemporaryDirectory(prefix="paved-editor-") as tmp:
+                actor = request.user if isinstance(request.user, User) else None
+                result = dry_run(template, values, workspace=Path(tmp), user=user_context(actor))
+            status = 200 if result.status == "completed" else 422
+        pages = [
+            {
+                "title": page.get("title") or f"Page {i + 1}",
+                "fields": page_fields_view(page, values, errors),
+            }
+            for i, page in enumerate(template.pages)
+        ]
+    files = []
+    if result is not None:
+        for path, data in sorted(result.files.items()):
+            try:
+                content = data.decode("utf-8")
+            except UnicodeDecodeError:
+                content = f"(binary, {len(data)} bytes)"
+            files.append(
+                {"path": path, "content": content[:MAX_SHOWN_FILE_CHARS], "size": len(data)}
+            )
+    context = {
+        "yaml": text,
+        "problems": problems,
+        "pages": pages,
+        "result": result,
+        "files": files,
+        "nav_section": "scaffolder",
+    }
+    return render_page(
+        request, "scaffolder/template_editor.html", context, partial="editor-result", status=status
+    )

@@ -1,0 +1,64 @@
+"""The golden path in a real browser: pick the template, get as-you-type errors, fill both pages,
+review, Create, and watch the run finish on a real worker with its output links."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from scaffolder.demo import load_builtin_templates
+from tests.conftest import make_group, make_member
+from tests.e2e.conftest import screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def worker_env(worker_env: dict[str, str], settings: Any) -> dict[str, str]:
+    return {**worker_env, "PAVED_GIT_LOCAL_ROOT": str(settings.PAVED_GIT_LOCAL_ROOT)}
+
+
+def test_create_a_service_from_the_golden_path(
+    page: Page, live_server: Any, settings: Any, celery_worker: Any
+) -> None:
+    settings.PAVED_LOCAL_LOGIN = True
+    settings.SOCIALACCOUNT_PROVIDERS = {}
+    make_member("carol", make_group("team-orders"), first_name="Carol")
+    load_builtin_templates()
+    name = f"e2e-{uuid.uuid4().hex[:8]}"
+
+    page.goto(f"{live_server.url}/create/")
+    page.get_by_label("Username or e-mail").fill("carol")
+    page.get_by_label("Password").fill("pw-for-tests-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Create something new")).to_be_visible()
+    page.locator("#template-default-python-service").get_by_role("link", name="Choose").click()
+
+    # As-you-type validation: the server's message appears under the field, then goes away.
+    field = page.locator("#id_name")
+    field.press_sequentially("Bad Name", delay=20)
+    expect(page.locator("#field-name-errors")).to_contain_text("Must match the pattern")
+    field.fill("")
+    field.press_sequentially(name, delay=20)
+    expect(page.locator("#field-name-errors")).to_be_empty()
+    page.locator("#id_owner").select_option("group:default/team-orders")
+    page.get_by_role("button", name="Next →").click()
+
+    expect(page.get_by_role("heading", name="Repository and deployment")).to_be_visible()
+    page.locator("#id_repoUrl__owner").fill("team-orders")
+    page.locator("#id_repoUrl__repo").fill(name)
+    page.get_by_role("button", name="Review").click()
+
+    expect(page.get_by_role("heading", name="Review")).to_be_visible()
+    expect(page.locator("#wizard")).to_contain_text(f"repo={name}")
+    screenshot(page, "wizard-review")
+    page.get_by_role("button", name="Create").click()
+
+    expect(page).to_have_url(re.compile(r"/runs/\d+/$"))
+    expect(page.get_by_role("link", name="Repository")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("link", name="Open in catalog")).to_be_visible()
+    screenshot(page, "wizard-run-finished")

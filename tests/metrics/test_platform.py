@@ -1,0 +1,109 @@
+"""Golden-path adoption, self-service rate, template time-to-production; token admin."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from catalog.models import Entity
+from metrics import platform
+from metrics.events import parse_event
+from metrics.models import IntegrationToken
+from metrics.services import Incoming, ingest
+from scaffolder.models import Run, RunStatus
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def run(
+    ref: str | None, status: str = RunStatus.SUCCEEDED, kind: str = "scaffolder", **context: object
+) -> Run:
+    ctx = dict(context)
+    if ref:
+        ctx["component_ref"] = ref
+    return Run.objects.create(
+        kind=kind, title="t", status=status, context=ctx, started_at=T0, finished_at=T0
+    )
+
+
+def test_golden_path_adoption_rules_and_extension() -> None:
+    Entity.objects.create(
+        kind="Component",
+        name="a",
+        metadata={"annotations": {"paved.dev/template": "python-service"}},
+    )
+    Entity.objects.create(kind="Component", name="b")
+    Entity.objects.create(kind="Component", name="c")
+    Entity.objects.create(kind="Component", name="old", lifecycle="deprecated")
+    run("component:default/b")
+    run("component:default/c", recommended=False)
+    result = platform.golden_path_adoption()
+    assert (result["components"], result["on_golden_path"]) == (3, 2)
+    platform.register_golden_path_rule(
+        "test-all-c", lambda qs: set(qs.filter(name="c").values_list("pk", flat=True))
+    )
+    try:
+        assert platform.golden_path_adoption()["rate"] == 1.0
+        assert platform.is_on_golden_path(Entity.objects.get(name="c"))
+    finally:
+        platform._RULES.pop("test-all-c")
+
+
+def test_self_service_rate() -> None:
+    run(None)
+    run(None, kind="infra")
+    run(None, kind="infra", approved_by="pat")
+    run(None, status=RunStatus.FAILED)
+    run(None, kind="demo")
+    r = platform.self_service_rate(date(2026, 3, 1), date(2026, 3, 31))
+    assert (r["requests"], r["self_service"], r["rate"]) == (4, 2, 0.5)
+
+
+def test_template_time_to_production() -> None:
+    run("component:default/newsvc")
+    event = parse_event(
+        {
+            "type": "deployment",
+            "id": "n1",
+            "component": "newsvc",
+            "environment": "production",
+            "status": "success",
+            "finished_at": "2026-03-02T13:30:00Z",
+            "commits": [],
+        }
+    )
+    ingest([Incoming(source="api", delivery_id="deployment:n1", event=event)])
+    r = platform.template_time_to_production(date(2026, 3, 1), date(2026, 3, 31))
+    assert (r["runs"], r["deployed"], r["median_hours"]) == (1, 1, 3.5)
+
+
+def test_roi_after_measured_from_runs(client: Client, owner: User) -> None:
+    from metrics.roi import measured
+
+    run("component:default/newsvc")
+    m = measured(date(2026, 3, 10))
+    assert m["runs"] == 1
+    assert m["services_per_month"] == 1
+
+
+def test_integration_token_created_in_admin(client: Client, platform_admin: User) -> None:
+    client.force_login(platform_admin)
+    response = client.post("/admin/metrics/integrationtoken/add/", {"name": "jenkins"}, follow=True)
+    assert response.status_code == 200
+    token = IntegrationToken.objects.get(name="jenkins")
+    shown = [str(m) for m in response.context["messages"]]
+    plain = shown[0].split("Token for jenkins: ")[1].split(" ")[0]
+    assert token.token_hash != plain
+    assert plain.startswith(token.prefix)
+    ok = client.post(
+        "/api/metrics/events",
+        json.dumps([]),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {plain}"},
+    )
+    assert ok.status_code == 200

@@ -1,0 +1,205 @@
+"""`scaffold dry-run`: files rendered, other actions reported, exit codes, path safety."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+CORPUS = Path("/work/shared/corpus/backstage/software-templates/scaffolder-templates")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _dry_run(
+    template: Path, values: dict[str, Any], out: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, Any]]:
+    values_file = out.parent / "values.json"
+    values_file.write_text(json.dumps(values))
+    with pytest.raises(SystemExit) as exit_info:
+        call_command(
+            "scaffold",
+            "dry-run",
+            str(template),
+            "--values",
+            str(values_file),
+            "--output",
+            str(out),
+            "--json",
+        )
+    stdout = capsys.readouterr().out
+    return int(exit_info.value.code or 0), json.loads(stdout) if stdout.strip() else {}
+
+
+def _write_template(
+    tmp_path: Path, steps: str, *, skeleton: dict[str, str] | None = None, params: str = ""
+) -> Path:
+    folder = tmp_path / "tpl"
+    (folder / "skeleton").mkdir(parents=True)
+    for rel, content in (skeleton or {}).items():
+        (folder / "skeleton" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "skeleton" / rel).write_text(content)
+    path = folder / "template.yaml"
+    path.write_text(
+        "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: t\nspec:\n"
+        "  type: service\n  parameters:\n    - properties:\n        name: {type: string}\n"
+        + params
+        + "  steps:\n"
+        + steps
+    )
+    return path
+
+
+@pytest.mark.django_db
+def test_docs_template_from_the_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    values = {"name": "my-docs", "description": "Docs", "owner": "group:default/team-orders",
+              "repoUrl": "github.com?owner=acme&repo=my-docs"}  # fmt: skip
+    code, result = _dry_run(
+        CORPUS / "docs-template/template.yaml", values, tmp_path / "out", capsys
+    )
+    assert code == 0
+    assert result["status"] == "completed"
+    assert result["error"] is None
+    assert [s["id"] for s in result["steps"]] == ["fetch", "publish", "register"]
+    assert result["steps"][1]["input"]["repoUrl"] == "github.com?owner=acme&repo=my-docs"
+    assert result["steps"][2]["input"]["repoContentsUrl"].endswith("acme/my-docs/blob/main")
+    catalog_info = (tmp_path / "out/catalog-info.yaml").read_text()
+    assert 'name: "my-docs"' in catalog_info
+    assert "acme/my-docs" in catalog_info
+    assert (tmp_path / "out/docs/index.md").exists()
+    assert result["output"]["links"][0]["url"] == "https://github.com/acme/my-docs"
+
+
+@pytest.mark.django_db
+def test_invalid_template_exits_2_with_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write_template(tmp_path, "    - id: x\n      action: no:such\n")
+    code, result = _dry_run(path, {}, tmp_path / "out", capsys)
+    assert code == 2
+    assert "template.yaml:12: step 'x': unknown action 'no:such'" in result["error"]
+
+
+@pytest.mark.django_db
+def test_failed_step_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write_template(
+        tmp_path,
+        "    - id: x\n      action: debug:log\n      input:\n        message: ${{ ''.__class__ }}\n",
+    )
+    code, result = _dry_run(path, {"name": "a"}, tmp_path / "out", capsys)
+    assert code == 1
+    assert result["status"] == "failed"
+    assert "step 'x' input.message" in result["error"]
+    assert "__class__" in result["error"]
+
+
+@pytest.mark.django_db
+def test_skeleton_names_dotfiles_copy_without_templating(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    skeleton = {
+        "${{ values.name }}/main.py": "NAME = '${{ values.name }}'\n",
+        ".github/workflows/ci.yaml": "run: ${{ github.sha }}\n",
+        ".env": "X=${{ values.name }}\n",
+        "{% if values.docs %}docs.md{% endif %}": "docs",
+    }
+    steps = (
+        "    - id: fetch\n      action: fetch:template\n      input:\n        url: ./skeleton\n"
+        "        copyWithoutTemplating: ['.github/**']\n        values:\n          name: ${{ parameters.name }}\n"
+        "          docs: false\n"
+        "    - id: mv\n      action: fs:rename\n      input:\n        files: [{from: .env, to: .env.example}]\n"
+        "    - id: rm\n      action: fs:delete\n      input:\n        files: ['**/*.pyc']\n"
+    )
+    (tmp_path / "tpl").mkdir()
+    path = _write_template(tmp_path, steps, skeleton=skeleton)
+    (path.parent / "skeleton/junk.pyc").write_text("x")
+    (path.parent / "skeleton/.ruff_cache").mkdir()
+    (path.parent / "skeleton/.ruff_cache/CACHEDIR.TAG").write_text("tool cache")
+    code, result = _dry_run(path, {"name": "svc"}, tmp_path / "out", capsys)
+    assert code == 0, result
+    out = tmp_path / "out"
+    assert (out / "svc/main.py").read_text() == "NAME = 'svc'\n"
+    assert (out / ".github/workflows/ci.yaml").read_text() == "run: ${{ github.sha }}\n"
+    assert (out / ".env.example").read_text() == "X=svc\n"
+    assert not (out / ".env").exists()
+    assert not (out / ".ruff_cache").exists()  # tool caches in a skeleton are never copied
+    assert not (out / "junk.pyc").exists()
+    assert not (out / "docs.md").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "step",
+    [
+        "    - id: x\n      action: fetch:template\n      input:\n        url: ./skeleton\n        targetPath: ../escape\n",
+        "    - id: x\n      action: fetch:template\n      input:\n        url: ./skeleton\n        targetPath: /tmp/abs\n",
+        "    - id: x\n      action: fetch:template\n      input:\n        url: ./skeleton\n        values: {n: '../../evil'}\n",
+        "    - id: x\n      action: fetch:plain\n      input:\n        url: ../../\n",
+        "    - id: x\n      action: fs:rename\n      input:\n        files: [{from: a.txt, to: ../../b.txt}]\n",
+    ],
+)
+def test_paths_cannot_escape(tmp_path: Path, capsys: pytest.CaptureFixture[str], step: str) -> None:
+    path = _write_template(tmp_path, step, skeleton={"${{ values.n }}/f.txt": "x", "a.txt": "a"})
+    code, result = _dry_run(path, {"name": "a"}, tmp_path / "out", capsys)
+    assert code == 1, result
+    assert any(w in result["error"] for w in ("outside", "'..'", "absolute")), result["error"]
+    assert not (tmp_path / "escape").exists()
+    assert not (tmp_path / "b.txt").exists()
+
+
+@pytest.mark.django_db
+def test_symlink_in_workspace_cannot_be_followed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = (
+        "    - id: a\n      action: fetch:plain\n      input:\n        url: ./skeleton\n"
+        "    - id: b\n      action: fs:rename\n      input:\n        files: [{from: link/x, to: y}]\n"
+    )
+    path = _write_template(tmp_path, steps, skeleton={"f.txt": "x"})
+    (path.parent / "skeleton/link").symlink_to(tmp_path)
+    (tmp_path / "x").write_text("secret")
+    code, result = _dry_run(path, {"name": "a"}, tmp_path / "out", capsys)
+    # The symlink is not copied from the skeleton, so link/x does not exist in the workspace.
+    assert code == 1
+    assert "does not exist" in result["error"]
+    assert (tmp_path / "x").exists()
+
+
+@pytest.mark.django_db
+def test_each_and_if(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    steps = (
+        "    - id: loop\n      action: debug:log\n      each: ${{ ['a', 'b'] }}\n      input:\n        message: item ${{ each.value }}\n"
+        "    - id: never\n      if: ${{ parameters.name === 'zzz' }}\n      action: debug:log\n      input:\n        message: nope\n"
+    )
+    path = _write_template(tmp_path, steps)
+    code, result = _dry_run(path, {"name": "a"}, tmp_path / "out", capsys)
+    assert code == 0
+    assert [i["message"] for i in result["steps"][0]["input"]["__each__"]] == ["item a", "item b"]
+    assert result["steps"][1]["status"] == "skipped"
+
+
+def test_cli_process_exit_codes(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: [")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "scaffold",
+            "dry-run",
+            str(bad),
+            "--output",
+            str(tmp_path / "o"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "bad.yaml:1: not valid YAML" in proc.stderr

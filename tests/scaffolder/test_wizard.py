@@ -1,0 +1,181 @@
+"""The "Create" pages: cards, the multi-page wizard, field validation, review, create, editor."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from catalog.models import Entity
+from scaffolder.demo import load_builtin_templates
+from scaffolder.models import Run, Step
+
+pytestmark = pytest.mark.django_db
+
+WIZARD = "/create/default/python-service/"
+
+
+@pytest.fixture
+def templates() -> None:
+    load_builtin_templates()
+
+
+def test_template_list_recommended_first_and_search(owner_client: Client, templates: None) -> None:
+    assert reverse("scaffolder:template-list") == "/create/"
+    page = owner_client.get("/create/").content.decode()
+    assert page.index("Python service (FastAPI)") < page.index("Static documentation site")
+    assert "Recommended" in page
+    assert "group:default/platform-team" in page
+    hit = owner_client.get("/create/?q=fastapi", headers={"HX-Request": "true"}).content.decode()
+    assert "Python service" in hit
+    assert "Static documentation site" not in hit
+    hit = owner_client.get("/create/?q=mkdocs", headers={"HX-Request": "true"}).content.decode()
+    assert "Static documentation site" in hit
+    assert "Python service" not in hit
+    assert "<html" not in hit
+
+
+def test_template_list_query_count(
+    owner_client: Client, templates: None, django_assert_max_num_queries: Any
+) -> None:
+    with django_assert_max_num_queries(8):
+        owner_client.get("/create/")
+
+
+def _post(client: Client, data: dict[str, Any], htmx: bool = False) -> Any:
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(WIZARD, data, headers=headers)
+
+
+def test_wizard_pages_validation_review_and_create(
+    owner_client: Client, owner: User, team: Entity, templates: None
+) -> None:
+    page = owner_client.get(WIZARD).content.decode()
+    assert 'name="name"' in page
+    assert "team-orders" in page
+    assert "kubernetes:namespace" in page  # the steps that will run
+    assert 'id="field-name-errors"' in page
+    assert 'hx-post="/create/default/python-service/validate"' in page
+    # Page 1 with a bad name: 422 and the message next to the field, no run.
+    response = _post(
+        owner_client,
+        {"state": "{}", "page": "0", "action": "next", "name": "Bad Name", "owner": ""},
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "Must match the pattern" in body
+    assert "This field is required." in body
+    # Page 1 valid -> page 2.
+    response = _post(owner_client, {"state": "{}", "page": "0", "action": "next", "name": "orders-api",
+                                    "owner": "group:default/team-orders", "lifecycle": "production"})  # fmt: skip
+    assert response.status_code == 200
+    state = response.context["state"]
+    assert 'name="repoUrl__owner"' in response.content.decode()
+    # Page 2 -> review listing every value.
+    response = _post(owner_client, {"state": state, "page": "1", "action": "next", "repoUrl__host": "localhost",
+                                    "repoUrl__owner": "team-orders", "repoUrl__repo": "orders-api",
+                                    "environment": "dev", "port": "8000", "canary__present": "1", "canary": "on"})  # fmt: skip
+    assert response.status_code == 200
+    review = response.content.decode()
+    assert "Review" in review
+    assert "localhost?owner=team-orders&amp;repo=orders-api" in review
+    assert "orders-api" in review
+    assert "production" in review
+    state = response.context["state"]
+    assert json.loads(state)["port"] == 8000
+    assert json.loads(state)["canary"] is True
+    # Create starts the run and redirects to its page.
+    response = _post(owner_client, {"state": state, "page": "1", "action": "create"})
+    run = Run.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/runs/{run.pk}/"
+    assert run.kind == "scaffolder"
+    assert run.requested_by == owner
+    assert run.inputs["name"] == "orders-api"
+    assert run.inputs["repoUrl"].startswith("localhost?")
+    assert Step.objects.filter(run=run).count() == 5
+
+
+def test_create_with_tampered_state_never_starts_a_run(
+    owner_client: Client, templates: None
+) -> None:
+    state = json.dumps({"name": "x", "owner": "group:default/team-orders"})
+    response = _post(owner_client, {"state": state, "page": "1", "action": "create"})
+    assert response.status_code == 422
+    assert "repoUrl: This field is required." in response.content.decode()
+    assert not Run.objects.exists()
+
+
+def test_field_validation_as_you_type(owner_client: Client, templates: None) -> None:
+    url = "/create/default/python-service/validate"
+    bad = owner_client.post(
+        url,
+        {"field": "name", "page": "0", "state": "{}", "name": "UPPER"},
+        headers={"HX-Request": "true"},
+    )
+    assert bad.status_code == 422
+    assert 'id="field-name-errors"' in bad.content.decode()
+    assert "Must match the pattern" in bad.content.decode()
+    good = owner_client.post(
+        url,
+        {"field": "name", "page": "0", "state": "{}", "name": "fine-name"},
+        headers={"HX-Request": "true"},
+    )
+    assert good.status_code == 200
+    assert "<li>" not in good.content.decode()
+    repo = owner_client.post(url, {"field": "repoUrl", "page": "1", "state": "{}", "repoUrl__host": "h",
+                                   "repoUrl__owner": "o", "repoUrl__repo": ""}, headers={"HX-Request": "true"})  # fmt: skip
+    assert repo.status_code == 422
+    assert "no repo=" in repo.content.decode()
+
+
+def test_hidden_pages_follow_when(
+    owner_client: Client, platform_admin: User, client: Client
+) -> None:
+    from scaffolder.services import save_template_file
+
+    save_template_file(
+        "/work/shared/corpus/backstage/backstage-backstage/plugins/scaffolder-backend/sample-templates/conditional-parameters-demo/template.yaml"
+    )
+    url = "/create/default/conditional-parameters-demo/"
+    response = owner_client.post(
+        url, {"state": "{}", "page": "0", "action": "next", "name": "x", "cloudProvider": "GCP"}
+    )
+    assert response.status_code == 200
+    assert "GCP Configuration" in response.content.decode()
+    assert response.context["page_index"] == 2
+
+
+def test_editor_is_staff_only_and_dry_runs_without_side_effects(
+    client: Client, owner_client: Client, platform_admin: User, templates: None
+) -> None:
+    assert owner_client.get("/create/editor/").status_code == 403
+    client.force_login(platform_admin)
+    from scaffolder.models import TemplateVersion
+
+    text = TemplateVersion.objects.get(ref="template:default/python-service").yaml_text
+    loaded = client.post("/create/editor/", {"yaml": text, "action": "load"})
+    assert loaded.status_code == 200
+    assert 'name="name"' in loaded.content.decode()
+    result = client.post("/create/editor/", {"yaml": text, "action": "dry-run", "name": "pay-api",
+                                             "owner": "group:default/team-orders", "repoUrl__host": "localhost",
+                                             "repoUrl__owner": "pay", "repoUrl__repo": "pay-api", "environment": "dev"})  # fmt: skip
+    body = result.content.decode()
+    assert result.status_code == 200, body[:2000]
+    assert "docs/runbook.md" in body
+    assert "app/main.py" in body
+    assert "not executed" in body
+    assert "pay-api-dev" in body  # resolved input of the Argo CD step
+    assert not Run.objects.exists()
+    assert not Entity.objects.filter(kind="Component").exists()
+    broken = client.post(
+        "/create/editor/",
+        {"yaml": text.replace("action: publish:git", "action: publish:nowhere"), "action": "load"},
+    )
+    assert broken.status_code == 422
+    assert "editor:" in broken.content.decode()
+    assert "unknown action" in broken.content.decode()

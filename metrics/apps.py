@@ -6,4 +6,4 @@ class MetricsConfig(AppConfig):
     verbose_name = "Metrics"
 
     def ready(self) -> None:
-        from metrics import demo, home  # noqa: F401  (home section, demo loader)
+        from metrics import demo, home, tabs  # noqa: F401  (home section, demo loader, entity tab)

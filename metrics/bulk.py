@@ -36,7 +36,7 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
             d = obj.__dict__
             yield [obj.pk, *(c(d[a]) if c else d[a] for a, c in convert)]
 
-    copy_rows(meta.db_table, [meta.pk.column, *(f.column for f in fields)], rows())
+    copy_rows(meta.db_table, [str(meta.pk.column), *(str(f.column) for f in fields)], rows())
 
 
 def allocate_ids(model: type[models.Model], n: int) -> list[int]:

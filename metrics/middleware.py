@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
@@ -21,6 +22,8 @@ class DailyActiveUserMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
+        if not getattr(settings, "PAVED_RECORD_DAILY_ACTIVE_USERS", True):
+            return response
         if user is not None and user.is_authenticated:
             day = timezone.now().date()
             key = f"metrics:dau:{day.isoformat()}:{user.pk}"

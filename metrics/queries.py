@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
@@ -111,7 +112,7 @@ def grouped(prefix: str, window: DashboardWindow, env: str, **filters: Any) -> l
         .order_by("scope")
     )
     out = []
-    for r in rows:
+    for r in cast("Iterable[dict[str, Any]]", rows):
         s = summarize([r])
         s["deployment_days"] = None  # not additive across a group row
         s["name"] = r["scope"].removeprefix(prefix)
@@ -166,7 +167,8 @@ def unlinked_events(limit: int = 200) -> dict[str, list[dict[str, Any]]]:
         ("changes", Change, "committed_at"),
     ):
         out[label] = list(
-            model.objects.filter(component__isnull=True)  # type: ignore[attr-defined]
+            cast(Any, model)
+            .objects.filter(component__isnull=True)
             .values("component_name")
             .annotate(n=Count("pk"), last=Max(last))
             .order_by("-n", "component_name")[:limit]

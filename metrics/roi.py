@@ -53,6 +53,8 @@ def measured(today: date) -> dict[str, Any]:
         begin = started or created
         end = first.get(str(ref).rsplit("/", 1)[-1].lower()) if ref else None
         end = end if end and end >= finished else finished
+        if end is None:
+            continue
         hours.append((end - begin).total_seconds() / 3600)
     return {
         "runs": len(runs),

@@ -9,10 +9,10 @@ DailyRollup rows, so their cost depends on the window length, not on the number 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -156,6 +156,7 @@ def _recompute(batch: list[DirtyDay]) -> None:
     acc: dict[tuple[str, str, date], dict[str, float]] = defaultdict(lambda: defaultdict(float))
 
     caused = Incident.objects.filter(attributed_deployment=OuterRef("pk"))
+    row: Mapping[str, Any]  # values() rows of different shapes below
     for row in (
         Deployment.objects.filter(
             component_key__in=keys,
@@ -200,7 +201,7 @@ def _recompute(batch: list[DirtyDay]) -> None:
                 acc[t]["lead_times"] = row["n"]
                 acc[t]["lead_time_hours_sum"] = _hours(row["total"])
                 for i in range(N_BUCKETS):
-                    acc[t][f"lt_b{i}"] = row[f"lt_b{i}"]
+                    acc[t][f"lt_b{i}"] = cast("Mapping[str, Any]", row)[f"lt_b{i}"]
         rec = ExpressionWrapper(F("resolved_at") - F("started_at"), output_field=DurationField())
         for row in (
             Incident.objects.filter(
@@ -219,7 +220,7 @@ def _recompute(batch: list[DirtyDay]) -> None:
                 acc[t]["recoveries"] = row["n"]
                 acc[t]["recovery_hours_sum"] = _hours(row["total"])
                 for i in range(N_BUCKETS):
-                    acc[t][f"rt_b{i}"] = row[f"rt_b{i}"]
+                    acc[t][f"rt_b{i}"] = cast("Mapping[str, Any]", row)[f"rt_b{i}"]
 
     owners = _owners()
     q = Q()
@@ -268,7 +269,7 @@ def _resum(env_days: Iterable[tuple[str, date]]) -> None:
             DailyRollup(
                 scope="org", environment=env, day=r["day"], **{f: r[f] for f in COUNT_FIELDS}
             )
-            for r in base.values("day").annotate(**sums)
+            for r in cast("Iterable[Mapping[str, Any]]", base.values("day").annotate(**sums))
         ]
         rows += [
             DailyRollup(
@@ -277,7 +278,10 @@ def _resum(env_days: Iterable[tuple[str, date]]) -> None:
                 day=r["day"],
                 **{f: r[f] for f in COUNT_FIELDS},
             )
-            for r in base.exclude(owner_ref="").values("owner_ref", "day").annotate(**sums)
+            for r in cast(
+                "Iterable[Mapping[str, Any]]",
+                base.exclude(owner_ref="").values("owner_ref", "day").annotate(**sums),
+            )
         ]
         DailyRollup.objects.bulk_create(rows, batch_size=5000)
 
@@ -313,7 +317,7 @@ def summarize(rows: Iterable[DailyRollup | dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, float] = defaultdict(float)
     days = 0
     for r in rows:
-        get = r.get if isinstance(r, dict) else lambda f, r=r: getattr(r, f)  # type: ignore[misc]
+        get = r.get if isinstance(r, dict) else lambda f, r=r: getattr(r, f)
         for f in COUNT_FIELDS:
             total[f] += get(f) or 0
         if (get("deployments") or 0) > 0:

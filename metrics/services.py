@@ -483,8 +483,8 @@ def _known_changes(keys: set[str], shas: list[str]) -> dict[tuple[str, str], Cha
             [shas, list(keys)],
         )
     else:
-        qs = Change.objects.filter(component_key__in=keys, sha__in=shas)  # type: ignore[assignment]
-    return {(c.component_key, c.sha): c for c in qs}  # type: ignore[union-attr]
+        qs = Change.objects.filter(component_key__in=keys, sha__in=shas)  # type: ignore[assignment,unused-ignore]
+    return {(c.component_key, c.sha): c for c in qs}
 
 
 def _insert_changes(

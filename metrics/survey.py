@@ -58,11 +58,13 @@ def dismiss_survey(*, actor: AbstractBaseUser) -> None:
 def survey_results(quarter: str) -> dict[str, Any]:
     """Distribution 0..10, mean, and the NPS-style split (promoters 9-10, passives 7-8,
     detractors 0-6; score = %promoters - %detractors)."""
-    scores: list[int] = list(
-        SurveyResponse.objects.filter(quarter=quarter, score__isnull=False).values_list(
-            "score", flat=True
-        )
-    )
+    scores: list[int] = [
+        score
+        for score in SurveyResponse.objects.filter(
+            quarter=quarter, score__isnull=False
+        ).values_list("score", flat=True)
+        if score is not None
+    ]
     n = len(scores)
     distribution = [scores.count(i) for i in range(11)]
     promoters = sum(1 for s in scores if s >= 9)

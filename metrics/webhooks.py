@@ -356,7 +356,7 @@ def _pagerduty_signature_ok(request: HttpRequest) -> JsonResponse | None:
     return _json(403, error="signature does not match")
 
 
-def _pagerduty_items(p: dict[str, Any]) -> list[Incoming]:
+def _pagerduty_items(p: Any) -> list[Incoming]:
     ev = p.get("event") if isinstance(p, dict) else None
     if not isinstance(ev, dict):
         raise Malformed("missing 'event' object")
@@ -416,7 +416,7 @@ def _epoch_ms(value: Any) -> datetime | None:
     return parse_time(value, "alert time", required=False)
 
 
-def _opsgenie_items(p: dict[str, Any]) -> list[Incoming]:
+def _opsgenie_items(p: Any) -> list[Incoming]:
     if not isinstance(p, dict) or not isinstance(p.get("alert"), dict):
         raise Malformed("missing 'alert' object")
     action = str(p.get("action", ""))

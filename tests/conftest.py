@@ -38,6 +38,13 @@ def make_member(username: str, group: Entity, **extra: Any) -> User:
     return user
 
 
+@pytest.fixture(autouse=True)
+def _quiet_daily_active_users(settings: Any) -> None:
+    """The DAU middleware writes on a user's first request of the day, guarded by the shared
+    cache; that would make query counts depend on test order. Its own tests turn it back on."""
+    settings.PAVED_RECORD_DAILY_ACTIVE_USERS = False
+
+
 @pytest.fixture
 def team() -> Entity:
     return make_group("team-orders")

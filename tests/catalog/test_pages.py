@@ -167,8 +167,8 @@ def test_extra_tab_registry(
     ]
     register_entity_tab(
         EntityTab(
-            "test-budget",
-            "Budget",
+            "test-costs",
+            "Test costs",
             "x/costs.html",
             lambda e, u: {"monthly_cost": "42 EUR"},
             kinds=("Component",),
@@ -176,10 +176,10 @@ def test_extra_tab_registry(
     )
     try:
         url = reverse("catalog:entity-detail", args=["default", "component", "orders"])
-        assert ">Budget</a>" in owner_client.get(url).content.decode()
-        assert "Costs: 42 EUR" in owner_client.get(url, {"tab": "test-budget"}).content.decode()
+        assert ">Test costs</a>" in owner_client.get(url).content.decode()
+        assert "Costs: 42 EUR" in owner_client.get(url, {"tab": "test-costs"}).content.decode()
     finally:
-        _TABS.pop("test-budget")
+        _TABS.pop("test-costs")  # leave the real apps' tabs alone
 
 
 def test_home_section_and_global_search(owner_client: Any, catalog: Path) -> None:

@@ -77,7 +77,6 @@ def _no_horizontal_scroll(page: Page) -> None:
 
 def test_readable_on_a_phone(signed_in: Page, live_server: Any, settings: Any) -> None:
     page = signed_in
-    settings.ROOT_URLCONF = "tests.e2e.urls_full_nav"  # all five navigation links
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/")
     nav = page.get_by_role("navigation", name="Main")

@@ -137,9 +137,13 @@ def test_roi_defaults_and_validation(client: Client, owner: User) -> None:
 
 
 def test_daily_active_users_written_once_per_day(
-    client: Client, owner: User, django_assert_num_queries: Any
+    client: Client, owner: User, django_assert_num_queries: Any, settings: Any
 ) -> None:
-    cache.clear()
+    from django.utils import timezone
+
+    settings.PAVED_RECORD_DAILY_ACTIVE_USERS = True
+    # Only this user's key: the cache may share a Redis database with the broker.
+    cache.delete(f"metrics:dau:{timezone.now().date().isoformat()}:{owner.pk}")
     client.force_login(owner)
     client.get("/metrics/roi/")
     client.get("/metrics/roi/")
@@ -153,3 +157,14 @@ def test_labels_in_svg_are_escaped() -> None:
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
     assert re.search(r'<rect class="bar"', svg)
+
+
+def test_component_page_has_a_deployments_tab(client, platform_admin) -> None:
+    from catalog.models import Entity
+
+    component = Entity.objects.create(kind="Component", name="tabbed-service", spec_type="service")
+    client.force_login(platform_admin)
+    url = f"/catalog/default/component/{component.name}/"
+    assert "Deployments &amp; metrics" in client.get(url).content.decode()
+    body = client.get(url, {"tab": "deployments"}).content.decode()
+    assert f'id="component-{component.pk}-metrics"' in body

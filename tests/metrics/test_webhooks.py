@@ -295,7 +295,7 @@ def test_generic_api_with_integration_tokens(client: Client) -> None:
 
 
 def test_github_workflow_run_and_merged_pull_request(client: Client, checkout: Entity) -> None:
-    run = {
+    run: dict[str, Any] = {
         "action": "completed",
         "repository": {"full_name": "acme/checkout"},
         "workflow_run": {
@@ -308,7 +308,7 @@ def test_github_workflow_run_and_merged_pull_request(client: Client, checkout: E
             "updated_at": "2026-03-02T11:20:00Z",
         },
     }
-    ci = dict(run, workflow_run=dict(run["workflow_run"], id=78, name="CI"))
+    ci: dict[str, Any] = {**run, "workflow_run": {**run["workflow_run"], "id": 78, "name": "CI"}}
     assert gh(client, "workflow_run", ci, "w-0").json()["status"] == "ignored"
     pr = {
         "action": "closed",

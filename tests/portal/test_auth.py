@@ -45,7 +45,7 @@ PUBLIC_PREFIXES: tuple[str, ...] = (
     "/static/",
 )
 # Signed webhooks and token-authenticated APIs check their own credentials (tested in their apps).
-PUBLIC_PREFIXES += ("/catalog/webhooks/", "/api/catalog/")
+PUBLIC_PREFIXES += ("/catalog/webhooks/", "/api/catalog/", "/api/metrics/", "/hooks/")
 
 
 def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -5,6 +5,7 @@ Every parser raises InvalidEvent with a reason a person can act on; extra fields
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -216,3 +217,26 @@ def delivery_key(event: EventIn) -> str:
     if isinstance(event, DeploymentIn):
         return f"deployment:{event.id}"
     return f"incident:{event.id}"
+
+
+def contains_nul(value: Any) -> bool:
+    """PostgreSQL cannot store NUL in text or jsonb; such payloads are refused as malformed."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    return False
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads_storable(text: str | bytes) -> Any:
+    """json.loads that refuses what PostgreSQL's jsonb cannot store: NaN/Infinity and NUL."""
+    value = json.loads(text, parse_constant=_refuse_constant)
+    if contains_nul(value):
+        raise ValueError("strings must not contain NUL (\\u0000) characters")
+    return value

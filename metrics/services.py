@@ -8,7 +8,6 @@ so a failed batch leaves nothing half-written.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable
@@ -28,7 +27,9 @@ from metrics.events import (
     EventIn,
     IncidentIn,
     InvalidEvent,
+    contains_nul,
     delivery_key,
+    loads_storable,
     parse_event,
 )
 from metrics.linking import ComponentResolver, component_key_for
@@ -122,10 +123,10 @@ def ingest_generic(
     for where, text in lines:
         payload: Any = None
         try:
-            payload = json.loads(text)
+            payload = loads_storable(text)
             event = parse_event(payload)
-        except (json.JSONDecodeError, InvalidEvent) as exc:
-            reason = f"not valid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        except (ValueError, InvalidEvent) as exc:
+            reason = str(exc) if isinstance(exc, InvalidEvent) else f"not valid JSON: {exc}"
             result.invalid.append((where, reason))
             digest = hashlib.sha256(text.encode()).hexdigest()
             invalid_raw.append(
@@ -136,7 +137,9 @@ def ingest_generic(
                     if isinstance(payload, dict)
                     else "",
                     payload=payload if isinstance(payload, (dict, list)) else None,
-                    body="" if isinstance(payload, (dict, list)) else text[:10000],
+                    body=""
+                    if isinstance(payload, (dict, list))
+                    else text[:10000].replace("\x00", "\ufffd"),
                     status=RawEventStatus.INVALID,
                     error=reason,
                 )
@@ -167,6 +170,9 @@ def record_invalid(
     *, source: str, delivery_id: str, body: str, payload: Any, headers: dict[str, str], reason: str
 ) -> None:
     """Keep a malformed webhook delivery for inspection (idempotent by delivery id)."""
+    body = body.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
+    if contains_nul(payload):
+        payload = None
     RawEvent.objects.get_or_create(
         source=source,
         delivery_id=delivery_id or f"invalid:{hashlib.sha256(body.encode()).hexdigest()}",

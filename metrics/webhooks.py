@@ -23,6 +23,7 @@ from metrics.events import (
     DeploymentIn,
     IncidentIn,
     InvalidEvent,
+    loads_storable,
     normalize_environment,
     parse_time,
 )
@@ -82,13 +83,14 @@ def _check_token(request: HttpRequest, expected: str, *extra_headers: str) -> Js
 
 def _load(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return loads_storable(body)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise Malformed(f"body is not valid JSON: {exc}") from None
 
 
 def _accept(source: str, delivery_id: str, request: HttpRequest, items_fn: Any) -> JsonResponse:
     """Parse → store raw + normalize, mapping errors onto the documented responses."""
+    delivery_id = delivery_id.replace("\x00", "")  # ids come from payloads; text can't hold NUL
     body = request.body
     if len(body) > MAX_BODY:
         return _json(413, error="payload too large")
@@ -105,7 +107,7 @@ def _accept(source: str, delivery_id: str, request: HttpRequest, items_fn: Any) 
         record_invalid(
             source=source,
             delivery_id=f"invalid:{delivery_id}" if delivery_id else "",
-            body=body.decode("utf-8", "replace"),
+            body=body.decode("utf-8", "replace").replace("\x00", "\ufffd"),
             payload=payload,
             headers=_headers(request),
             reason=reason,

@@ -7,3 +7,5 @@ class MetricsConfig(AppConfig):
 
     def ready(self) -> None:
         from metrics import demo, home, tabs  # noqa: F401  (home section, demo loader, entity tab)
+        from metrics.scorecards import demo as scorecard_demo  # noqa: F401
+        from metrics.scorecards import signals  # noqa: F401

@@ -18,8 +18,16 @@ from metrics.scorecards.models import Check, Level, Scorecard, ScorecardResult, 
 from metrics.scorecards.services import dirty_components, evaluate, evaluate_dirty
 from portal.providers import git_host
 from tests.conftest import make_group
+from tests.metrics.scorecard_helpers import ensure_default_scorecard
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _default_scorecard() -> None:
+    ensure_default_scorecard()
+
+
 DEFAULT = "Production readiness"
 
 

@@ -18,8 +18,14 @@ from catalog.models import Entity
 from metrics.scorecards.models import ScorecardResult
 from metrics.scorecards.services import evaluate
 from tests.conftest import make_group
+from tests.metrics.scorecard_helpers import ensure_default_scorecard
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _default_scorecard() -> None:
+    ensure_default_scorecard()
 
 
 def component(name: str, owner: str = "group:default/team-orders", **kw: Any) -> Entity:
@@ -138,3 +144,28 @@ def test_paved_appears_in_its_own_catalog_with_a_scorecard() -> None:
     assert result.outcomes["description-and-docs"]["status"] == "pass"
     assert result.outcomes["on-call"]["status"] == "pass"
     assert result.level_name == "Bronze"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_a_component_re_evaluates_it_at_once_on_a_real_worker(celery_worker: Any) -> None:
+    from metrics.tasks import evaluate_scorecards_task
+    from portal.celery import app
+    from tests.conftest import wait_for
+
+    entry = app.conf.beat_schedule["metrics-evaluate-scorecards"]
+    assert entry["task"] == evaluate_scorecards_task.name
+    svc = component("hooked")
+    wait_for(
+        lambda: ScorecardResult.objects.filter(component=svc, current=True).exists(), timeout=30
+    )
+    assert ScorecardResult.objects.get(component=svc).outcomes["on-call"]["status"] == "fail"
+    svc.metadata = {"name": "hooked", "annotations": {"paved.dev/on-call": "orders"}}
+    svc.save()
+    wait_for(
+        lambda: (
+            ScorecardResult.objects.get(component=svc, current=True).outcomes["on-call"]["status"]
+            == "pass"
+        ),
+        timeout=30,
+    )
+    assert ScorecardResult.objects.filter(component=svc).count() == 2

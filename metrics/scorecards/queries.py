@@ -90,8 +90,9 @@ def page_context(
     components = Paginator(
         results.order_by("-level_rank", "-passed", "component__name"), PAGE_SIZE
     ).get_page(page)
-    teams = list(
-        ScorecardResult.objects.filter(scorecard=card, current=True)
+    teams: list[dict[str, Any]] = [
+        dict(row)
+        for row in ScorecardResult.objects.filter(scorecard=card, current=True)
         .values("component__owner_ref")
         .annotate(
             components=Count("id"),
@@ -100,7 +101,7 @@ def page_context(
             total=Avg("total"),
         )
         .order_by("-avg_rank", "-passed", "component__owner_ref")
-    )
+    ]
     for t in teams:
         t["owner_ref"] = t.pop("component__owner_ref") or ""
         t["score"] = (t["passed"] or 0) / t["total"] if t["total"] else 0.0

@@ -92,14 +92,14 @@ def rule_choices() -> list[tuple[str, str]]:
     return [(r.key, r.title) for r in sorted(RULES.values(), key=lambda r: r.key)]
 
 
-def annotations(component: Entity) -> dict[str, Any]:
+def annotations_of(component: Entity) -> dict[str, Any]:
     value = (component.metadata or {}).get("annotations") or {}
     return value if isinstance(value, dict) else {}
 
 
 def repo_slug(component: Entity) -> str:
     """`owner/name` from any `<host>/project-slug` annotation (github.com, the local host...)."""
-    for key, value in annotations(component).items():
+    for key, value in annotations_of(component).items():
         if str(key).endswith("/project-slug") and value and "/" in str(value):
             return str(value).strip()
     return ""
@@ -141,7 +141,7 @@ def description_and_docs(component: Entity, context: RuleContext) -> tuple[bool 
     missing = []
     if not (component.description or "").strip():
         missing.append("metadata.description")
-    if not annotations(component).get(TECHDOCS_ANNOTATION):
+    if not annotations_of(component).get(TECHDOCS_ANNOTATION):
         missing.append(f"annotation {TECHDOCS_ANNOTATION}")
     if missing:
         return False, "missing " + " and ".join(missing)
@@ -169,7 +169,7 @@ ONCALL_KEYS = (PAGERDUTY_ANNOTATION, OPSGENIE_ANNOTATION, ONCALL_ANNOTATION)
 
 @register_rule("on-call", "On-call is configured")
 def on_call(component: Entity, context: RuleContext) -> tuple[bool | None, str]:
-    found = [k for k in ONCALL_KEYS if annotations(component).get(k)]
+    found = [k for k in ONCALL_KEYS if annotations_of(component).get(k)]
     if found:
         return True, f"annotation {found[0]}"
     return False, "none of the annotations " + ", ".join(ONCALL_KEYS) + " is set"
@@ -207,7 +207,7 @@ def _prepare_gitops_apps(components: Sequence[Entity], context: RuleContext) -> 
 
 @register_rule("argocd", "Deployed through Argo CD", prepare=_prepare_gitops_apps)
 def argocd(component: Entity, context: RuleContext) -> tuple[bool | None, str]:
-    app = annotations(component).get(ARGOCD_ANNOTATION)
+    app = annotations_of(component).get(ARGOCD_ANNOTATION)
     if app:
         return True, f"Argo CD application {app}"
     apps = context.data
@@ -232,10 +232,7 @@ def _prepare_dora(components: Sequence[Entity], context: RuleContext) -> dict[st
         .values("scope")
         .annotate(**{f: Sum(f) for f in COUNT_FIELDS})
     )
-    out: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        out[row["scope"]] = row
-    return out
+    return {str(row["scope"]): dict(row) for row in rows}
 
 
 @register_rule("dora-band", "DORA band at least medium over 30 days", prepare=_prepare_dora)
@@ -274,7 +271,7 @@ def _prepare_golden_path(components: Sequence[Entity], context: RuleContext) -> 
 )
 def golden_path(component: Entity, context: RuleContext) -> tuple[bool | None, str]:
     if component.pk in context.data:
-        template = annotations(component).get("paved.dev/template")
+        template = annotations_of(component).get("paved.dev/template")
         return True, f"on the golden path ({template})" if template else "on the golden path"
     return False, "not created from a recommended template and no paved.dev/template annotation"
 

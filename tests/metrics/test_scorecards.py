@@ -234,7 +234,7 @@ def test_history_current_flag_incremental_and_snapshot() -> None:
     assert results[1].outcomes["on-call"]["status"] == "pass"
     assert ScorecardSnapshot.objects.filter(owner_ref="").count() == 1
     # a changed definition makes everything dirty again
-    Check.objects.filter(key="on-call").first().save()  # type: ignore[union-attr]
+    Check.objects.filter(key="on-call").first().save()
     assert evaluate_dirty() == 1
 
 

@@ -35,6 +35,8 @@ from metrics.scorecards.rules import RULES, BatchCache, RuleContext
 logger = logging.getLogger(__name__)
 BATCH = 2000
 STALE_AFTER = timedelta(hours=24)
+# Superseded results older than this are deleted; the daily snapshots keep the long-term trend.
+HISTORY_KEEP = timedelta(days=400)
 COMPONENT_FIELDS = (
     "id", "kind", "namespace", "name", "ref", "description", "owner_ref", "lifecycle",
     "metadata", "processing_errors", "updated_at",
@@ -193,7 +195,15 @@ def evaluate_dirty(*, now: datetime | None = None) -> int:
                     components=Entity.objects.filter(pk__in=pks), scorecards=[scorecard], now=now
                 )
             )
+    prune_history(now=now)
     return count
+
+
+def prune_history(*, now: datetime | None = None, keep: timedelta = HISTORY_KEEP) -> int:
+    """Delete non-current results older than `keep` (current ones are never deleted)."""
+    cutoff = (now or timezone.now()) - keep
+    deleted, _ = ScorecardResult.objects.filter(current=False, evaluated_at__lt=cutoff).delete()
+    return deleted
 
 
 def snapshot(*, scorecard: Scorecard, day: Any) -> None:

@@ -238,7 +238,14 @@ def test_history_current_flag_incremental_and_snapshot() -> None:
     assert evaluate_dirty() == 1
 
 
-def test_stale_results_are_re_evaluated() -> None:
-    component("svc")
+def test_stale_results_are_re_evaluated_and_old_history_pruned() -> None:
+    c = component("svc")
+    evaluate(now=timezone.now() - timedelta(days=500))
     evaluate(now=timezone.now() - timedelta(days=2))
+    assert ScorecardResult.objects.filter(component=c).count() == 2
     assert evaluate_dirty() == 1
+    # the 500-day-old superseded result is gone; the 2-day-old one is kept as history
+    ages = sorted(
+        (timezone.now() - r.evaluated_at).days for r in ScorecardResult.objects.filter(component=c)
+    )
+    assert ages == [0, 2]

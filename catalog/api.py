@@ -72,7 +72,8 @@ def _serialize(entities: list[Entity]) -> list[dict[str, Any]]:
         for source_id, type_, target_ref in Relation.objects.filter(
             source_id__in=ids[start : start + 1000]
         ).values_list("source_id", "type", "target_ref"):
-            relations[source_id].append({"type": type_, "targetRef": target_ref})
+            if {"type": type_, "targetRef": target_ref} not in relations[source_id]:
+                relations[source_id].append({"type": type_, "targetRef": target_ref})
     out = []
     for entity in entities:
         body = entity.to_backstage()

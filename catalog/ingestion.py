@@ -101,8 +101,15 @@ def read_target(target: Target) -> bytes:
 def _read_url(url: str, limit: int) -> bytes:
     import requests
 
-    if urlparse(url).scheme not in ("http", "https"):
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https"):
         raise ReadError(f"{url} is not an http(s) URL")
+    allowed = [h.lower() for h in getattr(settings, "PAVED_CATALOG_URL_ALLOWED_HOSTS", [])]
+    if allowed and (parsed.hostname or "").lower() not in allowed:
+        raise ReadError(
+            f"{parsed.hostname} is not among the hosts the catalog may read from "
+            f"({', '.join(allowed)}; PAVED_CATALOG_URL_ALLOWED_HOSTS)"
+        )
     timeout = float(getattr(settings, "PAVED_CATALOG_URL_TIMEOUT", 10))
     try:
         with requests.get(url, timeout=(timeout, timeout), stream=True) as response:

@@ -199,7 +199,11 @@ class Relation(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "type", "target_ref"], name="relation_unique")
+            # Per origin: a Group's `members` and a User's `memberOf` both emit "user memberOf
+            # group"; each keeps its own row so rebuilding one never drops the other's.
+            models.UniqueConstraint(
+                fields=["source", "type", "target_ref", "origin"], name="relation_unique_origin"
+            )
         ]
         indexes = [models.Index(fields=["type", "target_ref"])]
 

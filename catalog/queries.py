@@ -154,8 +154,9 @@ def entity_by_name(kind: str, namespace: str, name: str) -> Entity | None:
 
 
 def relations_of(entity: Entity) -> list[Relation]:
-    """Every relation row whose source is `entity`, with its target entity (one query)."""
-    return list(
+    """Every relation whose source is `entity`, with its target entity (one query); a relation
+    emitted by both ends (members/memberOf) is listed once."""
+    rows = list(
         Relation.objects.filter(source=entity)
         .select_related("target")
         .only(
@@ -174,6 +175,13 @@ def relations_of(entity: Entity) -> list[Relation]:
         )
         .order_by("type", "target_ref")
     )
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for row in rows:
+        if (row.type, row.target_ref) not in seen:
+            seen.add((row.type, row.target_ref))
+            unique.append(row)
+    return unique
 
 
 def my_entities(user: AbstractBaseUser | AnonymousUser, limit: int = 6) -> list[Entity]:

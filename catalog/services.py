@@ -368,9 +368,9 @@ def insert_relations(objs: list[Relation]) -> None:
                 copy.write_row((r.source_id, r.type, r.target_ref, r.target_id, r.origin_id))
         cursor.execute(
             f"INSERT INTO {table} (source_id, type, target_ref, target_id, origin_id) "  # noqa: S608
-            "SELECT DISTINCT ON (source_id, type, target_ref) source_id, type, target_ref, "
-            "target_id, origin_id FROM catalog_relation_load "
-            "ON CONFLICT (source_id, type, target_ref) DO NOTHING"
+            "SELECT DISTINCT ON (source_id, type, target_ref, origin_id) source_id, type, "
+            "target_ref, target_id, origin_id FROM catalog_relation_load "
+            "ON CONFLICT (source_id, type, target_ref, origin_id) DO NOTHING"
         )
 
 

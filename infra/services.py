@@ -39,6 +39,7 @@ from infra.validation import (
     RequestSpec,
     validate_request,
 )
+from portal import audit
 from scaffolder.engine.runner import StepSpec, start_run
 from scaffolder.models import Run
 
@@ -96,14 +97,24 @@ def log_event(
     run: Run | None = None,
     data: dict[str, Any] | None = None,
 ) -> RequestEvent:
-    return RequestEvent.objects.create(
+    who = actor if actor is not None and actor.is_authenticated else None
+    event = RequestEvent.objects.create(
         request=req,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=who,
         action=action,
         message=message,
         run_id=run.pk if run else None,
         data=data or {},
     )
+    # The request's own history is also the platform-wide audit trail.
+    audit.record(
+        actor=who,
+        action=f"infra.request.{action}",
+        target=req,
+        summary=message,
+        after={"status": req.status, **(data or {})},
+    )
+    return event
 
 
 def _actor_or_none(actor: User | None) -> User | None:

@@ -298,6 +298,8 @@ if PAVED_EMBEDDED_BROKER:
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
         "control_folder": str(_broker_dir / "control"),
+        # Poll the folder often: steps start promptly and Ctrl-C stops the worker quickly.
+        "polling_interval": 0.1,
     }
 else:
     # Longer than the longest step lease plus the largest retry countdown (docs/operations.md).
@@ -455,6 +457,8 @@ PAVED_CATALOG_ORPHAN_GRACE_HOURS = env_int("PAVED_CATALOG_ORPHAN_GRACE_HOURS", 7
 PAVED_CATALOG_MAX_FILE_BYTES = env_int("PAVED_CATALOG_MAX_FILE_BYTES", 8 * 1024 * 1024)
 PAVED_CATALOG_URL_TIMEOUT = env_int("PAVED_CATALOG_URL_TIMEOUT", 10)
 PAVED_CATALOG_WEBHOOK_SECRET = env_secret("PAVED_CATALOG_WEBHOOK_SECRET")
+# Hosts URL locations may be read from (empty: any host).
+PAVED_CATALOG_URL_ALLOWED_HOSTS = env_list("PAVED_CATALOG_URL_ALLOWED_HOSTS", [])
 CELERY_BEAT_SCHEDULE["catalog-refresh-locations"] = {
     "task": "catalog.refresh_locations",
     "schedule": PAVED_CATALOG_REFRESH_MINUTES * 60,

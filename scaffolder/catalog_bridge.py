@@ -1,10 +1,9 @@
 """Writing scaffolded entities into the catalog.
 
-The catalog app owns ingestion. When its location services are installed
-(`catalog.services.register_location` / `refresh_location`), a new repository's
-catalog-info.yaml is registered as a `repo:` location, so later pushes refresh it like any other.
-Until then (or for a branch other than the default) the documents are upserted here directly.
-This is the one place the scaffolder writes Entity rows.
+The catalog app owns ingestion: a new repository's catalog-info.yaml is registered as a `repo:`
+location (`catalog.services.register_location` + `refresh_location`), so later pushes refresh it
+like any other location. Files on a branch other than the default (which the catalog does not
+read) are upserted here directly; this is the one place the scaffolder writes Entity rows.
 """
 
 from __future__ import annotations
@@ -14,7 +13,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.ingestion import REPO, Target
 from catalog.models import Entity, Relation, make_ref
+from catalog.services import refresh_location, register_location
 
 
 def _ref_with_defaults(ref: str, default_kind: str) -> str:
@@ -78,11 +79,8 @@ def register_repository_entities(
     *, owner: str, name: str, path: str, documents: list[dict[str, Any]], default_branch: bool
 ) -> list[str]:
     """Register the entities of `owner/name/path`. Returns the problems found (empty if fine)."""
-    from catalog.ingestion import Target
-    from catalog.services import refresh_location, register_location
-
     if default_branch:
-        location = register_location(target=Target("repo", f"{owner}/{name}/{path}"), actor=None)
+        location = register_location(target=Target(REPO, f"{owner}/{name}/{path}"), actor=None)
         result = refresh_location(location=location)
         problems = list(result.errors)
         for ref, errors in result.entity_errors.items():

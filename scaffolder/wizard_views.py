@@ -38,6 +38,12 @@ def template_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+class _Unusable(Exception):
+    def __init__(self, entity: Entity, problems: list[str]) -> None:
+        self.entity = entity
+        self.problems = problems
+
+
 def _load(namespace: str, name: str) -> tuple[Entity, TemplateVersion, Template]:
     entity = template_entity(namespace, name)
     if entity is None:
@@ -46,7 +52,17 @@ def _load(namespace: str, name: str) -> tuple[Entity, TemplateVersion, Template]
         version = version_for_entity(entity)
         return entity, version, template_of(version)
     except TemplateInvalid as exc:
-        raise Http404(f"The template is invalid: {exc}") from None
+        raise _Unusable(entity, exc.lines()) from None
+
+
+def _unusable(request: HttpRequest, exc: _Unusable) -> HttpResponse:
+    """An invalid template (e.g. an unknown action) is explained, not run."""
+    return render_page(
+        request,
+        "scaffolder/template_invalid.html",
+        {"entity": exc.entity, "problems": exc.problems, "nav_section": "scaffolder"},
+        status=422,
+    )
 
 
 def _visible_indexes(template: Template, values: dict[str, Any]) -> list[int]:
@@ -76,7 +92,10 @@ def _review_rows(template: Template, values: dict[str, Any]) -> list[dict[str, A
 
 @require_http_methods(["GET", "POST"])
 def template_wizard(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
-    entity, version, template = _load(namespace, name)
+    try:
+        entity, version, template = _load(namespace, name)
+    except _Unusable as exc:
+        return _unusable(request, exc)
     values = decode_state(request.POST.get("state", "")) if request.method == "POST" else {}
     values = apply_defaults(template.pages, values) if request.method == "GET" else values
     indexes = _visible_indexes(template, values)
@@ -156,7 +175,10 @@ def template_wizard(request: HttpRequest, namespace: str, name: str) -> HttpResp
 @require_POST
 def template_field_validate(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     """Check one field as the user types: 200 with no message, or 422 with the message."""
-    _entity, _version, template = _load(namespace, name)
+    try:
+        _entity, _version, template = _load(namespace, name)
+    except _Unusable as exc:
+        return _unusable(request, exc)
     field_name = request.POST.get("field", "")
     try:
         page = template.pages[int(request.POST.get("page", "0"))]

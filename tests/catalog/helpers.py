@@ -30,3 +30,9 @@ def ingest_docs(tmp_path: Path, docs: list[dict[str, Any]], name: str = "catalog
     path = tmp_path / name
     path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
     return refresh_location(location=register_location(target=Target(FILE, str(path)), actor=None))
+
+
+def push_repo(host: Any, owner: str, name: str, files: dict[str, bytes]) -> None:
+    """Create (or update) a repository on the git host with exactly `files`."""
+    repo, _ = host.ensure_repository(owner, name)
+    host.commit_files(repo, files, message="catalog files", delete_missing=True)

@@ -153,3 +153,25 @@ def test_corpus_examples_validate_like_backstage() -> None:
     assert invalid == {("invalid-component.yaml", "invalid component"),
                        ("spotify-api.yaml", "spotify"),
                        ("wayback-archive-api.yaml", "wayback-archive")}  # fmt: skip
+
+
+def test_whole_process_exit_codes(files: dict[str, Path]) -> None:
+    """Through manage.py in a subprocess, as CI scripts call it."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    def call(*paths: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "manage.py", "catalog", "validate", "--json", *map(str, paths)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    ok = call(files["good.yaml"])
+    assert ok.returncode == 0
+    assert all(doc["valid"] for doc in json.loads(ok.stdout))
+    assert call(files["bad.yaml"]).returncode == 1
+    broken = call(files["good.yaml"], files["broken.yaml"])
+    assert broken.returncode == 2
+    assert "YAML error at line 2" in broken.stderr

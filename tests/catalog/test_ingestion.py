@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 
 from catalog.ingestion import FILE, REPO, URL, Target
 from catalog.models import Entity, Location, Relation
@@ -23,8 +22,7 @@ from catalog.services import (
     refresh_location,
     register_location,
 )
-from portal.providers.base import RepoRef
-from portal.providers.registry import GIT_HOSTS
+from tests.catalog.helpers import push_repo
 
 pytestmark = pytest.mark.django_db
 
@@ -248,43 +246,38 @@ def test_unreachable_and_slow_urls_give_clear_errors(http_server: str, settings:
     assert any("cannot be reached" in e for e in gone.errors)
 
 
-# --- Repository locations ------------------------------------------------------------------------
-# portal.providers.local_git is being written in parallel (wip-providers); until it is merged we
-# exercise the GitHost protocol with this small in-memory host registered under its own name.
+# --- Repository locations, on the real local git host (bare repositories in tmp_path) ----------
 
 
-class MemoryGitHost:
-    name = "memory-test"
-    repos: dict[str, dict[str, bytes]] = {}
-
-    def get_repository(self, owner: str, name: str) -> RepoRef | None:
-        if f"{owner}/{name}" not in self.repos:
-            return None
-        return RepoRef(host=self.name, owner=owner, name=name)
-
-    def read_file(self, repo: RepoRef, path: str, *, ref: str | None = None) -> bytes | None:
-        return self.repos[repo.full_name].get(path)
-
-
-GIT_HOSTS.register("memory-test")(MemoryGitHost)
-
-
-@override_settings(PAVED_GIT_PROVIDER="memory-test")
-def test_repository_location_reads_catalog_info() -> None:
-    MemoryGitHost.repos = {
-        "acme/orders": {
-            "catalog-info.yaml": SERVICES.split("---")[0].encode(),
-            "docs/index.md": b"# Orders\n",
-        }
-    }
+def test_repository_location_reads_catalog_info_and_targets(local_git: Any) -> None:
+    push_repo(local_git, "acme", "orders", {
+        "catalog-info.yaml": ROOT.replace("./services/catalog-info.yaml", "./services.yaml").encode(),
+        "teams.yaml": TEAMS.encode(),
+        "services.yaml": SERVICES.encode(),
+        "openapi.yaml": b"openapi: 3.0.0\n",
+        "settings.json": b'{"size": "small"}',
+        "extra.yaml": b"enabled: no\n",
+    })  # fmt: skip
     result = refresh_location(location=register_location(target=Target(REPO, "acme/orders"),
                                                          actor=None))  # fmt: skip
-    assert result.added == 1
+    assert result.added == 6
     orders = Entity.objects.get(ref="component:default/orders")
-    assert orders.source == "repo:acme/orders"
+    assert orders.source == "repo:acme/orders/services.yaml"
+    api = Entity.objects.get(ref="api:default/orders-api")
+    assert api.spec["definition"] == "openapi: 3.0.0\n"
+    assert any("acme/orders has no missing.yaml" in e for e in result.errors)
     missing = refresh_location(location=register_location(target=Target(REPO, "acme/nope"),
                                                           actor=None))  # fmt: skip
     assert any("repository acme/nope does not exist" in e for e in missing.errors)
+
+
+def test_repository_path_cannot_escape(local_git: Any) -> None:
+    push_repo(local_git, "acme", "web", {"catalog-info.yaml": (
+        b"apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: x}\n"
+        b"spec: {targets: [../../etc/passwd]}\n")})  # fmt: skip
+    result = refresh_location(location=register_location(target=Target(REPO, "acme/web"),
+                                                         actor=None))  # fmt: skip
+    assert any("outside the repository" in e for e in result.errors)
 
 
 # --- CLI and demo ---------------------------------------------------------------------------------
@@ -313,3 +306,34 @@ def test_demo_loader_ingests_org_and_creates_accounts() -> None:
     assert Entity.objects.filter(location__isnull=False).count() == 17
     load_demo_catalog()  # idempotent
     assert Entity.objects.count() == 17
+
+
+def test_relation_emitted_by_both_ends_survives_one_side_dropping_it(tmp_path: Path) -> None:
+    group = tmp_path / "group.yaml"
+    group.write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team-a}\n"
+        "spec: {type: team, children: [], members: [jane]}\n"
+    )
+    user = tmp_path / "user.yaml"
+    user.write_text(TEAMS.split("---")[1])  # jane, memberOf team-a
+    ingest(group)
+    ingest(user)
+    assert Relation.objects.filter(source__ref="user:default/jane", type="memberOf").count() == 2
+    group.write_text(group.read_text().replace("members: [jane]", "members: []"))
+    ingest(group)
+    # jane's own memberOf still yields both directions.
+    assert Relation.objects.filter(source__ref="user:default/jane", type="memberOf").exists()
+    assert Relation.objects.filter(source__ref="group:default/team-a", type="hasMember").exists()
+    from catalog.queries import relations_of
+
+    jane = Entity.objects.get(ref="user:default/jane")
+    assert [r.type for r in relations_of(jane)] == ["memberOf"]
+
+
+def test_url_hosts_can_be_restricted(http_server: str, settings: Any) -> None:
+    settings.PAVED_CATALOG_URL_ALLOWED_HOSTS = ["git.example.com"]
+    result = refresh_location(
+        location=register_location(target=Target(URL, f"{http_server}/all.yaml"), actor=None)
+    )
+    assert any("127.0.0.1 is not among the hosts" in e for e in result.errors)
+    assert result.added == 0

@@ -14,7 +14,8 @@ from catalog.ingestion import REPO, Target
 from catalog.models import Entity
 from catalog.services import register_location
 from portal.celery import app
-from tests.catalog.test_ingestion import SERVICES, MemoryGitHost
+from tests.catalog.helpers import push_repo
+from tests.catalog.test_ingestion import SERVICES
 
 pytestmark = pytest.mark.django_db
 URL = "/catalog/webhooks/push"
@@ -24,11 +25,11 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-@override_settings(PAVED_CATALOG_WEBHOOK_SECRET="s3cret", PAVED_GIT_PROVIDER="memory-test")
+@override_settings(PAVED_CATALOG_WEBHOOK_SECRET="s3cret")
 def test_signed_push_refreshes_repository(
-    client: Any, django_capture_on_commit_callbacks: Any
+    client: Any, django_capture_on_commit_callbacks: Any, local_git: Any
 ) -> None:
-    MemoryGitHost.repos = {"acme/orders": {"catalog-info.yaml": SERVICES.split("---")[0].encode()}}
+    push_repo(local_git, "acme", "orders", {"catalog-info.yaml": SERVICES.split("---")[0].encode()})
     register_location(target=Target(REPO, "acme/orders"), actor=None)
     body = json.dumps({"repository": {"full_name": "acme/orders"}}).encode()
     assert client.post(URL, body, content_type="application/json",

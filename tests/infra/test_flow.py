@@ -404,3 +404,16 @@ def test_cancelling_the_runs_cancels_the_request(
     cancel_run(latest_run(other.subject), actor=owner)
     other.refresh_from_db()
     assert other.status == RequestStatus.CANCELLED
+
+
+def test_request_history_is_in_the_audit_trail(owner: User, orders_service: Entity) -> None:
+    from portal.models import AuditEvent
+
+    req = services.submit_request(spec=dev_spec(name="audited-db"), actor=owner)
+    actions = set(
+        AuditEvent.objects.filter(
+            target_type="infra.resourcerequest", target_id=str(req.pk)
+        ).values_list("action", flat=True)
+    )
+    assert any(a.startswith("infra.request.") for a in actions), actions
+    assert AuditEvent.objects.filter(actor=owner, action__startswith="infra.request.").exists()

@@ -184,3 +184,5 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(make_run: MakeRun) -> No
     out = make_run.output()
     for name in ("web.1", "worker.1", "scheduler.1"):
         assert re.search(rf"{name} stopped", out), out[-2000:]
+    # Cleanly: every process finished its own shutdown within honcho's grace period.
+    assert "sending SIGKILL" not in out, out[-2000:]

@@ -149,6 +149,13 @@ class DiskDeployer:
         return []
 
 
-GIT_HOSTS.register("test")(DiskGitHost)
-CLUSTERS.register("test")(DiskCluster)
-DEPLOYERS.register("test")(DiskDeployer)
+def register_test_providers() -> None:
+    GIT_HOSTS.register("test")(DiskGitHost)
+    CLUSTERS.register("test")(DiskCluster)
+    DEPLOYERS.register("test")(DiskDeployer)
+
+
+def unregister_test_providers() -> None:
+    """Other suites list the known provider names; "test" must not leak into them."""
+    for registry in (GIT_HOSTS, CLUSTERS, DEPLOYERS):
+        registry.factories.pop("test", None)

@@ -31,7 +31,7 @@ def worker_env(
         **worker_env,
         **PROVIDERS,
         "PAVED_TEST_PROVIDER_DIR": str(tmp_path / "providers"),
-        "PAVED_EXTRA_STEP_MODULES": "tests.engine.steps,tests.scaffolder.providers",
+        "PAVED_EXTRA_STEP_MODULES": "tests.engine.steps,tests.scaffolder.worker_providers",
     }
 
 

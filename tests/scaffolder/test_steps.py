@@ -12,7 +12,6 @@ import yaml
 from django.contrib.auth.models import User
 from django.test import override_settings
 
-import tests.scaffolder.providers  # noqa: F401  (registers the "test" providers)
 from scaffolder.models import RunStatus, StepStatus
 from scaffolder.services import save_template, start_template_run
 from tests.scaffolder.providers import DiskGitHost

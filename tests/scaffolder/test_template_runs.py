@@ -9,7 +9,6 @@ import yaml
 from django.contrib.auth.models import User
 from django.test import override_settings
 
-import tests.scaffolder.providers  # noqa: F401  (registers the "test" providers)
 from catalog.models import Entity, Relation
 from scaffolder.demo import load_builtin_templates
 from scaffolder.engine.runner import RunStartError, advance_run, execute_step, retry_run

@@ -179,3 +179,36 @@ def test_editor_is_staff_only_and_dry_runs_without_side_effects(
     assert broken.status_code == 422
     assert "editor:" in broken.content.decode()
     assert "unknown action" in broken.content.decode()
+
+
+def test_an_invalid_catalog_template_is_explained_not_run(owner_client: Client) -> None:
+    Entity.objects.create(
+        kind="Template", name="broken", api_version="scaffolder.backstage.io/v1beta3",
+        spec={"type": "service", "steps": [{"id": "x", "action": "fetch:rails", "input": {}}]},
+    )  # fmt: skip
+    response = owner_client.get("/create/default/broken/")
+    assert response.status_code == 422
+    assert "unknown action &#x27;fetch:rails&#x27;" in response.content.decode()
+    assert not Run.objects.exists()
+
+
+def test_dependencies_and_if_then_show_dependent_fields() -> None:
+    from scaffolder.forms import page_fields_view
+    from scaffolder.parameters import validate_page
+
+    page = {
+        "properties": {"db": {"type": "string", "enum": ["none", "postgres"]}, "ha": {"type": "boolean"}},
+        "dependencies": {"db": {"oneOf": [
+            {"properties": {"db": {"enum": ["none"]}}},
+            {"properties": {"db": {"enum": ["postgres"]}, "size": {"type": "string", "enum": ["s", "m"]}},
+             "required": ["size"]},
+        ]}},
+        "if": {"properties": {"ha": {"const": True}}, "required": ["ha"]},
+        "then": {"properties": {"replicas": {"type": "integer", "minimum": 2}}, "required": ["replicas"]},
+    }  # fmt: skip
+    names = lambda values: [f.name for f in page_fields_view(page, values)]  # noqa: E731
+    assert names({"db": "none"}) == ["db", "ha"]
+    assert names({"db": "postgres", "ha": True}) == ["db", "ha", "size", "replicas"]
+    assert validate_page(page, {"db": "postgres"}) != {}
+    assert validate_page(page, {"db": "postgres", "size": "s", "ha": True, "replicas": 1}) != {}
+    assert validate_page(page, {"db": "postgres", "size": "s", "ha": True, "replicas": 3}) == {}

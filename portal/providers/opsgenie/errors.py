@@ -1,4 +1,4 @@
-"""Map Opsgenie REST API v2 failures onto the provider error taxonomy (base.py).
+"""Opsgenie REST API v2 errors (the mapping itself lives in portal/providers/http_errors.py).
 
 Opsgenie error bodies look like ``{"message": "Could not authenticate", "took": 0.0,
 "requestId": "..."}``; validation errors add ``"errors": {"field": "problem"}``.
@@ -6,43 +6,17 @@ Opsgenie error bodies look like ``{"message": "Could not authenticate", "took": 
 
 from __future__ import annotations
 
-import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 
-from portal.providers.base import (
-    PermanentProviderError,
-    ProviderError,
-    ProviderNotConfigured,
-    TransientProviderError,
-)
+from portal.providers import http_errors
+from portal.providers.base import ProviderError
 
 PROVIDER = "opsgenie"
-DEFAULT_RATE_LIMIT_WAIT = 30.0
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def error_detail(response: requests.Response) -> str:
-    try:
-        body: Any = response.json()
-    except ValueError:
-        return response.text[:200].strip()
+def _detail(body: Any) -> str:
     if not isinstance(body, dict):
         return ""
     parts = [str(body.get("message") or "")]
@@ -52,47 +26,25 @@ def error_detail(response: requests.Response) -> str:
     return "; ".join(p for p in parts if p)
 
 
+API = http_errors.HttpApi(
+    provider=PROVIDER,
+    label="Opsgenie",
+    unauthorized_hint=(
+        "Set PAVED_OPSGENIE_API_KEY (or PAVED_OPSGENIE_API_KEY_FILE) to a valid API integration "
+        "key, and PAVED_OPSGENIE_API_URL to https://api.eu.opsgenie.com for EU accounts"
+    ),
+    forbidden_hint=(
+        "Give the key in PAVED_OPSGENIE_API_KEY the Read, Create and Update access rights"
+    ),
+    detail_from_body=_detail,
+)
+
+
 def error_for_response(response: requests.Response, doing: str) -> ProviderError:
-    """The exception for a non-2xx answer. `doing` says what we were trying to do."""
-    status = response.status_code
-    detail = error_detail(response)
-    suffix = f": {detail}" if detail else ""
-    if status == 401:
-        return ProviderNotConfigured(
-            f"{doing}: Opsgenie rejected the API key (HTTP 401{suffix}). Set "
-            "PAVED_OPSGENIE_API_KEY (or PAVED_OPSGENIE_API_KEY_FILE) to a valid API "
-            "integration key, and PAVED_OPSGENIE_API_URL to https://api.eu.opsgenie.com for EU "
-            "accounts",
-            provider=PROVIDER,
-        )
-    if status == 403:
-        return ProviderNotConfigured(
-            f"{doing}: the Opsgenie API key may not do this (HTTP 403{suffix}). Give the key in "
-            "PAVED_OPSGENIE_API_KEY the Read, Create and Update access rights",
-            provider=PROVIDER,
-        )
-    if status == 429:
-        wait = parse_retry_after(response.headers.get("Retry-After"))
-        wait = DEFAULT_RATE_LIMIT_WAIT if wait is None else wait
-        return TransientProviderError(
-            f"{doing}: Opsgenie rate limit reached; retry in {wait:.0f} s",
-            provider=PROVIDER,
-            retry_after=wait,
-        )
-    if status >= 500:
-        return TransientProviderError(
-            f"{doing}: Opsgenie answered HTTP {status}{suffix}", provider=PROVIDER
-        )
-    return PermanentProviderError(
-        f"{doing}: Opsgenie refused the request (HTTP {status}{suffix})", provider=PROVIDER
-    )
+    return http_errors.error_for_response(API, response, doing)
 
 
 def error_for_exception(
     exc: requests.RequestException, doing: str, timeout: float
 ) -> ProviderError:
-    if isinstance(exc, requests.Timeout):
-        return TransientProviderError(
-            f"{doing}: Opsgenie did not answer within {timeout:g} s", provider=PROVIDER
-        )
-    return TransientProviderError(f"{doing}: cannot reach Opsgenie ({exc})", provider=PROVIDER)
+    return http_errors.error_for_exception(API, exc, doing, timeout)

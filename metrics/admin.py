@@ -168,3 +168,6 @@ class SurveyResponseAdmin(ReadOnlyAdmin):
 @admin.register(WeeklyReport)
 class WeeklyReportAdmin(ReadOnlyAdmin):
     list_display = ("week_start", "created_at", "slack_status")
+
+
+from metrics.scorecards import admin as _scorecard_admin  # noqa: E402, F401  (registers its models)

@@ -311,3 +311,14 @@ class WeeklyReport(models.Model):
 
     def __str__(self) -> str:
         return f"Week of {self.week_start}"
+
+
+# Scorecards live in their own subpackage; importing them here makes them metrics models.
+from metrics.scorecards.models import (  # noqa: E402, F401
+    Check,
+    Level,
+    Outcome,
+    Scorecard,
+    ScorecardResult,
+    ScorecardSnapshot,
+)

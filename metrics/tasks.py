@@ -19,3 +19,14 @@ def weekly_report_task() -> int:
     report = generate_weekly_report()
     send_weekly_report(report)
     return report.pk
+
+
+@shared_task(name="metrics.evaluate_scorecards", acks_late=True, ignore_result=True)
+def evaluate_scorecards_task(component_id: int | None = None) -> int:
+    """Beat: re-evaluate changed/stale components. With component_id: that one, now."""
+    from catalog.models import Entity
+    from metrics.scorecards.services import evaluate, evaluate_dirty
+
+    if component_id is not None:
+        return len(evaluate(components=Entity.objects.filter(pk=component_id)))
+    return evaluate_dirty()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from metrics import views
+from metrics.scorecards import views as scorecard_views
 
 app_name = "metrics"
 urlpatterns = [
@@ -15,4 +16,5 @@ urlpatterns = [
     path("reports/", views.report_list, name="report-list"),
     path("reports/<str:week>/", views.report_detail, name="report-detail"),
     path("roi/", views.roi, name="roi"),
+    path("scorecards/", scorecard_views.scorecards, name="scorecards"),
 ]

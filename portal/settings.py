@@ -513,3 +513,8 @@ CELERY_BEAT_SCHEDULE["metrics-refresh-rollups"] = {
     "task": "metrics.refresh_rollups",
     "schedule": env_int("PAVED_ROLLUP_INTERVAL", 300),
 }
+# Scorecards: how often the beat job re-evaluates changed or stale components (seconds).
+CELERY_BEAT_SCHEDULE["metrics-evaluate-scorecards"] = {
+    "task": "metrics.evaluate_scorecards",
+    "schedule": env_int("PAVED_SCORECARD_INTERVAL", 300),
+}

@@ -22,6 +22,7 @@ from catalog.ingestion import FILE, REPO, URL, ReadResult, Target, read_location
 from catalog.kinds import extra_kind_schemas
 from catalog.models import Entity, Location, Relation
 from catalog.validation import RelationRow, derive_relations
+from portal import audit
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +140,12 @@ def register_location(*, target: Target, actor: User | None) -> Location:
     )
     if created:
         logger.info("registered catalog location %s", location)
+        audit.record(
+            actor=actor if actor and actor.is_authenticated else None,
+            action="catalog.location.registered",
+            target=location,
+            after={"type": target.type, "target": target.target},
+        )
     return location
 
 

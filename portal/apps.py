@@ -8,9 +8,10 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from portal import checks  # noqa: F401  (registers system checks)
+        from portal import admin_audit, checks  # noqa: F401  (checks registers system checks)
         from portal.docs import search as docs_search
         from portal.lib.redaction import register_secret
 
         register_secret(settings.SECRET_KEY)
         docs_search.register()
+        admin_audit.connect()

@@ -81,3 +81,24 @@ def test_only_platform_admins_browse_and_export(
     records = json.loads(_streamed(admin.get("/audit/export.json?actor=nobody")))
     assert records == []
     assert admin.get("/audit/export.xml").status_code == 404
+
+
+def test_admin_edits_and_location_registration_are_audited(platform_admin: User, tmp_path) -> None:
+    from catalog.ingestion import Target
+    from catalog.services import register_location
+
+    admin = _client(platform_admin)
+    response = admin.post(
+        "/admin/auth/group/add/", {"name": "release-managers", "permissions": []}, follow=True
+    )
+    assert response.status_code == 200
+    added = AuditEvent.objects.get(action="admin.added")
+    assert added.actor == platform_admin
+    assert added.target_type == "auth.group"
+    assert added.target_label == "release-managers"
+
+    file = tmp_path / "catalog-info.yaml"
+    file.write_text("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g}\n")
+    register_location(target=Target("file", str(file)), actor=platform_admin)
+    registered = AuditEvent.objects.get(action="catalog.location.registered")
+    assert registered.after == {"type": "file", "target": str(file)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.urls import reverse
 
 from portal.home.queries import HomeSection, register_section
@@ -12,13 +12,13 @@ from portal.search.registry import SearchHit, register_search
 from scaffolder.queries import runs_for_list
 
 
-def _my_runs(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
+def _my_runs(user: User | AnonymousUser) -> dict[str, Any]:
     if not user.is_authenticated:
         return {"rows": []}
     return {"rows": list(runs_for_list(user, mine=True)[:6])}
 
 
-def _search_runs(query: str, user: AbstractBaseUser | AnonymousUser, limit: int) -> list[SearchHit]:
+def _search_runs(query: str, user: User | AnonymousUser, limit: int) -> list[SearchHit]:
     from scaffolder.models import Run
 
     runs = Run.objects.select_related("requested_by").filter(title__icontains=query)
@@ -51,16 +51,14 @@ register_section(
 register_search("runs", "Runs", _search_runs)
 
 
-def _recommended_templates(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
+def _recommended_templates(user: User | AnonymousUser) -> dict[str, Any]:
     from scaffolder.queries import templates_for_list
 
-    rows = [t for t in templates_for_list() if "recommended" in (t.tags or [])][:4]
+    rows = [t for t in templates_for_list(user=user) if "recommended" in (t.tags or [])][:4]
     return {"rows": rows}
 
 
-def _search_templates(
-    query: str, user: AbstractBaseUser | AnonymousUser, limit: int
-) -> list[SearchHit]:
+def _search_templates(query: str, user: User | AnonymousUser, limit: int) -> list[SearchHit]:
     from scaffolder.queries import templates_for_list
 
     return [
@@ -71,7 +69,7 @@ def _search_templates(
             summary=template.description[:160],
             badge="Template",
         )
-        for template in templates_for_list(query)[:limit]
+        for template in templates_for_list(query, user=user)[:limit]
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from catalog.models import Entity
@@ -43,12 +43,16 @@ def log_lines_after(run: Run, after: int, *, limit: int = 500) -> list[RunLogLin
     )
 
 
-def templates_for_list(query: str = "") -> list[Entity]:
+def templates_for_list(
+    query: str = "", *, user: User | AnonymousUser | None = None
+) -> list[Entity]:
     """Template entities for the "Create" page: recommended first, then by title; `query`
-    matches title, name, description and tags."""
+    matches title, name, description and tags. With `user`, templates limited to other teams
+    are left out."""
     templates = Entity.objects.filter(kind__iexact="template").only(
-        "kind", "namespace", "name", "ref", "title", "description", "tags", "owner_ref", "spec_type"
-    )
+        "kind", "namespace", "name", "ref", "title", "description", "tags", "owner_ref",
+        "spec_type", "metadata",
+    )  # fmt: skip
     if query:
         templates = templates.filter(
             Q(title__icontains=query)
@@ -57,6 +61,10 @@ def templates_for_list(query: str = "") -> list[Entity]:
             | Q(tags__icontains=query)
         )
     rows = list(templates)
+    if user is not None:
+        from scaffolder.permissions import can_use_template
+
+        rows = [row for row in rows if can_use_template(user, row)]
     rows.sort(key=lambda e: ("recommended" not in (e.tags or []), (e.title or e.name).lower()))
     return rows
 

@@ -17,6 +17,7 @@ from scaffolder.engine.runner import RunStartError, StepSpec, start_run
 from scaffolder.loader import Template, TemplateInvalid, load_template_text
 from scaffolder.models import Run, TemplateVersion
 from scaffolder.parameters import format_errors, validate_values
+from scaffolder.permissions import can_use_template, template_allowed_groups
 from scaffolder.run_kind import RUN_KIND
 
 
@@ -178,6 +179,12 @@ def start_template_run(
 ) -> Run:
     """Validate the values with the wizard's rules and start a "scaffolder" run.
     Raises RunStartError listing every problem; nothing is written then."""
+    entity = version.entity
+    if actor is not None and entity is not None and not can_use_template(actor, entity):
+        groups = ", ".join(sorted(template_allowed_groups(entity) or ()))
+        raise RunStartError(
+            [f"{version.ref} is limited to {groups}; {actor.get_username()} is in none of them"]
+        )
     try:
         template = template_of(version)
     except TemplateInvalid as exc:

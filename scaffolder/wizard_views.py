@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -22,6 +22,7 @@ from scaffolder.forms import decode_state, encode_state, page_fields_view, parse
 from scaffolder.loader import Template, TemplateInvalid, load_template_text
 from scaffolder.models import TemplateVersion
 from scaffolder.parameters import apply_defaults, page_visible, validate_page, validate_values
+from scaffolder.permissions import can_use_template
 from scaffolder.queries import template_entity, templates_for_list
 from scaffolder.services import start_template_run, template_of, user_context, version_for_entity
 
@@ -33,7 +34,11 @@ def template_list(request: HttpRequest) -> HttpResponse:
     return render_page(
         request,
         "scaffolder/template_list.html",
-        {"templates": templates_for_list(query), "q": query, "nav_section": "scaffolder"},
+        {
+            "templates": templates_for_list(query, user=request.user),
+            "q": query,
+            "nav_section": "scaffolder",
+        },
         partial="template-cards",
     )
 
@@ -44,10 +49,12 @@ class _Unusable(Exception):
         self.problems = problems
 
 
-def _load(namespace: str, name: str) -> tuple[Entity, TemplateVersion, Template]:
+def _load(
+    namespace: str, name: str, user: User | AnonymousUser
+) -> tuple[Entity, TemplateVersion, Template]:
     entity = template_entity(namespace, name)
-    if entity is None:
-        raise Http404("No such template")
+    if entity is None or not can_use_template(user, entity):
+        raise Http404("No such template")  # limited to other teams: as if it did not exist
     try:
         version = version_for_entity(entity)
         return entity, version, template_of(version)
@@ -93,7 +100,7 @@ def _review_rows(template: Template, values: dict[str, Any]) -> list[dict[str, A
 @require_http_methods(["GET", "POST"])
 def template_wizard(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     try:
-        entity, version, template = _load(namespace, name)
+        entity, version, template = _load(namespace, name, request.user)
     except _Unusable as exc:
         return _unusable(request, exc)
     values = decode_state(request.POST.get("state", "")) if request.method == "POST" else {}
@@ -176,7 +183,7 @@ def template_wizard(request: HttpRequest, namespace: str, name: str) -> HttpResp
 def template_field_validate(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     """Check one field as the user types: 200 with no message, or 422 with the message."""
     try:
-        _entity, _version, template = _load(namespace, name)
+        _entity, _version, template = _load(namespace, name, request.user)
     except _Unusable as exc:
         return _unusable(request, exc)
     field_name = request.POST.get("field", "")

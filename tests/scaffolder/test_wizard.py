@@ -212,3 +212,38 @@ def test_dependencies_and_if_then_show_dependent_fields() -> None:
     assert validate_page(page, {"db": "postgres"}) != {}
     assert validate_page(page, {"db": "postgres", "size": "s", "ha": True, "replicas": 1}) != {}
     assert validate_page(page, {"db": "postgres", "size": "s", "ha": True, "replicas": 3}) == {}
+
+
+@pytest.mark.parametrize(
+    ("persona", "allowed"), [("owner", True), ("outsider", False), ("platform_admin", True)]
+)
+def test_a_template_limited_to_some_groups(
+    request: pytest.FixtureRequest, templates: None, owner: User, persona: str, allowed: bool
+) -> None:
+    """`paved.dev/allowed-groups` hides the template from other teams: not listed, 404 in the
+    wizard, and the service refuses to start a run for them."""
+    from scaffolder.engine.runner import RunStartError
+    from scaffolder.services import start_template_run, version_for_entity
+
+    entity = Entity.objects.get(kind__iexact="template", name="python-service")
+    entity.metadata = {
+        **entity.metadata,
+        "annotations": {
+            **(entity.metadata.get("annotations") or {}),
+            "paved.dev/allowed-groups": "team-orders",
+        },
+    }
+    entity.save()
+    user = request.getfixturevalue(persona)
+    client = Client()
+    client.force_login(user)
+    listed = "Python service (FastAPI)" in client.get("/create/").content.decode()
+    assert listed is allowed
+    assert client.get(WIZARD).status_code == (200 if allowed else 404)
+    # Search offers the wizard only to those who may use it (the catalog entity stays visible).
+    searched = client.get("/search/", {"q": "fastapi"}).content.decode()
+    assert (f'href="{WIZARD}"' in searched) is allowed
+    if not allowed:
+        with pytest.raises(RunStartError, match="limited to group:default/team-orders"):
+            start_template_run(version=version_for_entity(entity), values={}, actor=user)
+        assert not Run.objects.exists()

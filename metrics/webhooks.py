@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,15 +89,30 @@ def _load(body: bytes) -> Any:
         raise Malformed(f"body is not valid JSON: {exc}") from None
 
 
-def _accept(source: str, delivery_id: str, request: HttpRequest, items_fn: Any) -> JsonResponse:
-    """Parse → store raw + normalize, mapping errors onto the documented responses."""
-    delivery_id = delivery_id.replace("\x00", "")  # ids come from payloads; text can't hold NUL
+DeliveryId = str | Callable[[Any], str]
+
+
+def _delivery_of(delivery: DeliveryId, payload: Any) -> str:
+    if isinstance(delivery, str):
+        return delivery
+    try:
+        found = delivery(payload)
+    except (KeyError, TypeError, AttributeError):
+        return ""
+    return found.replace("\x00", "")  # ids come from payloads; text can't hold NUL
+
+
+def _accept(source: str, delivery: DeliveryId, request: HttpRequest, items_fn: Any) -> JsonResponse:
+    """Parse the body once → store raw + normalize, mapping errors onto the documented
+    responses. `delivery` is the delivery id, or a function deriving it from the payload."""
     body = request.body
     if len(body) > MAX_BODY:
         return _json(413, error="payload too large")
     payload: Any = None
+    delivery_id = delivery if isinstance(delivery, str) else ""
     try:
         payload = _load(body)
+        delivery_id = _delivery_of(delivery, payload)
         items: list[Incoming] = items_fn(payload)
     except (Malformed, InvalidEvent, KeyError, TypeError, AttributeError) as exc:
         reason = (
@@ -333,12 +349,12 @@ def argocd(request: HttpRequest) -> JsonResponse:
     denied = _check_token(request, settings.PAVED_ARGOCD_WEBHOOK_TOKEN, "X-Paved-Token")
     if denied:
         return denied
-    try:
-        p = json.loads(request.body)
-        delivery = f"{p['app']}:{p['revision']}:{p.get('phase', '')}:{p.get('finished_at', '')}"
-    except (ValueError, KeyError, TypeError):
-        delivery = ""
-    return _accept("argocd", delivery, request, _argocd_items)
+    return _accept(
+        "argocd",
+        lambda p: f"{p['app']}:{p['revision']}:{p.get('phase', '')}:{p.get('finished_at', '')}",
+        request,
+        _argocd_items,
+    )
 
 
 # --- PagerDuty (v3 webhooks) ----------------------------------------------------------------
@@ -402,10 +418,14 @@ def pagerduty(request: HttpRequest) -> JsonResponse:
     denied = _pagerduty_signature_ok(request)
     if denied:
         return denied
-    try:
-        delivery = str(json.loads(request.body)["event"]["id"])
-    except (ValueError, KeyError, TypeError):
-        delivery = request.headers.get("X-PagerDuty-Webhook-Id", "")
+    header_id = request.headers.get("X-PagerDuty-Webhook-Id", "")
+
+    def delivery(payload: Any) -> str:
+        try:
+            return str(payload["event"]["id"])
+        except (KeyError, TypeError):
+            return header_id
+
     return _accept("pagerduty", delivery, request, _pagerduty_items)
 
 
@@ -456,12 +476,12 @@ def opsgenie(request: HttpRequest) -> JsonResponse:
     denied = _check_token(request, settings.PAVED_OPSGENIE_WEBHOOK_TOKEN, "X-Paved-Token")
     if denied:
         return denied
-    try:
-        p = json.loads(request.body)
-        delivery = f"{p['alert']['alertId']}:{p['action']}:{p['alert'].get('updatedAt', '')}"
-    except (ValueError, KeyError, TypeError):
-        delivery = ""
-    return _accept("opsgenie", delivery, request, _opsgenie_items)
+    return _accept(
+        "opsgenie",
+        lambda p: f"{p['alert']['alertId']}:{p['action']}:{p['alert'].get('updatedAt', '')}",
+        request,
+        _opsgenie_items,
+    )
 
 
 # --- Generic API ----------------------------------------------------------------------------

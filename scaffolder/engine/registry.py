@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import jsonschema
@@ -110,7 +110,6 @@ class RunKindHooks:
     resolve_outputs: Callable[[Run], dict[str, Any]] | None = None
     # Called when a run reaches a final status (e.g. infra marks its request ready or failed).
     on_finished: Callable[[Run], None] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _RUN_KINDS: dict[str, RunKindHooks] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from scaffolder.engine import runner
+from scaffolder.engine import runner, secrets
 
 
 @shared_task(name="scaffolder.advance_run", acks_late=True, reject_on_worker_lost=True)
@@ -23,3 +23,8 @@ def execute_step(step_id: int) -> str:
 @shared_task(name="scaffolder.recover_stalled_steps", acks_late=True)
 def recover_stalled_steps() -> int:
     return runner.recover_stalled_steps()
+
+
+@shared_task(name="scaffolder.purge_run_secrets", acks_late=True)
+def purge_run_secrets() -> int:
+    return secrets.purge_expired_run_secrets()

@@ -21,7 +21,13 @@ from scaffolder.engine.runner import RunStartError
 from scaffolder.forms import decode_state, encode_state, page_fields_view, parse_page
 from scaffolder.loader import Template, TemplateInvalid, load_template_text
 from scaffolder.models import TemplateVersion
-from scaffolder.parameters import apply_defaults, page_visible, validate_page, validate_values
+from scaffolder.parameters import (
+    apply_defaults,
+    page_visible,
+    secret_parameter_names,
+    validate_page,
+    validate_values,
+)
 from scaffolder.permissions import can_use_template
 from scaffolder.queries import template_entity, templates_for_list
 from scaffolder.services import start_template_run, template_of, user_context, version_for_entity
@@ -167,7 +173,7 @@ def template_wizard(request: HttpRequest, namespace: str, name: str) -> HttpResp
         "page_count": len(indexes),
         "is_first": position == 1,
         "fields": fields,
-        "state": encode_state(values),
+        "state": encode_state(values, secret_parameter_names(template.pages)),
         "review": _review_rows(template, values) if stage == "review" else [],
         "steps": _step_rows(template),
         "problems": problems,

@@ -36,24 +36,7 @@ def page_visible(page: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
 def page_fields(page: Mapping[str, Any]) -> list[str]:
     """Every field a page can show: its properties, plus those `dependencies`, `if/then/else`
     and `allOf` clauses may add."""
-    fields = list((page.get("properties") or {}).keys())
-
-    def add(schema: Any) -> None:
-        if isinstance(schema, Mapping):
-            for name in schema.get("properties") or {}:
-                if name not in fields:
-                    fields.append(name)
-
-    for dep in (page.get("dependencies") or {}).values():
-        if isinstance(dep, Mapping):
-            add(dep)
-            for option in dep.get("oneOf") or []:
-                add(option)
-    for clause in [page, *(page.get("allOf") or [])]:
-        if isinstance(clause, Mapping):
-            add(clause.get("then"))
-            add(clause.get("else"))
-    return fields
+    return list(page_properties(page))
 
 
 SECRET_FIELDS = {"Secret", "SecretInput"}

@@ -15,10 +15,11 @@ from django.utils import timezone
 from portal.lib.redaction import MASK
 from portal.lib.sealing import SealBroken, seal, unseal
 from portal.models import AuditEvent
-from scaffolder.engine.runner import RunStateError, advance_run, execute_step, retry_run
+from scaffolder.engine.runner import RunStateError, retry_run
 from scaffolder.engine.secrets import purge_expired_run_secrets
-from scaffolder.models import Run, RunLogLine, RunSecret, RunStatus, Step, StepStatus
+from scaffolder.models import Run, RunLogLine, RunSecret, RunStatus, Step
 from scaffolder.services import save_template, start_template_run
+from tests.scaffolder.test_template_runs import drive
 
 pytestmark = [pytest.mark.django_db]
 
@@ -61,18 +62,6 @@ spec:
 @pytest.fixture
 def template_version(platform_admin: User) -> Any:
     return save_template(yaml_text=TEMPLATE, actor=platform_admin)
-
-
-def drive(run: Run) -> Run:
-    for _ in range(20):
-        advance_run(run.pk)
-        run.refresh_from_db()
-        if run.is_finished:
-            return run
-        step = run.steps.filter(status=StepStatus.PENDING).order_by("position").first()
-        assert step is not None
-        execute_step(step.pk)
-    raise AssertionError("run did not finish")
 
 
 def everything_written(run: Run) -> str:

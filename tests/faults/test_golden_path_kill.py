@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 from django.utils import timezone
 
-from catalog.models import Entity
+from catalog.models import Entity, Location
 from scaffolder.demo import load_builtin_templates
 from scaffolder.engine.runner import recover_stalled_steps
 from scaffolder.models import Run, RunStatus, Step, StepStatus, TemplateVersion
@@ -31,8 +31,18 @@ VALUES = {"name": "orders-api", "owner": "group:default/team-orders",
           "repoUrl": "localhost?owner=team-orders&repo=orders-api"}  # fmt: skip
 
 
+# Where to freeze the worker: right after each step's side effect, before it is recorded.
+KILL_POINTS = [
+    pytest.param("publish", "Pushed ", id="after-push-to-new-repository"),
+    pytest.param("argocd", "Argo CD application ", id="after-gitops-commit"),
+    pytest.param("register", "Registered ", id="after-catalog-registration"),
+]
+
+
 @pytest.fixture
-def worker_env(worker_env: dict[str, str], tmp_path: Path, settings: Any) -> dict[str, str]:
+def worker_env(
+    worker_env: dict[str, str], tmp_path: Path, settings: Any, pause_on: str
+) -> dict[str, str]:
     settings.PAVED_GIT_LOCAL_ROOT = tmp_path / "git"
     return {
         **worker_env,
@@ -40,9 +50,9 @@ def worker_env(worker_env: dict[str, str], tmp_path: Path, settings: Any) -> dic
         "PAVED_GIT_PROVIDER": "local",
         "PAVED_DEPLOY_PROVIDER": "gitops",
         "PAVED_CLUSTER_PROVIDER": "gitops",
-        # tests/faults/pause.py freezes the worker right after the publish step has pushed.
+        # tests/faults/pause.py freezes the worker once a log line starts with PAUSE_ON.
         "PAVED_EXTRA_STEP_MODULES": "tests.engine.steps,tests.faults.pause",
-        "PAVED_TEST_PAUSE_ON": "Pushed ",
+        "PAVED_TEST_PAUSE_ON": pause_on,
         "PAVED_TEST_PAUSE_MARKER": str(tmp_path / "paused"),
     }
 
@@ -55,41 +65,52 @@ def _git(git_dir: Path, *args: str) -> str:
 
 
 @EMBEDDED
+@pytest.mark.parametrize(("step_key", "pause_on"), KILL_POINTS)
 def test_worker_killed_mid_golden_path_run_completes_exactly_once(
-    owner: User, celery_worker: WorkerProcess, worker_env: dict[str, str], tmp_path: Path
+    owner: User,
+    celery_worker: WorkerProcess,
+    tmp_path: Path,
+    step_key: str,
+    pause_on: str,
 ) -> None:
     load_builtin_templates()
     version = TemplateVersion.objects.get(ref="template:default/python-service")
     run = start_template_run(version=version, values=VALUES, actor=owner)
+    repo = tmp_path / "git" / "team-orders" / "orders-api.git"
+    gitops = tmp_path / "git" / "platform" / "gitops.git"
 
-    # The worker froze inside the publish step, after the commit reached the bare repository.
+    # The worker froze inside the step, after its side effect, before the step was recorded.
     wait_for(lambda: (tmp_path / "paused").exists(), timeout=60)
     celery_worker.kill()
-    publish = Step.objects.get(run=run, key="publish")
-    assert publish.status == StepStatus.RUNNING
-    repo = tmp_path / "git" / "team-orders" / "orders-api.git"
-    assert _git(repo, "rev-list", "--count", "main") == "1"  # the side effect is done...
-    assert not Entity.objects.filter(ref="component:default/orders-api").exists()  # ...the rest not
+    step = Step.objects.get(run=run, key=step_key)
+    assert step.status == StepStatus.RUNNING
+    assert not Run.objects.get(pk=run.pk).is_finished
+    assert _git(repo, "rev-list", "--count", "main") == "1"
 
     celery_worker.start()  # a fresh worker; the dead one's message is stuck with it
-    # The publish lease is 300 s (a slow push must not be taken over); rather than wait it
-    # out, move its expiry into the past, then run the scheduler's recovery job.
-    Step.objects.filter(pk=publish.pk).update(
-        lease_expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    # The step's lease (300-600 s: a slow push must not be taken over) is what lets another
+    # worker in; rather than wait it out, move its expiry into the past, then run the
+    # scheduler's recovery job.
+    Step.objects.filter(pk=step.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     assert recover_stalled_steps() >= 1
     wait_for(lambda: Run.objects.get(pk=run.pk).is_finished, timeout=90, interval=0.5)
 
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, (run.error, celery_worker.logs())
-    publish.refresh_from_db()
-    assert publish.attempt == 2
+    step.refresh_from_db()
+    assert step.attempt == 2
     assert all(s.status == StepStatus.SUCCEEDED for s in run.steps.all())
     taken_over = run.log_lines.filter(message__startswith="Taking over step ")
-    assert list(taken_over.values_list("step__key", flat=True)) == ["publish"]
-    publish_log = list(run.log_lines.filter(step=publish).values_list("message", flat=True))
-    assert sum(m.startswith("Pushed ") for m in publish_log) == 1  # only the dead worker pushed
-    assert any(m.startswith("The repository already has these") for m in publish_log)
+    assert list(taken_over.values_list("step__key", flat=True)) == [step_key]
+    step_log = list(run.log_lines.filter(step=step).values_list("message", flat=True))
+    if step_key == "publish":
+        assert sum(m.startswith("Pushed ") for m in step_log) == 1  # only the dead worker pushed
+        assert sum(m.startswith("The repository already has these") for m in step_log) == 1
+    elif step_key == "argocd":
+        assert [m.rsplit(" on ", 1)[0] for m in step_log if m.startswith("Argo CD")] == [
+            "Argo CD application orders-api-dev created",
+            "Argo CD application orders-api-dev already in place",
+        ]
 
     # Exactly once, on the real artefacts.
     repos = sorted(
@@ -98,15 +119,14 @@ def test_worker_killed_mid_golden_path_run_completes_exactly_once(
     assert repos == ["platform/gitops.git", "team-orders/orders-api.git"]
     assert _git(repo, "rev-list", "--count", "main") == "1"
     assert _git(repo, "for-each-ref", "--format=%(refname)", "refs/heads") == "refs/heads/main"
+    publish = run.steps.get(key="publish")
     assert publish.outputs["commitHash"] == _git(repo, "rev-parse", "main")
 
-    gitops = tmp_path / "git" / "platform" / "gitops.git"
     touching = _git(gitops, "log", "--format=%s", "main", "--", "*orders-api*").splitlines()
-    assert len(touching) == len(set(touching)) == 2, touching  # the namespace, the application
-    files = [f for f in _git(gitops, "ls-tree", "-r", "--name-only", "main").splitlines()
-             if "orders-api" in f]  # fmt: skip
-    assert any("Namespace" in f or "namespace" in f for f in files), files
-    assert any("Application" in f or "application" in f for f in files), files
+    assert len(touching) == 2, touching  # one commit for the namespace, one for the application
+    assert sum("namespace" in t.lower() for t in touching) == 1, touching
+    assert sum("argo cd application" in t.lower() for t in touching) == 1, touching
 
     assert Entity.objects.filter(ref="component:default/orders-api").count() == 1
     assert Entity.objects.filter(kind="Component", name="orders-api").count() == 1
+    assert Location.objects.filter(target__contains="orders-api").count() == 1

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import schemathesis
 from django.conf import settings as django_settings
@@ -211,3 +212,18 @@ def test_oversized_body_is_413_json(client: Client, settings: Any, path: str) ->
                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     assert response.status_code == 413
     assert response.json() == {"error": "payload too large (the limit is 1000 bytes)"}
+
+
+def test_document_is_valid_openapi_3_1() -> None:
+    # The OpenAPI 3.1 meta-schema that schemathesis ships (the network is not reachable here).
+    from schemathesis.specs.openapi.definitions import OPENAPI_31
+
+    validator = jsonschema.validators.validator_for(OPENAPI_31)(OPENAPI_31)
+    problems = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(openapi_document())]
+    assert problems == []
+    operation_ids = [
+        operation["operationId"]
+        for methods in openapi_document()["paths"].values()
+        for operation in methods.values()
+    ]
+    assert len(operation_ids) == len(set(operation_ids))

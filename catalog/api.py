@@ -176,7 +176,7 @@ def _number(request: HttpRequest, name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+        raise ValueError(f"{name} must be a whole number, not {raw[:30]!r}") from None
     if not 0 <= value <= MAX_OFFSET:
         raise ValueError(f"{name} must be between 0 and {MAX_OFFSET}")
     return value
@@ -197,7 +197,8 @@ def entity_by_name(request: HttpRequest, kind: str, namespace: str, name: str) -
 @api_auth
 def entity_by_uid(request: HttpRequest, uid: str) -> JsonResponse:
     # Backstage's uids are strings; ours are the row ids. Anything else simply isn't found.
-    pk = int(uid) if uid.isascii() and uid.isdigit() and int(uid) <= MAX_UID else None
+    numeric = uid.isascii() and uid.isdigit() and len(uid) <= len(str(MAX_UID))
+    pk = int(uid) if numeric and int(uid) <= MAX_UID else None
     entity = None if pk is None else Entity.objects.filter(pk=pk).first()
     if entity is None:
         return _error(404, "NotFoundError", f"No entity with uid {uid}")

@@ -135,6 +135,8 @@ REGRESSIONS = [
      {"path_parameters": {"kind": "component", "namespace": "default", "name": "a\x00b"}}, 404),
     ("/api/catalog/entities/by-uid/{uid}", {"path_parameters": {"uid": "abc"}}, 404),
     ("/api/catalog/entities/by-uid/{uid}", {"path_parameters": {"uid": "9" * 30}}, 404),
+    ("/api/catalog/entities/by-uid/{uid}", {"path_parameters": {"uid": "9" * 5000}}, 404),
+    ("/api/catalog/entities", {"query": {"limit": "9" * 5000}}, 400),
     ("/api/metrics/events", {"body": {"type": "change", "component": "orders", "sha": "c1",
                                       "committed_at": "2026-03-01T10:00:00+19:40"}}, 202),
     ("/api/metrics/events", {"body": {"type": "change", "component": "orders", "sha": "c2",

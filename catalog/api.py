@@ -5,13 +5,17 @@ Auth: the portal session, or `Authorization: Bearer <token>` with an ApiToken (h
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
+from pathlib import Path
 from typing import Any
 
+import yaml
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Q, QuerySet
+from django.core.exceptions import FieldError
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -19,6 +23,14 @@ from django.views.decorators.http import require_GET
 from catalog.models import ApiToken, Entity, Location, Relation
 
 MAX_LIMIT = 10_000
+# PostgreSQL's OFFSET and integer ids stop at these; a larger number is a 400 / 404, not a 500.
+MAX_OFFSET = 2**31 - 1
+MAX_UID = 2**63 - 1
+OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
+# A JSON path segment: what annotation/label keys and spec fields are made of. Anything else
+# (`__` lookups, spaces, NUL) would be read by the ORM as a lookup or rejected by the database.
+# No leading/trailing underscore either: joined with "__", it would shift the ORM's lookup split.
+_KEY_SEGMENT = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9./-])?$")
 # Dotted filter keys that map onto columns (faster, and case-insensitive like Backstage).
 _COLUMNS = {
     "kind": "kind",
@@ -91,6 +103,8 @@ def _serialize(entities: list[Entity]) -> list[dict[str, Any]]:
 
 def _condition(key: str, value: str | None) -> Q:
     key = key.strip()
+    if value is not None and "\x00" in value:
+        raise ValueError("filter values must not contain NUL characters")
     column = _COLUMNS.get(key.lower(), "")
     if value is None:  # `key` alone: exists
         if column:
@@ -111,9 +125,11 @@ def _json_path(key: str) -> str:
         raise ValueError(f"unsupported filter key {key!r}")
     # Annotation/label keys contain dots and slashes: take everything after the map name whole.
     head, _, tail = rest.partition(".")
-    if head in ("annotations", "labels") and tail:
-        return f"{root}__{head}__{tail}"
-    return f"{root}__{rest.replace('.', '__')}"
+    whole_tail = head in ("annotations", "labels") and tail
+    segments = [head, tail] if whole_tail else rest.split(".")
+    if not all(_KEY_SEGMENT.match(s) and "__" not in s for s in segments):
+        raise ValueError(f"unsupported filter key {key!r}")
+    return "__".join([root, *segments])
 
 
 def parse_filters(values: list[str]) -> Q:
@@ -145,17 +161,33 @@ def entities(request: HttpRequest) -> JsonResponse:
     try:
         if filters:
             qs = qs.filter(parse_filters(filters))
-        limit = min(int(request.GET.get("limit", MAX_LIMIT)), MAX_LIMIT)
-        offset = int(request.GET.get("offset", 0))
-    except ValueError as exc:
+        limit = min(_number(request, "limit", MAX_LIMIT), MAX_LIMIT)
+        offset = _number(request, "offset", 0)
+        page = list(qs[offset : offset + limit])
+    except (ValueError, FieldError) as exc:
         return _error(400, "InputError", str(exc))
-    return JsonResponse(_serialize(list(qs[offset : offset + limit])), safe=False)
+    return JsonResponse(_serialize(page), safe=False)
+
+
+def _number(request: HttpRequest, name: str, default: int) -> int:
+    raw = request.GET.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw[:30]!r}") from None
+    if not 0 <= value <= MAX_OFFSET:
+        raise ValueError(f"{name} must be between 0 and {MAX_OFFSET}")
+    return value
 
 
 @require_GET
 @api_auth
 def entity_by_name(request: HttpRequest, kind: str, namespace: str, name: str) -> JsonResponse:
-    entity = Entity.objects.filter(ref=f"{kind}:{namespace}/{name}".lower()).first()
+    ref = f"{kind}:{namespace}/{name}"
+    # A reference with NUL can't be stored, so it can't exist (and PostgreSQL refuses it).
+    entity = None if "\x00" in ref else Entity.objects.filter(ref=ref.lower()).first()
     if entity is None:
         return _error(404, "NotFoundError", f"No entity named '{kind}:{namespace}/{name}' found")
     return JsonResponse(_serialize([entity])[0])
@@ -163,8 +195,11 @@ def entity_by_name(request: HttpRequest, kind: str, namespace: str, name: str) -
 
 @require_GET
 @api_auth
-def entity_by_uid(request: HttpRequest, uid: int) -> JsonResponse:
-    entity = Entity.objects.filter(pk=uid).first()
+def entity_by_uid(request: HttpRequest, uid: str) -> JsonResponse:
+    # Backstage's uids are strings; ours are the row ids. Anything else simply isn't found.
+    numeric = uid.isascii() and uid.isdigit() and len(uid) <= len(str(MAX_UID))
+    pk = int(uid) if numeric and int(uid) <= MAX_UID else None
+    entity = None if pk is None else Entity.objects.filter(pk=pk).first()
     if entity is None:
         return _error(404, "NotFoundError", f"No entity with uid {uid}")
     return JsonResponse(_serialize([entity])[0])
@@ -180,8 +215,6 @@ def entity_facets(request: HttpRequest) -> JsonResponse:
         column = columns.get(facet)
         if column is None:
             return _error(400, "InputError", f"unsupported facet {facet!r}")
-        from django.db.models import Count
-
         rows = Entity.objects.exclude(**{column: ""}).values(column).annotate(n=Count("id"))
         facets[facet] = [{"value": r[column], "count": r["n"]} for r in rows.order_by(column)]
     return JsonResponse({"facets": facets})
@@ -197,3 +230,17 @@ def locations(request: HttpRequest) -> JsonResponse:
         ],
         safe=False,
     )
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """catalog/openapi.yaml, read once per process (callers must not change it)."""
+    document: dict[str, Any] = yaml.safe_load(OPENAPI_FILE.read_text())
+    return document
+
+
+@require_GET
+@api_auth
+def openapi(request: HttpRequest) -> JsonResponse:
+    """The OpenAPI document of /api/: for whoever may use the API (session or API token)."""
+    return JsonResponse(openapi_document())

@@ -8,7 +8,7 @@ urlpatterns = [
     path(
         "entities/by-name/<str:kind>/<str:namespace>/<str:name>", api.entity_by_name, name="by-name"
     ),
-    path("entities/by-uid/<int:uid>", api.entity_by_uid, name="by-uid"),
+    path("entities/by-uid/<str:uid>", api.entity_by_uid, name="by-uid"),
     path("entity-facets", api.entity_facets, name="facets"),
     path("locations", api.locations, name="locations"),
 ]

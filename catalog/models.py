@@ -167,6 +167,8 @@ class Entity(models.Model):
     def to_backstage(self) -> dict[str, object]:
         """The entity as Backstage's API returns it (envelope plus relations)."""
         metadata = dict(self.metadata or {})
+        # Rows made outside ingestion (admin, fixtures) may store no name: the column has it.
+        metadata.setdefault("name", self.name)
         metadata.setdefault("namespace", self.namespace)
         metadata["uid"] = str(self.pk)
         metadata["etag"] = self.etag

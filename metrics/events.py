@@ -88,8 +88,12 @@ def parse_time(value: Any, name: str, *, required: bool = True) -> datetime | No
     except ValueError:
         raise InvalidEvent(f"{name!r} is not an ISO-8601 date-time: {value!r}") from None
     if parsed.tzinfo is None:  # naive times are taken as UTC (documented)
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+        return parsed.replace(tzinfo=UTC)
+    # Python allows offsets up to ±23:59, PostgreSQL only ±15:59: store the instant in UTC.
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise InvalidEvent(f"{name!r} is out of range: {value!r}") from None
 
 
 MAX_LEN = {

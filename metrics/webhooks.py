@@ -11,10 +11,12 @@ import hmac
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -55,6 +57,26 @@ class Malformed(ValueError):
 
 def _json(http_status: int, **data: Any) -> JsonResponse:
     return JsonResponse(data, status=http_status)
+
+
+def _size_limited(
+    view: Callable[[HttpRequest], JsonResponse],
+) -> Callable[[HttpRequest], JsonResponse]:
+    """413 JSON for a body over MAX_BODY or PAVED_MAX_REQUEST_BYTES, before anything reads it.
+    (Django itself would raise RequestDataTooBig on `request.body`: an HTML 400 page.)"""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> JsonResponse:
+        try:
+            too_big = len(request.body) > MAX_BODY
+        except RequestDataTooBig:
+            too_big = True
+        if too_big:
+            limit = min(MAX_BODY, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or MAX_BODY)
+            return _json(413, error=f"payload too large (the limit is {limit} bytes)")
+        return view(request)
+
+    return wrapper
 
 
 def _headers(request: HttpRequest) -> dict[str, str]:
@@ -105,9 +127,7 @@ def _delivery_of(delivery: DeliveryId, payload: Any) -> str:
 def _accept(source: str, delivery: DeliveryId, request: HttpRequest, items_fn: Any) -> JsonResponse:
     """Parse the body once → store raw + normalize, mapping errors onto the documented
     responses. `delivery` is the delivery id, or a function deriving it from the payload."""
-    body = request.body
-    if len(body) > MAX_BODY:
-        return _json(413, error="payload too large")
+    body = request.body  # at most MAX_BODY: the views are @_size_limited
     payload: Any = None
     delivery_id = delivery if isinstance(delivery, str) else ""
     try:
@@ -283,6 +303,7 @@ def _github_items(event: str, p: dict[str, Any]) -> list[Incoming]:
 @csrf_exempt
 @login_not_required
 @require_POST
+@_size_limited
 def github(request: HttpRequest) -> JsonResponse:
     denied = _github_signature_ok(request)
     if denied:
@@ -345,6 +366,7 @@ def assert_dt(value: datetime | None) -> None:
 @csrf_exempt
 @login_not_required
 @require_POST
+@_size_limited
 def argocd(request: HttpRequest) -> JsonResponse:
     denied = _check_token(request, settings.PAVED_ARGOCD_WEBHOOK_TOKEN, "X-Paved-Token")
     if denied:
@@ -414,6 +436,7 @@ def _pagerduty_items(p: Any) -> list[Incoming]:
 @csrf_exempt
 @login_not_required
 @require_POST
+@_size_limited
 def pagerduty(request: HttpRequest) -> JsonResponse:
     denied = _pagerduty_signature_ok(request)
     if denied:
@@ -472,6 +495,7 @@ def _opsgenie_items(p: Any) -> list[Incoming]:
 @csrf_exempt
 @login_not_required
 @require_POST
+@_size_limited
 def opsgenie(request: HttpRequest) -> JsonResponse:
     denied = _check_token(request, settings.PAVED_OPSGENIE_WEBHOOK_TOKEN, "X-Paved-Token")
     if denied:
@@ -490,6 +514,7 @@ def opsgenie(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 @login_not_required
 @require_POST
+@_size_limited
 def events_api(request: HttpRequest) -> JsonResponse:
     """POST one generic event (object) or several (array) with a per-integration token."""
     token = _bearer(request)

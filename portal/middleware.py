@@ -7,8 +7,9 @@ import sys
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.template.loader import render_to_string
+from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
@@ -52,3 +53,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
         response["Retry-After"] = "5"
         return response
     return HttpResponseServerError(render_to_string("500.html"))
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: JSON in Backstage's error envelope under /api/, the usual page elsewhere.
+    Views under /api/ answer their own JSON 404s; this covers URLs no route matches."""
+    if request.path.startswith("/api/"):
+        message = f"no API endpoint at {request.path}"
+        return JsonResponse({"error": {"name": "NotFoundError", "message": message}}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("catalog/", include("catalog.urls")),
+    path("api/openapi.json", include("catalog.openapi_urls")),
     path("api/catalog/", include("catalog.api_urls")),
     path("", include("scaffolder.urls")),
     path("infra/", include("infra.urls")),
@@ -29,3 +30,5 @@ urlpatterns = [
 
 # A database outage met in middleware (sessions, auth) gets the friendly 503 page too.
 handler500 = "portal.middleware.server_error"
+# Unknown URLs under /api/ answer JSON like the rest of the API, not the HTML 404 page.
+handler404 = "portal.middleware.page_not_found"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from scaffolder import workspace
 from scaffolder.engine import runner
 
 
@@ -23,3 +24,8 @@ def execute_step(step_id: int) -> str:
 @shared_task(name="scaffolder.recover_stalled_steps", acks_late=True)
 def recover_stalled_steps() -> int:
     return runner.recover_stalled_steps()
+
+
+@shared_task(name="scaffolder.collect_workspaces", acks_late=True)
+def collect_workspaces() -> int:
+    return len(workspace.collect_workspaces())

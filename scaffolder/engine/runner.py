@@ -43,7 +43,7 @@ from scaffolder.models import (
     Step,
     StepStatus,
 )
-from scaffolder.workspace import workspace_for_run
+from scaffolder.workspace import workspace_for_run, workspace_path
 
 logger = logging.getLogger(__name__)
 
@@ -530,7 +530,10 @@ def retry_run(run: Run, *, actor: User | None, from_step: str | None = None) -> 
                 raise RunStateError("Every step already succeeded; there is nothing to retry.")
         if any(s.status == StepStatus.RUNNING for s in steps):
             raise RunStateError("A step is still running; wait for it to stop before retrying.")
-        Step.objects.filter(run=locked, position__gte=start.position).update(
+        redo = _workspace_writers_to_redo(locked, steps, start)
+        Step.objects.filter(
+            Q(position__gte=start.position) | Q(pk__in=[s.pk for s in redo]), run=locked
+        ).update(
             status=StepStatus.PENDING,
             attempt=0,
             error="",
@@ -546,6 +549,14 @@ def retry_run(run: Run, *, actor: User | None, from_step: str | None = None) -> 
         )
         who = actor.get_username() if actor else "the platform"
         append_log(locked.pk, f"Retry requested by {who}, from step '{start.name}'.")
+        if redo:
+            names = ", ".join(f"'{s.name}'" for s in redo)
+            append_log(
+                locked.pk,
+                f"The run's workspace was removed (older than the retention); {names} "
+                "will run again first to recreate it.",
+                level="WARNING",
+            )
         audit.record(
             actor=actor,
             action="run.retried",
@@ -556,6 +567,25 @@ def retry_run(run: Run, *, actor: User | None, from_step: str | None = None) -> 
         )
         enqueue_advance(locked.pk)
     return start
+
+
+def _workspace_writers_to_redo(run: Run, steps: list[Step], start: Step) -> list[Step]:
+    """Finished steps before `start` that wrote the workspace, when the workspace is gone
+    (collected after PAVED_WORKSPACE_RETENTION_HOURS): running them again recreates the files
+    later steps read. Steps in between keep their results (they are idempotent anyway)."""
+    if workspace_path(run).exists():
+        return []
+    redo = []
+    for step in steps:
+        if step.position >= start.position or step.status not in DONE_STEP_STATUSES:
+            continue
+        try:
+            kind = get_step_kind(step.kind)
+        except KeyError:
+            continue
+        if kind.writes_workspace:
+            redo.append(step)
+    return redo
 
 
 def recover_stalled_steps() -> int:

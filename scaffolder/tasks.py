@@ -29,3 +29,8 @@ def recover_stalled_steps() -> int:
 @shared_task(name="scaffolder.collect_workspaces", acks_late=True)
 def collect_workspaces() -> int:
     return len(workspace.collect_workspaces())
+
+
+@shared_task(name="scaffolder.empty_workspace_trash", acks_late=True)
+def empty_workspace_trash() -> int:
+    return workspace.empty_trash()

@@ -11,9 +11,11 @@ symlinks that lead outside the workspace.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
@@ -24,6 +26,7 @@ from scaffolder.models import TERMINAL_RUN_STATUSES, Run
 
 logger = logging.getLogger(__name__)
 _FOLDER = re.compile(r"^(\d+)-\d{20}$")
+TRASH = ".trash"  # removed workspaces waiting to be deleted (see remove_workspace)
 
 MAX_WORKSPACE_FILES = 5000
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -54,8 +57,34 @@ def workspace_for_run(run: Run) -> Path:
     return path
 
 
-def remove_workspace(run: Run) -> None:
-    shutil.rmtree(workspace_root() / _folder_name(run), ignore_errors=True)
+def remove_workspace(run: Run, *, later: bool = False) -> None:
+    """Delete the run's workspace. With `later`, only rename it into the trash folder (one
+    cheap syscall, so finishing a run does not wait for deleting thousands of files); the
+    `scaffolder.empty_workspace_trash` task and the beat job delete it."""
+    path = workspace_root() / _folder_name(run)
+    if later:
+        trash = workspace_root() / TRASH
+        try:
+            trash.mkdir(exist_ok=True)
+            os.rename(path, trash / f"{path.name}-{uuid.uuid4().hex[:8]}")
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            pass  # e.g. another filesystem: delete it now instead
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def empty_trash() -> int:
+    """Delete what `remove_workspace(later=True)` moved aside. Returns how many folders."""
+    trash = workspace_root() / TRASH
+    if not trash.is_dir():
+        return 0
+    count = 0
+    for path in trash.iterdir():
+        shutil.rmtree(path, ignore_errors=True)
+        count += 1
+    return count
 
 
 def collect_workspaces(*, now: float | None = None) -> list[str]:
@@ -65,6 +94,7 @@ def collect_workspaces(*, now: float | None = None) -> list[str]:
     root = workspace_root()
     if not root.is_dir():
         return []
+    empty_trash()
     retention = timedelta(hours=settings.PAVED_WORKSPACE_RETENTION_HOURS)
     cutoff = timezone.now() - retention
     wall_cutoff = (now if now is not None else time.time()) - retention.total_seconds()

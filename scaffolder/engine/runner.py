@@ -242,7 +242,8 @@ def _finish_run(run: Run, status: RunStatus, *, error: str = "") -> None:
         else:
             append_log(run.pk, f"Run failed. {error}", level="ERROR")
     if hooks.on_finished is not None:
-        run.refresh_from_db()
+        # The row now holds what the UPDATE above wrote; set it here instead of reading it back.
+        run.status, run.finished_at, run.error, run.outputs = status, now, redact(error), outputs
         hooks.on_finished(run)
 
 
@@ -255,6 +256,16 @@ def _claim_token() -> str:
 
 def _lease_seconds(kind_lease: int | None) -> int:
     return kind_lease or settings.PAVED_STEP_LEASE_SECONDS
+
+
+_CLAIMED_FIELDS = (
+    "status",
+    "attempt",
+    "lease_expires_at",
+    "claimed_by",
+    "started_at",
+    "not_before",
+)
 
 
 def claim_step(step_id: int, token: str, lease_seconds: int) -> bool:
@@ -300,9 +311,10 @@ def execute_step(step_id: int) -> str:
     was_running = step.status == StepStatus.RUNNING
     if not claim_step(step_id, token, lease):
         return "not-claimed"
-    step.refresh_from_db()
+    # Only the claimed columns changed; the run loaded with the step is fresh enough (the claim
+    # itself checked that it is still active), so no further reads are needed here.
     run = step.run
-    run.refresh_from_db()
+    step.refresh_from_db(fields=list(_CLAIMED_FIELDS))
     if run.status == RunStatus.PENDING:
         Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
             status=RunStatus.RUNNING, started_at=Coalesce(F("started_at"), timezone.now())
@@ -392,17 +404,20 @@ def execute_step(step_id: int) -> str:
         _fail_step(step_id, token, f"{exc.__class__.__name__}: {exc}{origin}")
         return "failed"
 
+    stored_outputs = redact_data(outputs)
+    finished_at = timezone.now()
     finished = Step.objects.filter(pk=step_id, status=StepStatus.RUNNING, claimed_by=token).update(
         status=StepStatus.SUCCEEDED,
-        outputs=redact_data(outputs),
-        finished_at=timezone.now(),
+        outputs=stored_outputs,
+        finished_at=finished_at,
         lease_expires_at=None,
         error="",
     )
     if not finished:
         log.warning("Step '%s' finished, but another worker had taken it over.", step.name)
         return "lost-lease"
-    step.refresh_from_db()
+    # What the UPDATE wrote, without reading the row back.
+    step.status, step.outputs, step.finished_at = StepStatus.SUCCEEDED, stored_outputs, finished_at
     log.info("Finished step '%s' in %.2f s.", step.name, step.duration or 0.0)
     audit.record(
         actor=None,

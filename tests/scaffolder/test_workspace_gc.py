@@ -20,7 +20,13 @@ from scaffolder.engine.runner import retry_run
 from scaffolder.models import Run, RunLogLine, RunStatus, Step, StepStatus, TemplateVersion
 from scaffolder.services import start_template_run
 from scaffolder.tasks import collect_workspaces as collect_task
-from scaffolder.workspace import collect_workspaces, workspace_for_run, workspace_path
+from scaffolder.tasks import empty_workspace_trash as empty_task
+from scaffolder.workspace import (
+    collect_workspaces,
+    remove_workspace,
+    workspace_for_run,
+    workspace_path,
+)
 from tests.scaffolder.providers import DiskGitHost
 from tests.scaffolder.test_template_runs import TEST_PROVIDERS, drive, golden_values
 
@@ -139,3 +145,18 @@ def test_retry_keeps_earlier_steps_when_the_workspace_is_there(owner: User) -> N
     retry_run(run, actor=owner, from_step="register")
     assert Step.objects.get(run=run, key="fetch").status == StepStatus.SUCCEEDED
     assert Step.objects.get(run=run, key="register").status == StepStatus.PENDING
+
+
+def test_a_succeeded_runs_workspace_is_moved_aside_then_deleted_by_a_task() -> None:
+    run = _run(RunStatus.SUCCEEDED, 0)
+    remove_workspace(run, later=True)
+    assert not workspace_path(run).exists()  # gone from its place at once (one rename)
+    trash = workspace_path(run).parent / ".trash"
+    assert [p.name.startswith(workspace_path(run).name) for p in trash.iterdir()] == [True]
+    assert empty_task.apply().get() == 1
+    assert list(trash.iterdir()) == []
+    # The beat job empties the trash too, should the follow-up task be lost.
+    other = _run(RunStatus.SUCCEEDED, 0)
+    remove_workspace(other, later=True)
+    collect_workspaces()
+    assert list(trash.iterdir()) == []

@@ -1,4 +1,11 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class CatalogConfig(AppConfig):
@@ -17,9 +24,9 @@ class CatalogConfig(AppConfig):
         register_team_check(_is_member)
 
 
-def _is_member(user: object, team: str) -> bool:
+def _is_member(user: User, team: str) -> bool:
     """Local pull requests: may this user merge into the repositories of `team`?"""
     from catalog.services import group_refs_for_user
 
     ref = team.lower() if ":" in team else f"group:default/{team.lower()}"
-    return ref in group_refs_for_user(user)  # type: ignore[arg-type]
+    return ref in group_refs_for_user(user)

@@ -507,7 +507,7 @@ class FakeGitHub(FakeServer):
             todo += [p for p in repo["commits"].get(sha, {}).get("parents", []) if p not in seen]
         return False
 
-    def _pull_json(self, full: str, pr: dict[str, Any]) -> dict[str, Any]:
+    def _pull_json(self, full: str, pr: dict[str, Any], *, detail: bool = True) -> dict[str, Any]:
         repo, owner = self.repos[full], full.split("/")[0]
 
         def side(branch: str) -> dict[str, Any]:
@@ -518,7 +518,7 @@ class FakeGitHub(FakeServer):
                 "repo": self._repo_json(full),
             }
 
-        return {
+        body = {
             "id": pr["id"],
             "number": pr["number"],
             "url": f"{self.url}/repos/{full}/pulls/{pr['number']}",
@@ -527,10 +527,13 @@ class FakeGitHub(FakeServer):
             "title": pr["title"],
             "body": pr["body"],
             "draft": pr["draft"],
-            "merged": False,
+            "merged_at": None,
             "head": side(pr["head"]),
             "base": side(pr["base"]),
         }
+        if detail:  # like GitHub, only a single pull request says `merged` and `mergeable`
+            body.update({"merged": False, "mergeable": True})
+        return body
 
     def list_pulls(self, req: Request, owner: str, name: str) -> Response:
         # GET /repos/{o}/{r}/pulls?state=open&head=owner:branch&base=main -> 200 [pull request]
@@ -539,7 +542,7 @@ class FakeGitHub(FakeServer):
             return self._err(404, "Not Found")
         state = req.query.get("state", "open")
         found = [
-            self._pull_json(full, pr)
+            self._pull_json(full, pr, detail=False)
             for pr in self.repos[full]["pulls"]
             if (state == "all" or pr["state"] == state)
             and ("head" not in req.query or req.query["head"] == f"{owner}:{pr['head']}")

@@ -58,7 +58,7 @@ def host_name(request: Any, settings: Any) -> str:
 
 
 def test_step_opens_one_pull_request_with_backstage_outputs(
-    host_name: str, owner: User, tmp_path: Path
+    host_name: str, owner: User, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     host: Any = git_host()  # commit_count is not part of the protocol
     org = "team-orders" if host_name == "local" else "acme"
@@ -88,6 +88,11 @@ def test_step_opens_one_pull_request_with_backstage_outputs(
     assert run.status == RunStatus.SUCCEEDED
     assert Step.objects.get(run=run, key="pr").outputs["pullRequestNumber"] == 1
     assert host.commit_count(repo, ref="add-docs") == commits_on_branch
+    if host_name == "github":
+        calls = [(r.method, r.path) for r in request.getfixturevalue("fake_github").requests]
+        assert calls.count(("POST", "/repos/acme/existing/pulls")) == 1
+        assert calls.count(("GET", "/repos/acme/existing/pulls")) == 2  # looked up each time
+        assert not [c for c in calls if c[1].startswith("/repos/acme/existing/pulls/")]
 
 
 def test_missing_repository_fails_the_step_clearly(

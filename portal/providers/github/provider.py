@@ -334,7 +334,9 @@ class GitHubHost:
 
     @staticmethod
     def _pull_ref(pr: PullRequest) -> PullRequestRef:
-        state = "merged" if pr.merged else pr.state
+        # `merged_at`, not `merged`: list responses omit `merged`, and reading it would cost
+        # PyGithub another request per pull request.
+        state = "merged" if pr.merged_at is not None else pr.state
         return PullRequestRef(
             number=pr.number,
             url=pr.html_url,

@@ -60,6 +60,8 @@ def picker_filter(prop: Mapping[str, Any]) -> CatalogFilter:
     kinds = options.get("allowedKinds")
     if not kinds and prop.get("ui:field") == "OwnerPicker":
         kinds = ["Group", "User"]
+    elif not kinds and prop.get("ui:field") == "MyGroupsPicker":
+        kinds = ["Group"]
     return [{"kind": [str(k) for k in kinds]}] if kinds else []
 
 

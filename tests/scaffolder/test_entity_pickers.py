@@ -58,6 +58,7 @@ def test_filters_follow_backstage() -> None:
     assert picker_filter(OWNER) == [{"kind": ["Group"]}]
     assert picker_filter({"ui:field": "OwnerPicker"}) == [{"kind": ["Group", "User"]}]
     assert picker_filter({"ui:field": "EntityPicker"}) == []  # everything
+    assert picker_filter({"ui:field": "MyGroupsPicker"}) == [{"kind": ["Group"]}]
     both = {"ui:field": "EntityPicker",
             "ui:options": {"catalogFilter": {"kind": "API"}, "allowedKinds": ["Group"]}}  # fmt: skip
     assert picker_filter(both) == [{"kind": ["API"]}]  # catalogFilter wins, as in Backstage
@@ -150,3 +151,26 @@ def test_validation_is_one_query_for_many_values() -> None:
     with CaptureQueriesContext(connection) as queries:
         assert validate_page({"properties": {"people": MULTI}}, {"people": refs}) == {}
     assert len(queries) == 1
+
+
+def test_multi_entity_picker_appends_references_to_a_list(team: Entity) -> None:
+    from django.http import QueryDict
+    from django.template.loader import render_to_string
+
+    from scaffolder.forms import parse_page
+
+    view = field_view("people", MULTI, ["group:default/team-orders"], required=False)
+    assert view.widget == "entity-multi"
+    assert parse_qs(urlparse(view.search_url).query)["param"] == ["people__search"]
+    html = render_to_string("scaffolder/_field.html", {"f": view, "validate_url": "/v"})
+    assert '<textarea name="people"' in html
+    assert "group:default/team-orders</textarea>" in html
+    assert 'name="people__search"' in html
+    assert 'data-combobox-append="id_people"' in html
+    assert 'aria-controls="id_people__search__listbox"' in html
+    data = QueryDict(mutable=True)
+    data.update(
+        {"people": "group:default/team-orders\nuser:default/olivia\n", "people__search": "oli"}
+    )
+    values = parse_page({"properties": {"people": MULTI}}, {}, data)
+    assert values == {"people": ["group:default/team-orders", "user:default/olivia"]}

@@ -10,6 +10,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 560, 180
+WIDE = 1100  # a chart across a full-width card
 PAD_L, PAD_R, PAD_T, PAD_B = 44, 8, 10, 26
 
 
@@ -21,17 +22,24 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
 
 
-def _frame(title: str, body: list[str], top: float, unit: str, labels: Sequence[str]) -> SafeString:
+def _frame(
+    title: str,
+    body: list[str],
+    top: float,
+    unit: str,
+    labels: Sequence[str],
+    width: int = WIDTH,
+) -> SafeString:
     inner_h = HEIGHT - PAD_T - PAD_B
     parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'<svg class="chart" viewBox="0 0 {width} {HEIGHT}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
     ]
     for frac in (0, 0.5, 1):
         y = PAD_T + inner_h * (1 - frac)
         parts.append(
-            f'<line class="grid" x1="{PAD_L}" y1="{y:.1f}" x2="{WIDTH - PAD_R}" y2="{y:.1f}"/>'
+            f'<line class="grid" x1="{PAD_L}" y1="{y:.1f}" x2="{width - PAD_R}" y2="{y:.1f}"/>'
             f'<text class="axis" x="{PAD_L - 4}" y="{y + 4:.1f}" text-anchor="end">'
             f"{escape(_fmt(top * frac, unit))}</text>"
         )
@@ -39,7 +47,7 @@ def _frame(title: str, body: list[str], top: float, unit: str, labels: Sequence[
     n = len(labels)
     if n:
         step = max(1, n // 6)
-        slot = (WIDTH - PAD_L - PAD_R) / n
+        slot = (width - PAD_L - PAD_R) / n
         for i in range(0, n, step):
             x = PAD_L + slot * (i + 0.5)
             parts.append(
@@ -54,11 +62,15 @@ def _frame(title: str, body: list[str], top: float, unit: str, labels: Sequence[
     )
 
 
-def bar_chart(title: str, points: Sequence[tuple[str, float | None]], unit: str = "") -> SafeString:
+def bar_chart(
+    title: str, points: Sequence[tuple[str, float | None]], unit: str = "", width: int = WIDTH
+) -> SafeString:
+    """Bars; `width` is the drawing's width in CSS pixels at which its 10 px labels read well
+    (the default fits a half-width card; a full-width card wants WIDE)."""
     values = [v or 0 for _, v in points]
     top = max(values, default=0) or 1
     inner_h = HEIGHT - PAD_T - PAD_B
-    slot = (WIDTH - PAD_L - PAD_R) / max(len(points), 1)
+    slot = (width - PAD_L - PAD_R) / max(len(points), 1)
     body = []
     for i, (label, value) in enumerate(points):
         h = inner_h * (value or 0) / top
@@ -68,17 +80,21 @@ def bar_chart(title: str, points: Sequence[tuple[str, float | None]], unit: str 
             f'height="{h:.1f}"><title>{escape(label)}: '
             f"{escape(_fmt(value or 0, unit))}</title></rect>"
         )
-    return _frame(title, body, top, unit, [p[0] for p in points])
+    return _frame(title, body, top, unit, [p[0] for p in points], width)
 
 
 def line_chart(
-    title: str, points: Sequence[tuple[str, float | None]], unit: str = "", top: float | None = None
+    title: str,
+    points: Sequence[tuple[str, float | None]],
+    unit: str = "",
+    top: float | None = None,
+    width: int = WIDTH,
 ) -> SafeString:
     """A line with a dot per point; gaps (None) break the line."""
     values = [v for _, v in points if v is not None]
     top = top or (max(values, default=0) or 1)
     inner_h = HEIGHT - PAD_T - PAD_B
-    slot = (WIDTH - PAD_L - PAD_R) / max(len(points), 1)
+    slot = (width - PAD_L - PAD_R) / max(len(points), 1)
     body: list[str] = []
     segment: list[str] = []
     for i, (label, value) in enumerate(points):
@@ -96,4 +112,4 @@ def line_chart(
         )
     if len(segment) > 1:
         body.insert(0, f'<polyline class="line" points="{" ".join(segment)}"/>')
-    return _frame(title, body, top, unit, [p[0] for p in points])
+    return _frame(title, body, top, unit, [p[0] for p in points], width)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from metrics import platform, queries, survey
-from metrics.charts import bar_chart, line_chart
+from metrics.charts import WIDE, bar_chart, line_chart
 from metrics.component_tab import component_dora_summary
 from metrics.models import WeeklyReport
 from metrics.reports import report_lines
@@ -115,6 +115,7 @@ def _platform(window: queries.DashboardWindow) -> dict[str, Any]:
         "dau_chart": bar_chart(
             "Portal daily active users",
             [(d.strftime("%d %b"), n) for d, n in dau["series"][-min(len(dau["series"]), 60) :]],
+            width=WIDE,
         ),
         "satisfaction": survey.survey_results(survey.current_quarter()),
     }
@@ -252,7 +253,9 @@ def survey_results_page(request: HttpRequest) -> HttpResponse:
             "nav_section": "metrics",
             "results": results,
             "chart": bar_chart(
-                f"Scores, {quarter}", [(str(i), n) for i, n in enumerate(results["distribution"])]
+                f"Scores, {quarter}",
+                [(str(i), n) for i, n in enumerate(results["distribution"])],
+                width=WIDE,
             ),
             "answers": survey.improvement_answers(quarter),
         },

@@ -351,6 +351,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "scaffolder.recover_stalled_steps",
         "schedule": env_int("PAVED_RECOVERY_INTERVAL", 30),
     },
+    "purge-run-secrets": {"task": "scaffolder.purge_run_secrets", "schedule": 3600},
 }
 
 # --- Run engine -----------------------------------------------------------------------------
@@ -366,6 +367,9 @@ PAVED_STEP_LEASE_SECONDS = env_int("PAVED_STEP_LEASE_SECONDS", 600)
 PAVED_STEP_REQUEUE_SECONDS = env_int("PAVED_STEP_REQUEUE_SECONDS", 120)
 PAVED_STEP_MAX_ATTEMPTS = env_int("PAVED_STEP_MAX_ATTEMPTS", 5)
 PAVED_STEP_RETRY_BACKOFF_SECONDS = env_int("PAVED_STEP_RETRY_BACKOFF_SECONDS", 2)
+# A failed run keeps the values of its secret fields (sealed) this long so that it can be
+# retried; after that a retry asks for a new run.
+PAVED_RUN_SECRET_RETENTION_HOURS = env_int("PAVED_RUN_SECRET_RETENTION_HOURS", 24)
 # Extra modules that register step kinds (tests use it to add their own kinds to a worker).
 PAVED_EXTRA_STEP_MODULES = env_list("PAVED_EXTRA_STEP_MODULES", [])
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from portal.lib.redaction import redact, redact_data, redacting
 from portal.providers.base import ProviderError
 from scaffolder.engine.context import StepContext
 from scaffolder.engine.registry import EACH_KEY, StepInputError, get_step_kind
 from scaffolder.expressions import ExpressionError
 from scaffolder.loader import Template
 from scaffolder.models import Run, Step
-from scaffolder.parameters import format_errors, validate_values
+from scaffolder.parameters import format_errors, secret_parameter_names, validate_values
 from scaffolder.run_kind import expression_variables, render_output, resolve_step
 from scaffolder.workspace import UnsafePath, workspace_files
 
@@ -103,6 +104,11 @@ def dry_run(
         result.error = "invalid values: " + "; ".join(format_errors(errors))
         return result
     workspace.mkdir(parents=True, exist_ok=True)
+    secret_values = {
+        name: clean[name]
+        for name in secret_parameter_names(template.pages)
+        if clean.get(name) not in (None, "")
+    }
     run = Run(
         kind="scaffolder",
         title=template.title,
@@ -126,7 +132,11 @@ def dry_run(
             row["status"] = "skipped"
             continue
         variables = expression_variables(
-            parameters=clean, step_outputs=outputs, user=user, task_id="dry-run"
+            parameters=clean,
+            step_outputs=outputs,
+            user=user,
+            task_id="dry-run",
+            secrets=secret_values,
         )
         try:
             inputs, should_run = resolve_step(
@@ -183,11 +193,21 @@ def dry_run(
     if not failed:
         try:
             variables = expression_variables(
-                parameters=clean, step_outputs=outputs, user=user, task_id="dry-run"
+                parameters=clean,
+                step_outputs=outputs,
+                user=user,
+                task_id="dry-run",
+                secrets=secret_values,
             )
             result.output = render_output(template.output, variables)
         except ExpressionError as exc:
             failed, result.error = True, str(exc)
     result.status = "failed" if failed else "completed"
     result.files = workspace_files(workspace)
+    # The report is shown on pages and printed: secret field values never appear in it.
+    with redacting(secret_values.values()):
+        result.steps = redact_data(result.steps)
+        result.output = redact_data(result.output)
+        result.log = [redact(line) for line in result.log]
+        result.error = redact(result.error) if result.error else result.error
     return result

@@ -17,7 +17,14 @@ from django.conf import settings
 from django.http import QueryDict
 from django.urls import reverse
 
-from scaffolder.parameters import ENTITY_PICKERS, MULTI_ENTITY_PICKERS, picker_filter
+from portal.lib.sealing import SealBroken, seal, unseal
+from scaffolder.parameters import (
+    ENTITY_PICKERS,
+    MULTI_ENTITY_PICKERS,
+    SECRET_FIELDS,
+    is_secret_property,
+    picker_filter,
+)
 
 
 @dataclass
@@ -119,8 +126,7 @@ def field_view(name: str, prop: dict[str, Any], value: Any, *, required: bool) -
         help=str(prop.get("ui:help") or ""),
         description=str(prop.get("description") or ""),
         autofocus=bool(prop.get("ui:autofocus")),
-        masked=(prop.get("ui:backstage") or {}).get("review", {}).get("mask") is not None
-        or ui_widget == "password",
+        masked=is_secret_property(prop),
     )
     kind = prop.get("type")
     if ui_field == "RepoUrlPicker":
@@ -165,7 +171,7 @@ def field_view(name: str, prop: dict[str, Any], value: Any, *, required: bool) -
         view.widget = "textarea"
     if view.widget == "text":
         view.attrs = {k: prop[k] for k in ("pattern", "minLength", "maxLength") if k in prop}
-        if ui_widget == "password" or ui_field == "SecretInput":
+        if ui_widget == "password" or ui_field in SECRET_FIELDS:
             view.widget = "password"
     return view
 
@@ -214,6 +220,8 @@ def parse_value(prop: dict[str, Any], name: str, data: QueryDict) -> tuple[bool,
     if name not in data:
         return False, None
     raw = data.get(name, "")
+    if raw.strip() == "" and is_secret_property(prop):
+        return False, None  # a secret is never sent back to the page: empty keeps the saved one
     if raw.strip() == "":
         return True, None
     if kind == "integer":
@@ -254,8 +262,19 @@ def _raw(data: QueryDict) -> dict[str, Any]:
     return {k: data.get(k) for k in data}
 
 
-def encode_state(values: dict[str, Any]) -> str:
-    return json.dumps(values, sort_keys=True)
+SEALED_KEY = "$sealed"
+# A sealed wizard value older than this is dropped (the field asks for it again).
+STATE_SECRET_MAX_AGE_SECONDS = 2 * 3600
+
+
+def encode_state(values: dict[str, Any], secret_names: frozenset[str] = frozenset()) -> str:
+    """The wizard's answers so far, carried in a hidden field between pages. Secret answers
+    are sealed with the site key, so the page never holds them in clear."""
+    shown = {
+        name: ({SEALED_KEY: seal(value)} if name in secret_names else value)
+        for name, value in values.items()
+    }
+    return json.dumps(shown, sort_keys=True)
 
 
 def decode_state(text: str) -> dict[str, Any]:
@@ -263,4 +282,17 @@ def decode_state(text: str) -> dict[str, Any]:
         values = json.loads(text or "{}")
     except ValueError:
         return {}
-    return values if isinstance(values, dict) else {}
+    if not isinstance(values, dict):
+        return {}
+    opened: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, dict) and set(value) == {SEALED_KEY}:
+            try:
+                opened[name] = unseal(
+                    str(value[SEALED_KEY]), max_age_seconds=STATE_SECRET_MAX_AGE_SECONDS
+                )
+            except SealBroken:
+                continue  # tampered or expired: the field is simply empty again
+        else:
+            opened[name] = value
+    return opened

@@ -153,6 +153,21 @@ class Step(models.Model):
         return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
 
 
+class RunSecret(models.Model):
+    """The values a user typed into a run's secret fields, sealed with the site key.
+
+    Run.inputs keeps only a mask for them. The row lives while a step may still need the values:
+    it is deleted when the run succeeds or is cancelled, and a failed run's is purged after
+    PAVED_RUN_SECRET_RETENTION_HOURS (a retry after that asks for a new run)."""
+
+    run = models.OneToOneField(Run, on_delete=models.DB_CASCADE, related_name="secret")
+    sealed = models.TextField(help_text="Fernet token of a JSON object {field: value}.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"secrets of run {self.run_id}"
+
+
 class LogLevel(models.TextChoices):
     DEBUG = "DEBUG"
     INFO = "INFO"

@@ -127,14 +127,23 @@ def page_visible(page: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
 def page_fields(page: Mapping[str, Any]) -> list[str]:
     """Every field a page can show: its properties, plus those `dependencies`, `if/then/else`
     and `allOf` clauses may add."""
-    fields = list((page.get("properties") or {}).keys())
+    return list(page_properties(page))
+
+
+SECRET_FIELDS = {"Secret", "SecretInput"}
+
+
+def page_properties(page: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Every property schema a page can show, by name (see `page_fields`)."""
+    found: dict[str, Mapping[str, Any]] = {}
 
     def add(schema: Any) -> None:
         if isinstance(schema, Mapping):
-            for name in schema.get("properties") or {}:
-                if name not in fields:
-                    fields.append(name)
+            for name, prop in (schema.get("properties") or {}).items():
+                if isinstance(prop, Mapping):
+                    found.setdefault(name, prop)
 
+    add(page)
     for dep in (page.get("dependencies") or {}).values():
         if isinstance(dep, Mapping):
             add(dep)
@@ -144,7 +153,27 @@ def page_fields(page: Mapping[str, Any]) -> list[str]:
         if isinstance(clause, Mapping):
             add(clause.get("then"))
             add(clause.get("else"))
-    return fields
+    return found
+
+
+def is_secret_property(prop: Mapping[str, Any]) -> bool:
+    """Backstage's `ui:field: Secret`, the common `SecretInput`, a password widget, or a
+    field whose review value is masked: typed by a person, never stored or shown in clear."""
+    review_mask = ((prop.get("ui:backstage") or {}).get("review") or {}).get("mask")
+    return (
+        prop.get("ui:field") in SECRET_FIELDS
+        or prop.get("ui:widget") == "password"
+        or review_mask is not None
+    )
+
+
+def secret_parameter_names(pages: list[dict[str, Any]]) -> frozenset[str]:
+    return frozenset(
+        name
+        for page in pages
+        for name, prop in page_properties(page).items()
+        if is_secret_property(prop)
+    )
 
 
 def apply_defaults(pages: list[dict[str, Any]], values: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from django.urls import NoReverseMatch, reverse
 
 from portal.lib.markdown import render_markdown
 from scaffolder.engine.registry import EACH_KEY, RunKindHooks, register_run_kind
+from scaffolder.engine.secrets import run_secrets
 from scaffolder.expressions import ExpressionError, evaluate, evaluate_data, is_truthy
 from scaffolder.models import Run, RunStatus, Step, StepStatus
 from scaffolder.workspace import remove_workspace
@@ -30,9 +31,13 @@ def expression_variables(
     step_outputs: Mapping[str, Mapping[str, Any]],
     user: Mapping[str, Any] | None = None,
     task_id: Any = None,
+    secrets: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    # Secret fields are readable both as `secrets.x` (Backstage's Secret field) and as
+    # `parameters.x` (templates written for SecretInput / ui:widget password).
     return {
-        "parameters": dict(parameters),
+        "parameters": {**parameters, **(secrets or {})},
+        "secrets": dict(secrets or {}),
         "steps": {key: {"output": dict(out)} for key, out in step_outputs.items()},
         "user": dict(user or {}),
         "context": {"task": {"id": task_id}},
@@ -86,6 +91,7 @@ def _run_variables(run: Run) -> dict[str, Any]:
         step_outputs=outputs,
         user=run.context.get("user"),
         task_id=run.pk,
+        secrets=run_secrets(run),
     )
 
 

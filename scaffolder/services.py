@@ -16,7 +16,7 @@ from scaffolder.dry_run import template_context
 from scaffolder.engine.runner import RunStartError, StepSpec, start_run
 from scaffolder.loader import Template, TemplateInvalid, load_template_text
 from scaffolder.models import Run, TemplateVersion
-from scaffolder.parameters import format_errors, validate_values
+from scaffolder.parameters import format_errors, secret_parameter_names, validate_values
 from scaffolder.permissions import can_use_template, template_allowed_groups
 from scaffolder.run_kind import RUN_KIND
 
@@ -215,4 +215,5 @@ def start_template_run(
         },
         subject=f"scaffolder.template:{version.pk}",
         owner_ref=_owner_ref(clean),
+        secret_fields=secret_parameter_names(template.pages),
     )

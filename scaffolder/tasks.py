@@ -6,7 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from scaffolder import workspace
-from scaffolder.engine import runner
+from scaffolder.engine import runner, secrets
 
 
 @shared_task(name="scaffolder.advance_run", acks_late=True, reject_on_worker_lost=True)
@@ -34,3 +34,8 @@ def collect_workspaces() -> int:
 @shared_task(name="scaffolder.empty_workspace_trash", acks_late=True)
 def empty_workspace_trash() -> int:
     return workspace.empty_trash()
+
+
+@shared_task(name="scaffolder.purge_run_secrets", acks_late=True)
+def purge_run_secrets() -> int:
+    return secrets.purge_expired_run_secrets()

@@ -27,6 +27,7 @@ from scaffolder.parameters import (
     apply_defaults,
     page_visible,
     search_entities,
+    secret_parameter_names,
     validate_page,
     validate_values,
 )
@@ -208,7 +209,7 @@ def template_wizard(request: HttpRequest, namespace: str, name: str) -> HttpResp
         "page_count": len(indexes),
         "is_first": position == 1,
         "fields": fields,
-        "state": encode_state(values),
+        "state": encode_state(values, secret_parameter_names(template.pages)),
         "review": _review_rows(template, values) if stage == "review" else [],
         "steps": _step_rows(template),
         "problems": problems,

@@ -9,7 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Avg, Count, Q, QuerySet
 
 from catalog.models import Entity
-from metrics.charts import line_chart
+from metrics.charts import WIDE, line_chart
 from metrics.scorecards.models import (
     Check,
     Outcome,
@@ -115,6 +115,7 @@ def page_context(
         [(s.day.strftime("%b %d"), s.score) for s in snaps],
         unit="%",
         top=1,
+        width=WIDE,
     )
     return {
         "scorecards": cards,

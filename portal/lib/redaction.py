@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 MASK = "[redacted]"
 _MIN_SECRET_LENGTH = 6
 _known_secrets: set[str] = set()
+# Values a user typed into a secret field, masked only while their run's work is on this
+# thread/task (they must not pile up in the process-wide set).
+_MIN_SCOPED_SECRET_LENGTH = 4
+_scoped_secrets: ContextVar[tuple[str, ...]] = ContextVar("paved_scoped_secrets", default=())
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # PEM private keys, whole block.
@@ -51,11 +58,22 @@ def register_secret(value: str | None) -> None:
         _known_secrets.add(value)
 
 
+@contextmanager
+def redacting(values: Iterable[Any]) -> Iterator[None]:
+    """Also mask these values (e.g. a run's secret parameters) inside the `with` block."""
+    extra = {str(v) for v in values if v is not None and len(str(v)) >= _MIN_SCOPED_SECRET_LENGTH}
+    token = _scoped_secrets.set(tuple(sorted({*_scoped_secrets.get(), *extra})))
+    try:
+        yield
+    finally:
+        _scoped_secrets.reset(token)
+
+
 def redact(text: str) -> str:
     """Return ``text`` with every known secret and token-shaped string masked."""
     if not text:
         return text
-    for secret in sorted(_known_secrets, key=len, reverse=True):
+    for secret in sorted({*_known_secrets, *_scoped_secrets.get()}, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
     for pattern, replacement in _PATTERNS:

@@ -28,6 +28,7 @@ from django.utils import timezone
 from portal import audit
 from portal.lib.redaction import MASK, redact, redact_data
 from portal.providers.base import PermanentProviderError, TransientProviderError
+from scaffolder.engine import secrets
 from scaffolder.engine.context import StepCancelled, StepContext
 from scaffolder.engine.logging import StepLogger, append_log
 from scaffolder.engine.registry import (
@@ -146,19 +147,28 @@ def start_run(
     context: dict[str, Any] | None = None,
     subject: str = "",
     owner_ref: str = "",
+    secret_fields: set[str] | frozenset[str] = frozenset(),
 ) -> Run:
-    """Create a run and its steps in one transaction and enqueue it once committed."""
+    """Create a run and its steps in one transaction and enqueue it once committed.
+
+    Inputs named in `secret_fields` are stored sealed apart from the run (see engine.secrets);
+    Run.inputs keeps a mask in their place."""
     validate_step_specs(steps)
+    stored_inputs, secret_values = secrets.split_secrets(inputs or {}, secret_fields)
+    context = dict(context or {})
+    if secret_values:
+        context[secrets.SECRET_FIELDS_KEY] = sorted(secret_values)
     with transaction.atomic():
         run = Run.objects.create(
             kind=kind,
             title=title[:200],
             requested_by=actor,
-            inputs=inputs or {},
-            context=context or {},
+            inputs=stored_inputs,
+            context=context,
             subject=subject,
             owner_ref=owner_ref,
         )
+        secrets.store_run_secrets(run, secret_values)
         Step.objects.bulk_create(
             Step(
                 run=run,
@@ -217,6 +227,11 @@ def advance_run(run_id: int) -> None:
 
 
 def _finish_run(run: Run, status: RunStatus, *, error: str = "") -> None:
+    with secrets.redacting_run(run):
+        _finish_run_redacted(run, status, error=error)
+
+
+def _finish_run_redacted(run: Run, status: RunStatus, *, error: str = "") -> None:
     hooks = run_kind_hooks(run.kind)
     outputs: dict[str, Any] = {}
     if status == RunStatus.SUCCEEDED and hooks.resolve_outputs is not None:
@@ -233,17 +248,20 @@ def _finish_run(run: Run, status: RunStatus, *, error: str = "") -> None:
             finished_at=now,
             started_at=Coalesce(F("started_at"), now),
             error=redact(error),
-            outputs=outputs,
+            outputs=redact_data(outputs),
         )
         if not changed:
             return
+        if status == RunStatus.SUCCEEDED:
+            secrets.discard_run_secrets(run.pk)
         if status == RunStatus.SUCCEEDED:
             append_log(run.pk, "Run finished: every step succeeded.")
         else:
             append_log(run.pk, f"Run failed. {error}", level="ERROR")
     if hooks.on_finished is not None:
         # The row now holds what the UPDATE above wrote; set it here instead of reading it back.
-        run.status, run.finished_at, run.error, run.outputs = status, now, redact(error), outputs
+        run.status, run.finished_at, run.error = status, now, redact(error)
+        run.outputs = redact_data(outputs)
         hooks.on_finished(run)
 
 
@@ -299,6 +317,13 @@ def execute_step(step_id: int) -> str:
     step = Step.objects.select_related("run").filter(pk=step_id).first()
     if step is None:
         return "missing"
+    # Everything written while the step works (log, errors, inputs, outputs, audit) is redacted
+    # with the run's secret values too.
+    with secrets.redacting_run(step.run):
+        return _execute_step(step_id, step)
+
+
+def _execute_step(step_id: int, step: Step) -> str:
     try:
         kind_cls = get_step_kind(step.kind)
     except KeyError as exc:
@@ -511,6 +536,7 @@ def cancel_run(run: Run, *, actor: User | None) -> None:
         )
         if not changed:
             raise RunStateError("Only a pending or running run can be cancelled.")
+        secrets.discard_run_secrets(run.pk)
         Step.objects.filter(run=run, status=StepStatus.PENDING).update(status=StepStatus.CANCELLED)
         who = actor.get_username() if actor else "the platform"
         append_log(run.pk, f"Run cancelled by {who}.", level="WARNING")
@@ -545,6 +571,11 @@ def retry_run(run: Run, *, actor: User | None, from_step: str | None = None) -> 
                 raise RunStateError("Every step already succeeded; there is nothing to retry.")
         if any(s.status == StepStatus.RUNNING for s in steps):
             raise RunStateError("A step is still running; wait for it to stop before retrying.")
+        if secrets.has_secrets(locked):
+            try:
+                secrets.run_secrets(locked)
+            except secrets.RunSecretsGone as exc:
+                raise RunStateError(f"This run cannot be retried: {exc}.") from None
         redo = _workspace_writers_to_redo(locked, steps, start)
         Step.objects.filter(
             Q(position__gte=start.position) | Q(pk__in=[s.pk for s in redo]), run=locked

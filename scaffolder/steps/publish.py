@@ -30,6 +30,7 @@ PUBLISH_SCHEMA: dict[str, Any] = {
         "gitAuthorEmail": {"type": "string"},
         "sourcePath": {"type": "string"},
         "topics": {"type": "array", "items": {"type": "string"}},
+        "access": {"type": "string"},
     },
     # publish:github has ~40 options (branch protection, collaborators...); we accept them so
     # existing templates load, and apply the ones the git host supports.
@@ -44,6 +45,18 @@ def repo_target(repo_url: str) -> tuple[str, str]:
         raise PermanentProviderError(f"repoUrl: {exc}") from None
     owner = parsed.get("owner") or parsed.get("organization") or parsed.get("workspace") or ""
     return owner, parsed["repo"]
+
+
+def access_team(access: str | None) -> str | None:
+    """Backstage's `access` ("org/team-name") or a catalog group ref ("group:default/team")
+    -> the team slug that gets write access where the host has teams."""
+    if not access:
+        return None
+    value = access.strip()
+    if ":" in value:  # an entity ref: group:namespace/name
+        value = value.split(":", 1)[1]
+    team = value.rsplit("/", 1)[-1].strip()
+    return team or None
 
 
 def contents_url(repo: RepoRef, branch: str) -> str:
@@ -94,6 +107,7 @@ class _Publish(StepKind):
             private=inputs.get("repoVisibility", "private") != "public",
             default_branch=branch,
             topics=tuple(inputs.get("topics") or ()),
+            team=access_team(inputs.get("access")),
         )
         ctx.log.info(
             "%s repository %s on %s.", "Created" if created else "Found", repo.full_name, host.name

@@ -41,11 +41,18 @@ class DiskGitHost:
                        clone_url=f"http://git.test/{owner}/{name}.git")  # fmt: skip
 
     def ensure_repository(self, owner: str, name: str, *, description: str = "", private: bool = True,
-                          default_branch: str = "main", topics: Sequence[str] = ()) -> tuple[RepoRef, bool]:  # fmt: skip
+                          default_branch: str = "main", topics: Sequence[str] = (),
+                          team: str | None = None) -> tuple[RepoRef, bool]:  # fmt: skip
         path = self._dir(owner, name)
         created = not path.exists()
         path.mkdir(parents=True, exist_ok=True)
+        if created and team:
+            (path / "team").write_text(team)
         return self._ref(owner, name), created
+
+    def team_of(self, owner: str, name: str) -> str | None:
+        path = self._dir(owner, name) / "team"
+        return path.read_text() if path.exists() else None
 
     def get_repository(self, owner: str, name: str) -> RepoRef | None:
         return self._ref(owner, name) if self._dir(owner, name).exists() else None

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import override_settings
@@ -62,6 +63,9 @@ def test_scaffold_run_waits_for_the_run(
     assert run.status == RunStatus.SUCCEEDED
     assert f"Run #{run.pk} succeeded" in out
     assert "link: Repository: http://git.test/team-orders/orders-api" in out
+    # Portal pages are printed as full addresses a terminal can open.
+    assert f"{settings.PAVED_BASE_URL}/catalog/default/component/orders-api/" in out
+    assert f"{settings.PAVED_BASE_URL}/runs/{run.pk}/" in out
     assert len(DiskGitHost().commits("team-orders", "orders-api")) == 1
 
 

@@ -3,6 +3,7 @@ worker. Skipped until the providers are on the branch (they land with the provid
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,15 @@ def test_golden_path_on_embedded_providers(owner: User, git_root: Path) -> None:
     _check_results(run)
     host_repo_commits = run.steps.get(key="publish").outputs["commitHash"]
     assert len(host_repo_commits) == 40
+    # The owning team is recorded on the repository (`access: owner` in the template).
+    team = subprocess.run(
+        ["git", "config", "--get", "paved.team"],
+        cwd=git_root / "team-orders" / "orders-api.git",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert team.stdout.strip() == "team-orders"
 
 
 @pytest.fixture

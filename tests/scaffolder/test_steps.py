@@ -89,3 +89,19 @@ def test_expressions_see_the_user_entity_and_skip_on_if(owner: User) -> None:
     steps = {s.key: s for s in run.steps.all()}
     assert steps["hello"].resolved_inputs["message"] == "by olivia (user:default/olivia)"
     assert steps["skipped"].status == StepStatus.SKIPPED
+
+
+@pytest.mark.parametrize(
+    ("access", "team"),
+    [
+        ("acme/team-orders", "team-orders"),
+        ("group:default/team-orders", "team-orders"),
+        ("team-orders", "team-orders"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_publish_access_names_the_team(access: str | None, team: str | None) -> None:
+    from scaffolder.steps.publish import access_team
+
+    assert access_team(access) == team

@@ -69,6 +69,7 @@ def test_golden_path_end_to_end(owner: User) -> None:
     # One commit holding the whole rendered workspace.
     host = DiskGitHost()
     assert len(host.commits("team-orders", "orders-api")) == 1
+    assert host.team_of("team-orders", "orders-api") == "team-orders"  # `access: owner`
     repo = host.get_repository("team-orders", "orders-api")
     assert repo is not None
     files = host.list_files(repo)

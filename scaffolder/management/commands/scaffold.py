@@ -10,9 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import reverse
 
 from catalog.models import Entity
 from scaffolder.dry_run import dry_run
@@ -122,7 +125,11 @@ class Command(BaseCommand):
             time.sleep(0.2)
         for step in run.steps.order_by("position"):
             self.stdout.write(f"{step.status:>9}  {step.key} ({step.kind}) {step.error}")
+        base = settings.PAVED_BASE_URL.rstrip("/") + "/"
         for link in (run.outputs or {}).get("links", []):
-            self.stdout.write(f"link: {link['title']}: {link['url']}")
-        self.stdout.write(f"Run #{run.pk} {run.status}. {run.error}")
+            # Pages of the portal are linked relative to it; a terminal needs the full address.
+            url = urljoin(base, str(link["url"]))
+            self.stdout.write(f"link: {link['title']}: {url}")
+        page = urljoin(base, reverse("scaffolder:run-detail", args=[run.pk]))
+        self.stdout.write(f"Run #{run.pk} {run.status}: {page} {run.error}".rstrip())
         return 0 if run.status == "succeeded" else 1

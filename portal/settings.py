@@ -355,6 +355,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 
 # --- Run engine -----------------------------------------------------------------------------
+# Workspaces of failed/cancelled runs are kept this long (for "Retry"), then removed by beat.
+PAVED_WORKSPACE_RETENTION_HOURS = env_int("PAVED_WORKSPACE_RETENTION_HOURS", 168)
+CELERY_BEAT_SCHEDULE["scaffolder-collect-workspaces"] = {
+    "task": "scaffolder.collect_workspaces",
+    "schedule": env_int("PAVED_WORKSPACE_COLLECT_INTERVAL", 3600),
+}
 # How long a claimed step may run before another worker may take it over.
 PAVED_STEP_LEASE_SECONDS = env_int("PAVED_STEP_LEASE_SECONDS", 600)
 # A pending step whose message was not consumed within this time is enqueued again.

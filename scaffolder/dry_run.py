@@ -97,7 +97,8 @@ def dry_run(
     user: dict[str, Any] | None = None,
 ) -> DryRunResult:
     result = DryRunResult()
-    clean, errors = validate_values(template.pages, values)
+    # A dry-run needs no catalog: picked entities are checked for form and kind only.
+    clean, errors = validate_values(template.pages, values, check_catalog=False)
     if errors:
         result.status = "failed"
         result.error = "invalid values: " + "; ".join(format_errors(errors))

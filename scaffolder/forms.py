@@ -15,12 +15,16 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import jsonschema
 from django.conf import settings
 from django.http import QueryDict
+from django.urls import reverse
 
-from catalog.models import Entity
 from portal.lib.sealing import SealBroken, seal, unseal
-from scaffolder.parameters import ENTITY_PICKERS, SECRET_FIELDS, is_secret_property
-
-MAX_PICKER_CHOICES = 200
+from scaffolder.parameters import (
+    ENTITY_PICKERS,
+    MULTI_ENTITY_PICKERS,
+    SECRET_FIELDS,
+    is_secret_property,
+    picker_filter,
+)
 
 
 @dataclass
@@ -41,6 +45,7 @@ class FieldView:
     hosts: list[str] = field(default_factory=list)
     autofocus: bool = False
     masked: bool = False
+    search_url: str = ""  # entity pickers: the autocomplete endpoint with this field's filter
 
     @property
     def display_value(self) -> str:
@@ -98,22 +103,14 @@ def default_git_host() -> str:
     return urlparse(settings.PAVED_BASE_URL).hostname or "localhost"
 
 
-def _entity_choices(prop: dict[str, Any]) -> list[tuple[str, str]]:
-    options = prop.get("ui:options") or {}
-    kinds = [str(k) for k in options.get("allowedKinds") or []]
-    catalog_filter = options.get("catalogFilter") or {}
-    if isinstance(catalog_filter, list):
-        catalog_filter = catalog_filter[0] if catalog_filter else {}
-    kind_filter = catalog_filter.get("kind") if isinstance(catalog_filter, dict) else None
-    if kind_filter:
-        kinds = [kind_filter] if isinstance(kind_filter, str) else list(kind_filter)
-    if not kinds:
-        kinds = ["Group", "User"] if prop.get("ui:field") == "OwnerPicker" else ["Component"]
-    query = Entity.objects.filter(kind__in=list(kinds) + [k.lower() for k in kinds])
-    if isinstance(catalog_filter, dict) and catalog_filter.get("spec.type"):
-        query = query.filter(spec_type=catalog_filter["spec.type"])
-    rows = query.order_by("kind", "name").values_list("ref", "title", "name")[:MAX_PICKER_CHOICES]
-    return [(ref, f"{title or name} ({ref})") for ref, title, name in rows]
+def entity_search_url(name: str, prop: dict[str, Any], *, param: str | None = None) -> str:
+    """The autocomplete URL for an entity picker: the filter travels with it, so the wizard and
+    the template editor (whose template is not saved) use the same endpoint. `param` is the
+    name of the input whose text is searched."""
+    query = urlencode(
+        {"param": param or name, "filter": json.dumps(picker_filter(prop), sort_keys=True)}
+    )
+    return f"{reverse('scaffolder:entity-search')}?{query}"
 
 
 def field_view(name: str, prop: dict[str, Any], value: Any, *, required: bool) -> FieldView:
@@ -145,9 +142,12 @@ def field_view(name: str, prop: dict[str, Any], value: Any, *, required: bool) -
                 "repo": params.get("repo", ""),
             }
         view.repo = parsed
-    elif ui_field in ENTITY_PICKERS or ui_field == "EntityPicker":
+    elif ui_field in ENTITY_PICKERS:
         view.widget = "entity"
-        view.choices = _entity_choices(prop)
+        view.search_url = entity_search_url(name, prop)
+    elif ui_field in MULTI_ENTITY_PICKERS:
+        view.widget = "entity-multi"
+        view.search_url = entity_search_url(name, prop, param=f"{name}__search")
     elif "enum" in prop:
         view.widget = "select"
         names = prop.get("enumNames") or prop["enum"]

@@ -13,11 +13,102 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
+from django.db.models import Q
 
 from catalog.models import Entity
 from scaffolder.expressions import ExpressionError, evaluate, is_truthy, parse_repo_url
 
 ENTITY_PICKERS = {"OwnerPicker", "EntityPicker", "OwnedEntityPicker", "MyGroupsPicker"}
+MULTI_ENTITY_PICKERS = {"MultiEntityPicker"}
+PICKER_RESULTS = 20  # how many matches the autocomplete shows
+
+# catalogFilter keys that map onto Entity columns (matched case-insensitively, as Backstage's
+# catalog does); other `spec.*` / `metadata.*` keys are looked up in the JSON documents.
+_FILTER_COLUMNS = {
+    "kind": "kind",
+    "metadata.name": "name",
+    "metadata.namespace": "namespace",
+    "metadata.title": "title",
+    "spec.type": "spec_type",
+    "spec.lifecycle": "lifecycle",
+}
+EXISTS = "CATALOG_FILTER_EXISTS"
+
+type CatalogFilter = list[dict[str, list[str]]]
+
+
+def picker_filter(prop: Mapping[str, Any]) -> CatalogFilter:
+    """An entity picker's filter as Backstage builds it: `ui:options.catalogFilter` (an object,
+    or a list of objects that are OR-ed; each key's values are OR-ed, keys are AND-ed), else
+    `allowedKinds` as `{kind: allowedKinds}`; OwnerPicker defaults to Groups and Users."""
+    options = prop.get("ui:options") or {}
+    raw = options.get("catalogFilter")
+    items = raw if isinstance(raw, list) else [raw] if isinstance(raw, Mapping) else []
+    filters: CatalogFilter = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        clause: dict[str, list[str]] = {}
+        for key, value in item.items():
+            values = value if isinstance(value, list) else [value]
+            clause[str(key)] = [
+                EXISTS if isinstance(v, Mapping) and v.get("exists") else str(v) for v in values
+            ]
+        filters.append(clause)
+    if filters:
+        return filters
+    kinds = options.get("allowedKinds")
+    if not kinds and prop.get("ui:field") == "OwnerPicker":
+        kinds = ["Group", "User"]
+    elif not kinds and prop.get("ui:field") == "MyGroupsPicker":
+        kinds = ["Group"]
+    return [{"kind": [str(k) for k in kinds]}] if kinds else []
+
+
+def _key_q(key: str, values: list[str]) -> Q:
+    column = _FILTER_COLUMNS.get(key)
+    if column is None:
+        root, _, path = key.partition(".")
+        if root not in ("spec", "metadata") or not path:
+            return Q(pk__in=[])  # a key we cannot look at matches nothing (never everything)
+        column = f"{root}__{path.replace('.', '__')}"
+    q = Q()
+    for value in values:
+        if value == EXISTS:
+            q |= Q(**{f"{column}__isnull": False}) & ~Q(**{column: ""})
+        else:
+            q |= Q(**{f"{column}__iexact": value})
+    return q
+
+
+def filter_q(filters: CatalogFilter) -> Q:
+    """The Q object selecting the entities a picker offers (everything without a filter)."""
+    combined = Q()
+    for clause in filters:
+        part = Q()
+        for key, values in clause.items():
+            part &= _key_q(key, values)
+        combined |= part
+    return combined
+
+
+def describe_filter(filters: CatalogFilter) -> str:
+    kinds = sorted({k for clause in filters for k in clause.get("kind", [])})
+    return " or ".join(kinds) if kinds else "entity"
+
+
+def search_entities(
+    filters: CatalogFilter, text: str, *, limit: int = PICKER_RESULTS
+) -> list[Entity]:
+    """Up to `limit` entities matching the picker's filter whose name, title or reference
+    contains `text`: ONE query whatever the size of the catalog."""
+    query = Entity.objects.filter(filter_q(filters))
+    text = text.strip()
+    if text:
+        query = query.filter(
+            Q(name__icontains=text) | Q(title__icontains=text) | Q(ref__icontains=text)
+        )
+    return list(query.only("ref", "kind", "name", "title").order_by("name", "ref")[:limit])
 
 
 def page_visible(page: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
@@ -100,7 +191,9 @@ def _schema(page: Mapping[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _picker_errors(name: str, prop: Mapping[str, Any], value: Any) -> list[str]:
+def _picker_errors(
+    name: str, prop: Mapping[str, Any], value: Any, *, check_catalog: bool = True
+) -> list[str]:
     field = prop.get("ui:field")
     options = prop.get("ui:options") or {}
     if value in (None, ""):
@@ -119,24 +212,57 @@ def _picker_errors(name: str, prop: Mapping[str, Any], value: Any) -> list[str]:
                 f"owner {parsed.get('owner')!r} is not allowed here; use one of {', '.join(owners)}"
             ]
         return []
-    if field in ENTITY_PICKERS and isinstance(value, str):
-        kinds = [str(k).lower() for k in options.get("allowedKinds") or []]
-        ref = normalise_ref(
-            value, kinds[0] if kinds else ("group" if field == "OwnerPicker" else "")
-        )
-        if ref is None:
-            return ["give an entity reference such as group:default/team-orders"]
-        if kinds and ref.split(":", 1)[0] not in kinds:
-            return [f"must be a {' or '.join(kinds)}, not a {ref.split(':', 1)[0]}"]
-        if (
-            options.get("allowArbitraryValues") is False
-            and not Entity.objects.filter(ref=ref).exists()
-        ):
-            return [f"{ref} is not in the catalog"]
+    if field in ENTITY_PICKERS | MULTI_ENTITY_PICKERS:
+        return _entity_errors(prop, value, check_catalog=check_catalog)
     return []
 
 
-def normalise_ref(value: str, default_kind: str) -> str | None:
+def _default_kind(prop: Mapping[str, Any], filters: CatalogFilter) -> str:
+    options = prop.get("ui:options") or {}
+    if options.get("defaultKind"):
+        return str(options["defaultKind"]).lower()
+    kinds = {k for clause in filters for k in clause.get("kind", []) if k != EXISTS}
+    if len(kinds) == 1:
+        return kinds.pop().lower()
+    return "group" if prop.get("ui:field") == "OwnerPicker" else ""
+
+
+def _entity_errors(prop: Mapping[str, Any], value: Any, *, check_catalog: bool) -> list[str]:
+    """Every picked value must be an entity reference of an allowed kind that exists in the
+    catalog (unless `allowArbitraryValues: true`, or a dry-run that need not have the catalog).
+    One query for any number of values."""
+    options = prop.get("ui:options") or {}
+    values = value if isinstance(value, list) else [value]
+    filters = picker_filter(prop)
+    default_kind = _default_kind(prop, filters)
+    namespace = str(options.get("defaultNamespace") or "default").lower()
+    refs: list[str] = []
+    for item in values:
+        ref = normalise_ref(str(item), default_kind, namespace) if isinstance(item, str) else None
+        if ref is None:
+            return [
+                f"{item!r} is not an entity reference; pick one from the list "
+                "(e.g. group:default/team-orders)"
+            ]
+        refs.append(ref)
+    kinds = {k.lower() for clause in filters for k in clause.get("kind", [])} - {EXISTS.lower()}
+    wrong = [ref for ref in refs if kinds and ref.split(":", 1)[0] not in kinds]
+    if wrong:
+        return [f"{wrong[0]} is a {wrong[0].split(':', 1)[0]}; choose a {describe_filter(filters)}"]
+    if options.get("allowArbitraryValues") is True or not check_catalog:
+        return []
+    found = set(
+        Entity.objects.filter(filter_q(filters), ref__in=refs).values_list("ref", flat=True)
+    )
+    missing = [ref for ref in refs if ref not in found]
+    if not missing:
+        return []
+    if Entity.objects.filter(ref=missing[0]).exists():
+        return [f"{missing[0]} does not match this field's filter; pick one from the list"]
+    return [f"{missing[0]} is not in the catalog; pick one from the list"]
+
+
+def normalise_ref(value: str, default_kind: str, default_namespace: str = "default") -> str | None:
     text = value.strip().lower()
     if not text:
         return None
@@ -147,14 +273,17 @@ def normalise_ref(value: str, default_kind: str) -> str | None:
         return None
     namespace, sep, name = rest.partition("/")
     if not sep:
-        namespace, name = "default", rest
+        namespace, name = default_namespace, rest
     if not name:
         return None
     return f"{kind}:{namespace}/{name}"
 
 
-def validate_page(page: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Errors by field name ("" for errors that belong to no single field)."""
+def validate_page(
+    page: Mapping[str, Any], values: Mapping[str, Any], *, check_catalog: bool = True
+) -> dict[str, list[str]]:
+    """Errors by field name ("" for errors that belong to no single field). Without
+    `check_catalog` (dry-runs), picked entities need not exist in the catalog."""
     errors: dict[str, list[str]] = {}
     validator = jsonschema.Draft7Validator(_schema(page), format_checker=jsonschema.FormatChecker())
     page_values = {k: v for k, v in values.items() if k in set(page_fields(page))}
@@ -168,7 +297,9 @@ def validate_page(page: Mapping[str, Any], values: Mapping[str, Any]) -> dict[st
         errors.setdefault(field, []).append(_friendly(error))
     for name, prop in (page.get("properties") or {}).items():
         if isinstance(prop, dict):
-            for message in _picker_errors(name, prop, values.get(name)):
+            for message in _picker_errors(
+                name, prop, values.get(name), check_catalog=check_catalog
+            ):
                 errors.setdefault(name, []).append(message)
     return errors
 
@@ -198,7 +329,7 @@ def visible_pages(pages: list[dict[str, Any]], values: Mapping[str, Any]) -> lis
 
 
 def validate_values(
-    pages: list[dict[str, Any]], values: Mapping[str, Any]
+    pages: list[dict[str, Any]], values: Mapping[str, Any], *, check_catalog: bool = True
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Validate every visible page. Returns (clean values with defaults, errors by field).
 
@@ -209,7 +340,9 @@ def validate_values(
     errors: dict[str, list[str]] = {}
     for page in shown:
         allowed.update(page_fields(page))
-        for field, messages in validate_page(page, with_defaults).items():
+        for field, messages in validate_page(
+            page, with_defaults, check_catalog=check_catalog
+        ).items():
             errors.setdefault(field, []).extend(messages)
     hidden_only = {f for p in pages for f in page_fields(p)} - allowed
     clean = {k: v for k, v in with_defaults.items() if k not in hidden_only}

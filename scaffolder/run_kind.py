@@ -7,9 +7,11 @@ template (Run.context["template"]); nothing is evaluated at start except validat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
 from portal.lib.markdown import render_markdown
@@ -20,6 +22,7 @@ from scaffolder.models import Run, RunStatus, Step, StepStatus
 from scaffolder.workspace import remove_workspace
 
 RUN_KIND = "scaffolder"
+logger = logging.getLogger(__name__)
 
 
 def expression_variables(
@@ -177,7 +180,18 @@ def on_finished(run: Run) -> None:
     """A succeeded run's files are in its repository now; failed runs keep the workspace so
     that "Retry from this step" finds what earlier steps wrote."""
     if run.status == RunStatus.SUCCEEDED:
-        remove_workspace(run)
+        # Moved aside at once, deleted by a follow-up task: finishing a run stays cheap.
+        remove_workspace(run, later=True)
+        transaction.on_commit(_empty_trash_later)
+
+
+def _empty_trash_later() -> None:
+    from portal.celery import app
+
+    try:
+        app.send_task("scaffolder.empty_workspace_trash")
+    except Exception:  # no broker right now: the hourly beat job empties the trash too
+        logger.warning("could not enqueue scaffolder.empty_workspace_trash", exc_info=True)
 
 
 register_run_kind(

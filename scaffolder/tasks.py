@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from scaffolder import workspace
 from scaffolder.engine import runner, secrets
 
 
@@ -23,6 +24,16 @@ def execute_step(step_id: int) -> str:
 @shared_task(name="scaffolder.recover_stalled_steps", acks_late=True)
 def recover_stalled_steps() -> int:
     return runner.recover_stalled_steps()
+
+
+@shared_task(name="scaffolder.collect_workspaces", acks_late=True)
+def collect_workspaces() -> int:
+    return len(workspace.collect_workspaces())
+
+
+@shared_task(name="scaffolder.empty_workspace_trash", acks_late=True)
+def empty_workspace_trash() -> int:
+    return workspace.empty_trash()
 
 
 @shared_task(name="scaffolder.purge_run_secrets", acks_late=True)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("runs/<int:run_id>/retry", views.run_retry, name="run-retry"),
     path("create/", wizard_views.template_list, name="template-list"),
     path("create/editor/", wizard_views.template_editor, name="template-editor"),
+    path("create/entities", wizard_views.entity_search, name="entity-search"),
     path(
         "create/<str:namespace>/<str:name>/", wizard_views.template_wizard, name="template-wizard"
     ),

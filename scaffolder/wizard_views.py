@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from catalog.models import Entity
@@ -22,8 +23,10 @@ from scaffolder.forms import decode_state, encode_state, page_fields_view, parse
 from scaffolder.loader import Template, TemplateInvalid, load_template_text
 from scaffolder.models import TemplateVersion
 from scaffolder.parameters import (
+    CatalogFilter,
     apply_defaults,
     page_visible,
+    search_entities,
     secret_parameter_names,
     validate_page,
     validate_values,
@@ -46,6 +49,39 @@ def template_list(request: HttpRequest) -> HttpResponse:
             "nav_section": "scaffolder",
         },
         partial="template-cards",
+    )
+
+
+def _parse_filter(text: str) -> CatalogFilter | None:
+    """A picker's catalogFilter as `entity_search_url` encodes it; None when malformed."""
+    try:
+        data = json.loads(text or "[]")
+    except ValueError:
+        return None
+    if not isinstance(data, list) or len(data) > 10:
+        return None
+    for clause in data:
+        if not isinstance(clause, dict) or len(clause) > 10:
+            return None
+        for values in clause.values():
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values[:50]):
+                return None
+    return data
+
+
+@require_GET
+def entity_search(request: HttpRequest) -> HttpResponse:
+    """Autocomplete for OwnerPicker / EntityPicker / MultiEntityPicker: the options of a
+    listbox, at most PICKER_RESULTS, found with one query however large the catalog is."""
+    param = request.GET.get("param", "q")[:100]
+    filters = _parse_filter(request.GET.get("filter", ""))
+    if filters is None:
+        return HttpResponseBadRequest("filter must be a JSON list of {key: [values]} objects")
+    text = request.GET.get(param, "")[:200]
+    return render(
+        request,
+        "scaffolder/_entity_options.html",
+        {"entities": search_entities(filters, text), "prefix": f"id_{param}", "text": text},
     )
 
 

@@ -72,6 +72,18 @@ class CommitRef:
     changed: bool  # False when the tree was already identical and no commit was made
 
 
+@dataclass(frozen=True)
+class PullRequestRef:
+    """A proposed change: `head` branch into `base`, on the host's pull-request page `url`."""
+
+    number: int
+    url: str
+    head: str
+    base: str
+    title: str = ""
+    state: str = "open"  # open / merged / closed
+
+
 class GitHost(Protocol):
     """Creates repositories and commits whole trees, idempotently."""
 
@@ -115,6 +127,26 @@ class GitHost(Protocol):
     def list_files(self, repo: RepoRef, *, ref: str | None = None) -> list[str]: ...
 
     def ensure_webhook(self, repo: RepoRef, *, url: str, secret: str) -> bool: ...
+
+    def ensure_branch(self, repo: RepoRef, branch: str, *, from_ref: str) -> bool:
+        """Create `branch` at the tip of `from_ref` unless it exists (then leave it alone).
+        Returns whether it was created. A missing `from_ref` raises PermanentProviderError."""
+        ...
+
+    def open_pull_request(
+        self,
+        repo: RepoRef,
+        *,
+        head: str,
+        base: str,
+        title: str,
+        body: str = "",
+        draft: bool = False,
+    ) -> tuple[PullRequestRef, bool]:
+        """Propose merging branch `head` into `base`. An open pull request for the same head
+        and base is reused (returned with False), so repeating the call is harmless. No
+        commits between the branches raises PermanentProviderError."""
+        ...
 
     def check_configuration(self) -> list[str]:
         """Problems that stop this provider from working (empty when fine)."""

@@ -43,6 +43,9 @@ class StepKind:
     lease_seconds: ClassVar[int | None] = None
     # Steps that only inspect (dry-run safe) are run by `scaffold dry-run`.
     dry_run_safe: ClassVar[bool] = False
+    # Steps that write the run's workspace; a retry runs them again when the workspace was
+    # garbage-collected, so that later steps find the files they need.
+    writes_workspace: ClassVar[bool] = False
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         raise NotImplementedError

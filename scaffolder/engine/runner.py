@@ -44,7 +44,7 @@ from scaffolder.models import (
     Step,
     StepStatus,
 )
-from scaffolder.workspace import workspace_for_run
+from scaffolder.workspace import workspace_for_run, workspace_path
 
 logger = logging.getLogger(__name__)
 
@@ -259,7 +259,9 @@ def _finish_run_redacted(run: Run, status: RunStatus, *, error: str = "") -> Non
         else:
             append_log(run.pk, f"Run failed. {error}", level="ERROR")
     if hooks.on_finished is not None:
-        run.refresh_from_db()
+        # The row now holds what the UPDATE above wrote; set it here instead of reading it back.
+        run.status, run.finished_at, run.error = status, now, redact(error)
+        run.outputs = redact_data(outputs)
         hooks.on_finished(run)
 
 
@@ -272,6 +274,16 @@ def _claim_token() -> str:
 
 def _lease_seconds(kind_lease: int | None) -> int:
     return kind_lease or settings.PAVED_STEP_LEASE_SECONDS
+
+
+_CLAIMED_FIELDS = (
+    "status",
+    "attempt",
+    "lease_expires_at",
+    "claimed_by",
+    "started_at",
+    "not_before",
+)
 
 
 def claim_step(step_id: int, token: str, lease_seconds: int) -> bool:
@@ -324,9 +336,10 @@ def _execute_step(step_id: int, step: Step) -> str:
     was_running = step.status == StepStatus.RUNNING
     if not claim_step(step_id, token, lease):
         return "not-claimed"
-    step.refresh_from_db()
+    # Only the claimed columns changed; the run loaded with the step is fresh enough (the claim
+    # itself checked that it is still active), so no further reads are needed here.
     run = step.run
-    run.refresh_from_db()
+    step.refresh_from_db(fields=list(_CLAIMED_FIELDS))
     if run.status == RunStatus.PENDING:
         Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
             status=RunStatus.RUNNING, started_at=Coalesce(F("started_at"), timezone.now())
@@ -416,17 +429,20 @@ def _execute_step(step_id: int, step: Step) -> str:
         _fail_step(step_id, token, f"{exc.__class__.__name__}: {exc}{origin}")
         return "failed"
 
+    stored_outputs = redact_data(outputs)
+    finished_at = timezone.now()
     finished = Step.objects.filter(pk=step_id, status=StepStatus.RUNNING, claimed_by=token).update(
         status=StepStatus.SUCCEEDED,
-        outputs=redact_data(outputs),
-        finished_at=timezone.now(),
+        outputs=stored_outputs,
+        finished_at=finished_at,
         lease_expires_at=None,
         error="",
     )
     if not finished:
         log.warning("Step '%s' finished, but another worker had taken it over.", step.name)
         return "lost-lease"
-    step.refresh_from_db()
+    # What the UPDATE wrote, without reading the row back.
+    step.status, step.outputs, step.finished_at = StepStatus.SUCCEEDED, stored_outputs, finished_at
     log.info("Finished step '%s' in %.2f s.", step.name, step.duration or 0.0)
     audit.record(
         actor=None,
@@ -560,7 +576,10 @@ def retry_run(run: Run, *, actor: User | None, from_step: str | None = None) -> 
                 secrets.run_secrets(locked)
             except secrets.RunSecretsGone as exc:
                 raise RunStateError(f"This run cannot be retried: {exc}.") from None
-        Step.objects.filter(run=locked, position__gte=start.position).update(
+        redo = _workspace_writers_to_redo(locked, steps, start)
+        Step.objects.filter(
+            Q(position__gte=start.position) | Q(pk__in=[s.pk for s in redo]), run=locked
+        ).update(
             status=StepStatus.PENDING,
             attempt=0,
             error="",
@@ -576,6 +595,14 @@ def retry_run(run: Run, *, actor: User | None, from_step: str | None = None) -> 
         )
         who = actor.get_username() if actor else "the platform"
         append_log(locked.pk, f"Retry requested by {who}, from step '{start.name}'.")
+        if redo:
+            names = ", ".join(f"'{s.name}'" for s in redo)
+            append_log(
+                locked.pk,
+                f"The run's workspace was removed (older than the retention); {names} "
+                "will run again first to recreate it.",
+                level="WARNING",
+            )
         audit.record(
             actor=actor,
             action="run.retried",
@@ -586,6 +613,25 @@ def retry_run(run: Run, *, actor: User | None, from_step: str | None = None) -> 
         )
         enqueue_advance(locked.pk)
     return start
+
+
+def _workspace_writers_to_redo(run: Run, steps: list[Step], start: Step) -> list[Step]:
+    """Finished steps before `start` that wrote the workspace, when the workspace is gone
+    (collected after PAVED_WORKSPACE_RETENTION_HOURS): running them again recreates the files
+    later steps read. Steps in between keep their results (they are idempotent anyway)."""
+    if workspace_path(run).exists():
+        return []
+    redo = []
+    for step in steps:
+        if step.position >= start.position or step.status not in DONE_STEP_STATUSES:
+            continue
+        try:
+            kind = get_step_kind(step.kind)
+        except KeyError:
+            continue
+        if kind.writes_workspace:
+            redo.append(step)
+    return redo
 
 
 def recover_stalled_steps() -> int:

@@ -120,6 +120,7 @@ class CatalogRegister(StepKind):
 class CatalogWrite(StepKind):
     name = "catalog:write"
     title = "Write catalog-info.yaml into the workspace"
+    writes_workspace = True
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "required": ["entity"],

@@ -16,6 +16,7 @@ class FetchPlain(StepKind):
     name = "fetch:plain"
     title = "Copy a folder into the workspace"
     dry_run_safe = True
+    writes_workspace = True
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "required": ["url"],
@@ -52,6 +53,7 @@ class FetchPlainFile(StepKind):
     name = "fetch:plain:file"
     title = "Copy one file into the workspace"
     dry_run_safe = True
+    writes_workspace = True
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "required": ["url", "targetPath"],

@@ -89,6 +89,7 @@ class FetchTemplate(StepKind):
     name = "fetch:template"
     title = "Render a skeleton into the workspace"
     dry_run_safe = True
+    writes_workspace = True
     input_schema: ClassVar[dict[str, Any]] = TEMPLATE_INPUT_SCHEMA
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
@@ -142,6 +143,7 @@ class FetchTemplateFile(StepKind):
     name = "fetch:template:file"
     title = "Render one template file into the workspace"
     dry_run_safe = True
+    writes_workspace = True
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "required": ["url", "targetPath"],

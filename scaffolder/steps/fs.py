@@ -25,6 +25,7 @@ class FsRename(StepKind):
     name = "fs:rename"
     title = "Rename files in the workspace"
     dry_run_safe = True
+    writes_workspace = True
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "required": ["files"],
@@ -77,6 +78,7 @@ class FsDelete(StepKind):
     name = "fs:delete"
     title = "Delete files from the workspace"
     dry_run_safe = True
+    writes_workspace = True
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "required": ["files"],

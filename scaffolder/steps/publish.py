@@ -150,6 +150,12 @@ class PublishGithub(_Publish):
 
 @register_step
 class PublishPullRequest(StepKind):
+    """Backstage's `publish:github:pull-request`: the workspace's files go onto `branchName`
+    (created from the target branch), and a pull request proposes it. Repeating the step reuses
+    the branch and the open pull request. Outputs as Backstage's: `remoteUrl` (the pull
+    request's page), `pullRequestNumber`, `targetBranchName`; plus `pullRequestUrl` and
+    `commitHash`."""
+
     name = "publish:github:pull-request"
     title = "Propose the workspace as a change to an existing repository"
     lease_seconds = 300
@@ -165,6 +171,7 @@ class PublishPullRequest(StepKind):
             "sourcePath": {"type": "string"},
             "targetPath": {"type": "string"},
             "commitMessage": {"type": "string"},
+            "draft": {"type": "boolean"},
         },
         "additionalProperties": True,
     }
@@ -173,8 +180,10 @@ class PublishPullRequest(StepKind):
     def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
         owner, name = repo_target(inputs["repoUrl"])
         host = parse_repo_url(inputs["repoUrl"])["host"]
+        url = f"https://{host}/{owner}/{name}/pull/0"
         return {
-            "remoteUrl": f"https://{host}/{owner}/{name}/tree/{inputs['branchName']}",
+            "remoteUrl": url,
+            "pullRequestUrl": url,
             "targetBranchName": inputs.get("targetBranchName") or "main",
             "pullRequestNumber": 0,
         }
@@ -191,27 +200,45 @@ class PublishPullRequest(StepKind):
         if prefix:
             files = {f"{prefix}/{path}": data for path, data in files.items()}
         target = inputs.get("targetBranchName") or repo.default_branch
-        # The proposal branch starts from the target branch's files plus ours (one commit).
-        base = {
-            path: host.read_file(repo, path, ref=target) or b""
-            for path in host.list_files(repo, ref=target)
-        }
+        branch = inputs["branchName"]
+        if branch == target:
+            raise PermanentProviderError(
+                f"branchName and the target branch are both {branch!r}; "
+                "a pull request needs its own branch"
+            )
+        # The branch starts at the target's tip, so the pull request shows only our change and
+        # can be merged; files the workspace does not mention stay as they are.
+        if host.ensure_branch(repo, branch, from_ref=target):
+            ctx.log.info("Created branch %s from %s.", branch, target)
         commit = host.commit_files(
-            repo,
-            {**base, **files},
-            message=inputs.get("commitMessage") or inputs["title"],
-            branch=inputs["branchName"],
+            repo, files, message=inputs.get("commitMessage") or inputs["title"], branch=branch
         )
         ctx.log.info(
-            "Pushed branch %s to %s (%s).",
-            inputs["branchName"],
+            "Pushed %d file(s) to branch %s of %s (%s).",
+            len(files),
+            branch,
             repo.full_name,
-            "new commit" if commit.changed else "unchanged",
+            f"commit {commit.sha[:12]}" if commit.changed else "unchanged",
         )
-        base_url = (repo.web_url or repo.clone_url).rstrip("/")
+        ctx.heartbeat()
+        pull, created = host.open_pull_request(
+            repo,
+            head=branch,
+            base=target,
+            title=inputs["title"],
+            body=inputs.get("description") or "",
+            draft=bool(inputs.get("draft", False)),
+        )
+        ctx.log.info(
+            "%s pull request #%d: %s",
+            "Opened" if created else "Reusing the open",
+            pull.number,
+            pull.url,
+        )
         return {
-            "remoteUrl": f"{base_url}/tree/{inputs['branchName']}",
-            "targetBranchName": target,
+            "remoteUrl": pull.url,
+            "pullRequestUrl": pull.url,
+            "pullRequestNumber": pull.number,
+            "targetBranchName": pull.base,
             "commitHash": commit.sha,
-            "pullRequestNumber": 0,
         }

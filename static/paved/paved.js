@@ -47,3 +47,88 @@
     box.select();
   });
 })();
+// Entity pickers: a text input (role=combobox) whose listbox htmx fills from the catalog.
+// Arrow keys move through the options, Enter or a click picks one, Escape closes the list.
+// Without JavaScript the input still takes a typed entity reference, validated on the server.
+(function () {
+  "use strict";
+  function listOf(input) { return document.getElementById(input.getAttribute("aria-controls")); }
+  function options(list) { return Array.prototype.slice.call(list.querySelectorAll('[role="option"]:not([aria-disabled="true"])')); }
+  function open(input, list) { list.hidden = false; input.setAttribute("aria-expanded", "true"); }
+  function close(input, list) {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+  }
+  function activate(input, list, index) {
+    var all = options(list);
+    all.forEach(function (opt, i) { opt.setAttribute("aria-selected", i === index ? "true" : "false"); });
+    if (all[index]) {
+      input.setAttribute("aria-activedescendant", all[index].id);
+      all[index].scrollIntoView({ block: "nearest" });
+    }
+  }
+  function pick(input, list, option) {
+    var value = option.getAttribute("data-value");
+    var targetId = input.getAttribute("data-combobox-append");
+    var target = targetId ? document.getElementById(targetId) : input;
+    if (targetId) {  // MultiEntityPicker: append one reference per line
+      var lines = target.value.split("\n").map(function (l) { return l.trim(); }).filter(Boolean);
+      if (lines.indexOf(value) === -1) lines.push(value);
+      target.value = lines.join("\n");
+      input.value = "";
+    } else {
+      input.value = value;
+    }
+    close(input, list);
+    target.dispatchEvent(new Event("change", { bubbles: true }));  // server-side validation
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var list = event.detail.target;
+    if (!list || list.getAttribute("role") !== "listbox") return;
+    var input = document.querySelector('[aria-controls="' + list.id + '"]');
+    if (input && document.activeElement === input) open(input, list);
+  });
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (!input || !input.hasAttribute || !input.hasAttribute("data-combobox")) return;
+    var list = listOf(input);
+    if (!list) return;
+    var all = options(list);
+    var current = all.findIndex(function (o) { return o.getAttribute("aria-selected") === "true"; });
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (list.hidden) open(input, list);
+      var step = event.key === "ArrowDown" ? 1 : -1;
+      activate(input, list, Math.max(0, Math.min(all.length - 1, current + step)));
+    } else if (event.key === "Enter" && !list.hidden && current >= 0) {
+      event.preventDefault();  // pick, do not submit the form
+      pick(input, list, all[current]);
+    } else if (event.key === "Escape" && !list.hidden) {
+      event.preventDefault();
+      close(input, list);
+    }
+  });
+  // mousedown (not click) so the pick happens before the input's blur closes the list
+  document.addEventListener("mousedown", function (event) {
+    var option = event.target.closest && event.target.closest('[role="option"][data-value]');
+    if (!option) return;
+    var list = option.closest('[role="listbox"]');
+    var input = list && document.querySelector('[aria-controls="' + list.id + '"]');
+    if (!input) return;
+    event.preventDefault();
+    pick(input, list, option);
+  });
+  document.addEventListener("focusout", function (event) {
+    var input = event.target;
+    if (!input || !input.hasAttribute || !input.hasAttribute("data-combobox")) return;
+    var list = listOf(input);
+    if (list) setTimeout(function () { close(input, list); }, 150);
+  });
+  document.addEventListener("focusin", function (event) {
+    var input = event.target;
+    if (!input || !input.hasAttribute || !input.hasAttribute("data-combobox")) return;
+    var list = listOf(input);
+    if (list && list.children.length) open(input, list);
+  });
+})();

@@ -141,7 +141,9 @@ def test_golden_path_end_to_end(
     field.fill("")
     field.press_sequentially(name, delay=10)
     expect(page.locator("#field-name-errors")).to_be_empty()
-    page.locator("#id_owner").select_option("group:default/team-orders")
+    page.locator("#id_owner").press_sequentially("team-ord", delay=10)  # autocomplete
+    page.locator('[role="option"][data-value="group:default/team-orders"]').click()
+    expect(page.locator("#id_owner")).to_have_value("group:default/team-orders")
     page.get_by_role("button", name="Next →").click()
     expect(page.get_by_role("heading", name="Repository and deployment")).to_be_visible()
     page.locator("#id_repoUrl__owner").fill("team-orders")

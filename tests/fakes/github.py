@@ -70,6 +70,8 @@ class FakeGitHub(FakeServer):
         r("PUT", f"/orgs/{SEG}/teams/{SEG}/repos/{SEG}/{SEG}", self.put_team_repo)
         r("GET", f"/repos/{SEG}/{SEG}/hooks", self.list_hooks)
         r("POST", f"/repos/{SEG}/{SEG}/hooks", self.create_hook)
+        r("GET", f"/repos/{SEG}/{SEG}/pulls", self.list_pulls)
+        r("POST", f"/repos/{SEG}/{SEG}/pulls", self.create_pull)
 
     # --- helpers -------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
@@ -221,6 +223,7 @@ class FakeGitHub(FakeServer):
             "trees": {},
             "blobs": {},
             "hooks": [],
+            "pulls": [],
             "teams": {},
             "protection": {},
         }
@@ -492,3 +495,100 @@ class FakeGitHub(FakeServer):
         }
         self.repos[full]["hooks"].append(hook)
         return Response(201, hook)
+
+    # --- pull requests -------------------------------------------------------------------
+    def _reachable(self, repo: dict[str, Any], start: str, target: str) -> bool:
+        todo, seen = [start], set()
+        while todo:
+            sha = todo.pop()
+            if sha == target:
+                return True
+            seen.add(sha)
+            todo += [p for p in repo["commits"].get(sha, {}).get("parents", []) if p not in seen]
+        return False
+
+    def _pull_json(self, full: str, pr: dict[str, Any], *, detail: bool = True) -> dict[str, Any]:
+        repo, owner = self.repos[full], full.split("/")[0]
+
+        def side(branch: str) -> dict[str, Any]:
+            return {
+                "ref": branch,
+                "label": f"{owner}:{branch}",
+                "sha": repo["refs"].get(f"heads/{branch}", ""),
+                "repo": self._repo_json(full),
+            }
+
+        body = {
+            "id": pr["id"],
+            "number": pr["number"],
+            "url": f"{self.url}/repos/{full}/pulls/{pr['number']}",
+            "html_url": f"https://github.example/{full}/pull/{pr['number']}",
+            "state": pr["state"],
+            "title": pr["title"],
+            "body": pr["body"],
+            "draft": pr["draft"],
+            "merged_at": None,
+            "head": side(pr["head"]),
+            "base": side(pr["base"]),
+        }
+        if detail:  # like GitHub, only a single pull request says `merged` and `mergeable`
+            body.update({"merged": False, "mergeable": True})
+        return body
+
+    def list_pulls(self, req: Request, owner: str, name: str) -> Response:
+        # GET /repos/{o}/{r}/pulls?state=open&head=owner:branch&base=main -> 200 [pull request]
+        full = f"{owner}/{name}"
+        if full not in self.repos:
+            return self._err(404, "Not Found")
+        state = req.query.get("state", "open")
+        found = [
+            self._pull_json(full, pr, detail=False)
+            for pr in self.repos[full]["pulls"]
+            if (state == "all" or pr["state"] == state)
+            and ("head" not in req.query or req.query["head"] == f"{owner}:{pr['head']}")
+            and ("base" not in req.query or req.query["base"] == pr["base"])
+        ]
+        return Response(200, found)
+
+    def create_pull(self, req: Request, owner: str, name: str) -> Response:
+        # POST /repos/{o}/{r}/pulls {"title", "head", "base", "body", "draft"} -> 201 pull request;
+        # 422 "Validation Failed" for a missing branch, a duplicate open PR, or no commits.
+        full = f"{owner}/{name}"
+        repo, body = self.repos[full], req.json or {}
+        head, base = body.get("head", ""), body.get("base", "")
+        head = head.split(":", 1)[-1]
+        head_sha, base_sha = repo["refs"].get(f"heads/{head}"), repo["refs"].get(f"heads/{base}")
+        if not head_sha or not base_sha:
+            missing = "head" if not head_sha else "base"
+            return self._err(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "PullRequest", "field": missing, "code": "invalid"}],
+            )
+        for pr in repo["pulls"]:
+            if pr["state"] == "open" and pr["head"] == head and pr["base"] == base:
+                message = f"A pull request already exists for {owner}:{head}."
+                return self._err(
+                    422,
+                    "Validation Failed",
+                    errors=[{"resource": "PullRequest", "code": "custom", "message": message}],
+                )
+        if self._reachable(repo, base_sha, head_sha):
+            message = f"No commits between {base} and {head}"
+            return self._err(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "PullRequest", "code": "custom", "message": message}],
+            )
+        pr = {
+            "id": next(self.ids),
+            "number": len(repo["pulls"]) + 1,
+            "state": "open",
+            "title": body.get("title", ""),
+            "body": body.get("body"),
+            "draft": bool(body.get("draft", False)),
+            "head": head,
+            "base": base,
+        }
+        repo["pulls"].append(pr)
+        return Response(201, self._pull_json(full, pr))

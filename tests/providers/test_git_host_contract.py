@@ -75,6 +75,45 @@ def test_delete_in_the_same_commit(host):
     assert host.commit_count(repo) == count + 1
 
 
+def test_pull_request_is_opened_once_per_branch(host):
+    repo, _ = host.ensure_repository("acme", "orders-api")
+    host.commit_files(repo, {"README.md": b"# orders\n"}, message="init")
+    assert host.ensure_branch(repo, "paved/add-ci", from_ref="main") is True
+    assert host.ensure_branch(repo, "paved/add-ci", from_ref="main") is False
+    with pytest.raises(PermanentProviderError, match="no commits between main and paved/add-ci"):
+        host.open_pull_request(repo, head="paved/add-ci", base="main", title="Add CI")
+    host.commit_files(
+        repo, {".github/ci.yaml": b"on: push\n"}, message="Add CI", branch="paved/add-ci"
+    )
+    pr, created = host.open_pull_request(
+        repo, head="paved/add-ci", base="main", title="Add CI", body="Adds a workflow"
+    )
+    again, created_again = host.open_pull_request(
+        repo, head="paved/add-ci", base="main", title="Add CI", body="Adds a workflow"
+    )
+    assert (created, created_again) == (True, False)
+    assert again == pr
+    assert (pr.number, pr.head, pr.base, pr.state, pr.title) == (
+        1,
+        "paved/add-ci",
+        "main",
+        "open",
+        "Add CI",
+    )
+    assert pr.url.rstrip("/").endswith("/1")
+    # The branch started from main (its files are there); main itself is unchanged.
+    assert host.read_file(repo, "README.md", ref="paved/add-ci") == b"# orders\n"
+    assert host.read_file(repo, ".github/ci.yaml", ref="paved/add-ci") == b"on: push\n"
+    assert host.read_file(repo, ".github/ci.yaml") is None
+
+
+def test_branch_from_a_missing_ref_is_a_permanent_error(host):
+    repo, _ = host.ensure_repository("acme", "orders-api")
+    host.commit_files(repo, {"README.md": b"# orders\n"}, message="init")
+    with pytest.raises(PermanentProviderError, match="nope"):
+        host.ensure_branch(repo, "feature", from_ref="nope")
+
+
 def test_name_taken_by_someone_else_is_a_permanent_error(host, foreign_repo):
     owner, name = foreign_repo
     with pytest.raises(

@@ -61,28 +61,6 @@ def test_namespace_and_argocd_application(owner: User, provider_dir: Path) -> No
 
 
 @TEST_PROVIDERS
-def test_pull_request_pushes_one_commit_on_a_branch(owner: User, tmp_path: Path) -> None:
-    host = DiskGitHost()
-    repo, _ = host.ensure_repository("o", "existing")
-    host.commit_files(repo, {"README.md": b"hello"}, message="init")
-    skeleton = tmp_path / "tpl" / "skeleton"
-    skeleton.mkdir(parents=True)
-    (skeleton / "docs.md").write_text("# ${{ values.title }}\n")
-    run = _run(
-        "    - id: fetch\n      action: fetch:template\n      input: {url: ./skeleton, values: {title: Hi}}\n"
-        "    - id: pr\n      action: publish:github:pull-request\n      input:\n        repoUrl: git.test?owner=o&repo=existing\n"
-        "        branchName: add-docs\n        title: Add docs\n        description: d\n        targetPath: docs\n",
-        owner,
-        base_dir=str(tmp_path / "tpl"),
-    )
-    assert run.status == RunStatus.SUCCEEDED, run.error
-    assert set(host.list_files(repo, ref="add-docs")) == {"README.md", "docs/docs.md"}
-    assert host.read_file(repo, "docs/docs.md", ref="add-docs") == b"# Hi\n"
-    assert host.list_files(repo) == ["README.md"]  # main untouched
-    assert len(host.commits("o", "existing", "add-docs")) == 1
-
-
-@TEST_PROVIDERS
 def test_catalog_write_adds_the_source_template(owner: User) -> None:
     run = _run(
         "    - id: w\n      action: catalog:write\n      input:\n        entity:\n          apiVersion: backstage.io/v1alpha1\n"

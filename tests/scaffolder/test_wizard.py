@@ -56,7 +56,8 @@ def test_wizard_pages_validation_review_and_create(
 ) -> None:
     page = owner_client.get(WIZARD).content.decode()
     assert 'name="name"' in page
-    assert "team-orders" in page
+    assert 'role="combobox" ' in page  # the owner is searched in the catalog, not listed
+    assert 'hx-get="/create/entities?' in page
     assert "kubernetes:namespace" in page  # the steps that will run
     assert 'id="field-name-errors"' in page
     assert 'hx-post="/create/default/python-service/validate"' in page

@@ -16,12 +16,14 @@ from django.conf import settings
 from github import Github, GithubException, InputGitTreeElement
 from github.GitCommit import GitCommit
 from github.GitRef import GitRef
+from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from portal.providers.base import (
     CommitRef,
     PermanentProviderError,
     ProviderError,
+    PullRequestRef,
     RepoRef,
     TransientProviderError,
 )
@@ -310,6 +312,75 @@ class GitHubHost:
                 active=True,
             )
             return True
+
+    # --- branches and pull requests ----------------------------------------------------------
+    def ensure_branch(self, repo: RepoRef, branch: str, *, from_ref: str) -> bool:
+        with mapped(f"creating branch {branch} in {repo.full_name}"):
+            gh_repo = self._repo(repo)
+            try:
+                gh_repo.get_git_ref(f"heads/{branch}")
+                return False
+            except GithubException as exc:
+                if exc.status != 404:
+                    raise
+            _ref, start = self._head(gh_repo, from_ref)
+            try:
+                gh_repo.create_git_ref(f"refs/heads/{branch}", start.sha)
+            except GithubException as exc:
+                if exc.status == 422 and "already exists" in str(exc.data).lower():
+                    return False  # created concurrently
+                raise
+            return True
+
+    @staticmethod
+    def _pull_ref(pr: PullRequest) -> PullRequestRef:
+        # `merged_at`, not `merged`: list responses omit `merged`, and reading it would cost
+        # PyGithub another request per pull request.
+        state = "merged" if pr.merged_at is not None else pr.state
+        return PullRequestRef(
+            number=pr.number,
+            url=pr.html_url,
+            head=pr.head.ref,
+            base=pr.base.ref,
+            title=pr.title,
+            state=state,
+        )
+
+    def _open_pull(self, repo: Repository, head: str, base: str) -> PullRequest | None:
+        for pr in repo.get_pulls(state="open", head=f"{repo.owner.login}:{head}", base=base):
+            return pr
+        return None
+
+    def open_pull_request(
+        self,
+        repo: RepoRef,
+        *,
+        head: str,
+        base: str,
+        title: str,
+        body: str = "",
+        draft: bool = False,
+    ) -> tuple[PullRequestRef, bool]:
+        with mapped(f"opening a pull request in {repo.full_name}"):
+            gh_repo = self._repo(repo)
+            existing = self._open_pull(gh_repo, head, base)
+            if existing is not None:
+                return self._pull_ref(existing), False
+            try:
+                pr = gh_repo.create_pull(base=base, head=head, title=title, body=body, draft=draft)
+            except GithubException as exc:
+                text = str(exc.data).lower()
+                if exc.status == 422 and "already exists" in text:
+                    again = self._open_pull(gh_repo, head, base)  # opened concurrently
+                    if again is not None:
+                        return self._pull_ref(again), False
+                if exc.status == 422 and "no commits between" in text:
+                    raise PermanentProviderError(
+                        f"no commits between {base} and {head}: there is nothing to propose",
+                        provider=PROVIDER,
+                    ) from exc
+                raise
+            return self._pull_ref(pr), True
 
     def check_configuration(self) -> list[str]:
         problems = self.config.problems()

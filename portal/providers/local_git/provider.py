@@ -22,9 +22,11 @@ from django.urls import reverse
 from portal.providers.base import (
     CommitRef,
     PermanentProviderError,
+    PullRequestRef,
     RepoRef,
     TransientProviderError,
 )
+from portal.providers.local_git import pulls
 from portal.providers.local_git.client import git_out, run_git
 from portal.providers.local_git.errors import PROVIDER, GitCommandError, map_error
 
@@ -292,6 +294,85 @@ class LocalGitHost:
             return False
         run_git(["config", "--add", "paved.webhook", url], git_dir=git_dir)
         return True
+
+    # --- branches and pull requests ----------------------------------------------------------
+    def ensure_branch(self, repo: RepoRef, branch: str, *, from_ref: str) -> bool:
+        git_dir = self._dir(repo)
+        try:
+            pulls.validate_branch(branch)
+            if self._resolve(git_dir, f"refs/heads/{branch}"):
+                return False
+            start = self._resolve(git_dir, from_ref)
+            if not start:
+                raise PermanentProviderError(
+                    f"branch {from_ref} does not exist in {repo.full_name}", provider=PROVIDER
+                )
+            # Create only if still absent (the all-zero old value): a racing creator wins.
+            proc = run_git(
+                ["update-ref", f"refs/heads/{branch}", start, ZERO], git_dir=git_dir, check=False
+            )
+            return proc.returncode == 0
+        except (GitCommandError, OSError, TimeoutError) as exc:
+            raise map_error(exc) from exc
+
+    def pull_request_url(self, repo: RepoRef, number: int) -> str:
+        return settings.PAVED_BASE_URL + reverse("git:pull", args=[repo.owner, repo.name, number])
+
+    def _pull_ref(self, repo: RepoRef, record: pulls.PullRecord) -> PullRequestRef:
+        return PullRequestRef(
+            number=record.number,
+            url=self.pull_request_url(repo, record.number),
+            head=record.head,
+            base=record.base,
+            title=record.title,
+            state=record.state,
+        )
+
+    def open_pull_request(
+        self,
+        repo: RepoRef,
+        *,
+        head: str,
+        base: str,
+        title: str,
+        body: str = "",
+        draft: bool = False,
+    ) -> tuple[PullRequestRef, bool]:
+        git_dir = self._dir(repo)
+        try:
+            with _repo_lock(git_dir, repo.full_name):
+                record, created = pulls.create(
+                    git_dir, head=head, base=base, title=title, body=body, draft=draft
+                )
+            return self._pull_ref(repo, record), created
+        except (GitCommandError, OSError, TimeoutError) as exc:
+            raise map_error(exc) from exc
+
+    def list_pull_requests(self, repo: RepoRef) -> list[pulls.PullRecord]:
+        return pulls.read_all(self._dir(repo))
+
+    def get_pull_request(self, repo: RepoRef, number: int) -> pulls.PullRecord | None:
+        return pulls.read(self._dir(repo), number)
+
+    def pull_request_changes(
+        self, repo: RepoRef, record: pulls.PullRecord
+    ) -> tuple[list[pulls.ChangedFile], str, bool]:
+        try:
+            return pulls.changes(self._dir(repo), record)
+        except (GitCommandError, OSError, TimeoutError) as exc:
+            raise map_error(exc) from exc
+
+    def merge_pull_request(self, repo: RepoRef, number: int, *, merged_by: str) -> pulls.PullRecord:
+        git_dir = self._dir(repo)
+        try:
+            with _repo_lock(git_dir, repo.full_name):
+                return pulls.merge(git_dir, number, merged_by=merged_by)
+        except (GitCommandError, OSError, TimeoutError) as exc:
+            raise map_error(exc) from exc
+
+    def team_of(self, repo: RepoRef) -> str:
+        """The team slug given when the repository was created (may be empty)."""
+        return git_out(["config", "--default", "", "--get", "paved.team"], git_dir=self._dir(repo))
 
     def check_configuration(self) -> list[str]:
         problems = []

@@ -16,4 +16,7 @@ urlpatterns = [
     ),
     path("<str:owner>/<str:name>/", views.repo_detail, name="repo"),
     path("<str:owner>/<str:name>/blob/<path:path>", views.blob, name="blob"),
+    path("<str:owner>/<str:name>/pulls/", views.pull_list, name="pull-list"),
+    path("<str:owner>/<str:name>/pulls/<int:number>/", views.pull_detail, name="pull"),
+    path("<str:owner>/<str:name>/pulls/<int:number>/merge", views.pull_merge, name="pull-merge"),
 ]

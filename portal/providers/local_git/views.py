@@ -1,13 +1,18 @@
-"""Browse Paved's local repositories: list, file tree + README of the default branch, a file."""
+"""Browse Paved's local repositories: list, file tree + README of the default branch, a file,
+and pull requests (list, the change as files and patch, merge for the owning team)."""
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_POST
 
 from portal.htmx import render_page
 from portal.lib.markdown import render_markdown
-from portal.providers.base import PermanentProviderError, RepoRef
+from portal.providers.base import PermanentProviderError, ProviderError, RepoRef
+from portal.providers.local_git.access import can_merge, merge_denied_reason
 from portal.providers.local_git.provider import LocalGitHost
 
 README_NAMES = ("README.md", "readme.md", "README.markdown", "README", "README.txt")
@@ -61,6 +66,7 @@ def repo_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
             "repo": repo,
             "files": rows,
             "commits": host.commit_count(repo),
+            "open_pulls": sum(1 for p in host.list_pull_requests(repo) if p.is_open),
             "readme_html": readme_html,
             "readme_text": readme_text,
         },
@@ -91,3 +97,51 @@ def blob(request: HttpRequest, owner: str, name: str, path: str) -> HttpResponse
             "truncated": len(content) > MAX_SHOWN_BYTES,
         },
     )
+
+
+@require_GET
+def pull_list(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    host = LocalGitHost()
+    repo = _repo_or_404(host, owner, name)
+    return render_page(
+        request, "git/pull_list.html", {"repo": repo, "pulls": host.list_pull_requests(repo)}
+    )
+
+
+@require_GET
+def pull_detail(request: HttpRequest, owner: str, name: str, number: int) -> HttpResponse:
+    host = LocalGitHost()
+    repo = _repo_or_404(host, owner, name)
+    pull = host.get_pull_request(repo, number)
+    if pull is None:
+        raise Http404("No such pull request")
+    files, patch, truncated = host.pull_request_changes(repo, pull)
+    return render_page(
+        request,
+        "git/pull_detail.html",
+        {
+            "repo": repo,
+            "pull": pull,
+            "body_html": render_markdown(pull.body).html if pull.body else "",
+            "files": files,
+            "patch": patch,
+            "truncated": truncated,
+            "can_merge": pull.is_open and can_merge(request.user, repo, host.team_of(repo)),
+        },
+    )
+
+
+@require_POST
+def pull_merge(request: HttpRequest, owner: str, name: str, number: int) -> HttpResponse:
+    host = LocalGitHost()
+    repo = _repo_or_404(host, owner, name)
+    if host.get_pull_request(repo, number) is None:
+        raise Http404("No such pull request")
+    if not can_merge(request.user, repo, host.team_of(repo)):
+        raise PermissionDenied(merge_denied_reason(repo))
+    try:
+        pull = host.merge_pull_request(repo, number, merged_by=request.user.get_username())
+        messages.success(request, f"Merged pull request #{number} into {pull.base}.")
+    except ProviderError as exc:
+        messages.error(request, exc.message)
+    return redirect("git:pull", owner=repo.owner, name=repo.name, number=number)

@@ -11,6 +11,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from metrics import platform, queries, survey
@@ -237,8 +238,11 @@ def survey_dismiss(request: HttpRequest) -> HttpResponse:
     survey.dismiss_survey(actor=request.user)  # type: ignore[arg-type]
     messages.info(request, "Survey dismissed. We'll ask again next quarter.")
     nxt = request.POST.get("next", "")
-    # Only local paths: never redirect to another site.
-    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "home")
+    # Only this site's paths: never another site (`//evil`, `/\\evil`, `https://evil`).
+    local = nxt.startswith("/") and url_has_allowed_host_and_scheme(
+        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(nxt if local else "home")
 
 
 @staff_member_required

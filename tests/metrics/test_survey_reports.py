@@ -130,3 +130,29 @@ def test_previous_week_and_beat_schedule() -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["metrics-weekly-report"]
     assert entry["task"] == "metrics.weekly_report"
     assert getattr(entry["schedule"], "day_of_week", None) == {1}  # Monday
+
+
+@pytest.mark.parametrize(
+    ("next_url", "lands_on"),
+    [
+        ("/catalog/", "/catalog/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("", "/"),
+    ],
+)
+def test_survey_dismiss_only_returns_to_this_site(
+    client: Client, owner: User, next_url: str, lands_on: str
+) -> None:
+    client.force_login(owner)
+    response = client.post("/metrics/survey/dismiss", {"next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == lands_on
+
+
+def test_survey_results_are_for_the_platform_team_only(client: Client, owner: User) -> None:
+    client.force_login(owner)
+    response = client.get("/metrics/survey/results/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]

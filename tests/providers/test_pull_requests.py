@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
+from portal.models import AuditEvent
 from portal.providers import git_host
 from portal.providers.base import PermanentProviderError, RepoRef
 from portal.providers.local_git.provider import LocalGitHost, repo_dir
@@ -142,6 +143,9 @@ def test_local_pull_request_page_shows_the_change_and_owners_merge_it(
     record = host.get_pull_request(repo, 1)
     assert record is not None
     assert (record.state, record.merged_by) == ("merged", "olivia")
+    event = AuditEvent.objects.get(action="pull_request.merged")
+    assert (event.actor, event.target_id) == (owner, "team-orders/existing#1")
+    assert event.after["merge_commit"] == record.merge_commit
     git_dir = repo_dir("team-orders", "existing")
     main = subprocess.run(["git", "--git-dir", str(git_dir), "rev-parse", "main"],
                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
@@ -182,3 +186,16 @@ def test_conflicting_pull_request_is_refused(owner: User, tmp_path: Path, settin
     record = host.get_pull_request(repo, 1)
     assert record is not None
     assert record.state == "open"
+
+
+def test_a_platform_admin_may_merge_any_local_pull_request(
+    owner: User, platform_admin: User, client: Any, tmp_path: Path, settings: Any
+) -> None:
+    host, repo = _local_pr(owner, tmp_path, settings)
+    client.force_login(platform_admin)
+    url = "/git/team-orders/existing/pulls/1/"
+    assert "Merge into main" in client.get(url).content.decode()
+    assert client.post(url + "merge").status_code == 302
+    record = host.get_pull_request(repo, 1)
+    assert record is not None
+    assert (record.state, record.merged_by) == ("merged", platform_admin.get_username())

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
+from portal import audit
 from portal.htmx import render_page
 from portal.lib.markdown import render_markdown
 from portal.providers.base import PermanentProviderError, ProviderError, RepoRef
@@ -141,7 +142,18 @@ def pull_merge(request: HttpRequest, owner: str, name: str, number: int) -> Http
         raise PermissionDenied(merge_denied_reason(repo))
     try:
         pull = host.merge_pull_request(repo, number, merged_by=request.user.get_username())
-        messages.success(request, f"Merged pull request #{number} into {pull.base}.")
     except ProviderError as exc:
         messages.error(request, exc.message)
+    else:
+        audit.record(
+            actor=request.user,
+            action="pull_request.merged",
+            target_type="git.pull_request",
+            target_id=f"{repo.full_name}#{number}",
+            target_label=f"{repo.full_name}#{number}: {pull.title}",
+            summary=f"{pull.head} into {pull.base}",
+            before={"state": "open", "base": pull.base_sha},
+            after={"state": pull.state, "merge_commit": pull.merge_commit},
+        )
+        messages.success(request, f"Merged pull request #{number} into {pull.base}.")
     return redirect("git:pull", owner=repo.owner, name=repo.name, number=number)

@@ -203,3 +203,51 @@ def test_cli_process_exit_codes(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "bad.yaml:1: not valid YAML" in proc.stderr
+
+
+@pytest.mark.django_db
+def test_fetch_plain_file_and_cookiecutter_compat(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    skeleton = {
+        "{{ cookiecutter.name }}/app.py": "NAME = '{{ cookiecutter.name }}'\n",
+        "LICENSE": "MIT {{ not templated }}\n",
+    }
+    steps = (
+        "    - id: fetch\n      action: fetch:template\n      input:\n        url: ./skeleton\n"
+        "        cookiecutterCompat: true\n        values:\n          name: ${{ parameters.name }}\n"
+        "    - id: one\n      action: fetch:plain:file\n      input:\n"
+        "        url: ./skeleton/LICENSE\n        targetPath: legal/LICENSE.txt\n"
+    )
+    path = _write_template(tmp_path, steps, skeleton=skeleton)
+    path.parent.joinpath("skeleton/LICENSE").write_text("MIT {{ not templated }}\n")
+    code, result = _dry_run(path, {"name": "svc"}, tmp_path / "out", capsys)
+    assert code == 0, result
+    out = tmp_path / "out"
+    # cookiecutter's own {{ cookiecutter.x }} syntax renders in names and contents.
+    assert (out / "svc/app.py").read_text() == "NAME = 'svc'\n"
+    # fetch:plain:file copies one file as it is, to the path asked for.
+    assert (out / "legal/LICENSE.txt").read_text() == "MIT {{ not templated }}\n"
+
+
+@pytest.mark.django_db
+def test_bad_arguments_fail_with_a_reason_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write_template(tmp_path, "    - id: x\n      action: debug:log\n")
+    values = tmp_path / "values.json"
+    values.write_text("{not json")
+    args = ["scaffold", "dry-run", str(path), "--values", str(values), "--json"]
+    with pytest.raises(SystemExit) as exit_info:
+        call_command(*args, "--output", str(tmp_path / "out"))
+    assert exit_info.value.code == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "failed"
+    assert f"cannot read values from {values}" in result["error"]
+    values.write_text("{}")
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    with pytest.raises(SystemExit) as exit_info:
+        call_command(*args, "--output", str(a_file))
+    assert exit_info.value.code == 1
+    assert "is a file; give a folder" in json.loads(capsys.readouterr().out)["error"]

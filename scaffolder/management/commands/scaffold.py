@@ -61,20 +61,25 @@ class Command(BaseCommand):
         try:
             template = load_template_file(options["template"])
         except TemplateInvalid as exc:
-            if options["json"]:
-                self.stdout.write(
-                    json.dumps({"status": "failed", "steps": [], "output": {}, "error": str(exc)})
-                )
-            self.stderr.write(f"Invalid template:\n{exc}")
-            return 2
-        values = _read_values(options.get("values"))
+            return self._refuse(options, f"Invalid template:\n{exc}", str(exc), code=2)
+        try:
+            values = _read_values(options.get("values"))
+        except CommandError as exc:
+            return self._refuse(options, str(exc), str(exc), code=1)
         output_dir = Path(options["output"])
+        if output_dir.exists() and not output_dir.is_dir():
+            problem = f"--output {output_dir} is a file; give a folder (created if missing)"
+            return self._refuse(options, problem, problem, code=1)
         with tempfile.TemporaryDirectory(prefix="paved-dry-run-") as tmp:
             result = dry_run(template, values, workspace=Path(tmp) / "workspace")
-            output_dir.mkdir(parents=True, exist_ok=True)
             workspace = Path(tmp) / "workspace"
-            if workspace.exists():
-                shutil.copytree(workspace, output_dir, dirs_exist_ok=True, symlinks=True)
+            try:
+                output_dir.mkdir(parents=True, exist_ok=True)
+                if workspace.exists():
+                    shutil.copytree(workspace, output_dir, dirs_exist_ok=True, symlinks=True)
+            except OSError as exc:
+                problem = f"cannot write the files to {output_dir}: {exc}"
+                return self._refuse(options, problem, problem, code=1)
         if options["json"]:
             self.stdout.write(json.dumps(result.as_json(), indent=2, default=str))
         else:
@@ -88,6 +93,15 @@ class Command(BaseCommand):
             if result.error:
                 self.stderr.write(result.error)
         return 0 if result.status == "completed" else 1
+
+    def _refuse(self, options: dict[str, Any], message: str, error: str, *, code: int) -> int:
+        """Say why nothing ran, in the --json shape too, and return the exit code."""
+        if options["json"]:
+            self.stdout.write(
+                json.dumps({"status": "failed", "steps": [], "output": {}, "error": error})
+            )
+        self.stderr.write(message)
+        return code
 
     def run(self, options: dict[str, Any]) -> int:
         from scaffolder.services import start_template_run, version_for_entity

@@ -126,6 +126,40 @@ def test_wrong_password_says_so(client: Client, settings, dave) -> None:
     assert "not correct" in response.content.decode()
 
 
+def test_repeated_wrong_passwords_are_rate_limited(client: Client, settings, dave) -> None:
+    """allauth's login_failed limit (5 per 5 minutes per account): then even the right
+    password is refused for a while, with a message saying why."""
+    from django.core.cache import cache
+
+    settings.PAVED_LOCAL_LOGIN = True
+    cache.clear()
+    try:
+        for _ in range(5):
+            response = client.post("/accounts/login/", {"login": "dave", "password": "wrong"})
+            assert "not correct" in response.content.decode()
+        response = client.post("/accounts/login/", {"login": "dave", "password": "correct-horse-9"})
+        assert response.status_code in (200, 429)
+        assert "Too many failed login attempts" in response.content.decode()
+        assert "_auth_user_id" not in client.session
+    finally:
+        cache.clear()
+
+
+def test_production_settings_turn_on_hsts_and_secure_cookies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PAVED_DEBUG", raising=False)
+    production = settings_from_env(monkeypatch, PAVED_DEBUG="false")
+    assert production["SESSION_COOKIE_SECURE"]
+    assert production["CSRF_COOKIE_SECURE"]
+    assert production["SESSION_COOKIE_HTTPONLY"]
+    assert production["SECURE_HSTS_SECONDS"] >= 31536000
+    assert production["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
+    development = settings_from_env(monkeypatch, PAVED_DEBUG="true")
+    assert not development["SESSION_COOKIE_SECURE"]
+    assert development["SECURE_HSTS_SECONDS"] == 0
+
+
 def test_no_login_method_explains_what_to_configure(client: Client, settings) -> None:
     settings.PAVED_LOCAL_LOGIN = False
     settings.SOCIALACCOUNT_PROVIDERS = {}

@@ -19,6 +19,7 @@ from scaffolder.expressions import ExpressionError
 from scaffolder.loader import Template
 from scaffolder.models import Run, Step
 from scaffolder.parameters import format_errors, validate_values
+from scaffolder.platform import platform_context
 from scaffolder.run_kind import expression_variables, render_output, resolve_step
 from scaffolder.workspace import UnsafePath, workspace_files
 
@@ -94,8 +95,10 @@ def dry_run(
     *,
     workspace: Path,
     user: dict[str, Any] | None = None,
+    platform: dict[str, Any] | None = None,
 ) -> DryRunResult:
     result = DryRunResult()
+    platform = platform if platform is not None else platform_context()
     clean, errors = validate_values(template.pages, values)
     if errors:
         result.status = "failed"
@@ -106,7 +109,11 @@ def dry_run(
         kind="scaffolder",
         title=template.title,
         inputs=clean,
-        context={"template": template_context(template), "user": user or {}},
+        context={
+            "template": template_context(template),
+            "user": user or {},
+            "platform": platform,
+        },
     )
     outputs: dict[str, dict[str, Any]] = {}
     failed = False
@@ -125,7 +132,11 @@ def dry_run(
             row["status"] = "skipped"
             continue
         variables = expression_variables(
-            parameters=clean, step_outputs=outputs, user=user, task_id="dry-run"
+            parameters=clean,
+            step_outputs=outputs,
+            user=user,
+            task_id="dry-run",
+            platform=platform,
         )
         try:
             inputs, should_run = resolve_step(
@@ -182,7 +193,11 @@ def dry_run(
     if not failed:
         try:
             variables = expression_variables(
-                parameters=clean, step_outputs=outputs, user=user, task_id="dry-run"
+                parameters=clean,
+                step_outputs=outputs,
+                user=user,
+                task_id="dry-run",
+                platform=platform,
             )
             result.output = render_output(template.output, variables)
         except ExpressionError as exc:

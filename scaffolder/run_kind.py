@@ -1,7 +1,8 @@
 """The "scaffolder" run kind: step inputs and `if` conditions are evaluated when the step runs.
 
 Expressions see what Backstage's see: `parameters`, `steps['id'].output`, `user.entity`,
-`user.ref`, `context.task.id`, and `each` inside a repeated step. The run stores the raw
+`user.ref`, `context.task.id`, and `each` inside a repeated step; plus Paved's `platform.*`
+(scaffolder/platform.py: secret store, gateway, host pattern, on-call provider). The run stores the raw
 template (Run.context["template"]); nothing is evaluated at start except validation.
 """
 
@@ -16,6 +17,7 @@ from portal.lib.markdown import render_markdown
 from scaffolder.engine.registry import EACH_KEY, RunKindHooks, register_run_kind
 from scaffolder.expressions import ExpressionError, evaluate, evaluate_data, is_truthy
 from scaffolder.models import Run, RunStatus, Step, StepStatus
+from scaffolder.platform import platform_context
 from scaffolder.workspace import remove_workspace
 
 RUN_KIND = "scaffolder"
@@ -27,9 +29,11 @@ def expression_variables(
     step_outputs: Mapping[str, Mapping[str, Any]],
     user: Mapping[str, Any] | None = None,
     task_id: Any = None,
+    platform: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "parameters": dict(parameters),
+        "platform": dict(platform if platform is not None else platform_context()),
         "steps": {key: {"output": dict(out)} for key, out in step_outputs.items()},
         "user": dict(user or {}),
         "context": {"task": {"id": task_id}},
@@ -83,6 +87,8 @@ def _run_variables(run: Run) -> dict[str, Any]:
         step_outputs=outputs,
         user=run.context.get("user"),
         task_id=run.pk,
+        # Runs started before `platform` existed have no snapshot: use the settings.
+        platform=run.context.get("platform"),
     )
 
 

@@ -212,6 +212,9 @@ class OnCallStep(StepKind):
             "escalationPolicy": {"type": ["string", "null"], "maxLength": 255},
             "repoUrl": {"type": ["string", "null"], "maxLength": 1024},
             "catalogInfoPath": {"type": "string", "minLength": 1, "maxLength": 1024},
+            # The template's "owning team only" choice: record the team, create no rotation,
+            # even when a provider is configured.
+            "teamOnly": {"type": "boolean"},
         },
         "required": ["name", "owner"],
         "additionalProperties": False,
@@ -234,9 +237,14 @@ class OnCallStep(StepKind):
             )
 
         provider = on_call()
-        if provider is None:
+        if provider is None or inputs.get("teamOnly"):
+            why = (
+                "No on-call provider is configured (PAVED_ONCALL_PROVIDER)"
+                if provider is None
+                else f"The template asked for the owning team only (not {provider.name})"
+            )
             return self._record_team(ctx, name=name, group_ref=group_ref, team=team,
-                                     repo_url=repo_url, path=path)  # fmt: skip
+                                     repo_url=repo_url, path=path, why=why)  # fmt: skip
         if provider.name != self.provider:
             raise PermanentProviderError(
                 f"{self.name} needs PAVED_ONCALL_PROVIDER={self.provider}, but this Paved uses "
@@ -274,14 +282,22 @@ class OnCallStep(StepKind):
         }
 
     def _record_team(
-        self, ctx: StepContext, *, name: str, group_ref: str, team: str, repo_url: str, path: str
+        self,
+        ctx: StepContext,
+        *,
+        name: str,
+        group_ref: str,
+        team: str,
+        repo_url: str,
+        path: str,
+        why: str,
     ) -> dict[str, Any]:
         if repo_url:
             annotate_catalog_info(ctx, repo_url=repo_url, path=path, component=name,
                                   key=ON_CALL_ANNOTATION, value=group_ref)  # fmt: skip
         ctx.log.warning(
-            "No on-call provider is configured (PAVED_ONCALL_PROVIDER); recorded %s as on-call "
-            "in the catalog and the runbook — no rotation was created",
+            "%s; recorded %s as on-call in the catalog and the runbook — no rotation was created",
+            why,
             team,
         )
         if not repo_url:

@@ -162,7 +162,7 @@ def test_golden_path_end_to_end(
     polls: list[str] = []
     page.on("request", lambda r: polls.append(r.url) if "/log?" in r.url else None)
     steps = page.locator("ol.steps > li[data-step]")
-    expect(steps).to_have_count(5)
+    expect(steps).to_have_count(8)  # three on-call steps; the template's choice picks one
     first_seen = steps.evaluate_all("els => els.map(e => e.dataset.status)")
     assert "succeeded" not in first_seen, first_seen
     # While it waits, the team may cancel it; another team's developer may not (stage 5).
@@ -177,7 +177,8 @@ def test_golden_path_end_to_end(
     assert "Only group:default/team-orders, the person who started it" in denied.text()
     screenshot(oscar, "golden-5-other-team-queued-run")
     celery_worker.start()
-    expect(page.locator("ol.steps > li[data-status=succeeded]")).to_have_count(5, timeout=SLOW)
+    expect(page.locator("ol.steps > li[data-status=succeeded]")).to_have_count(6, timeout=SLOW)
+    expect(page.locator("ol.steps > li[data-status=skipped]")).to_have_count(2)
     expect(page.get_by_test_id("run-status")).to_have_text("Succeeded")
     assert page.evaluate("window.__sameDocument") is True  # updated in place, no reload
     assert polls, "the page never polled for progress"

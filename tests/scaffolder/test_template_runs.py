@@ -60,13 +60,26 @@ def test_golden_path_end_to_end(owner: User) -> None:
     assert [s.key for s in run.steps.order_by("position")] == [
         "fetch",
         "publish",
+        "oncall-pagerduty",
+        "oncall-opsgenie",
+        "oncall-team",
         "namespace",
         "argocd",
         "register",
     ]
+    # No on-call provider configured: the PagerDuty step records the team, the others skip.
+    statuses = dict(run.steps.values_list("key", "status"))
+    assert statuses["oncall-pagerduty"] == StepStatus.SUCCEEDED
+    assert statuses["oncall-opsgenie"] == statuses["oncall-team"] == StepStatus.SKIPPED
+    assert run.steps.get(key="oncall-pagerduty").outputs == {
+        "onCall": "group:default/team-orders",
+        "rotation": None,
+    }
     assert run.context["template"]["version_id"] == version.pk
+    assert run.context["platform"]["secretStore"] == "platform-secrets"
     assert run.owner_ref == "group:default/team-orders"
-    # One commit holding the whole rendered workspace.
+    # One commit holding the whole rendered workspace (the skeleton already names the on-call
+    # team, so the on-call step has nothing to add).
     host = DiskGitHost()
     assert len(host.commits("team-orders", "orders-api")) == 1
     repo = host.get_repository("team-orders", "orders-api")
@@ -80,6 +93,7 @@ def test_golden_path_end_to_end(owner: User) -> None:
     assert "**team-orders** is on call" in runbook
     info = yaml.safe_load(host.read_file(repo, "catalog-info.yaml") or b"")
     assert info["metadata"]["annotations"]["argocd/app-name"] == "orders-api-dev"
+    assert info["metadata"]["annotations"]["paved.dev/on-call"] == "group:default/team-orders"
     assert "canary:" in (host.read_file(repo, "deploy/k8s/rollout.yaml") or b"").decode()
     # Registered in the catalog, owned by the team, and linked from the run's output.
     component = Entity.objects.get(ref="component:default/orders-api")

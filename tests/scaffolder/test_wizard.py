@@ -97,7 +97,8 @@ def test_wizard_pages_validation_review_and_create(
     assert run.requested_by == owner
     assert run.inputs["name"] == "orders-api"
     assert run.inputs["repoUrl"].startswith("localhost?")
-    assert Step.objects.filter(run=run).count() == 5
+    assert Step.objects.filter(run=run).count() == 8  # 3 on-call steps, one of which runs
+    assert run.inputs["onCall"] == "platform"  # the default: nothing to fill in
 
 
 def test_create_with_tampered_state_never_starts_a_run(

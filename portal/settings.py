@@ -432,6 +432,9 @@ PAVED_SERVICE_HOST_PATTERN = env_str(
     "PAVED_SERVICE_HOST_PATTERN", "{name}.{environment}.apps.example.com"
 ).strip()
 PAVED_ROLLOUTS_GATEWAY_PLUGIN = env_bool("PAVED_ROLLOUTS_GATEWAY_PLUGIN", True)
+# Commit an ESO PushSecret next to each infrastructure claim, so services read connection secrets
+# from PAVED_CLUSTER_SECRET_STORE like their own (docs/infra.md).
+PAVED_INFRA_PUSH_CONNECTION_SECRETS = env_bool("PAVED_INFRA_PUSH_CONNECTION_SECRETS", True)
 
 
 def _check_host_pattern(pattern: str) -> None:

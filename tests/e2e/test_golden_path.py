@@ -214,6 +214,18 @@ def test_golden_path_end_to_end(
     component = Entity.objects.get(ref=make_ref("Component", "default", name))
     assert component.owner_ref == "group:default/team-orders"
     expect(page.locator("main")).to_contain_text("team-orders")
+    # The observability links resolve from the annotations the skeleton wrote.
+    links = page.locator("ul.observability-links")
+    expect(links.get_by_role("link", name="Grafana dashboard")).to_have_attribute(
+        "href", re.compile(rf"var-namespace={name}&var-service={name}$")
+    )
+    expect(links.get_by_role("link", name="Argo CD application")).to_have_attribute(
+        "href", re.compile(rf"/applications/argocd/{name}-dev$")
+    )
+    # No on-call provider in this run: no PagerDuty service id, so that link says what it needs.
+    expect(page.locator("main")).to_contain_text(
+        "PagerDuty service: not available — needs annotation pagerduty.com/service-id."
+    )
     screenshot(page, "golden-3-catalog")
 
     # --- 4. A production PostgreSQL, approved by a platform admin in a second browser -------

@@ -75,6 +75,9 @@ def test_wizard_pages_validation_review_and_create(
     assert response.status_code == 200
     state = response.context["state"]
     assert 'name="repoUrl__owner"' in response.content.decode()
+    # The on-call choice is there, preset to the platform's tool: nothing new to fill in.
+    assert "The platform&#x27;s on-call tool (as configured)" in response.content.decode()
+    assert "The owning team only (no rotation)" in response.content.decode()
     # Page 2 -> review listing every value.
     response = _post(owner_client, {"state": state, "page": "1", "action": "next", "repoUrl__host": "localhost",
                                     "repoUrl__owner": "team-orders", "repoUrl__repo": "orders-api",

@@ -12,7 +12,7 @@ from django.test import override_settings
 from catalog.models import Entity, Relation
 from scaffolder.demo import load_builtin_templates
 from scaffolder.engine.runner import RunStartError, advance_run, execute_step, retry_run
-from scaffolder.models import Run, RunStatus, Step, StepStatus, TemplateVersion
+from scaffolder.models import Run, RunLogLine, RunStatus, Step, StepStatus, TemplateVersion
 from scaffolder.services import save_template, start_template_run, version_for_entity
 from scaffolder.workspace import workspace_path
 from tests.scaffolder.providers import DiskGitHost
@@ -75,6 +75,11 @@ def test_golden_path_end_to_end(owner: User) -> None:
         "onCall": "group:default/team-orders",
         "rotation": None,
     }
+    warnings = RunLogLine.objects.filter(run=run, level="WARNING").values_list("message", flat=True)
+    assert any(
+        "No on-call provider is configured" in w and "no rotation was created" in w
+        for w in warnings
+    ), list(warnings)
     assert run.context["template"]["version_id"] == version.pk
     assert run.context["platform"]["secretStore"] == "platform-secrets"
     assert run.owner_ref == "group:default/team-orders"

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import yaml
+from django.conf import settings
 
 from catalog.models import Entity
 from portal.providers import git_host, on_call
@@ -203,6 +204,7 @@ class OnCallStep(StepKind):
 
     provider: ClassVar[str] = ""
     what: ClassVar[str] = ""
+    annotation_key: ClassVar[str] = ""  # what the provider writes (for dry-run outputs)
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
@@ -219,6 +221,29 @@ class OnCallStep(StepKind):
         "required": ["name", "owner"],
         "additionalProperties": False,
     }
+
+    @classmethod
+    def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
+        """What the step would return, without calling anyone; a step the configured provider
+        cannot serve fails the dry run with the message the real run would give."""
+        group_ref, team = owner_group(str(inputs.get("owner") or ""))
+        configured = (getattr(settings, "PAVED_ONCALL_PROVIDER", "") or "none").strip().lower()
+        if configured == "none" or inputs.get("teamOnly"):
+            return {"onCall": group_ref, "rotation": None}
+        if configured != cls.provider:
+            raise PermanentProviderError(
+                f"{cls.name} needs PAVED_ONCALL_PROVIDER={cls.provider}, but this Paved uses "
+                f"{configured}; use the {configured} step in the template",
+                provider=cls.provider,
+            )
+        value = team if cls.provider == "opsgenie" else "(the service id, known when it runs)"
+        return {
+            "provider": cls.provider,
+            "id": value,
+            "url": "",
+            "annotation": {cls.annotation_key: value},
+            "onCall": group_ref,
+        }
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         inputs = ctx.inputs
@@ -318,6 +343,7 @@ class PagerDutyService(OnCallStep):
     )
     provider = "pagerduty"
     what = "PagerDuty service"
+    annotation_key = "pagerduty.com/service-id"
 
 
 @register_step
@@ -330,3 +356,4 @@ class OpsgenieTeam(OnCallStep):
     )
     provider = "opsgenie"
     what = "Opsgenie team"
+    annotation_key = "opsgenie.com/team"

@@ -153,13 +153,14 @@ def test_without_the_rollouts_plugin_or_canary_all_traffic_goes_to_the_stable_se
 
 
 @pytest.mark.parametrize(
-    ("provider", "choice", "runs", "team_only_annotation"),
+    ("provider", "choice", "runs", "annotation"),
     [
-        ("none", "platform", "oncall-pagerduty", True),
-        ("pagerduty", "platform", "oncall-pagerduty", False),
-        ("opsgenie", "platform", "oncall-opsgenie", False),
-        ("pagerduty", "opsgenie", "oncall-opsgenie", False),
-        ("pagerduty", "team", "oncall-team", True),
+        ("none", "platform", "oncall-pagerduty", "paved.dev/on-call"),
+        ("none", "pagerduty", "oncall-pagerduty", "paved.dev/on-call"),  # nothing to page with
+        ("pagerduty", "platform", "oncall-pagerduty", "pagerduty.com/service-id"),
+        ("opsgenie", "platform", "oncall-opsgenie", "opsgenie.com/team"),
+        ("opsgenie", "opsgenie", "oncall-opsgenie", "opsgenie.com/team"),
+        ("pagerduty", "team", "oncall-team", "paved.dev/on-call"),
     ],
 )
 def test_the_on_call_choice_runs_exactly_the_matching_step(
@@ -169,22 +170,47 @@ def test_the_on_call_choice_runs_exactly_the_matching_step(
     provider: str,
     choice: str,
     runs: str,
-    team_only_annotation: bool,
+    annotation: str,
 ) -> None:
     platform.PAVED_ONCALL_PROVIDER = provider
     result = _dry_run(tmp_path, capsys, onCall=choice)
+    ids = [s["id"] for s in result["steps"]]
+    assert ids.index(runs) < ids.index("fetch") < ids.index("publish")  # before anything exists
     statuses = {s["id"]: s["status"] for s in result["steps"] if s["id"].startswith("oncall-")}
     assert statuses == {key: "completed" if key == runs else "skipped"
                         for key in ("oncall-pagerduty", "oncall-opsgenie", "oncall-team")}  # fmt: skip
     step = next(s for s in result["steps"] if s["id"] == runs)
-    assert step["input"]["repoUrl"] == VALUES["repoUrl"]
     assert step["input"].get("teamOnly", False) is (runs == "oncall-team")
-    annotations = yaml.safe_load((tmp_path / "out/catalog-info.yaml").read_text())["metadata"][
-        "annotations"
-    ]
-    assert ("paved.dev/on-call" in annotations) is team_only_annotation
+    info = yaml.safe_load((tmp_path / "out/catalog-info.yaml").read_text())
+    on_call_keys = {"paved.dev/on-call", "pagerduty.com/service-id", "opsgenie.com/team"}
+    assert on_call_keys & set(info["metadata"]["annotations"]) == {annotation}
+    if annotation == "paved.dev/on-call":
+        assert info["metadata"]["annotations"][annotation] == "group:default/team-orders"
+    if annotation == "opsgenie.com/team":
+        assert info["metadata"]["annotations"][annotation] == "team-orders"
     runbook = (tmp_path / "out/docs/runbook.md").read_text()
-    assert ("No paging rotation was created" in runbook) is team_only_annotation
+    assert ("No paging rotation was created" in runbook) is (annotation == "paved.dev/on-call")
+
+
+def test_a_tool_this_paved_does_not_use_fails_before_anything_is_rendered(
+    platform: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    platform.PAVED_ONCALL_PROVIDER = "pagerduty"
+    values_file = tmp_path / "values.json"
+    values_file.write_text(json.dumps({**VALUES, "onCall": "opsgenie"}))
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("scaffold", "dry-run", str(TEMPLATE), "--values", str(values_file),
+                     "--output", str(tmp_path / "out"), "--json")  # fmt: skip
+    result = json.loads(capsys.readouterr().out)
+    assert exit_info.value.code == 1
+    assert (
+        "opsgenie:team needs PAVED_ONCALL_PROVIDER=opsgenie, but this Paved uses pagerduty"
+        in (result["error"])
+    )
+    statuses = {s["id"]: s["status"] for s in result["steps"]}
+    assert statuses["oncall-opsgenie"] == "failed"
+    assert statuses["fetch"] == statuses["publish"] == "skipped"
+    assert not (tmp_path / "out/catalog-info.yaml").exists()
 
 
 def test_unknown_on_call_choice_is_refused(
@@ -256,12 +282,16 @@ def test_golden_path_creates_the_pagerduty_service_and_the_catalog_shows_it(
     assert statuses["oncall-opsgenie"] == statuses["oncall-team"] == StepStatus.SKIPPED
     [service] = pagerduty.services
     assert service["name"] == "orders-api"
-    # Written into the new repository before catalog:register read it.
+    # Rendered into the new repository's catalog-info.yaml, which catalog:register read.
     host = DiskGitHost()
     repo = host.get_repository("team-orders", "orders-api")
     assert repo is not None
     info = yaml.safe_load(host.read_file(repo, "catalog-info.yaml") or b"")
     assert info["metadata"]["annotations"]["pagerduty.com/service-id"] == service["id"]
+    assert len(host.commits("team-orders", "orders-api")) == 1  # rendered in, no extra commit
+    runbook = (host.read_file(repo, "docs/runbook.md") or b"").decode()
+    assert "Page them through the PagerDuty service `orders-api`" in runbook
+    assert service["html_url"] in runbook
     component = Entity.objects.get(ref="component:default/orders-api")
     assert component.annotations["pagerduty.com/service-id"] == service["id"]
     assert "PagerDuty service" in [link["title"] for link in run.outputs["links"]]

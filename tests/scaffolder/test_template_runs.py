@@ -58,11 +58,11 @@ def test_golden_path_end_to_end(owner: User) -> None:
         list(run.steps.values_list("key", "error")),
     )
     assert [s.key for s in run.steps.order_by("position")] == [
-        "fetch",
-        "publish",
         "oncall-pagerduty",
         "oncall-opsgenie",
         "oncall-team",
+        "fetch",
+        "publish",
         "namespace",
         "argocd",
         "register",
@@ -83,8 +83,7 @@ def test_golden_path_end_to_end(owner: User) -> None:
     assert run.context["template"]["version_id"] == version.pk
     assert run.context["platform"]["secretStore"] == "platform-secrets"
     assert run.owner_ref == "group:default/team-orders"
-    # One commit holding the whole rendered workspace (the skeleton already names the on-call
-    # team, so the on-call step has nothing to add).
+    # One commit holding the whole rendered workspace (the on-call team is rendered in).
     host = DiskGitHost()
     assert len(host.commits("team-orders", "orders-api")) == 1
     repo = host.get_repository("team-orders", "orders-api")

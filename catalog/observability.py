@@ -20,7 +20,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
@@ -171,6 +171,45 @@ def resolve_links(entity: Entity, patterns: Iterable[LinkPattern]) -> list[Resol
         url = row.url_pattern.format(**{f: quote(cache[f], safe="") for f in fields})
         links.append(ResolvedLink(title=row.title, url=url))
     return links
+
+
+# Grafana Explore's `panes` parameter is URL-encoded JSON; its braces are encoded (%7B, %7D) so
+# they are not read as placeholders.
+_LOKI = (
+    "https://grafana.example.com/explore?schemaVersion=1&panes=%7B%22logs%22:%7B%22datasource%22:"
+    "%22loki%22,%22queries%22:%5B%7B%22refId%22:%22A%22,%22expr%22:%22%7Bnamespace%3D%5C%22"
+    "{namespace}%5C%22%7D%22%7D%5D,%22range%22:%7B%22from%22:%22now-1h%22,%22to%22:%22now%22%7D"
+    "%7D%7D"
+)
+_TEMPO = (
+    "https://grafana.example.com/explore?schemaVersion=1&panes=%7B%22traces%22:%7B%22datasource"
+    "%22:%22tempo%22,%22queries%22:%5B%7B%22refId%22:%22A%22,%22queryType%22:%22traceql%22,"
+    "%22query%22:%22%7Bresource.service.name%3D%5C%22{name}%5C%22%7D%22%7D%5D,%22range%22:%7B"
+    "%22from%22:%22now-1h%22,%22to%22:%22now%22%7D%7D%7D"
+)
+# (title, kind, position, pattern): seeded by migration 0006 and by load_demo_data.
+DEFAULT_LINKS: tuple[tuple[str, str, int, str], ...] = (
+    ("Grafana dashboard", "dashboard", 10,
+     "https://grafana.example.com/d/paved-service/service?var-namespace={namespace}&var-service={name}"),
+    ("Logs (Loki)", "logs", 20, _LOKI),
+    ("Traces (Tempo)", "traces", 30, _TEMPO),
+    ("Argo CD application", "deployment", 40,
+     "https://argocd.example.com/applications/argocd/{argocd_app}"),
+    ("PagerDuty service", "on-call", 50,
+     "https://example.pagerduty.com/service-directory/{pagerduty_service_id}"),
+)  # fmt: skip
+
+
+def install_default_links(model: Any) -> int:
+    """Create the default links that do not exist (by title); edited ones are left alone.
+    `model` is ObservabilityLink, or the migration's historical model."""
+    created = 0
+    for title, kind, position, pattern in DEFAULT_LINKS:
+        _, new = model.objects.get_or_create(
+            title=title, defaults={"kind": kind, "position": position, "url_pattern": pattern}
+        )
+        created += int(new)
+    return created
 
 
 def component_links(entity: Entity) -> list[ResolvedLink]:

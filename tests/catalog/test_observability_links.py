@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from catalog.models import ObservabilityLink
-from catalog.observability import validate_pattern
+from catalog.observability import install_default_links, validate_pattern
 from tests.catalog.helpers import component, ingest_docs
 
 pytestmark = [pytest.mark.django_db]
@@ -155,3 +155,18 @@ def test_entity_page_query_count_does_not_grow_with_links(
     with django_assert_num_queries(5):  # session, user, entity, relations, link patterns
         response = client.get(url)
     assert response.content.decode().count('href="https://x') == extra
+
+
+def test_installing_the_defaults_is_idempotent_and_keeps_edits() -> None:
+    ObservabilityLink.objects.filter(title="Grafana dashboard").update(
+        url_pattern="https://grafana.acme.io/d/svc?ns={namespace}", enabled=False
+    )
+    ObservabilityLink.objects.filter(title="Logs (Loki)").delete()
+    assert install_default_links(ObservabilityLink) == 1  # only the missing one
+    assert install_default_links(ObservabilityLink) == 0
+    grafana = ObservabilityLink.objects.get(title="Grafana dashboard")
+    assert (grafana.url_pattern, grafana.enabled) == (
+        "https://grafana.acme.io/d/svc?ns={namespace}",
+        False,
+    )
+    assert ObservabilityLink.objects.count() == 5

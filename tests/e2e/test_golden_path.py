@@ -27,7 +27,8 @@ import requests
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from catalog.models import Entity, Relation, make_ref
+from catalog.models import Entity, ObservabilityLink, Relation, make_ref
+from catalog.observability import install_default_links
 from infra.models import Policy, RequestStatus, ResourceRequest
 from infra.presets import install_presets
 from portal.providers.gitops.provider import GitOpsProvider
@@ -110,6 +111,8 @@ def test_golden_path_end_to_end(
     make_member("pat", make_group("platform-team"), is_staff=True, is_superuser=True)
     make_member("oscar", make_group("team-payments"))
     load_builtin_templates()
+    # The seeded observability links, as migrated (a transactional test before may have flushed).
+    install_default_links(ObservabilityLink)
     install_presets()  # transactional tests flush what the migration installed
     production = Policy.objects.get(environment="production", team_ref="")
     assert production.requires_approval

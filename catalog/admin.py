@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from catalog.api import hash_token
-from catalog.models import ApiToken, Entity, ExtraKind, Location, Relation
+from catalog.models import ApiToken, Entity, ExtraKind, Location, ObservabilityLink, Relation
 from catalog.services import refresh_location
 
 
@@ -128,3 +128,14 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 messages.WARNING,
             )
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ObservabilityLink)
+class ObservabilityLinkAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Link patterns shown on every component page (docs/catalog.md, "Observability links");
+    saving checks the placeholders (ObservabilityLink.clean)."""
+
+    list_display = ("title", "kind", "enabled", "position", "url_pattern")
+    list_editable = ("enabled", "position")
+    list_filter = ("enabled", "kind")
+    search_fields = ("title", "url_pattern")

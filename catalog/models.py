@@ -233,3 +233,45 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class ObservabilityLink(models.Model):
+    """A link every component page shows, e.g. its Grafana dashboard: a URL pattern with
+    placeholders ({name}, {namespace}, {environment}, ...; catalog/observability.py) filled from
+    the component's catalog data."""
+
+    class Kind(models.TextChoices):
+        DASHBOARD = "dashboard", "Dashboard (Grafana)"
+        LOGS = "logs", "Logs (Loki)"
+        TRACES = "traces", "Traces (Tempo)"
+        DEPLOYMENT = "deployment", "Deployment (Argo CD)"
+        ON_CALL = "on-call", "On-call (PagerDuty)"
+        OTHER = "other", "Other"
+
+    title = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    url_pattern = models.CharField(
+        max_length=2000,
+        help_text=(
+            "An http(s) URL with placeholders: {name}, {namespace}, {environment}, {system}, "
+            "{argocd_app}, {pagerduty_service_id}. Write a literal brace as {{ or }}."
+        ),
+    )
+    enabled = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=100, help_text="Lower comes first.")
+
+    class Meta:
+        ordering = ["position", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from catalog.observability import validate_pattern
+
+        try:
+            validate_pattern(self.url_pattern)
+        except ValidationError as exc:
+            raise ValidationError({"url_pattern": exc.messages}) from None

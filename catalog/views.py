@@ -15,6 +15,7 @@ from catalog.apidocs import summarize_openapi
 from catalog.graph import build_graph, entity_url
 from catalog.ingestion import FILE
 from catalog.models import Entity
+from catalog.observability import component_links
 from catalog.queries import (
     SORTS,
     ListFilters,
@@ -123,6 +124,10 @@ def entity_detail(request: HttpRequest, namespace: str, kind: str, name: str) ->
             ctx["openapi"] = summarize_openapi(ctx["definition"])
     elif tab == "docs":
         ctx["docs"] = docs_page(entity, request.GET.get("page", "index.md"))
+    elif tab == "overview" and entity.kind == "Component":
+        links = component_links(entity)
+        ctx["observability_links"] = [link for link in links if link.available]
+        ctx["observability_missing"] = [link for link in links if not link.available]
     elif extra_tab is None and entity.kind in ("Group", "User"):
         ctx["people"] = True
     template = "catalog/entity_detail.html"

@@ -48,6 +48,71 @@ def connection_secret_name(name: str) -> str:
     return f"{name}-secret"
 
 
+# External Secrets Operator: ExternalSecret is served as v1 since ESO 0.17; PushSecret is v1alpha1.
+ESO_API = "external-secrets.io/v1"
+ESO_PUSH_API = "external-secrets.io/v1alpha1"
+
+
+def connection_store_key(*, environment: str, namespace: str, secret_name: str) -> str:
+    """Where a connection secret lives in the platform's secret store. Under the service's own
+    key (`<environment>/<namespace>`) when the claim is in the service's namespace."""
+    return f"{environment}/{namespace}/{secret_name}"
+
+
+def render_connection_push_secret(
+    rc: ResourceClass, *, name: str, namespace: str, environment: str, store: str
+) -> dict[str, Any] | None:
+    """ESO PushSecret copying Crossplane's connection Secret into the ClusterSecretStore, one
+    property per connection key; None when the class declares no keys (nothing to push)."""
+    keys = [str(k) for k in rc.connection_secret_keys or []]
+    if not keys:
+        return None
+    secret = connection_secret_name(name)
+    remote = connection_store_key(environment=environment, namespace=namespace, secret_name=secret)
+    return {
+        "apiVersion": ESO_PUSH_API,
+        "kind": "PushSecret",
+        "metadata": {"name": f"{name}-connection", "namespace": namespace},
+        "spec": {
+            "refreshInterval": "1h",
+            "deletionPolicy": "Delete",  # deleting the claim removes the store entry too
+            "secretStoreRefs": [{"kind": "ClusterSecretStore", "name": store}],
+            "selector": {"secret": {"name": secret}},
+            "data": [
+                {"match": {"secretKey": key, "remoteRef": {"remoteKey": remote, "property": key}}}
+                for key in keys
+            ],
+        },
+    }
+
+
+def render_connection_external_secret(
+    *, name: str, namespace: str, environment: str, store: str
+) -> dict[str, Any]:
+    """The ExternalSecret a service adds to its manifests to read a connection secret from the
+    store, exactly as it reads its own secrets; it yields the Secret `<name>-connection`."""
+    secret = connection_secret_name(name)
+    return {
+        "apiVersion": ESO_API,
+        "kind": "ExternalSecret",
+        "metadata": {"name": f"{name}-connection", "namespace": namespace},
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": store},
+            "target": {"name": f"{name}-connection", "creationPolicy": "Owner"},
+            "dataFrom": [
+                {
+                    "extract": {
+                        "key": connection_store_key(
+                            environment=environment, namespace=namespace, secret_name=secret
+                        )
+                    }
+                }
+            ],
+        },
+    }
+
+
 def selector_labels(provider: str, environment: str) -> dict[str, str]:
     return {"provider": provider, "environment": environment}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from infra import services
-from infra.crossplane import render_claim, to_yaml
+from infra.crossplane import render_claim, render_connection_external_secret, to_yaml
 from infra.forms import DecisionForm, DeleteForm, RequestForm, ResizeForm, TierForm
 from infra.models import Approval, Approvers, RequestStatus, ResourceRequest, TeamLead
 from infra.queries import (
@@ -143,6 +144,14 @@ def _detail_context(request: HttpRequest, req: ResourceRequest, **extra: Any) ->
         "req": req,
         "rc": rc,
         "claim_yaml": to_yaml(claim),
+        "connection_yaml": to_yaml(
+            render_connection_external_secret(
+                name=req.name,
+                namespace=req.namespace,
+                environment=req.environment,
+                store=settings.PAVED_CLUSTER_SECRET_STORE,
+            )
+        ),
         "runs": runs_for_request(req),
         "events": events_for_request(req),
         "pending": pending,

@@ -433,6 +433,44 @@ PAVED_PAGERDUTY_ESCALATION_POLICIES = _escalation_policies()
 PAVED_OPSGENIE_API_KEY = env_secret("PAVED_OPSGENIE_API_KEY")
 PAVED_OPSGENIE_API_URL = env_str("PAVED_OPSGENIE_API_URL", "https://api.opsgenie.com")
 
+# --- Golden path: what the platform provides to scaffolded services (docs/scaffolder.md) ------
+# Templates read these as `${{ platform.* }}`; the values are snapshotted into each run.
+PAVED_CLUSTER_SECRET_STORE = env_str("PAVED_CLUSTER_SECRET_STORE", "platform-secrets").strip()
+PAVED_GATEWAY_NAME = env_str("PAVED_GATEWAY_NAME", "platform-gateway").strip()
+PAVED_GATEWAY_NAMESPACE = env_str("PAVED_GATEWAY_NAMESPACE", "gateway-system").strip()
+PAVED_SERVICE_HOST_PATTERN = env_str(
+    "PAVED_SERVICE_HOST_PATTERN", "{name}.{environment}.apps.example.com"
+).strip()
+PAVED_ROLLOUTS_GATEWAY_PLUGIN = env_bool("PAVED_ROLLOUTS_GATEWAY_PLUGIN", True)
+# Commit an ESO PushSecret next to each infrastructure claim, so services read connection secrets
+# from PAVED_CLUSTER_SECRET_STORE like their own (docs/infra.md).
+PAVED_INFRA_PUSH_CONNECTION_SECRETS = env_bool("PAVED_INFRA_PUSH_CONNECTION_SECRETS", True)
+
+
+def _check_host_pattern(pattern: str) -> None:
+    """A host pattern may only use {name} and {environment}; a typo fails at start-up."""
+    import string  # local: keeps this block self-contained
+
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"PAVED_SERVICE_HOST_PATTERN={pattern!r} is malformed ({exc})"
+        ) from None
+    unknown = sorted({f for f in fields if f not in ("name", "environment")})
+    if unknown or "name" not in fields:
+        raise ImproperlyConfigured(
+            f"PAVED_SERVICE_HOST_PATTERN={pattern!r} must contain {{name}} and may use only "
+            f"{{name}} and {{environment}}"
+            + (f"; unknown: {', '.join('{' + u + '}' for u in unknown)}" if unknown else "")
+        )
+
+
+_check_host_pattern(PAVED_SERVICE_HOST_PATTERN)
+for _setting in ("PAVED_CLUSTER_SECRET_STORE", "PAVED_GATEWAY_NAME", "PAVED_GATEWAY_NAMESPACE"):
+    if not globals()[_setting]:
+        raise ImproperlyConfigured(f"{_setting} must not be empty")
+
 # --- Email (Django 6.1 MAILERS) -------------------------------------------------------------
 _smtp_host = env_str("PAVED_SMTP_HOST", "")
 if _smtp_host:

@@ -20,6 +20,7 @@ from scaffolder.expressions import ExpressionError
 from scaffolder.loader import Template
 from scaffolder.models import Run, Step
 from scaffolder.parameters import format_errors, secret_parameter_names, validate_values
+from scaffolder.platform import platform_context
 from scaffolder.run_kind import expression_variables, render_output, resolve_step
 from scaffolder.workspace import UnsafePath, workspace_files
 
@@ -95,8 +96,10 @@ def dry_run(
     *,
     workspace: Path,
     user: dict[str, Any] | None = None,
+    platform: dict[str, Any] | None = None,
 ) -> DryRunResult:
     result = DryRunResult()
+    platform = platform if platform is not None else platform_context()
     # A dry-run needs no catalog: picked entities are checked for form and kind only.
     clean, errors = validate_values(template.pages, values, check_catalog=False)
     if errors:
@@ -113,7 +116,11 @@ def dry_run(
         kind="scaffolder",
         title=template.title,
         inputs=clean,
-        context={"template": template_context(template), "user": user or {}},
+        context={
+            "template": template_context(template),
+            "user": user or {},
+            "platform": platform,
+        },
     )
     outputs: dict[str, dict[str, Any]] = {}
     failed = False
@@ -137,6 +144,7 @@ def dry_run(
             user=user,
             task_id="dry-run",
             secrets=secret_values,
+            platform=platform,
         )
         try:
             inputs, should_run = resolve_step(
@@ -198,6 +206,7 @@ def dry_run(
                 user=user,
                 task_id="dry-run",
                 secrets=secret_values,
+                platform=platform,
             )
             result.output = render_output(template.output, variables)
         except ExpressionError as exc:

@@ -5,7 +5,8 @@ Backstage renders templates with Nunjucks. We keep its observable behaviour:
 - a value that is exactly one expression keeps its JSON type (a list stays a list, `false` stays
   false); anything else renders to a string;
 - the JavaScript-flavoured operators templates use (`===`, `!==`, `null`, `undefined`) work;
-- the filters `parseRepoUrl`, `parseEntityRef`, `pick`, `projectSlug` and `dump` exist.
+- the filters `parseRepoUrl`, `parseEntityRef`, `pick`, `projectSlug` and `dump` exist, plus
+  Paved's `serviceHost` (the platform's host name pattern filled with a service and environment).
 
 Everything runs in Jinja2's SandboxedEnvironment with extra limits: unsafe attribute access raises
 instead of rendering empty, `range` and loops are bounded, string/list growth by `*` and `+` is
@@ -22,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from jinja2 import ChainableUndefined, Template, TemplateError, Undefined, nodes
+from jinja2 import ChainableUndefined, Template, TemplateError, Undefined, nodes, pass_context
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -127,6 +128,7 @@ class ScaffolderEnvironment(SandboxedEnvironment):
             parseEntityRef=parse_entity_ref,
             pick=pick,
             projectSlug=project_slug,
+            serviceHost=service_host,
             dump=lambda value, indent=None: json.dumps(value, indent=indent, default=str),
         )
         self.globals.update(null=None, undefined=None, true=True, false=False)
@@ -396,6 +398,30 @@ def project_slug(value: Any) -> str:
     """`github.com?owner=o&repo=r` -> `o/r`."""
     parsed = parse_repo_url(value)
     return f"{parsed.get('owner') or parsed.get('project') or parsed.get('workspace')}/{parsed['repo']}"
+
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+@pass_context
+def service_host(context: Any, name: Any, environment: Any = "") -> str:
+    """`name | serviceHost(environment)`: `platform.hostPattern` with `{name}` and
+    `{environment}` filled in. Both must be DNS labels, so the result is a valid host name."""
+    platform = context.get("platform")
+    pattern = platform.get("hostPattern") if isinstance(platform, Mapping) else None
+    if not isinstance(pattern, str) or "{name}" not in pattern:
+        raise ValueError("serviceHost needs platform.hostPattern (PAVED_SERVICE_HOST_PATTERN)")
+    values = {"name": name, "environment": environment}
+    for key, value in values.items():
+        if f"{{{key}}}" in pattern and not (isinstance(value, str) and _DNS_LABEL.match(value)):
+            raise ValueError(
+                f"serviceHost: {key} {value!r} is not a DNS label (lower-case letters, digits, "
+                "dashes)"
+            )
+    host = pattern.replace("{name}", str(name)).replace("{environment}", str(environment or ""))
+    if len(host) > 253:
+        raise ValueError(f"serviceHost: {host!r} is longer than 253 characters")
+    return host
 
 
 _ENV = ScaffolderEnvironment()

@@ -1,7 +1,8 @@
 """The "scaffolder" run kind: step inputs and `if` conditions are evaluated when the step runs.
 
 Expressions see what Backstage's see: `parameters`, `steps['id'].output`, `user.entity`,
-`user.ref`, `context.task.id`, and `each` inside a repeated step. The run stores the raw
+`user.ref`, `context.task.id`, and `each` inside a repeated step; plus Paved's `platform.*`
+(scaffolder/platform.py: secret store, gateway, host pattern, on-call provider). The run stores the raw
 template (Run.context["template"]); nothing is evaluated at start except validation.
 """
 
@@ -19,6 +20,7 @@ from scaffolder.engine.registry import EACH_KEY, RunKindHooks, register_run_kind
 from scaffolder.engine.secrets import run_secrets
 from scaffolder.expressions import ExpressionError, evaluate, evaluate_data, is_truthy
 from scaffolder.models import Run, RunStatus, Step, StepStatus
+from scaffolder.platform import platform_context
 from scaffolder.workspace import remove_workspace
 
 RUN_KIND = "scaffolder"
@@ -32,12 +34,14 @@ def expression_variables(
     user: Mapping[str, Any] | None = None,
     task_id: Any = None,
     secrets: Mapping[str, Any] | None = None,
+    platform: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     # Secret fields are readable both as `secrets.x` (Backstage's Secret field) and as
     # `parameters.x` (templates written for SecretInput / ui:widget password).
     return {
         "parameters": {**parameters, **(secrets or {})},
         "secrets": dict(secrets or {}),
+        "platform": dict(platform if platform is not None else platform_context()),
         "steps": {key: {"output": dict(out)} for key, out in step_outputs.items()},
         "user": dict(user or {}),
         "context": {"task": {"id": task_id}},
@@ -92,6 +96,8 @@ def _run_variables(run: Run) -> dict[str, Any]:
         user=run.context.get("user"),
         task_id=run.pk,
         secrets=run_secrets(run),
+        # Runs started before `platform` existed have no snapshot: use the settings.
+        platform=run.context.get("platform"),
     )
 
 

@@ -18,6 +18,7 @@ from scaffolder.loader import Template, TemplateInvalid, load_template_text
 from scaffolder.models import Run, TemplateVersion
 from scaffolder.parameters import format_errors, secret_parameter_names, validate_values
 from scaffolder.permissions import can_use_template, template_allowed_groups
+from scaffolder.platform import platform_context
 from scaffolder.run_kind import RUN_KIND
 
 
@@ -212,6 +213,7 @@ def start_template_run(
         context={
             "template": template_context(template, version_id=version.pk, version=version.version),
             "user": user_context(actor),
+            "platform": platform_context(),
         },
         subject=f"scaffolder.template:{version.pk}",
         owner_ref=_owner_ref(clean),

@@ -9,7 +9,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from catalog.ingestion import FILE, Target
-from catalog.models import Entity, make_ref
+from catalog.models import Entity, ObservabilityLink, make_ref
+from catalog.observability import install_default_links
 from catalog.services import refresh_location, register_location
 from catalog.yamlio import parse_documents
 from portal.demo import DEMO_PASSWORD
@@ -23,8 +24,11 @@ def load_demo_catalog() -> str:
     result = refresh_location(location=location)
     docs = [d.data for d in parse_documents(ORG_FILE.read_bytes()) if d.data]
     users = _load_accounts(docs)
+    links = install_default_links(ObservabilityLink)  # back after a flushed database
     total = result.added + result.updated + result.unchanged
-    return f"{total} entities, {users} accounts (password {DEMO_PASSWORD!r})"
+    return f"{total} entities, {users} accounts (password {DEMO_PASSWORD!r})" + (
+        f", {links} observability link(s)" if links else ""
+    )
 
 
 def _load_accounts(docs: list[dict[str, Any]]) -> int:

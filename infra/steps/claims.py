@@ -12,7 +12,13 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.utils import timezone
 
-from infra.crossplane import crossplane_phase, render_claim
+from infra.crossplane import (
+    ESO_PUSH_API,
+    crossplane_phase,
+    render_claim,
+    render_connection_external_secret,
+    render_connection_push_secret,
+)
 from infra.models import Approval, ResourceRequest
 from infra.validation import RequestInvalid, RequestSpec, validate_request
 from portal.providers import cluster
@@ -146,6 +152,17 @@ class ApplyClaim(StepKind):
             provider=ctx.inputs["provider"],
             environment=ctx.inputs["environment"],
         )
+        manifests = [manifest]
+        push = render_connection_push_secret(
+            req.resource_class,
+            name=ctx.inputs["name"],
+            namespace=ctx.inputs["namespace"],
+            environment=ctx.inputs["environment"],
+            store=settings.PAVED_CLUSTER_SECRET_STORE,
+        )
+        if push is not None and settings.PAVED_INFRA_PUSH_CONNECTION_SECRETS:
+            # Services read connection secrets through the store, like their own secrets.
+            manifests.append(push)
         provider = cluster()
         ctx.log.info(
             "Applying %s %s/%s in %s through the %s provider.",
@@ -155,8 +172,14 @@ class ApplyClaim(StepKind):
             ctx.inputs["environment"],
             getattr(provider, "name", "cluster"),
         )
+        if len(manifests) > 1:
+            ctx.log.info(
+                "With PushSecret %s, which copies the connection secret into the %s store.",
+                push["metadata"]["name"] if push else "",
+                settings.PAVED_CLUSTER_SECRET_STORE,
+            )
         changed = provider.apply_manifests(
-            [manifest],
+            manifests,
             environment=ctx.inputs["environment"],
             message=ctx.inputs.get("message", ""),
         )
@@ -221,15 +244,33 @@ class RecordConnection(StepKind):
         req = _request(ctx)
         secret = ctx.inputs["secret_name"]
         keys = list(req.resource_class.connection_secret_keys)
+        external = render_connection_external_secret(
+            name=ctx.inputs["name"],
+            namespace=ctx.inputs["namespace"],
+            environment=ctx.inputs["environment"],
+            store=settings.PAVED_CLUSTER_SECRET_STORE,
+        )
+        store_key = external["spec"]["dataFrom"][0]["extract"]["key"]
         ctx.log.info(
-            "Crossplane writes the connection details to Secret %s in namespace %s (keys: %s). "
-            "Mount it in the Deployment with envFrom: [{secretRef: {name: %s}}].",
+            "Crossplane writes the connection details to Secret %s in namespace %s (keys: %s); "
+            "a PushSecret copies them to %s in the %s store. Read them like the service's own "
+            "secrets: add ExternalSecret %s (shown on the request page) to deploy/k8s and "
+            "envFrom: [{secretRef: {name: %s}}] to the Rollout.",
             secret,
             ctx.inputs["namespace"],
             ", ".join(keys) or "as the composition publishes them",
-            secret,
+            store_key,
+            settings.PAVED_CLUSTER_SECRET_STORE,
+            external["metadata"]["name"],
+            external["spec"]["target"]["name"],
         )
-        return {"secret_name": secret, "namespace": ctx.inputs["namespace"], "keys": keys}
+        return {
+            "secret_name": secret,
+            "namespace": ctx.inputs["namespace"],
+            "keys": keys,
+            "store_key": store_key,
+            "external_secret": external,
+        }
 
 
 @register_step
@@ -248,4 +289,15 @@ class DeleteClaim(StepKind):
             environment=ctx.inputs["environment"],
         )
         ctx.log.info("Claim %s.", "deleted" if removed else "was already gone")
+        if settings.PAVED_INFRA_PUSH_CONNECTION_SECRETS:
+            # Its deletionPolicy removes the store entry; absent when the class had no keys.
+            pushed = provider.delete_manifest(
+                ESO_PUSH_API,
+                "PushSecret",
+                ctx.inputs["namespace"],
+                f"{ctx.inputs['name']}-connection",
+                environment=ctx.inputs["environment"],
+            )
+            if pushed:
+                ctx.log.info("PushSecret deleted; the connection secret leaves the store.")
         return {"deleted": bool(removed)}

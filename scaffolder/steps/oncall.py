@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import yaml
+from django.conf import settings
 
 from catalog.models import Entity
 from portal.providers import git_host, on_call
@@ -203,6 +204,7 @@ class OnCallStep(StepKind):
 
     provider: ClassVar[str] = ""
     what: ClassVar[str] = ""
+    annotation_key: ClassVar[str] = ""  # what the provider writes (for dry-run outputs)
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
@@ -212,10 +214,36 @@ class OnCallStep(StepKind):
             "escalationPolicy": {"type": ["string", "null"], "maxLength": 255},
             "repoUrl": {"type": ["string", "null"], "maxLength": 1024},
             "catalogInfoPath": {"type": "string", "minLength": 1, "maxLength": 1024},
+            # The template's "owning team only" choice: record the team, create no rotation,
+            # even when a provider is configured.
+            "teamOnly": {"type": "boolean"},
         },
         "required": ["name", "owner"],
         "additionalProperties": False,
     }
+
+    @classmethod
+    def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
+        """What the step would return, without calling anyone; a step the configured provider
+        cannot serve fails the dry run with the message the real run would give."""
+        group_ref, team = owner_group(str(inputs.get("owner") or ""))
+        configured = (getattr(settings, "PAVED_ONCALL_PROVIDER", "") or "none").strip().lower()
+        if configured == "none" or inputs.get("teamOnly"):
+            return {"onCall": group_ref, "rotation": None}
+        if configured != cls.provider:
+            raise PermanentProviderError(
+                f"{cls.name} needs PAVED_ONCALL_PROVIDER={cls.provider}, but this Paved uses "
+                f"{configured}; use the {configured} step in the template",
+                provider=cls.provider,
+            )
+        value = team if cls.provider == "opsgenie" else "(the service id, known when it runs)"
+        return {
+            "provider": cls.provider,
+            "id": value,
+            "url": "",
+            "annotation": {cls.annotation_key: value},
+            "onCall": group_ref,
+        }
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         inputs = ctx.inputs
@@ -234,9 +262,14 @@ class OnCallStep(StepKind):
             )
 
         provider = on_call()
-        if provider is None:
+        if provider is None or inputs.get("teamOnly"):
+            why = (
+                "No on-call provider is configured (PAVED_ONCALL_PROVIDER)"
+                if provider is None
+                else f"The template asked for the owning team only (not {provider.name})"
+            )
             return self._record_team(ctx, name=name, group_ref=group_ref, team=team,
-                                     repo_url=repo_url, path=path)  # fmt: skip
+                                     repo_url=repo_url, path=path, why=why)  # fmt: skip
         if provider.name != self.provider:
             raise PermanentProviderError(
                 f"{self.name} needs PAVED_ONCALL_PROVIDER={self.provider}, but this Paved uses "
@@ -274,14 +307,22 @@ class OnCallStep(StepKind):
         }
 
     def _record_team(
-        self, ctx: StepContext, *, name: str, group_ref: str, team: str, repo_url: str, path: str
+        self,
+        ctx: StepContext,
+        *,
+        name: str,
+        group_ref: str,
+        team: str,
+        repo_url: str,
+        path: str,
+        why: str,
     ) -> dict[str, Any]:
         if repo_url:
             annotate_catalog_info(ctx, repo_url=repo_url, path=path, component=name,
                                   key=ON_CALL_ANNOTATION, value=group_ref)  # fmt: skip
         ctx.log.warning(
-            "No on-call provider is configured (PAVED_ONCALL_PROVIDER); recorded %s as on-call "
-            "in the catalog and the runbook — no rotation was created",
+            "%s; recorded %s as on-call in the catalog and the runbook — no rotation was created",
+            why,
             team,
         )
         if not repo_url:
@@ -302,6 +343,7 @@ class PagerDutyService(OnCallStep):
     )
     provider = "pagerduty"
     what = "PagerDuty service"
+    annotation_key = "pagerduty.com/service-id"
 
 
 @register_step
@@ -314,3 +356,4 @@ class OpsgenieTeam(OnCallStep):
     )
     provider = "opsgenie"
     what = "Opsgenie team"
+    annotation_key = "opsgenie.com/team"

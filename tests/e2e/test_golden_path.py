@@ -27,7 +27,8 @@ import requests
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from catalog.models import Entity, Relation, make_ref
+from catalog.models import Entity, ObservabilityLink, Relation, make_ref
+from catalog.observability import install_default_links
 from infra.models import Policy, RequestStatus, ResourceRequest
 from infra.presets import install_presets
 from portal.providers.gitops.provider import GitOpsProvider
@@ -110,6 +111,8 @@ def test_golden_path_end_to_end(
     make_member("pat", make_group("platform-team"), is_staff=True, is_superuser=True)
     make_member("oscar", make_group("team-payments"))
     load_builtin_templates()
+    # The seeded observability links, as migrated (a transactional test before may have flushed).
+    install_default_links(ObservabilityLink)
     install_presets()  # transactional tests flush what the migration installed
     production = Policy.objects.get(environment="production", team_ref="")
     assert production.requires_approval
@@ -164,7 +167,7 @@ def test_golden_path_end_to_end(
     polls: list[str] = []
     page.on("request", lambda r: polls.append(r.url) if "/log?" in r.url else None)
     steps = page.locator("ol.steps > li[data-step]")
-    expect(steps).to_have_count(5)
+    expect(steps).to_have_count(8)  # three on-call steps; the template's choice picks one
     first_seen = steps.evaluate_all("els => els.map(e => e.dataset.status)")
     assert "succeeded" not in first_seen, first_seen
     # While it waits, the team may cancel it; another team's developer may not (stage 5).
@@ -179,7 +182,8 @@ def test_golden_path_end_to_end(
     assert "Only group:default/team-orders, the person who started it" in denied.text()
     screenshot(oscar, "golden-5-other-team-queued-run")
     celery_worker.start()
-    expect(page.locator("ol.steps > li[data-status=succeeded]")).to_have_count(5, timeout=SLOW)
+    expect(page.locator("ol.steps > li[data-status=succeeded]")).to_have_count(6, timeout=SLOW)
+    expect(page.locator("ol.steps > li[data-status=skipped]")).to_have_count(2)
     expect(page.get_by_test_id("run-status")).to_have_text("Succeeded")
     assert page.evaluate("window.__sameDocument") is True  # updated in place, no reload
     assert polls, "the page never polled for progress"
@@ -215,6 +219,18 @@ def test_golden_path_end_to_end(
     component = Entity.objects.get(ref=make_ref("Component", "default", name))
     assert component.owner_ref == "group:default/team-orders"
     expect(page.locator("main")).to_contain_text("team-orders")
+    # The observability links resolve from the annotations the skeleton wrote.
+    links = page.locator("ul.observability-links")
+    expect(links.get_by_role("link", name="Grafana dashboard")).to_have_attribute(
+        "href", re.compile(rf"var-namespace={name}&var-service={name}$")
+    )
+    expect(links.get_by_role("link", name="Argo CD application")).to_have_attribute(
+        "href", re.compile(rf"/applications/argocd/{name}-dev$")
+    )
+    # No on-call provider in this run: no PagerDuty service id, so that link says what it needs.
+    expect(page.locator("main")).to_contain_text(
+        "PagerDuty service: not available — needs annotation pagerduty.com/service-id."
+    )
     screenshot(page, "golden-3-catalog")
 
     # --- 4. A production PostgreSQL, approved by a platform admin in a second browser -------

@@ -417,3 +417,53 @@ def test_request_history_is_in_the_audit_trail(owner: User, orders_service: Enti
     )
     assert any(a.startswith("infra.request.") for a in actions), actions
     assert AuditEvent.objects.filter(actor=owner, action__startswith="infra.request.").exists()
+
+
+def test_connection_secret_reaches_services_through_the_secret_store(
+    owner: User, orders_service: Entity, cluster_dir: Path, settings: Any, client: Any
+) -> None:
+    """Crossplane's connection Secret is pushed into the platform's ClusterSecretStore next to
+    the claim (one commit/apply), and the service reads it back with an ExternalSecret, the way
+    the golden path's skeleton reads the service's own secrets."""
+    settings.PAVED_CLUSTER_SECRET_STORE = "vault-prod"
+    req = _ready_dev(owner)
+    push_path = manifest_path("dev", "PushSecret", "orders-service", "orders-db-connection")
+    push = yaml.safe_load(push_path.read_text())
+    assert push["apiVersion"] == "external-secrets.io/v1alpha1"
+    assert push["spec"]["secretStoreRefs"] == [{"kind": "ClusterSecretStore", "name": "vault-prod"}]
+    assert push["spec"]["selector"] == {"secret": {"name": "orders-db-secret"}}
+    remote = "dev/orders-service/orders-db-secret"
+    assert push["spec"]["data"] == [
+        {"match": {"secretKey": key, "remoteRef": {"remoteKey": remote, "property": key}}}
+        for key in req.resource_class.connection_secret_keys
+    ]
+    outputs = latest_run(req.subject).steps.get(key="connection").outputs
+    external = outputs["external_secret"]
+    assert outputs["store_key"] == remote
+    assert external["apiVersion"] == "external-secrets.io/v1"
+    assert external["kind"] == "ExternalSecret"
+    assert external["spec"]["secretStoreRef"] == {
+        "kind": "ClusterSecretStore",
+        "name": "vault-prod",
+    }
+    assert external["spec"]["dataFrom"] == [{"extract": {"key": remote}}]
+    assert external["spec"]["target"]["name"] == "orders-db-connection"
+    # The request page shows the ExternalSecret to add to the service's manifests.
+    client.force_login(owner)
+    page = client.get(f"/infra/requests/{req.pk}/").content.decode()
+    assert "kind: ExternalSecret" in page
+    assert "key: dev/orders-service/orders-db-secret" in page
+    assert "name: orders-db-connection" in page
+
+    services.delete_request(request=req, actor=owner, confirm="orders-db")
+    drive(latest_run(req.subject))
+    assert not push_path.exists()  # its deletionPolicy empties the store entry
+
+
+def test_connection_push_can_be_turned_off(
+    owner: User, orders_service: Entity, cluster_dir: Path, settings: Any
+) -> None:
+    settings.PAVED_INFRA_PUSH_CONNECTION_SECRETS = False
+    _ready_dev(owner)
+    assert claim_on_disk("dev")["kind"] == "PostgreSQLInstance"
+    assert not manifest_path("dev", "PushSecret", "orders-service", "orders-db-connection").exists()

@@ -95,5 +95,8 @@ def test_golden_path_on_a_real_worker(owner: User, celery_worker: Any) -> None:
     wait_for(lambda: Run.objects.get(pk=run.pk).is_finished, timeout=60)
     run = Run.objects.get(pk=run.pk)
     _check_results(run)
-    assert all(s.status == StepStatus.SUCCEEDED for s in run.steps.all())
+    statuses = dict(run.steps.values_list("key", "status"))
+    skipped = {"oncall-opsgenie", "oncall-team"}  # no on-call provider: the PagerDuty step records
+    assert all(s == StepStatus.SKIPPED for k, s in statuses.items() if k in skipped), statuses
+    assert all(s == StepStatus.SUCCEEDED for k, s in statuses.items() if k not in skipped)
     assert [link["title"] for link in run.outputs["links"]][:2] == ["Repository", "Open in catalog"]

@@ -423,3 +423,22 @@ def test_annotation_lands_in_a_real_local_git_repository(
     assert component["metadata"]["annotations"]["pagerduty.com/service-id"] == service_id
     assert b"# keep this comment" in content
     assert host.commit_count(repo) == 2  # type: ignore[attr-defined]  # skeleton + annotation
+
+
+def test_team_only_records_the_team_even_with_a_provider_configured(
+    git: MemoryGitHost, pagerduty: FakePagerDuty
+) -> None:
+    """The template's "owning team only" choice: no PagerDuty call although PagerDuty is
+    configured, the team recorded, and the log says why no rotation exists."""
+    run = _drive(_start("pagerduty:service", teamOnly=True))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.steps.get().outputs == {"onCall": "group:default/team-orders", "rotation": None}
+    assert pagerduty.calls == []  # not even a look-up
+    lines = RunLogLine.objects.filter(run=run, level="WARNING").values_list("message", flat=True)
+    assert (
+        "The template asked for the owning team only (not pagerduty); recorded team-orders as "
+        "on-call in the catalog and the runbook — no rotation was created"
+    ) in lines
+    annotations = _catalog(git)[0]["metadata"]["annotations"]  # type: ignore[index]
+    assert annotations["paved.dev/on-call"] == "group:default/team-orders"
+    assert "pagerduty.com/service-id" not in annotations

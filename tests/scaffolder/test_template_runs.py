@@ -12,7 +12,7 @@ from django.test import override_settings
 from catalog.models import Entity, Relation
 from scaffolder.demo import load_builtin_templates
 from scaffolder.engine.runner import RunStartError, advance_run, execute_step, retry_run
-from scaffolder.models import Run, RunStatus, Step, StepStatus, TemplateVersion
+from scaffolder.models import Run, RunLogLine, RunStatus, Step, StepStatus, TemplateVersion
 from scaffolder.services import save_template, start_template_run, version_for_entity
 from scaffolder.workspace import workspace_path
 from tests.scaffolder.providers import DiskGitHost
@@ -58,15 +58,32 @@ def test_golden_path_end_to_end(owner: User) -> None:
         list(run.steps.values_list("key", "error")),
     )
     assert [s.key for s in run.steps.order_by("position")] == [
+        "oncall-pagerduty",
+        "oncall-opsgenie",
+        "oncall-team",
         "fetch",
         "publish",
         "namespace",
         "argocd",
         "register",
     ]
+    # No on-call provider configured: the PagerDuty step records the team, the others skip.
+    statuses = dict(run.steps.values_list("key", "status"))
+    assert statuses["oncall-pagerduty"] == StepStatus.SUCCEEDED
+    assert statuses["oncall-opsgenie"] == statuses["oncall-team"] == StepStatus.SKIPPED
+    assert run.steps.get(key="oncall-pagerduty").outputs == {
+        "onCall": "group:default/team-orders",
+        "rotation": None,
+    }
+    warnings = RunLogLine.objects.filter(run=run, level="WARNING").values_list("message", flat=True)
+    assert any(
+        "No on-call provider is configured" in w and "no rotation was created" in w
+        for w in warnings
+    ), list(warnings)
     assert run.context["template"]["version_id"] == version.pk
+    assert run.context["platform"]["secretStore"] == "platform-secrets"
     assert run.owner_ref == "group:default/team-orders"
-    # One commit holding the whole rendered workspace.
+    # One commit holding the whole rendered workspace (the on-call team is rendered in).
     host = DiskGitHost()
     assert len(host.commits("team-orders", "orders-api")) == 1
     assert host.team_of("team-orders", "orders-api") == "team-orders"  # `access: owner`
@@ -81,6 +98,7 @@ def test_golden_path_end_to_end(owner: User) -> None:
     assert "**team-orders** is on call" in runbook
     info = yaml.safe_load(host.read_file(repo, "catalog-info.yaml") or b"")
     assert info["metadata"]["annotations"]["argocd/app-name"] == "orders-api-dev"
+    assert info["metadata"]["annotations"]["paved.dev/on-call"] == "group:default/team-orders"
     assert "canary:" in (host.read_file(repo, "deploy/k8s/rollout.yaml") or b"").decode()
     # Registered in the catalog, owned by the team, and linked from the run's output.
     component = Entity.objects.get(ref="component:default/orders-api")

@@ -76,6 +76,9 @@ def test_wizard_pages_validation_review_and_create(
     assert response.status_code == 200
     state = response.context["state"]
     assert 'name="repoUrl__owner"' in response.content.decode()
+    # The on-call choice is there, preset to the platform's tool: nothing new to fill in.
+    assert "The platform&#x27;s on-call tool (as configured)" in response.content.decode()
+    assert "The owning team only (no rotation)" in response.content.decode()
     # Page 2 -> review listing every value.
     response = _post(owner_client, {"state": state, "page": "1", "action": "next", "repoUrl__host": "localhost",
                                     "repoUrl__owner": "team-orders", "repoUrl__repo": "orders-api",
@@ -98,7 +101,8 @@ def test_wizard_pages_validation_review_and_create(
     assert run.requested_by == owner
     assert run.inputs["name"] == "orders-api"
     assert run.inputs["repoUrl"].startswith("localhost?")
-    assert Step.objects.filter(run=run).count() == 5
+    assert Step.objects.filter(run=run).count() == 8  # 3 on-call steps, one of which runs
+    assert run.inputs["onCall"] == "platform"  # the default: nothing to fill in
 
 
 def test_create_with_tampered_state_never_starts_a_run(

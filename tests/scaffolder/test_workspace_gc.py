@@ -112,7 +112,9 @@ def test_retry_after_the_workspace_was_collected_fetches_again(owner: User) -> N
     run = drive(start_template_run(version=version, values=golden_values(), actor=owner))
     assert run.status == RunStatus.SUCCEEDED
     # Pretend publishing failed a long time ago and the workspace has been collected since.
-    Step.objects.filter(run=run, position__gte=1).update(status=StepStatus.PENDING, outputs={})
+    Step.objects.filter(
+        run=run, position__gt=Step.objects.get(run=run, key="fetch").position
+    ).update(status=StepStatus.PENDING, outputs={})
     Step.objects.filter(run=run, key="publish").update(status=StepStatus.FAILED, error="boom")
     Run.objects.filter(pk=run.pk).update(
         status=RunStatus.FAILED, finished_at=timezone.now() - timedelta(days=3)

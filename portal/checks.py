@@ -51,6 +51,16 @@ def check_production_components(app_configs: Any = None, **kwargs: Any) -> list[
                 id="paved.W002",
             )
         )
+    if "example.com" in settings.PAVED_SERVICE_HOST_PATTERN:
+        problems.append(
+            Warning(
+                "New services get host names under example.com "
+                f"(PAVED_SERVICE_HOST_PATTERN={settings.PAVED_SERVICE_HOST_PATTERN!r}).",
+                hint="Set PAVED_SERVICE_HOST_PATTERN to your domain, e.g. "
+                "'{name}.{environment}.apps.acme.internal'.",
+                id="paved.W003",
+            )
+        )
     if settings.PAVED_NO_LOGIN_METHOD:
         problems.append(
             Error(

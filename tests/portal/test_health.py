@@ -156,6 +156,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "PAVED_OIDC_CLIENT_ID": "paved",
         "PAVED_OIDC_CLIENT_SECRET": "s3cret-from-the-idp",
         "PAVED_SMTP_HOST": "smtp.example.com",
+        "PAVED_SERVICE_HOST_PATTERN": "{name}.{environment}.apps.acme.internal",
     }
 
 
@@ -183,6 +184,7 @@ def test_check_deploy_complains_about_embedded_defaults(tmp_path: Path) -> None:
     [
         ({"PAVED_LOCAL_LOGIN": "true"}, "paved.W001"),
         ({"PAVED_SSO_LOGIN_ON_GET": "true"}, "paved.W002"),
+        ({"PAVED_SERVICE_HOST_PATTERN": "{name}.{environment}.apps.example.com"}, "paved.W003"),
         ({"PAVED_OIDC_SERVER_URL": ""}, "paved.E004"),
         ({"PAVED_BEHIND_TLS_PROXY": "false"}, "security.W008"),
         ({"PAVED_SMTP_HOST": ""}, "mail.E001"),

@@ -30,3 +30,11 @@ def evaluate_scorecards_task(component_id: int | None = None) -> int:
     if component_id is not None:
         return len(evaluate(components=Entity.objects.filter(pk=component_id)))
     return evaluate_dirty()
+
+
+@shared_task(name="metrics.relink_unlinked", acks_late=True, ignore_result=True)
+def relink_unlinked_task() -> int:
+    """Beat: link waiting events to components, when the catalog changed since last time."""
+    from metrics.linking import relink_if_catalog_changed
+
+    return relink_if_catalog_changed()

@@ -557,6 +557,12 @@ CELERY_BEAT_SCHEDULE["metrics-weekly-report"] = {
     "task": "metrics.weekly_report",
     "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
 }
+# Events that arrived before their component was in the catalog are linked again once the
+# catalog has changed (checked this often, seconds).
+CELERY_BEAT_SCHEDULE["metrics-relink-unlinked"] = {
+    "task": "metrics.relink_unlinked",
+    "schedule": env_int("PAVED_RELINK_INTERVAL", 300),
+}
 CELERY_BEAT_SCHEDULE["metrics-refresh-rollups"] = {
     "task": "metrics.refresh_rollups",
     "schedule": env_int("PAVED_ROLLUP_INTERVAL", 300),

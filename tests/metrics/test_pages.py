@@ -122,6 +122,24 @@ def test_unlinked_page_for_staff(client: Client, platform_admin: User, owner: Us
     assert "<code>checkout</code>" not in client.get("/metrics/unlinked/").content.decode()
 
 
+def test_waiting_events_link_on_their_own_once_the_catalog_changes(
+    django_assert_num_queries: Any,
+) -> None:
+    from metrics.linking import relink_if_catalog_changed
+    from metrics.models import Deployment
+
+    cache.clear()
+    call_command("metrics", "import-events", str(EXAMPLE), stdout=StringIO())
+    assert Deployment.objects.filter(component__isnull=True).exists()
+    relink_if_catalog_changed()  # remembers the catalog as it is: nothing to link yet
+    with django_assert_num_queries(1):  # unchanged catalog: one cheap check, no scan
+        assert relink_if_catalog_changed() == 0
+    Entity.objects.create(kind="Component", name="checkout", owner_ref="group:default/team-orders")
+    assert relink_if_catalog_changed() > 0
+    assert not Deployment.objects.filter(component_name="checkout", component__isnull=True).exists()
+    assert Deployment.objects.filter(component_name="billing", component__isnull=True).exists()
+
+
 def test_roi_defaults_and_validation(client: Client, owner: User) -> None:
     client.force_login(owner)
     html = client.get("/metrics/roi/").content.decode()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,41 @@ def test_component_page_has_a_deployments_tab(client, platform_admin) -> None:
     assert "Deployments &amp; metrics" in client.get(url).content.decode()
     body = client.get(url, {"tab": "deployments"}).content.decode()
     assert f'id="component-{component.pk}-metrics"' in body
+
+
+def test_unlinked_and_report_lists_make_a_fixed_number_of_queries(
+    client: Client, platform_admin: User, django_assert_max_num_queries: Any, tmp_path: Path
+) -> None:
+    from metrics.reports import generate_weekly_report
+
+    client.force_login(platform_admin)
+    call_command("metrics", "import-events", str(EXAMPLE), stdout=StringIO())
+    generate_weekly_report()
+    with django_assert_max_num_queries(15) as few:
+        assert client.get("/metrics/unlinked/").status_code == 200
+        assert client.get("/metrics/reports/").status_code == 200
+    # Many more unlinked components and reports: the same number of queries.
+    more = tmp_path / "more.jsonl"
+    more.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "type": "deployment",
+                    "id": f"x{i}",
+                    "component": f"ghost-{i}",
+                    "environment": "production",
+                    "status": "success",
+                    "started_at": "2026-03-01T10:00:00Z",
+                    "finished_at": "2026-03-01T10:05:00Z",
+                    "commit": f"abc{i}",
+                }
+            )
+            for i in range(40)
+        )
+    )
+    call_command("metrics", "import-events", str(more), stdout=StringIO())
+    for week in range(1, 6):
+        generate_weekly_report(date(2026, 3, 2) + timedelta(days=7 * week))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get("/metrics/unlinked/").status_code == 200
+        assert client.get("/metrics/reports/").status_code == 200

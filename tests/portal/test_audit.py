@@ -102,3 +102,21 @@ def test_admin_edits_and_location_registration_are_audited(platform_admin: User,
     register_location(target=Target("file", str(file)), actor=platform_admin)
     registered = AuditEvent.objects.get(action="catalog.location.registered")
     assert registered.after == {"type": "file", "target": str(file)}
+
+
+def test_audit_list_queries_do_not_grow_with_events(
+    owner: User, platform_admin: User, django_assert_max_num_queries: Any
+) -> None:
+    from portal import audit
+
+    def add(n: int) -> None:
+        for i in range(n):
+            audit.record(actor=owner, action="run.started", target_type="demo", target_id=i)
+
+    admin = _client(platform_admin)
+    add(5)
+    with django_assert_max_num_queries(12) as few:
+        assert admin.get("/audit/").status_code == 200
+    add(60)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert admin.get("/audit/").status_code == 200

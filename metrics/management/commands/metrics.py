@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from metrics import dora
+from metrics.events import normalize_environment
 from metrics.services import ingest_generic, relink_unlinked
 
 
@@ -19,6 +20,35 @@ def _date(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise CommandError(f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _check_scope_exists(scope: dora.Scope) -> None:
+    """A name nobody knows would print zeros that look like real numbers: refuse it."""
+    from catalog.models import Entity
+    from metrics.models import Deployment
+
+    if scope.kind == "component":
+        key = scope.value.strip().lower()
+        known = (
+            Entity.objects.filter(kind__iexact="component", name__iexact=key).exists()
+            or Deployment.objects.filter(component_key=key).exists()
+        )
+        if not known:
+            raise CommandError(
+                f"no component {scope.value!r}: it is neither in the catalog nor named by any "
+                "event (see /metrics/unlinked/ for the names events use)"
+            )
+    elif scope.kind == "team":
+        refs = dora.team_refs(scope.value)
+        known = (
+            Entity.objects.filter(kind__iexact="group", ref__in=refs).exists()
+            or Entity.objects.filter(kind__iexact="component", owner_ref__in=refs).exists()
+        )
+        if not known:
+            raise CommandError(
+                f"no team {scope.value!r}: no catalog group or component owner is "
+                f"{' or '.join(refs)}"
+            )
 
 
 class Command(BaseCommand):
@@ -88,7 +118,9 @@ class Command(BaseCommand):
             scope = dora.Scope("team", opts["team"])
         else:
             scope = dora.Scope()
-        env = opts["environment"].strip().lower()
+        _check_scope_exists(scope)
+        # The same spelling rules as ingestion: "prod" is stored as "production".
+        env = normalize_environment(opts["environment"])
         try:
             summary = dora.dora_summary(scope, window, env, year=opts["benchmark"])
         except ValueError as exc:

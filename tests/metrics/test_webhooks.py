@@ -229,7 +229,7 @@ def test_argocd_token_and_sync(client: Client, checkout: Entity) -> None:
 
 
 def test_opsgenie_create_and_close(client: Client, checkout: Entity) -> None:
-    def send(action: str, updated: int) -> Any:
+    def send(action: str, updated: int, token: str | None = "og-token") -> Any:  # noqa: S107
         alert = {
             "alertId": "A1",
             "message": "Down",
@@ -241,9 +241,12 @@ def test_opsgenie_create_and_close(client: Client, checkout: Entity) -> None:
             "/hooks/opsgenie",
             json.dumps({"action": action, "alert": alert}),
             content_type="application/json",
-            headers={"X-Paved-Token": "og-token"},
+            headers={"X-Paved-Token": token} if token is not None else {},
         )
 
+    assert send("Create", 1772456400000, token=None).status_code == 401
+    assert send("Create", 1772456400000, token="og-tokeN").status_code == 403
+    assert not Incident.objects.exists()
     assert send("Create", 1772456400000).status_code == 202
     assert send("Close", 1772463600000).status_code == 202
     assert Incident.objects.get().recovery_hours == 2.0

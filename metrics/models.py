@@ -210,6 +210,8 @@ class DailyRollup(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["scope", "environment", "day"], name="rollup_unique")
         ]
+        # The refresh re-sums team and org rows by (environment, day).
+        indexes = [models.Index(fields=["environment", "day"], name="rollup_env_day")]
 
     def __str__(self) -> str:
         return f"{self.scope} {self.environment} {self.day}"

@@ -29,7 +29,7 @@ class RawEventStatus(models.TextChoices):
 class RawEvent(models.Model):
     """An inbound event exactly as received; the unique (source, delivery_id) makes replays no-ops."""
 
-    source = models.CharField(max_length=32, db_index=True)
+    source = models.CharField(max_length=32)  # the unique (source, delivery_id) index serves it
     delivery_id = models.CharField(max_length=300)
     event_type = models.CharField(max_length=64, blank=True)
     payload = models.JSONField(null=True, blank=True)
@@ -106,8 +106,17 @@ class Deployment(models.Model):
 class Change(models.Model):
     """A commit of a component, with the first successful production deployment that shipped it."""
 
+    # Changes arrive five or more per deployment, so their foreign keys carry no database
+    # constraint: PostgreSQL would check each one at commit, which costs more than the insert.
+    # Ingestion only writes ids it has just read or inserted in the same transaction, and
+    # Django's collector still applies on_delete.
     component = models.ForeignKey(
-        Entity, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+        Entity,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="changes",
+        db_constraint=False,
     )
     component_name = models.CharField(max_length=253)
     component_key = models.CharField(max_length=253)
@@ -115,7 +124,12 @@ class Change(models.Model):
     committed_at = models.DateTimeField()
     # Denormalized for rollups: maintained whenever a successful production deployment links it.
     first_prod_deployment = models.ForeignKey(
-        Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Deployment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     first_prod_deployed_at = models.DateTimeField(null=True, blank=True)
 
@@ -124,7 +138,6 @@ class Change(models.Model):
             models.UniqueConstraint(fields=["component_key", "sha"], name="change_component_sha")
         ]
         indexes = [
-            models.Index(fields=["sha"]),
             models.Index(fields=["component_key", "committed_at"]),
             models.Index(fields=["component_key", "first_prod_deployed_at"]),
         ]
@@ -136,8 +149,18 @@ class Change(models.Model):
 class DeploymentCommit(models.Model):
     """Which commits a deployment shipped (listed by the event, or inferred)."""
 
-    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="links")
-    change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="links")
+    # No database constraints, like Change's (see there); the unique index below leads with
+    # deployment, so that column needs no index of its own.
+    deployment = models.ForeignKey(
+        Deployment,
+        on_delete=models.CASCADE,
+        related_name="links",
+        db_constraint=False,
+        db_index=False,
+    )
+    change = models.ForeignKey(
+        Change, on_delete=models.CASCADE, related_name="links", db_constraint=False
+    )
     inferred = models.BooleanField(default=False)
 
     class Meta:

@@ -86,10 +86,14 @@ def test_self_service_rate_from_runs_and_infra_requests(owner: User) -> None:
     run(None, kind="demo", manual=False, approved_by="")
     # Infra: ready without approval and untouched; ready after an approval; ready after a
     # person retried its run; rejected; and one still waiting (not settled, not counted).
-    ready = {"status": RequestStatus.READY, "ready_at": T0}
-    infra_request("auto", **ready, needed_approval=False, fulfilled_without_human=True)
-    infra_request("approved", **ready, needed_approval=True, fulfilled_without_human=True)
-    infra_request("retried", **ready, needed_approval=False, fulfilled_without_human=False)
+    ready = RequestStatus.READY
+    infra_request("auto", ready, ready_at=T0, needed_approval=False, fulfilled_without_human=True)
+    infra_request(
+        "approved", ready, ready_at=T0, needed_approval=True, fulfilled_without_human=True
+    )
+    infra_request(
+        "retried", ready, ready_at=T0, needed_approval=False, fulfilled_without_human=False
+    )
     infra_request("no", RequestStatus.REJECTED, needed_approval=True)
     infra_request("waiting", RequestStatus.AWAITING_APPROVAL, needed_approval=True)
 

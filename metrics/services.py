@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Entity
-from metrics.bulk import JsonText, insert_rows, pg_execute
+from metrics.bulk import JsonText, copy_rows, insert_rows, pg_execute
 from metrics.events import (
     ChangeIn,
     DeploymentIn,
@@ -663,31 +663,7 @@ def _link_commits(
                     first_prod[ck] = dep
         explicit.append((dep, pairs))
     if wanted:
-        known = _known_changes(list(wanted))
-        ids = {ck: pk for ck, (pk, _) in known.items()}
-        new = [(ck, wanted[ck], first_prod.get(ck)) for ck in wanted if ck not in known]
-        ids.update(
-            zip(
-                (ck for ck, _, _ in new),
-                insert_rows(
-                    Change,
-                    (
-                        "component_id",
-                        "component_name",
-                        "component_key",
-                        "sha",
-                        "committed_at",
-                        "first_prod_deployment_id",
-                        "first_prod_deployed_at",
-                    ),
-                    [
-                        (eid, name, k, sha, at, d.pk if d else None, d.finished_at if d else None)
-                        for (k, sha), (eid, name, at), d in new
-                    ],
-                ),
-                strict=True,
-            )
-        )
+        ids, known = _store_commits(wanted, first_prod)
         moves: list[tuple[int, _Dep]] = []
         for ck, dep in first_prod.items():
             hit = known.get(ck)
@@ -715,11 +691,66 @@ def _link_commits(
         _infer_commits(batch, dep)
 
 
+_CHANGE_COLUMNS = (
+    "component_id",
+    "component_name",
+    "component_key",
+    "sha",
+    "committed_at",
+    "first_prod_deployment_id",
+    "first_prod_deployed_at",
+)
+_CHANGE_IN = (
+    "CREATE TEMP TABLE IF NOT EXISTS metrics_change_in (component_id bigint, "
+    "component_name text, component_key text, sha text, committed_at timestamptz, "
+    "first_prod_deployment_id bigint, first_prod_deployed_at timestamptz) ON COMMIT DELETE ROWS"
+)
+
+
+def _store_commits(
+    wanted: dict[tuple[str, str], tuple[int | None, str, datetime]],
+    first_prod: dict[tuple[str, str], _Dep],
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], tuple[int, datetime | None]]]:
+    """Insert the commits not stored yet (with their first production deployment). Returns the
+    id of every commit, and (id, first_prod_deployed_at) of those that were already known."""
+    rows = []
+    for (key, sha), (eid, name, at) in wanted.items():
+        d = first_prod.get((key, sha))
+        rows.append((eid, name, key, sha, at, d.pk if d else None, d.finished_at if d else None))
+    if not _pg():
+        known = _known_changes(list(wanted))
+        new = [r for r in rows if (r[2], r[3]) not in known]
+        ids = {ck: pk for ck, (pk, _) in known.items()}
+        ids.update(
+            zip(((r[2], r[3]) for r in new), insert_rows(Change, _CHANGE_COLUMNS, new), strict=True)
+        )
+        return ids, known
+    # PostgreSQL: COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING
+    # RETURNING. A new commit then costs one descent of the (component, sha) index instead of a
+    # probe plus an insert (that index outgrows the buffer cache at millions of commits); only
+    # the commits that were already known are looked up afterwards.
+    pg_execute(_CHANGE_IN, [])
+    pg_execute("TRUNCATE metrics_change_in", [])  # savepoints do not clear it; commits do
+    copy_rows("metrics_change_in", list(_CHANGE_COLUMNS), rows)
+    cols = ", ".join(_CHANGE_COLUMNS)
+    inserted = pg_execute(
+        f"INSERT INTO metrics_change ({cols}) SELECT {cols} FROM metrics_change_in "  # noqa: S608
+        "ON CONFLICT (component_key, sha) DO NOTHING RETURNING component_key, sha, id",
+        [],
+    )
+    ids = {(k, sha): pk for k, sha, pk in inserted}
+    known = _known_changes([ck for ck in wanted if ck not in ids]) if len(ids) < len(wanted) else {}
+    ids.update({ck: pk for ck, (pk, _) in known.items()})
+    return ids, known
+
+
 def _known_changes(
     pairs: list[tuple[str, str]],
 ) -> dict[tuple[str, str], tuple[int, datetime | None]]:
     """(pk, first_prod_deployed_at) of changes already stored for these (component, sha) pairs,
     in one round trip."""
+    if not pairs:
+        return {}
     if _pg():
         # Array parameters instead of tens of thousands of placeholders; joining the pairs
         # gives one unique-index probe each.

@@ -41,6 +41,13 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
     copy_rows(meta.db_table, [str(meta.pk.column), *(str(f.column) for f in fields)], rows())
 
 
+def fast_path() -> bool:
+    """PostgreSQL-only statements (COPY, array parameters, ON CONFLICT ... RETURNING, set-based
+    rollups) on PostgreSQL; the generic ORM path on other databases. One switch, so tests can
+    run the generic path on PostgreSQL too and compare the two."""
+    return connection.vendor == "postgresql"
+
+
 _SEQUENCES: dict[str, str] = {}
 
 
@@ -91,7 +98,7 @@ def insert_rows(
     if not rows:
         return []
     meta = model._meta
-    if connection.vendor != "postgresql":
+    if not fast_path():
         objs = []
         for row in rows:
             values = {

@@ -28,6 +28,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 
 from catalog.models import Entity
+from metrics.bulk import fast_path
 from metrics.models import (
     HOUR_BUCKETS,
     N_BUCKETS,
@@ -94,7 +95,7 @@ def _owners() -> dict[str, str]:
 
 def refresh_rollups(max_days: int | None = None) -> int:
     """Recompute dirty component-days (all, or at most max_days); returns how many."""
-    if connection.vendor == "postgresql":
+    if fast_path():
         return _refresh_pg(max_days)
     done = 0
     while max_days is None or done < max_days:

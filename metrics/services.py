@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Entity
-from metrics.bulk import JsonText, copy_rows, insert_rows, pg_execute
+from metrics.bulk import JsonText, copy_rows, fast_path, insert_rows, pg_execute
 from metrics.events import (
     ChangeIn,
     DeploymentIn,
@@ -322,11 +322,9 @@ def record_ignored(*, source: str, delivery_id: str, payload: Any, event_type: s
 
 # --- The batch core ---------------------------------------------------------------------------
 
-_PG = "postgresql"
-
 
 def _pg() -> bool:
-    return connection.vendor == _PG
+    return fast_path()
 
 
 def ingest(items: list[Incoming]) -> tuple[int, int, int]:

@@ -53,6 +53,7 @@ COUNT_FIELDS = (
     *(f"rt_b{i}" for i in range(N_BUCKETS)),
 )
 CHUNK = 20000
+ANALYZE_AFTER = 10000
 
 
 def _bucket_edges() -> list[tuple[timedelta | None, timedelta | None]]:
@@ -256,6 +257,11 @@ def _refresh_pg(max_days: int | None) -> int:
             )
             cur.execute(_RESUM_SQL, [envs, days, envs, days])
         done += len(rows)
+    if done >= ANALYZE_AFTER:
+        # Fresh statistics after a big refresh (a backfill, a large import): with those of a
+        # small table the planner reads the dashboard's team rows through the wrong index.
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE metrics_dailyrollup")
     return done
 
 

@@ -1,12 +1,16 @@
-"""Benchmark: ingest deployments and commits, then time the dashboard pages.
+"""Benchmark: import deployments and commits from a JSON-lines file, then time the dashboards.
 
-    DATABASE_URL=postgres://... .venv/bin/python bench/metrics.py --scale 0.05 --reset
+    DATABASE_URL=postgres://... .venv/bin/python bench/metrics.py --scale 1 --reset
 
-Full scale (--scale 1) is 1,000,000 deployment events and 5,000,000 commits across 1,000
-components over the last 365 days, plus one incident per 100 deployments. Events go through the
-real ingest path (raw rows + normalized rows + commit links, bulk inserts in batches of 5,000),
-then the incremental rollup refresh runs, then the organisation dashboard and one component
-page are requested through Django's test client (server time including template rendering).
+Full scale (--scale 1, the documented run) is 1,000,000 deployment events listing 5,000,000
+commits across 1,000 components over the last 365 days, plus one incident per 100 deployments.
+The default (--scale 0.02: 20,000 deployments, 100,000 commits) keeps `make bench` short.
+
+The events are first written to a .jsonl file in the generic shape (not timed), then loaded
+through the same path as `manage.py metrics import-events` (parse and validate in a thread,
+batches of 5,000, COPY), then the incremental rollup refresh runs, then the organisation
+dashboard, a team page and one component page are requested through Django's test client
+(server time including template rendering).
 
 --reset TRUNCATEs the metrics tables of the configured database: never point it at production.
 """
@@ -14,11 +18,14 @@ page are requested through Django's test client (server time including template 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,9 +42,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
 from catalog.models import Entity  # noqa: E402
-from metrics.events import CommitIn, DeploymentIn, IncidentIn  # noqa: E402
 from metrics.rollups import refresh_rollups  # noqa: E402
-from metrics.services import Incoming, ingest  # noqa: E402
+from metrics.services import ingest_generic  # noqa: E402
 
 TABLES = [
     "metrics_deploymentcommit",
@@ -75,12 +81,13 @@ def ensure_components(n: int, teams: int) -> list[str]:
     return names
 
 
-def events(n_deploy: int, names: list[str], commits_per: int, seed: int = 7) -> list[Incoming]:
+def event_lines(n_deploy: int, names: list[str], commits_per: int, seed: int = 7) -> Iterator[str]:
+    """Deployments in time order (5% failed, 1% rollbacks, 1% hotfixes), each listing its
+    commits, and an incident one second after every 100th deployment."""
     rnd = random.Random(seed)
     end = datetime.now(UTC).replace(microsecond=0)
     start = end - timedelta(days=365)
     step = (end - start) / n_deploy
-    out: list[Incoming] = []
     sha = 0
     for i in range(n_deploy):
         finished = start + step * i
@@ -88,46 +95,34 @@ def events(n_deploy: int, names: list[str], commits_per: int, seed: int = 7) -> 
         commits = []
         for _ in range(commits_per):
             sha += 1
-            commits.append(
-                CommitIn(
-                    sha=f"{sha:040x}", committed_at=finished - timedelta(hours=rnd.uniform(0.2, 96))
-                )
-            )
+            at = finished - timedelta(hours=rnd.uniform(0.2, 96))
+            commits.append({"sha": f"{sha:040x}", "committed_at": at.isoformat()})
         roll = rnd.random()
-        ev = DeploymentIn(
-            id=f"bench-{i}",
-            component=comp,
-            environment="production",
-            status="failure" if roll < 0.05 else "success",
-            started_at=finished - timedelta(minutes=5),
-            finished_at=finished,
-            commit=commits[-1].sha,
-            commits=commits,
-            rollback=0.05 <= roll < 0.06,
-            hotfix=0.06 <= roll < 0.07,
-        )
-        out.append(
-            Incoming(
-                source="api", delivery_id=f"deployment:{ev.id}", event=ev, payload={"id": ev.id}
-            )
+        yield json.dumps(
+            {
+                "type": "deployment",
+                "id": f"bench-{i}",
+                "component": comp,
+                "environment": "production",
+                "status": "failure" if roll < 0.05 else "success",
+                "started_at": (finished - timedelta(minutes=5)).isoformat(),
+                "finished_at": finished.isoformat(),
+                "commit": commits[-1]["sha"],
+                "commits": commits,
+                "rollback": 0.05 <= roll < 0.06,
+                "hotfix": 0.06 <= roll < 0.07,
+            }
         )
         if i % 100 == 50:
-            inc = IncidentIn(
-                id=f"bench-inc-{i}",
-                component=comp,
-                started_at=finished + timedelta(seconds=1),
-                resolved_at=finished + timedelta(hours=rnd.uniform(0.1, 30)),
-                deployment="",
+            yield json.dumps(
+                {
+                    "type": "incident",
+                    "id": f"bench-inc-{i}",
+                    "component": comp,
+                    "started_at": (finished + timedelta(seconds=1)).isoformat(),
+                    "resolved_at": (finished + timedelta(hours=rnd.uniform(0.1, 30))).isoformat(),
+                }
             )
-            out.append(
-                Incoming(
-                    source="api",
-                    delivery_id=f"incident:{inc.id}",
-                    event=inc,
-                    payload={"id": inc.id},
-                )
-            )
-    return out
 
 
 def time_get(client: Client, url: str, repeat: int = 5) -> tuple[float, float]:
@@ -146,10 +141,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 1M deployments, 5M commits")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=0.02,
+        help="1 = 1M deployments and 5M commits (the documented run); default 0.02",
+    )
     parser.add_argument("--components", type=int, default=1000)
     parser.add_argument("--teams", type=int, default=100)
+    parser.add_argument("--commits", type=int, default=5, help="commits per deployment")
     parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--file", help="keep the generated .jsonl here (reused when it exists)")
     parser.add_argument("--reset", action="store_true", help="TRUNCATE the metrics tables first")
     parser.add_argument("--skip-load", action="store_true", help="only time the pages")
     args = parser.parse_args()
@@ -162,27 +164,25 @@ def main() -> None:
         if args.reset:
             reset()
         names = ensure_components(args.components, args.teams)
-        t = time.perf_counter()
-        items = events(n_deploy, names, 5)
-        gen = time.perf_counter() - t
-        n_events = len(items)
-        n_commits = n_deploy * 5
-        print(
-            f"generated {n_deploy:,} deployments, {n_commits:,} commits, {n_events - n_deploy:,} incidents in {gen:.1f}s"
-        )
-        t = time.perf_counter()
-        for i in range(0, n_events, args.batch):
-            ingest(items[i : i + args.batch])
-        ingest_s = time.perf_counter() - t
-        print(
-            f"ingest: {n_events:,} events in {ingest_s:.1f}s = {n_events / ingest_s:,.0f} events/s "
-            f"({(n_events + n_commits) / ingest_s:,.0f} rows/s counting commits)"
-        )
-        t = time.perf_counter()
-        days = refresh_rollups()
-        roll_s = time.perf_counter() - t
-        print(f"rollups: {days:,} component-days in {roll_s:.1f}s")
-        print(f"ingest + rollups: {n_events / (ingest_s + roll_s):,.0f} events/s")
+        path = Path(args.file) if args.file else None
+        tmp = None
+        if path is None:
+            tmp = tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False)  # noqa: SIM115
+            tmp.close()
+            path = Path(tmp.name)
+        try:
+            if tmp is not None or not path.exists():
+                t = time.perf_counter()
+                with path.open("w") as fh:
+                    for line in event_lines(n_deploy, names, args.commits):
+                        fh.write(line + "\n")
+                print(
+                    f"wrote {path} ({path.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - t:.0f}s"
+                )
+            load(path, args.batch)
+        finally:
+            if tmp is not None:
+                path.unlink(missing_ok=True)
 
     setup_test_environment()
     user, _ = User.objects.get_or_create(username="bench-viewer", defaults={"is_staff": True})
@@ -196,6 +196,40 @@ def main() -> None:
     ):
         med, worst = time_get(client, url)
         print(f"{label}: median {med:.0f} ms, max {worst:.0f} ms")
+
+
+def load(path: Path, batch: int) -> None:
+    """What `manage.py metrics import-events` does, timed in two parts."""
+
+    def lines() -> Iterator[tuple[str, str]]:
+        with path.open(encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                yield str(number), line
+
+    t = time.perf_counter()
+    result = ingest_generic(lines(), batch_size=batch, background=True)
+    ingest_s = time.perf_counter() - t
+    n = result.loaded + result.duplicate + len(result.invalid)
+    commits = _count("metrics_deploymentcommit")
+    print(
+        f"ingest: {n:,} events ({result.loaded:,} loaded, {result.duplicate:,} duplicate, "
+        f"{len(result.invalid):,} invalid) in {ingest_s:.1f}s = {n / ingest_s:,.0f} events/s"
+    )
+    t = time.perf_counter()
+    days = refresh_rollups()
+    roll_s = time.perf_counter() - t
+    print(f"rollups: {days:,} component-days in {roll_s:.1f}s")
+    print(
+        f"ingest + rollups: {n / (ingest_s + roll_s):,.0f} events/s; "
+        f"tables now hold {_count('metrics_deployment'):,} deployments, "
+        f"{_count('metrics_change'):,} commits, {commits:,} commit links"
+    )
+
+
+def _count(table: str) -> int:
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 (constant table names)
+        return int(cur.fetchone()[0])
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@ query (so callers can link rows without reading them back); bulk_create elsewher
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import psycopg
 from django.db import connection, models
 from psycopg.types.json import Jsonb
 
@@ -39,15 +41,33 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
     copy_rows(meta.db_table, [str(meta.pk.column), *(str(f.column) for f in fields)], rows())
 
 
+def fast_path() -> bool:
+    """PostgreSQL-only statements (COPY, array parameters, ON CONFLICT ... RETURNING, set-based
+    rollups) on PostgreSQL; the generic ORM path on other databases. One switch, so tests can
+    run the generic path on PostgreSQL too and compare the two."""
+    return connection.vendor == "postgresql"
+
+
+_SEQUENCES: dict[str, str] = {}
+
+
 def allocate_ids(model: type[models.Model], n: int) -> list[int]:
     """Take n ids from the table's sequence in one query (PostgreSQL)."""
     meta = model._meta
     with connection.cursor() as cur:
+        seq = _SEQUENCES.get(meta.db_table)
+        if seq is None:  # looked up once: inside the query it would run for every id
+            cur.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+            seq = _SEQUENCES[meta.db_table] = cur.fetchone()[0]
+        # Without concurrent inserts the ids are one contiguous run: send back its ends only.
         cur.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, n],
+            "SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL "
+            "ELSE array_agg(v ORDER BY v) END "
+            "FROM (SELECT nextval(%s::regclass) AS v FROM generate_series(1, %s)) AS s",
+            [seq, n],
         )
-        return [row[0] for row in cur.fetchall()]
+        low, high, ids = cur.fetchone()
+        return list(range(low, high + 1)) if ids is None else list(ids)
 
 
 def copy_rows(table: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -58,3 +78,65 @@ def copy_rows(table: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> 
         with raw.copy(f"COPY {q(table)} ({', '.join(q(c) for c in columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+class JsonText(str):
+    """JSON that is already serialized (e.g. the line an event arrived as): PostgreSQL's COPY
+    stores the text as it is, so a payload is not parsed and dumped twice."""
+
+
+def insert_rows(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    returning: bool = True,
+) -> list[int]:
+    """Insert plain tuples (values for `columns`, attnames without the pk) and return the new
+    pks in order. PostgreSQL: sequence ids + COPY; elsewhere bulk_create. Model instances are
+    not built on the fast path: for tens of thousands of rows they cost more than the insert."""
+    if not rows:
+        return []
+    meta = model._meta
+    if not fast_path():
+        objs = []
+        for row in rows:
+            values = {
+                c: json.loads(v) if isinstance(v, JsonText) else v
+                for c, v in zip(columns, row, strict=True)
+            }
+            objs.append(model(**values))
+        model._default_manager.bulk_create(objs, batch_size=2000)
+        return [int(o.pk) for o in objs]
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    json_at = [i for i, c in enumerate(columns) if isinstance(by_attname[c], models.JSONField)]
+    names = [str(by_attname[c].column) for c in columns]
+    if not returning:  # the column default numbers the rows; nothing to send back
+        copy_rows(meta.db_table, names, (_jsonb(list(row), json_at) for row in rows))
+        return []
+    ids = allocate_ids(model, len(rows))
+    copy_rows(
+        meta.db_table,
+        [str(meta.pk.column), *names],
+        (_jsonb([pk, *row], [i + 1 for i in json_at]) for pk, row in zip(ids, rows, strict=True)),
+    )
+    return ids
+
+
+def _jsonb(row: list[Any], json_at: list[int]) -> list[Any]:
+    for i in json_at:
+        v = row[i]
+        if v is not None and not isinstance(v, JsonText):
+            row[i] = Jsonb(v)
+    return row
+
+
+def pg_execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run one statement with server-side parameter binding (PostgreSQL only).
+
+    Django's psycopg cursors bind client-side, which quotes every element of a 100,000-item
+    array parameter in Python; bound on the server the arrays go over in binary instead."""
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cur:
+        cur.execute(sql, params)
+        return cur.fetchall() if cur.description is not None else []

@@ -29,7 +29,7 @@ class RawEventStatus(models.TextChoices):
 class RawEvent(models.Model):
     """An inbound event exactly as received; the unique (source, delivery_id) makes replays no-ops."""
 
-    source = models.CharField(max_length=32, db_index=True)
+    source = models.CharField(max_length=32)  # the unique (source, delivery_id) index serves it
     delivery_id = models.CharField(max_length=300)
     event_type = models.CharField(max_length=64, blank=True)
     payload = models.JSONField(null=True, blank=True)
@@ -106,8 +106,17 @@ class Deployment(models.Model):
 class Change(models.Model):
     """A commit of a component, with the first successful production deployment that shipped it."""
 
+    # Changes arrive five or more per deployment, so their foreign keys carry no database
+    # constraint: PostgreSQL would check each one at commit, which costs more than the insert.
+    # Ingestion only writes ids it has just read or inserted in the same transaction, and
+    # Django's collector still applies on_delete.
     component = models.ForeignKey(
-        Entity, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+        Entity,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="changes",
+        db_constraint=False,
     )
     component_name = models.CharField(max_length=253)
     component_key = models.CharField(max_length=253)
@@ -115,7 +124,12 @@ class Change(models.Model):
     committed_at = models.DateTimeField()
     # Denormalized for rollups: maintained whenever a successful production deployment links it.
     first_prod_deployment = models.ForeignKey(
-        Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Deployment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     first_prod_deployed_at = models.DateTimeField(null=True, blank=True)
 
@@ -123,9 +137,10 @@ class Change(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["component_key", "sha"], name="change_component_sha")
         ]
+        # Lookups by component and commit time (inferring a deployment's commits) scan the
+        # component's part of the unique (component_key, sha) index: rare, and one index fewer
+        # to keep in step with millions of inserts.
         indexes = [
-            models.Index(fields=["sha"]),
-            models.Index(fields=["component_key", "committed_at"]),
             models.Index(fields=["component_key", "first_prod_deployed_at"]),
         ]
 
@@ -136,8 +151,18 @@ class Change(models.Model):
 class DeploymentCommit(models.Model):
     """Which commits a deployment shipped (listed by the event, or inferred)."""
 
-    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="links")
-    change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="links")
+    # No database constraints, like Change's (see there); the unique index below leads with
+    # deployment, so that column needs no index of its own.
+    deployment = models.ForeignKey(
+        Deployment,
+        on_delete=models.CASCADE,
+        related_name="links",
+        db_constraint=False,
+        db_index=False,
+    )
+    change = models.ForeignKey(
+        Change, on_delete=models.CASCADE, related_name="links", db_constraint=False
+    )
     inferred = models.BooleanField(default=False)
 
     class Meta:
@@ -209,6 +234,18 @@ class DailyRollup(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["scope", "environment", "day"], name="rollup_unique")
+        ]
+        indexes = [
+            # The refresh re-sums team and org rows by (environment, day).
+            models.Index(fields=["environment", "day"], name="rollup_env_day"),
+            # The organisation page's Teams table: team rows only (a tenth of the rows).
+            models.Index(
+                fields=["environment", "day"],
+                condition=models.Q(scope__startswith="team:"),
+                name="rollup_team_rows",
+            ),
+            # A team page's Components table: the rows of that team's components.
+            models.Index(fields=["owner_ref", "environment", "day"], name="rollup_owner"),
         ]
 
     def __str__(self) -> str:

@@ -12,15 +12,15 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 
 from catalog.models import Entity
+from infra.models import RequestStatus, ResourceRequest
 from metrics.models import DailyActiveUser, Deployment, DeploymentStatus
-from scaffolder.models import Run, RunStatus
+from scaffolder.models import Run, RunLogLine, RunStatus
 
 TEMPLATE_ANNOTATION = "paved.dev/template"
 INACTIVE_LIFECYCLES = ("deprecated", "retired", "archived")
-RUN_KINDS_SELF_SERVICE = ("scaffolder", "infra")
 
 # A rule takes the active components and returns the pks that are on the golden path.
 GoldenPathRule = Callable[[QuerySet[Entity]], set[int]]
@@ -92,29 +92,60 @@ def scaffolder_runs() -> QuerySet[Run]:
     return Run.objects.filter(kind="scaffolder", status=RunStatus.SUCCEEDED)
 
 
+RETRY_LOG_PREFIX = "Retry requested by"  # written by scaffolder.engine.runner.retry_run
+
+
 def self_service_rate(since: date, until: date) -> dict[str, Any]:
-    """Finished scaffolder/infra runs fulfilled without a human: succeeded, and the run did not
-    need a manual approval or hand-off (context "approved_by" / "manual")."""
+    """Share of developer requests fulfilled without a human, from the records the platform
+    keeps of them (nothing a request could merely claim about itself):
+
+    - scaffolder runs that finished in the window: self-service when the run succeeded and no
+      person retried it (the engine logs "Retry requested by ..." when someone does);
+    - infra requests settled in the window (reached ready, or ended failed or rejected):
+      self-service when the request reached ready, its policy needed no approval and nobody
+      retried one of its runs (ResourceRequest.needed_approval and fulfilled_without_human,
+      recorded by the infra app as the request moves along).
+    """
     runs = Run.objects.filter(
-        kind__in=RUN_KINDS_SELF_SERVICE,
+        kind="scaffolder",
         status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED],
         finished_at__date__gte=since,
         finished_at__date__lte=until,
     )
-    total = automatic = 0
-    for status, context in runs.values_list("status", "context"):
-        total += 1
-        context = context if isinstance(context, dict) else {}
-        if (
-            status == RunStatus.SUCCEEDED
-            and "approved_by" not in context
-            and not context.get("manual")
-        ):
-            automatic += 1
+    retried = RunLogLine.objects.filter(run_id=OuterRef("pk"), message__startswith=RETRY_LOG_PREFIX)
+    scaffolder = runs.aggregate(
+        total=Count("pk"),
+        auto=Count("pk", filter=Q(Q(status=RunStatus.SUCCEEDED), ~Exists(retried))),
+    )
+    settled = ResourceRequest.objects.filter(
+        Q(ready_at__date__gte=since, ready_at__date__lte=until)
+        | Q(
+            ready_at__isnull=True,
+            status__in=[RequestStatus.FAILED, RequestStatus.REJECTED],
+            updated_at__date__gte=since,
+            updated_at__date__lte=until,
+        )
+    )
+    infra = settled.aggregate(
+        total=Count("pk"),
+        auto=Count(
+            "pk",
+            filter=Q(ready_at__isnull=False, needed_approval=False, fulfilled_without_human=True),
+        ),
+        approval=Count("pk", filter=Q(needed_approval=True)),
+    )
+    total = scaffolder["total"] + infra["total"]
+    automatic = scaffolder["auto"] + infra["auto"]
     return {
         "requests": total,
         "self_service": automatic,
         "rate": automatic / total if total else None,
+        "scaffolder": {"requests": scaffolder["total"], "self_service": scaffolder["auto"]},
+        "infra": {
+            "requests": infra["total"],
+            "self_service": infra["auto"],
+            "needed_approval": infra["approval"],
+        },
     }
 
 

@@ -10,11 +10,13 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from catalog.models import Entity
+from infra.models import RequestStatus, ResourceClass, ResourceRequest
 from metrics import platform
 from metrics.events import parse_event
 from metrics.models import IntegrationToken
 from metrics.services import Incoming, ingest
-from scaffolder.models import Run, RunStatus
+from scaffolder.engine.runner import retry_run
+from scaffolder.models import Run, RunStatus, Step
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -54,14 +56,54 @@ def test_golden_path_adoption_rules_and_extension() -> None:
         platform._RULES.pop("test-all-c")
 
 
-def test_self_service_rate() -> None:
+def infra_request(name: str, status: str, **fields: object) -> ResourceRequest:
+    return ResourceRequest.objects.create(
+        resource_class=ResourceClass.objects.get(name="postgresql"),
+        owner_ref="group:default/team-a",
+        name=name,
+        namespace="team-a",
+        environment="dev",
+        status=status,
+        updated_at=T0,
+        **fields,
+    )
+
+
+def test_self_service_rate_from_runs_and_infra_requests(owner: User) -> None:
+    # Scaffolder: a clean success, a failure, and a success only after a person retried it
+    # (the engine's own retry path writes the record the metric reads).
     run(None)
-    run(None, kind="infra")
-    run(None, kind="infra", approved_by="pat")
     run(None, status=RunStatus.FAILED)
-    run(None, kind="demo")
+    retried = run(None, status=RunStatus.FAILED)
+    Step.objects.create(
+        run=retried, position=0, key="publish", name="Publish", kind="debug:log", status="failed"
+    )
+    retry_run(retried, actor=owner)
+    Run.objects.filter(pk=retried.pk).update(status=RunStatus.SUCCEEDED, finished_at=T0)
+    # Runs of other kinds (an infra request's own runs, demos) are not requests here, and
+    # context flags a run could carry about itself change nothing.
+    run(None, kind="infra")
+    run(None, kind="demo", manual=False, approved_by="")
+    # Infra: ready without approval and untouched; ready after an approval; ready after a
+    # person retried its run; rejected; and one still waiting (not settled, not counted).
+    ready = RequestStatus.READY
+    infra_request("auto", ready, ready_at=T0, needed_approval=False, fulfilled_without_human=True)
+    infra_request(
+        "approved", ready, ready_at=T0, needed_approval=True, fulfilled_without_human=True
+    )
+    infra_request(
+        "retried", ready, ready_at=T0, needed_approval=False, fulfilled_without_human=False
+    )
+    infra_request("no", RequestStatus.REJECTED, needed_approval=True)
+    infra_request("waiting", RequestStatus.AWAITING_APPROVAL, needed_approval=True)
+
     r = platform.self_service_rate(date(2026, 3, 1), date(2026, 3, 31))
-    assert (r["requests"], r["self_service"], r["rate"]) == (4, 2, 0.5)
+    assert r["scaffolder"] == {"requests": 3, "self_service": 1}
+    assert r["infra"] == {"requests": 4, "self_service": 1, "needed_approval": 2}
+    assert (r["requests"], r["self_service"]) == (7, 2)
+    assert r["rate"] == pytest.approx(2 / 7)
+    # Outside the window nothing counts.
+    assert platform.self_service_rate(date(2026, 4, 1), date(2026, 4, 30))["rate"] is None
 
 
 def test_template_time_to_production() -> None:

@@ -90,7 +90,7 @@ class Command(BaseCommand):
                     if line.strip():
                         yield str(number), line
 
-        result = ingest_generic(lines())
+        result = ingest_generic(lines(), background=True)
         from metrics.rollups import refresh_rollups
 
         refresh_rollups()

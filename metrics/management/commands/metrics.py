@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from metrics import dora
 from metrics.events import normalize_environment
+from metrics.imports import ImportFailed, file_lines, import_file
 from metrics.services import ingest_generic, relink_unlinked
 
 
@@ -59,6 +60,14 @@ class Command(BaseCommand):
         imp = sub.add_parser("import-events", help="Load generic events from a JSON-lines file.")
         imp.add_argument("file", help="Path to a .jsonl file ('-' is not supported).")
         imp.add_argument("--json", action="store_true", help="Print the counts as JSON.")
+        imp.add_argument(
+            "--jobs",
+            type=int,
+            default=1,
+            help="Import in this many processes, each taking whole components (PostgreSQL).",
+        )
+        imp.add_argument("--shard", help=argparse.SUPPRESS)  # i/N: a child of --jobs
+        imp.add_argument("--no-rollups", action="store_true", help=argparse.SUPPRESS)
 
         d = sub.add_parser("dora", help="Print DORA metrics for a window.")
         who = d.add_mutually_exclusive_group()
@@ -83,17 +92,20 @@ class Command(BaseCommand):
         path = Path(opts["file"])
         if not path.is_file():
             raise CommandError(f"{path} does not exist or is not a file")
+        if opts["jobs"] < 1:
+            raise CommandError("--jobs must be 1 or more")
+        if opts["shard"]:
+            index, _, count = opts["shard"].partition("/")
+            result = ingest_generic(file_lines(path, (int(index), int(count))), background=True)
+        else:
+            try:
+                result = import_file(path, jobs=opts["jobs"])
+            except ImportFailed as exc:
+                raise CommandError(f"the import failed: {exc}") from None
+        if not opts["no_rollups"]:
+            from metrics.rollups import refresh_rollups
 
-        def lines() -> Iterator[tuple[str, str]]:
-            with path.open(encoding="utf-8", errors="replace") as fh:
-                for number, line in enumerate(fh, start=1):
-                    if line.strip():
-                        yield str(number), line
-
-        result = ingest_generic(lines(), background=True)
-        from metrics.rollups import refresh_rollups
-
-        refresh_rollups()
+            refresh_rollups()
         if opts["json"]:
             self.stdout.write(json.dumps(result.as_dict()))
             return

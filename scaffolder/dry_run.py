@@ -123,6 +123,18 @@ def dry_run(
         },
     )
     outputs: dict[str, dict[str, Any]] = {}
+
+    def current_variables() -> dict[str, Any]:
+        """What expressions see now: the values and the outputs of the steps so far."""
+        return expression_variables(
+            parameters=clean,
+            step_outputs=outputs,
+            user=user,
+            task_id="dry-run",
+            secrets=secret_values,
+            platform=platform,
+        )
+
     failed = False
     for index, spec in enumerate(template.steps):
         key = _step_id(spec, index)
@@ -138,14 +150,7 @@ def dry_run(
         if failed:
             row["status"] = "skipped"
             continue
-        variables = expression_variables(
-            parameters=clean,
-            step_outputs=outputs,
-            user=user,
-            task_id="dry-run",
-            secrets=secret_values,
-            platform=platform,
-        )
+        variables = current_variables()
         try:
             inputs, should_run = resolve_step(
                 key=key,
@@ -200,14 +205,7 @@ def dry_run(
             result.error = f"Step '{key}' failed: {message}"
     if not failed:
         try:
-            variables = expression_variables(
-                parameters=clean,
-                step_outputs=outputs,
-                user=user,
-                task_id="dry-run",
-                secrets=secret_values,
-                platform=platform,
-            )
+            variables = current_variables()
             result.output = render_output(template.output, variables)
         except ExpressionError as exc:
             failed, result.error = True, str(exc)

@@ -78,6 +78,23 @@ def _group(relations: list[Any]) -> dict[str, list[Any]]:
     return dict(grouped)
 
 
+def _operations_summary(entity: Entity) -> list[tuple[str, str]]:
+    """Who answers the pager and where the service lives, from the annotations the golden
+    path writes (shown in About, so nobody has to read the raw annotations)."""
+    annotations = (entity.metadata or {}).get("annotations") or {}
+    rows: list[tuple[str, str]] = []
+    if annotations.get("pagerduty.com/service-id"):
+        rows.append(("On call", f"PagerDuty service {annotations['pagerduty.com/service-id']}"))
+    elif annotations.get("opsgenie.com/team"):
+        rows.append(("On call", f"Opsgenie team {annotations['opsgenie.com/team']}"))
+    elif annotations.get("paved.dev/on-call"):
+        rows.append(("On call", str(annotations["paved.dev/on-call"])))
+    if annotations.get("paved.dev/host"):
+        env = annotations.get("paved.dev/environment")
+        rows.append(("Address", f"{annotations['paved.dev/host']}" + (f" ({env})" if env else "")))
+    return rows
+
+
 @require_GET
 def entity_detail(request: HttpRequest, namespace: str, kind: str, name: str) -> HttpResponse:
     entity = _get_entity(namespace, kind, name)
@@ -103,6 +120,7 @@ def entity_detail(request: HttpRequest, namespace: str, kind: str, name: str) ->
         "tab": tab,
         "nav_section": "catalog",
         "self_url": entity_url(entity.ref),
+        "operations": _operations_summary(entity),
     }
     extra_tab = next((t for t in extra if t.key == tab), None)
     visible_extra = []

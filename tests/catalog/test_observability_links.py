@@ -170,3 +170,19 @@ def test_installing_the_defaults_is_idempotent_and_keeps_edits() -> None:
         False,
     )
     assert ObservabilityLink.objects.count() == 5
+
+
+def test_about_says_who_is_on_call_and_where_the_service_lives(
+    owner_client: Any, tmp_path: Path
+) -> None:
+    team_only = {"annotations": {"paved.dev/on-call": "group:default/team-orders",
+                                 "paved.dev/host": "cart.dev.apps.acme.internal",
+                                 "paved.dev/environment": "dev"}}  # fmt: skip
+    ingest_docs(
+        tmp_path,
+        [component("orders-api", metadata=ANNOTATED), component("cart", metadata=team_only)],
+    )
+    assert "<dt>On call</dt><dd>PagerDuty service PSVC001</dd>" in _page(owner_client, "orders-api")
+    page = _page(owner_client, "cart")
+    assert "<dt>On call</dt><dd>group:default/team-orders</dd>" in page
+    assert "<dt>Address</dt><dd>cart.dev.apps.acme.internal (dev)</dd>" in page

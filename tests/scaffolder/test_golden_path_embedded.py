@@ -96,7 +96,7 @@ def test_golden_path_on_a_real_worker(owner: User, celery_worker: Any) -> None:
     run = Run.objects.get(pk=run.pk)
     _check_results(run)
     statuses = dict(run.steps.values_list("key", "status"))
-    skipped = {"oncall-opsgenie", "oncall-team"}  # no on-call provider: the PagerDuty step records
+    skipped = {"oncall-opsgenie", "oncall-pagerduty"}  # no on-call provider: the team step records
     assert all(s == StepStatus.SKIPPED for k, s in statuses.items() if k in skipped), statuses
     assert all(s == StepStatus.SUCCEEDED for k, s in statuses.items() if k not in skipped)
     assert [link["title"] for link in run.outputs["links"]][:2] == ["Repository", "Open in catalog"]

@@ -155,7 +155,7 @@ def test_without_the_rollouts_plugin_or_canary_all_traffic_goes_to_the_stable_se
 @pytest.mark.parametrize(
     ("provider", "choice", "runs", "annotation"),
     [
-        ("none", "platform", "oncall-pagerduty", "paved.dev/on-call"),
+        ("none", "platform", "oncall-team", "paved.dev/on-call"),
         ("none", "pagerduty", "oncall-pagerduty", "paved.dev/on-call"),  # nothing to page with
         ("pagerduty", "platform", "oncall-pagerduty", "pagerduty.com/service-id"),
         ("opsgenie", "platform", "oncall-opsgenie", "opsgenie.com/team"),

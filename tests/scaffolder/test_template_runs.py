@@ -67,11 +67,11 @@ def test_golden_path_end_to_end(owner: User) -> None:
         "argocd",
         "register",
     ]
-    # No on-call provider configured: the PagerDuty step records the team, the others skip.
+    # No on-call provider configured: the team-only step records the team, the others skip.
     statuses = dict(run.steps.values_list("key", "status"))
-    assert statuses["oncall-pagerduty"] == StepStatus.SUCCEEDED
-    assert statuses["oncall-opsgenie"] == statuses["oncall-team"] == StepStatus.SKIPPED
-    assert run.steps.get(key="oncall-pagerduty").outputs == {
+    assert statuses["oncall-team"] == StepStatus.SUCCEEDED
+    assert statuses["oncall-opsgenie"] == statuses["oncall-pagerduty"] == StepStatus.SKIPPED
+    assert run.steps.get(key="oncall-team").outputs == {
         "onCall": "group:default/team-orders",
         "rotation": None,
     }

@@ -188,8 +188,27 @@ def page_fields_view(
             name, prop, values.get(name, prop.get("default")), required=name in required
         )
         view.errors = list((errors or {}).get(name, []))
+        if view.widget == "repo-url" and not (view.repo["owner"] or view.repo["repo"]):
+            view.repo.update(_suggested_repo(prop, values))
         views.append(view)
     return views
+
+
+def _suggested_repo(prop: dict[str, Any], values: dict[str, Any]) -> dict[str, str]:
+    """An empty repository field starts as <owning team>/<service name> from the answers so far
+    (the common case: one less thing to type); the person can change both."""
+    options = prop.get("ui:options") or {}
+    suggestion: dict[str, str] = {}
+    owner = values.get("owner")
+    if isinstance(owner, str) and owner:
+        team = owner.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+        allowed = options.get("allowedOwners") or options.get("allowedOrganizations") or []
+        if not allowed or team in allowed:
+            suggestion["owner"] = team
+    name = values.get("name") or values.get("component_id")
+    if isinstance(name, str) and name:
+        suggestion["repo"] = name
+    return suggestion
 
 
 def parse_value(prop: dict[str, Any], name: str, data: QueryDict) -> tuple[bool, Any]:

@@ -76,6 +76,9 @@ def test_wizard_pages_validation_review_and_create(
     assert response.status_code == 200
     state = response.context["state"]
     assert 'name="repoUrl__owner"' in response.content.decode()
+    # The repository starts as <owning team>/<service name>, from page 1's answers.
+    assert 'id="id_repoUrl__owner" value="team-orders"' in response.content.decode()
+    assert 'id="id_repoUrl__repo" value="orders-api"' in response.content.decode()
     # The on-call choice is there, preset to the platform's tool: nothing new to fill in.
     assert "The platform&#x27;s on-call tool (as configured)" in response.content.decode()
     assert "The owning team only (no rotation)" in response.content.decode()

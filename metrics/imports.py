@@ -13,8 +13,10 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import zlib
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -79,28 +81,36 @@ def import_file(path: Path, *, jobs: int = 1) -> IngestResult:
         return ingest_generic(file_lines(path), background=True)
     manage = Path(settings.BASE_DIR) / "manage.py"
     env = _child_env()
-    children = []
-    for index in range(jobs):
-        command = [sys.executable, str(manage), "metrics", "import-events", str(path)]
-        command += ["--shard", f"{index}/{jobs}", "--json", "--no-rollups"]
-        children.append(
-            subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-            )
-        )
     total = IngestResult()
     problems: list[str] = []
-    for index, child in enumerate(children):
-        out, err = child.communicate()
-        if child.returncode != 0:
-            problems.append(f"shard {index}/{jobs} exited {child.returncode}: {err.strip()[-500:]}")
-            continue
-        counts: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-        total.loaded += int(counts["loaded"])
-        total.duplicate += int(counts["duplicate"])
-        total.unlinked += int(counts["unlinked"])
-        total.invalid += [(str(r["line"]), str(r["reason"])) for r in counts["invalid_reasons"]]
+    with ExitStack() as stack:
+        # Output goes to files, not pipes: a child that fills a pipe nobody is reading yet
+        # would stall until the parent got round to it.
+        children = []
+        for index in range(jobs):
+            out = stack.enter_context(tempfile.TemporaryFile("w+"))
+            err = stack.enter_context(tempfile.TemporaryFile("w+"))
+            command = [sys.executable, str(manage), "metrics", "import-events", str(path)]
+            command += ["--shard", f"{index}/{jobs}", "--json", "--no-rollups"]
+            process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
+            children.append((index, process, out, err))
+        for index, process, out, err in children:
+            process.wait()
+            out.seek(0)
+            err.seek(0)
+            lines = out.read().strip().splitlines()
+            if process.returncode != 0 or not lines:
+                problem = err.read().strip()[-500:]
+                problems.append(f"shard {index}/{jobs} exited {process.returncode}: {problem}")
+                continue
+            counts: dict[str, Any] = json.loads(lines[-1])
+            total.loaded += int(counts["loaded"])
+            total.duplicate += int(counts["duplicate"])
+            total.unlinked += int(counts["unlinked"])
+            total.invalid += [(str(r["line"]), str(r["reason"])) for r in counts["invalid_reasons"]]
     if problems:
-        raise ImportFailed("; ".join(problems))
+        # The other shards' events are stored; importing the file again loads only what is
+        # missing (everything else counts as a duplicate).
+        raise ImportFailed("; ".join(problems) + "; run the import again to finish it")
     total.invalid.sort(key=lambda item: int(item[0]) if item[0].isdigit() else 0)
     return total

@@ -61,3 +61,10 @@ def test_a_component_always_lands_in_the_same_shard() -> None:
     assert shard_of(a, 4) == shard_of(b, 4)
     assert shard_of("not json", 4) == 0
     assert {shard_of(f'{{"component": "c{i}"}}', 4) for i in range(50)} == {0, 1, 2, 3}
+
+
+def test_jobs_must_be_positive() -> None:
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="--jobs must be 1 or more"):
+        run("import-events", str(EXAMPLE), "--jobs", "0")

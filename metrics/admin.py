@@ -32,6 +32,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    # Deleting rows here would skip the rollup and attribution bookkeeping (and forget a
+    # delivery id, so a replay would be stored again): events are records, not settings.
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(RawEvent)
 class RawEventAdmin(ReadOnlyAdmin):

@@ -55,6 +55,8 @@ class IncidentIn:
     deployment: str
     title: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # PagerDuty's incident.reopened / Opsgenie's Reopen: the incident is open again.
+    reopened: bool = False
 
 
 EventIn = DeploymentIn | ChangeIn | IncidentIn

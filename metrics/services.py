@@ -895,7 +895,9 @@ def _store_incidents(
         incident.title = event.title or incident.title
         # Merge rather than overwrite: a resolve may arrive before its trigger (out of order).
         incident.started_at = event.started_at or incident.started_at
-        incident.resolved_at = event.resolved_at or incident.resolved_at
+        incident.resolved_at = (
+            None if event.reopened else (event.resolved_at or incident.resolved_at)
+        )
         incident.deployment_ref = event.deployment or incident.deployment_ref
         incident.extra = {**incident.extra, **event.extra}
         if item.link_by != "name":

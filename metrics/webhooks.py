@@ -21,6 +21,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from catalog.webhooks import signature_ok
 from metrics.events import (
     ChangeIn,
     DeploymentIn,
@@ -179,8 +180,7 @@ def _github_signature_ok(request: HttpRequest) -> JsonResponse | None:
     given = request.headers.get("X-Hub-Signature-256", "")
     if not given:
         return _json(401, error="missing X-Hub-Signature-256")
-    expected = "sha256=" + hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    if not signature_ok(request.body, given, secret):
         return _json(403, error="signature does not match")
     return None
 
@@ -428,6 +428,7 @@ def _pagerduty_items(p: Any) -> list[Incoming]:
                 deployment="",
                 title=str(data.get("title", ""))[:500],
                 extra={"url": data.get("html_url", "")},
+                reopened=kind == "incident.reopened",
             ),
         )
     ]
@@ -457,7 +458,10 @@ def pagerduty(request: HttpRequest) -> JsonResponse:
 
 def _epoch_ms(value: Any) -> datetime | None:
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise Malformed(f"alert time {value!r} is not a time in milliseconds") from None
     return parse_time(value, "alert time", required=False)
 
 
@@ -487,6 +491,7 @@ def _opsgenie_items(p: Any) -> list[Incoming]:
                 resolved_at=updated if action == "Close" else None,
                 deployment=str(details.get("deployment", "")),
                 title=str(alert.get("message", ""))[:500],
+                reopened=action == "Reopen",
             ),
         )
     ]

@@ -34,6 +34,9 @@ def test_signed_push_refreshes_repository(
     body = json.dumps({"repository": {"full_name": "acme/orders"}}).encode()
     assert client.post(URL, body, content_type="application/json",
                        headers={"X-Hub-Signature-256": sign(body, "wrong")}).status_code == 403  # fmt: skip
+    # A header that is not even ASCII is a bad signature too, never a 500.
+    assert client.post(URL, body, content_type="application/json",
+                       headers={"X-Hub-Signature-256": "sha256=\u00e9t\u00e9"}).status_code == 403  # fmt: skip
     app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=True):

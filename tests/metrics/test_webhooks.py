@@ -88,8 +88,31 @@ def test_github_unsigned_and_wrongly_signed_are_rejected_and_not_stored(
         gh(client, "deployment_status", deployment_status(), "d-1", secret="nope").status_code
         == 403
     )
+    body = json.dumps(deployment_status()).encode()
+    response = client.post(
+        "/hooks/github",
+        body,
+        content_type="application/json",
+        headers={"X-GitHub-Event": "deployment_status", "X-GitHub-Delivery": "d-2",
+                 "X-Hub-Signature-256": "sha256=\u00e9"},
+    )  # fmt: skip
+    assert response.status_code == 403  # not ASCII: a bad signature, not a 500
     assert RawEvent.objects.count() == 0
     assert Deployment.objects.count() == 0
+
+
+def test_pagerduty_reopen_opens_the_incident_again(client: Client, checkout: Entity) -> None:
+    pd(client, pd_event("e1", "incident.triggered", "2026-03-02T13:00:00Z"))
+    pd(client, pd_event("e2", "incident.resolved", "2026-03-02T15:00:00Z"))
+    assert Incident.objects.get().resolved_at is not None
+    assert (
+        pd(client, pd_event("e3", "incident.reopened", "2026-03-02T16:00:00Z")).status_code == 202
+    )
+    incident = Incident.objects.get()
+    assert incident.resolved_at is None
+    assert incident.started_at is not None
+    pd(client, pd_event("e4", "incident.resolved", "2026-03-02T18:00:00Z"))
+    assert Incident.objects.get().recovery_hours == 5.0
 
 
 def test_github_deployment_status_is_stored_linked_and_replay_ignored(
@@ -247,6 +270,10 @@ def test_opsgenie_create_and_close(client: Client, checkout: Entity) -> None:
     assert send("Create", 1772456400000, token=None).status_code == 401
     assert send("Create", 1772456400000, token="og-tokeN").status_code == 403
     assert not Incident.objects.exists()
+    too_late = send("Create", 10**20)
+    assert too_late.status_code == 400  # a time no clock can hold: a clear 400, kept raw
+    assert "not a time in milliseconds" in too_late.json()["error"]
+    assert RawEvent.objects.filter(status=RawEventStatus.INVALID).count() == 1
     assert send("Create", 1772456400000).status_code == 202
     assert send("Close", 1772463600000).status_code == 202
     assert Incident.objects.get().recovery_hours == 2.0

@@ -328,8 +328,10 @@ def read_location(
                 continue
             annotations = doc.data.setdefault("metadata", {}).setdefault("annotations", {})
             if isinstance(annotations, dict):
-                annotations.setdefault("backstage.io/managed-by-location", source)
-                annotations.setdefault("backstage.io/managed-by-origin-location", str(root))
+                # Always ours, never the document's: other code trusts where an entity came from
+                # (a template's files are read next to its `file:` location).
+                annotations["backstage.io/managed-by-location"] = source
+                annotations["backstage.io/managed-by-origin-location"] = str(root)
             result.entities[ref] = ProcessedEntity(
                 ref=ref,
                 kind=kind,
@@ -346,6 +348,14 @@ def read_location(
                 optional = spec.get("presence") == "optional"
                 for child in [spec.get("target"), *(spec.get("targets") or [])]:
                     if not child:
+                        continue
+                    if child_type == FILE and target.type != FILE:
+                        # Only platform admins register file locations; a document fetched
+                        # from a URL or repository must not make the server read its own disk.
+                        result.errors.append(
+                            f"{source}: a {target.type} location cannot point at files on the "
+                            f"Paved server ({child}); ask a platform admin to register it"
+                        )
                         continue
                     try:
                         if child_type != target.type and child_type in (FILE, URL, REPO):

@@ -27,13 +27,16 @@ def _hash(text: str, base_dir: str) -> str:
 
 
 def _base_dir_of(entity: Entity) -> str:
+    """The folder a template's relative urls (./skeleton) read from. Only trusted sources:
+    `paved.dev/template-dir`, which save_template writes for templates a platform admin saved
+    (they have no catalog location), or the file a staff-registered file location read. A
+    document from a URL or repository cannot name a folder on this server."""
     annotations = (entity.metadata or {}).get("annotations") or {}
-    for key in ("paved.dev/template-dir", "backstage.io/managed-by-location"):
-        location = str(annotations.get(key) or "")
-        if key == "paved.dev/template-dir" and location:
-            return location
-        if location.startswith("file:"):
-            return str(Path(location.removeprefix("file:")).parent)
+    if entity.location_id is None:
+        return str(annotations.get("paved.dev/template-dir") or "")
+    source = str(annotations.get("backstage.io/managed-by-location") or "")
+    if source.startswith("file:"):
+        return str(Path(source.removeprefix("file:")).parent)
     return ""
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from portal.providers import git_host
-from portal.providers.base import PermanentProviderError, RepoRef
+from portal.providers.base import GitHost, PermanentProviderError, RepoRef
 from scaffolder.engine.context import StepContext
 from scaffolder.engine.registry import StepKind, register_step
 from scaffolder.expressions import parse_repo_url
@@ -77,6 +77,25 @@ def source_files_for(ctx: StepContext, source_path: str | None) -> dict[str, byt
     return files
 
 
+def refuse_other_content(
+    host: GitHost, repo: RepoRef, files: dict[str, bytes], branch: str
+) -> None:
+    """A repository that already exists may be published to only while it is empty or holds
+    exactly these files (this step being repeated). Anything else belongs to someone: refuse,
+    as Backstage's publish actions do, rather than commit over another team's work."""
+    existing = host.list_files(repo, ref=branch)
+    if not existing:
+        return
+    if set(existing) == set(files) and all(
+        host.read_file(repo, path, ref=branch) == data for path, data in files.items()
+    ):
+        return
+    raise PermanentProviderError(
+        f"repository {repo.full_name} already exists with other content; choose another "
+        "repository name (publishing never overwrites an existing repository)"
+    )
+
+
 class _Publish(StepKind):
     input_schema: ClassVar[dict[str, Any]] = PUBLISH_SCHEMA
     lease_seconds = 300
@@ -109,6 +128,8 @@ class _Publish(StepKind):
             topics=tuple(inputs.get("topics") or ()),
             team=access_team(inputs.get("access")),
         )
+        if not created:
+            refuse_other_content(host, repo, files, branch)
         ctx.log.info(
             "%s repository %s on %s.", "Created" if created else "Found", repo.full_name, host.name
         )

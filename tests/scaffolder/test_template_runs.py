@@ -192,3 +192,18 @@ def test_docs_site_each_step(owner: User) -> None:
         "docs/intro.md",
         "docs/faq.md",
     ]
+
+
+@TEST_PROVIDERS
+def test_publishing_never_overwrites_another_teams_repository(owner: User) -> None:
+    load_builtin_templates()
+    host = DiskGitHost()
+    theirs, _ = host.ensure_repository("team-orders", "orders-api")
+    host.commit_files(theirs, {"README.md": b"their service\n"}, message="theirs")
+    version = TemplateVersion.objects.get(ref="template:default/python-service")
+    run = drive(start_template_run(version=version, values=golden_values(), actor=owner))
+    assert run.status == RunStatus.FAILED
+    error = Step.objects.get(run=run, key="publish").error
+    assert "team-orders/orders-api already exists with other content" in error
+    assert len(host.commits("team-orders", "orders-api")) == 1  # untouched
+    assert host.read_file(theirs, "README.md") == b"their service\n"

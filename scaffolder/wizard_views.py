@@ -154,6 +154,8 @@ def template_wizard(request: HttpRequest, namespace: str, name: str) -> HttpResp
         )
     except ValueError:
         current = indexes[0] if indexes else 0
+    if template.pages and current not in indexes:
+        current = indexes[0] if indexes else 0  # a page that does not exist or is hidden
     action = request.POST.get("action", "")
     errors: dict[str, list[str]] = {}
     problems: list[str] = []
@@ -230,7 +232,10 @@ def template_field_validate(request: HttpRequest, namespace: str, name: str) -> 
         return _unusable(request, exc)
     field_name = request.POST.get("field", "")
     try:
-        page = template.pages[int(request.POST.get("page", "0"))]
+        index = int(request.POST.get("page", "0"))
+        if index < 0:  # a negative index would quietly pick a page from the end
+            raise IndexError(index)
+        page = template.pages[index]
     except (ValueError, IndexError):
         raise Http404("No such page") from None
     values = parse_page(page, decode_state(request.POST.get("state", "")), request.POST)

@@ -255,3 +255,17 @@ def test_a_template_limited_to_some_groups(
         with pytest.raises(RunStartError, match="limited to group:default/team-orders"):
             start_template_run(version=version_for_entity(entity), values={}, actor=user)
         assert not Run.objects.exists()
+
+
+def test_a_page_that_does_not_exist_shows_the_first_one(
+    owner_client: Client, templates: None
+) -> None:
+    for page in ("99", "-1"):
+        assert owner_client.get(f"{WIZARD}?page={page}").status_code == 200
+        response = _post(owner_client, {"state": "{}", "page": page, "action": "next"})
+        assert response.status_code in (200, 422)
+        assert 'name="name"' in response.content.decode()  # the first page's field
+    response = owner_client.post(
+        f"{WIZARD}validate", {"state": "{}", "page": "-1", "field": "name", "name": "x"}
+    )
+    assert response.status_code == 404

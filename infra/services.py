@@ -438,6 +438,13 @@ def _check_can_change(req: ResourceRequest, actor: User, *, deleting: bool = Fal
         )
 
 
+def _lock_for_change(req: ResourceRequest, actor: User, *, deleting: bool = False) -> None:
+    """Check again with the row locked: two clicks (or two people) must not both start a
+    change; the second one waits here, then sees the first one's status or approval."""
+    locked = ResourceRequest.objects.select_for_update().get(pk=req.pk)
+    _check_can_change(locked, actor, deleting=deleting)
+
+
 def change_request(
     *, request: ResourceRequest, actor: User, parameters: dict[str, Any]
 ) -> ResourceRequest:
@@ -448,6 +455,7 @@ def change_request(
         raise RequestInvalid([Problem("parameters", "nothing changed")])
     checked = validate_request(_spec_for(request, merged), existing=request)
     with transaction.atomic():
+        _lock_for_change(request, actor)
         if checked.needs_approval:
             approval = _new_approval(
                 request, checked, ChangeAction.UPDATE, checked.parameters, actor
@@ -515,6 +523,7 @@ def delete_request(*, request: ResourceRequest, actor: User, confirm: str) -> No
         )
     checked_policy_needs_approval = _deletion_needs_approval(request)
     with transaction.atomic():
+        _lock_for_change(request, actor, deleting=True)
         if checked_policy_needs_approval is not None:
             approval = Approval.objects.create(
                 request=request,

@@ -212,6 +212,19 @@ def test_resize_grows_in_a_new_run_and_refuses_to_shrink(
     assert Run.objects.filter(subject=req.subject).count() == 2
 
 
+def test_a_second_click_on_a_stale_page_starts_no_second_change(
+    owner: User, orders_service: Entity, cluster_dir: Path
+) -> None:
+    req = _ready_dev(owner)
+    stale = ResourceRequest.objects.get(pk=req.pk)  # what the second request still believes
+    services.resize_request(request=req, actor=owner, size=50)
+    with pytest.raises(RequestInvalid, match="it is updating; wait until it is ready"):
+        services.resize_request(request=stale, actor=owner, size=60)
+    with pytest.raises(RequestInvalid, match="it is updating"):
+        services.delete_request(request=stale, actor=owner, confirm=stale.name)
+    assert Run.objects.filter(subject=req.subject).count() == 2  # create + one change
+
+
 def test_shrink_is_allowed_when_the_class_says_so(
     owner: User, orders_service: Entity, cluster_dir: Path
 ) -> None:

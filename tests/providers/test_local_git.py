@@ -160,3 +160,13 @@ def test_concurrent_commits_are_all_kept(git_root):
     assert results == [True] * 6
     assert host.list_files(repo) == [f"f{i}.txt" for i in range(6)]
     assert host.commit_count(repo) == 6
+
+
+def test_a_failed_creation_leaves_nothing_behind(git_root):
+    host = LocalGitHost()
+    with pytest.raises(PermanentProviderError):
+        host.ensure_repository("acme", "broken", default_branch="bad..branch")
+    assert not list((git_root / "acme").glob("*broken*"))  # no half-made repo or temp folder
+    repo, created = host.ensure_repository("acme", "broken")  # the name is still free
+    assert created
+    assert repo.full_name == "acme/broken"

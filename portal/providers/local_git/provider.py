@@ -113,15 +113,19 @@ class LocalGitHost:
             # Initialise next to the final path, then rename: a half-created repository never
             # becomes visible, and two racing workers cannot both "create" it.
             tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=git_dir.parent))
-            run_git(["init", "--bare", "-q", "-b", default_branch, str(tmp)])
-            run_git(["config", MANAGED_KEY, "true"], git_dir=tmp)
-            run_git(["config", "paved.private", str(bool(private)).lower()], git_dir=tmp)
-            run_git(["config", "http.receivepack", "false"], git_dir=tmp)
-            if team:
-                run_git(["config", "paved.team", team], git_dir=tmp)
-            for topic in topics:
-                run_git(["config", "--add", "paved.topic", topic], git_dir=tmp)
-            (tmp / "description").write_text(description.strip() + "\n" if description else "")
+            try:
+                run_git(["init", "--bare", "-q", "-b", default_branch, str(tmp)])
+                run_git(["config", MANAGED_KEY, "true"], git_dir=tmp)
+                run_git(["config", "paved.private", str(bool(private)).lower()], git_dir=tmp)
+                run_git(["config", "http.receivepack", "false"], git_dir=tmp)
+                if team:
+                    run_git(["config", "paved.team", team], git_dir=tmp)
+                for topic in topics:
+                    run_git(["config", "--add", "paved.topic", topic], git_dir=tmp)
+                (tmp / "description").write_text(description.strip() + "\n" if description else "")
+            except BaseException:
+                _rmtree(tmp)  # a half-initialised repository never stays behind
+                raise
             try:
                 os.rename(tmp, git_dir)
             except OSError:

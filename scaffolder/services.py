@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Entity, make_ref
@@ -50,16 +50,25 @@ def _record_version(
             TemplateVersion.objects.filter(pk=existing.pk).update(entity=entity)
         return existing
     last = TemplateVersion.objects.filter(ref=template.ref).order_by("-version").first()
-    return TemplateVersion.objects.create(
-        entity=entity,
-        ref=template.ref,
-        version=(last.version + 1) if last else 1,
-        content_hash=digest,
-        yaml_text=template.yaml_text,
-        definition=template.data,
-        base_dir=base_dir,
-        created_by=actor,
-    )
+    try:
+        with transaction.atomic():
+            return TemplateVersion.objects.create(
+                entity=entity,
+                ref=template.ref,
+                version=(last.version + 1) if last else 1,
+                content_hash=digest,
+                yaml_text=template.yaml_text,
+                definition=template.data,
+                base_dir=base_dir,
+                created_by=actor,
+            )
+    except IntegrityError:
+        # Two first uses of a changed template at once (two people opening the wizard): the
+        # other one recorded this content first, or took the number; use or number after it.
+        same = TemplateVersion.objects.filter(ref=template.ref, content_hash=digest).first()
+        if same is not None:
+            return same
+        return _record_version(template=template, entity=entity, base_dir=base_dir, actor=actor)
 
 
 def save_template(

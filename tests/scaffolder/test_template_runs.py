@@ -207,3 +207,43 @@ def test_publishing_never_overwrites_another_teams_repository(owner: User) -> No
     assert "team-orders/orders-api already exists with other content" in error
     assert len(host.commits("team-orders", "orders-api")) == 1  # untouched
     assert host.read_file(theirs, "README.md") == b"their service\n"
+
+
+SMALL_TEMPLATE = """
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: small, title: Small}
+spec:
+  owner: group:default/team-orders
+  type: service
+  steps:
+    - id: hello
+      action: debug:log
+      input: {message: hi}
+"""
+
+
+def test_two_first_uses_of_a_changed_template_agree_on_its_version(owner: User) -> None:
+    """Another request records the same new content between our read of the last version and
+    our insert (simulated on the INSERT itself): we use its row instead of failing."""
+    from django.db import connection
+
+    from scaffolder.services import save_template
+
+    save_template(yaml_text=SMALL_TEMPLATE, actor=owner)
+    entity = Entity.objects.get(ref="template:default/small")
+    Entity.objects.filter(pk=entity.pk).update(spec={**entity.spec, "type": "website"})
+    entity.refresh_from_db()
+    competitor: list[TemplateVersion] = []
+
+    def record_first(execute, sql, params, many, context):
+        if sql.startswith('INSERT INTO "scaffolder_templateversion"') and not competitor:
+            competitor.append(TemplateVersion(pk=None))  # mark: only once
+            execute(sql, params, many, context)  # the other request's identical insert wins
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record_first):
+        version = version_for_entity(entity)
+    assert competitor
+    assert TemplateVersion.objects.filter(ref="template:default/small").count() == 2
+    assert version.version == 2

@@ -254,7 +254,6 @@ def _finish_run_redacted(run: Run, status: RunStatus, *, error: str = "") -> Non
             return
         if status == RunStatus.SUCCEEDED:
             secrets.discard_run_secrets(run.pk)
-        if status == RunStatus.SUCCEEDED:
             append_log(run.pk, "Run finished: every step succeeded.")
         else:
             append_log(run.pk, f"Run failed. {error}", level="ERROR")

@@ -141,6 +141,14 @@ class _Batch:
             self.dirty.add((key, env, _day(when)))
 
 
+def _with_link_hint(item: Incoming, extra: dict[str, Any]) -> dict[str, Any]:
+    """Remember how an event named its component (repository, Argo CD app, PagerDuty service)
+    so that relinking can look it up the same way once the catalog knows it."""
+    if item.link_by == "name":
+        return extra
+    return {**extra, "link": {"by": item.link_by, "value": item.event.component}}
+
+
 # --- Generic events (API and import) --------------------------------------------------------
 
 BATCH = 5000
@@ -516,7 +524,7 @@ def _store_deployments(
                 event.rollback,
                 event.hotfix,
             )
-            old.extra, old.raw_id = event.extra, raws[id(item)]
+            old.extra, old.raw_id = _with_link_hint(item, event.extra), raws[id(item)]
             old.save()
             deps[event.id] = _Dep.of(old)
             batch.recompute.add(key)
@@ -539,7 +547,7 @@ def _store_deployments(
                 event.rollback,
                 event.hotfix,
                 None,
-                event.extra,
+                _with_link_hint(item, event.extra),
                 raws[id(item)],
             )
         )
@@ -900,8 +908,7 @@ def _store_incidents(
         )
         incident.deployment_ref = event.deployment or incident.deployment_ref
         incident.extra = {**incident.extra, **event.extra}
-        if item.link_by != "name":
-            incident.extra["link"] = {"by": item.link_by, "value": event.component}
+        incident.extra = _with_link_hint(item, incident.extra)
         if entity is None:
             unlinked.append(raws[id(item)])
     touched = [rows[i] for i in dict.fromkeys(ids)]
@@ -1040,7 +1047,10 @@ def relink_unlinked(*, actor: object = None) -> int:
         for model in (Deployment, Incident, Change):
             for row in model.objects.filter(component__isnull=True):
                 hint = (row.extra if hasattr(row, "extra") else {}).get("link") or {}
-                by, value = hint.get("by", "name"), hint.get("value", row.component_name)
+                value = hint.get("value", row.component_name)
+                # Commits keep no hint; a "/" never occurs in a component name, so such a
+                # name is the repository (owner/repo) the push came from.
+                by = hint.get("by") or ("repo" if "/" in value else "name")
                 entity = resolver.resolve(by, value)
                 if entity is None:
                     continue

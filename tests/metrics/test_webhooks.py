@@ -181,6 +181,27 @@ def test_unlinked_repository_is_kept_and_listed(client: Client) -> None:
     assert RawEvent.objects.get(delivery_id="d-1").status == RawEventStatus.UNLINKED
 
 
+def test_events_named_by_repository_or_app_link_once_the_component_is_annotated(
+    client: Client, request: pytest.FixtureRequest
+) -> None:
+    from metrics.services import relink_unlinked
+
+    push = {"repository": {"full_name": "acme/checkout"},
+            "commits": [{"id": "c1", "timestamp": "2026-03-02T08:00:00Z"}]}  # fmt: skip
+    gh(client, "push", push, "p-1")
+    gh(client, "deployment_status", deployment_status(), "d-1")
+    argo = {"app": "checkout-prod", "revision": "abc123", "phase": "Succeeded",
+            "finished_at": "2026-03-02T12:00:00Z"}  # fmt: skip
+    client.post("/hooks/argocd", json.dumps(argo), content_type="application/json",
+                headers={"Authorization": "Bearer argo-token"})  # fmt: skip
+    assert Deployment.objects.filter(component__isnull=True).count() == 2
+    assert Change.objects.filter(component__isnull=True).count() == 1
+    checkout = request.getfixturevalue("checkout")  # now the catalog knows the annotations
+    assert relink_unlinked() == 3
+    assert set(Deployment.objects.values_list("component", flat=True)) == {checkout.pk}
+    assert Change.objects.get().component == checkout
+
+
 def pd(client: Client, payload: Any, secret: str = PD_SECRET) -> Any:
     body = json.dumps(payload).encode()
     sig = "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

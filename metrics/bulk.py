@@ -18,29 +18,6 @@ def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     return None  # str, int, bool, datetime and FK ids are sent as they are
 
 
-def copy_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
-    """Insert new rows and set their pk. Unique violations raise IntegrityError like INSERT."""
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_create(objs, batch_size=2000)
-        return
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    convert = [(f.attname, _converter(f)) for f in fields]
-    ids = allocate_ids(model, len(objs))
-    for obj, pk in zip(objs, ids, strict=True):
-        obj.pk = pk
-        obj._state.adding = False
-
-    def rows() -> Iterable[list[Any]]:
-        for obj in objs:
-            d = obj.__dict__
-            yield [obj.pk, *(c(d[a]) if c else d[a] for a, c in convert)]
-
-    copy_rows(meta.db_table, [str(meta.pk.column), *(str(f.column) for f in fields)], rows())
-
-
 def fast_path() -> bool:
     """PostgreSQL-only statements (COPY, array parameters, ON CONFLICT ... RETURNING, set-based
     rollups) on PostgreSQL; the generic ORM path on other databases. One switch, so tests can

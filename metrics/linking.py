@@ -22,10 +22,6 @@ BY_ANNOTATION = {
 }
 
 
-def components() -> object:
-    return Entity.objects.filter(kind__iexact="component")
-
-
 @dataclass
 class ComponentResolver:
     """Resolve (how, value) to a component Entity or None; results are cached."""

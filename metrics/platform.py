@@ -198,9 +198,3 @@ def daily_active_users(since: date, until: date) -> dict[str, Any]:
         "average": sum(n for _, n in series) / len(series) if series else 0.0,
         "latest": series[-1][1] if series else 0,
     }
-
-
-def developer_satisfaction(quarter: str | None = None) -> dict[str, Any]:
-    from metrics.survey import current_quarter, survey_results
-
-    return survey_results(quarter or current_quarter())

@@ -1010,10 +1010,6 @@ def recompute_components(keys: set[str], *, batch: _Batch | None = None) -> None
         _mark_dirty(batch.dirty)
 
 
-def recompute_component(key: str, *, batch: _Batch | None = None) -> None:
-    recompute_components({key}, batch=batch)
-
-
 def _mark_dirty(dirty: set[tuple[str, str, date]]) -> None:
     if not dirty:
         return

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from jinja2 import ChainableUndefined, Template, TemplateError, Undefined, nodes, pass_context
+from jinja2 import ChainableUndefined, Template, TemplateError, Undefined, pass_context
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -322,15 +322,6 @@ def check_syntax(source: str, *, where: str = "") -> None:
             environment().parse(_jsify(source))
     except TemplateError as exc:
         raise ExpressionError(_reason(exc), where=where, expression=source) from None
-
-
-def referenced_names(source: str) -> set[str]:
-    """Top-level names an expression reads (parameters, steps, user, each, ...)."""
-    try:
-        ast = environment().parse(_jsify(source))
-    except TemplateError:
-        return set()
-    return {node.name for node in ast.find_all(nodes.Name) if node.ctx == "load"}
 
 
 # --- filters ---------------------------------------------------------------------------------

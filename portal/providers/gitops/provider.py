@@ -56,10 +56,6 @@ def manifest_path(environment: str, api_version: str, kind: str, namespace: str,
     return f"environments/{environment}/{namespace or CLUSTER_SCOPE}/{kind_dir}/{name}.yaml"
 
 
-def _is_cluster_scoped(kind: str, namespace: str) -> bool:
-    return kind == "Namespace" or not namespace
-
-
 class GitOpsProvider:
     """Both a Deployer and a Cluster: "applying" means committing to the GitOps repository."""
 

@@ -59,10 +59,7 @@ class ComponentResolver:
             return None
         found = qs.filter(metadata__annotations__contains={annotation: value}).first()
         if found is None and by == "repo":  # repository slugs are case-insensitive on GitHub
-            for entity in qs.filter(metadata__annotations__has_key=annotation):
-                slug = str(entity.metadata.get("annotations", {}).get(annotation, ""))
-                if slug.lower() == value.lower():
-                    return entity
+            found = qs.filter(**{f"metadata__annotations__{annotation}__iexact": value}).first()
         return found
 
 

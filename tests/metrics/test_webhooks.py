@@ -378,3 +378,10 @@ def test_github_workflow_run_and_merged_pull_request(client: Client, checkout: E
     change = Change.objects.get(sha="m1")
     assert change.first_prod_deployment == dep  # inferred from the known merge commit
     assert (dep.finished_at - change.committed_at).total_seconds() == 80 * 60
+
+
+def test_repository_slugs_match_whatever_their_case(client: Client, checkout: Entity) -> None:
+    push = {"repository": {"full_name": "ACME/Checkout"},
+            "commits": [{"id": "c9", "timestamp": "2026-03-02T08:00:00Z"}]}  # fmt: skip
+    assert gh(client, "push", push, "p-9").status_code == 202
+    assert Change.objects.get(sha="c9").component == checkout

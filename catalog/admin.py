@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from catalog.api import hash_token
 from catalog.models import ApiToken, Entity, ExtraKind, Location, ObservabilityLink, Relation
-from catalog.services import refresh_location
+from catalog.services import approve_location, refresh_location
 
 
 class RelationInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -73,16 +73,44 @@ class RelationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     raw_id_fields = ("source", "target", "origin")
 
 
+class ApprovalFilter(admin.SimpleListFilter):
+    title = "templates"
+    parameter_name = "approval"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("waiting", "Waiting for approval"), ("approved", "Approved")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Location]) -> QuerySet[Location]:
+        if self.value() == "waiting":
+            return queryset.filter(approved_at__isnull=True)
+        if self.value() == "approved":
+            return queryset.filter(approved_at__isnull=False)
+        return queryset
+
+
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("target", "type", "entity_count", "last_refreshed_at", "has_errors",
-                    "created_by")  # fmt: skip
-    list_filter = ("type",)
+                    "created_by", "templates_approved")  # fmt: skip
+    list_filter = ("type", ApprovalFilter)
     search_fields = ("target",)
     list_select_related = ("created_by",)
-    readonly_fields = ("errors", "entity_count", "last_refreshed_at", "created_at")
+    readonly_fields = ("errors", "entity_count", "last_refreshed_at", "created_at",
+                       "approved_by", "approved_at")  # fmt: skip
     raw_id_fields = ("created_by",)
-    actions = ["refresh_now"]
+    actions = ["refresh_now", "approve_templates"]
+
+    @admin.display(boolean=True, description="templates approved")
+    def templates_approved(self, obj: Location) -> bool:
+        return obj.is_approved
+
+    @admin.action(description="Approve its templates for everyone")
+    def approve_templates(self, request: HttpRequest, queryset: QuerySet[Location]) -> None:
+        count = 0
+        for location in queryset.filter(approved_at__isnull=True):
+            approve_location(location=location, actor=request.user)  # type: ignore[arg-type]
+            count += 1
+        self.message_user(request, f"Approved the templates of {count} location(s).")
 
     @admin.display(boolean=True, description="errors")
     def has_errors(self, obj: Location) -> bool:

@@ -31,6 +31,9 @@ from catalog.validation import (
 from catalog.yamlio import MAX_FILE_BYTES, YamlError, load_one, parse_documents
 
 FILE, URL, REPO = "file", "url", "repo"
+
+# Annotations only Paved itself writes; a document that carries them has them removed.
+PAVED_ONLY_ANNOTATIONS = ("paved.dev/template-dir",)
 CATALOG_FILE = "catalog-info.yaml"
 MAX_TARGETS = 500  # files followed from one registered location
 
@@ -61,11 +64,13 @@ class Target:
         if self.type == URL:
             return Target(URL, urljoin(self.target, relative))
         if self.type == REPO:
-            owner, name, path = split_repo(self.target)
+            where, _, branch = self.target.partition("#")
+            owner, name, path = split_repo(where)
             joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), relative))
             if joined.startswith("../") or joined == "..":
                 raise ReadError(f"{relative!r} points outside the repository {owner}/{name}")
-            return Target(REPO, f"{owner}/{name}/{joined.lstrip('/')}")
+            suffix = f"#{branch}" if branch else ""
+            return Target(REPO, f"{owner}/{name}/{joined.lstrip('/')}{suffix}")
         return Target(FILE, str((Path(self.target).parent / relative).resolve()))
 
 
@@ -132,13 +137,14 @@ def _read_repo(target: str, limit: int) -> bytes:
     from portal.providers import git_host
     from portal.providers.base import ProviderError
 
+    target, _, branch = target.partition("#")
     owner, name, path = split_repo(target)
     try:
         host = git_host()
         repo = host.get_repository(owner, name)
         if repo is None:
             raise ReadError(f"repository {owner}/{name} does not exist on the {host.name} git host")
-        data = host.read_file(repo, path)
+        data = host.read_file(repo, path, ref=branch or None)
     except ProviderError as exc:
         raise ReadError(f"repository {owner}/{name}: {exc}") from exc
     if data is None:
@@ -332,6 +338,8 @@ def read_location(
                 # (a template's files are read next to its `file:` location).
                 annotations["backstage.io/managed-by-location"] = source
                 annotations["backstage.io/managed-by-origin-location"] = str(root)
+                for key in PAVED_ONLY_ANNOTATIONS:
+                    annotations.pop(key, None)
             result.entities[ref] = ProcessedEntity(
                 ref=ref,
                 kind=kind,

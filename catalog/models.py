@@ -69,6 +69,16 @@ class Location(models.Model):
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     errors = models.JSONField(default=list, blank=True, help_text="problems reading this location")
     entity_count = models.PositiveIntegerField(default=0)
+    # Templates are put in front of other people only from locations a platform admin
+    # registered or approved (docs/security.md, "Template publishers").
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a platform admin approved its Templates for everyone.",
+    )
 
     class Meta:
         ordering = ["type", "target"]
@@ -82,6 +92,10 @@ class Location(models.Model):
     @property
     def ref(self) -> str:
         return str(self)
+
+    @property
+    def is_approved(self) -> bool:
+        return self.approved_at is not None
 
 
 class Entity(models.Model):

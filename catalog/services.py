@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -133,10 +134,18 @@ def preview_location(*, target: Target) -> ReadResult:
 
 def register_location(*, target: Target, actor: User | None) -> Location:
     """Create (or find) the Location row; ingestion is a separate step (refresh_location)."""
+    person = actor if actor and actor.is_authenticated else None
+    # The command line (no person) and platform admins are the platform team: what they
+    # register may publish Templates at once. A developer's location waits for approval.
+    trusted = person is None or person.is_staff
     location, created = Location.objects.get_or_create(
         type=target.type,
         target=target.target,
-        defaults={"created_by": actor if actor and actor.is_authenticated else None},
+        defaults={
+            "created_by": person,
+            "approved_by": person if trusted else None,
+            "approved_at": timezone.now() if trusted else None,
+        },
     )
     if created:
         logger.info("registered catalog location %s", location)
@@ -147,6 +156,17 @@ def register_location(*, target: Target, actor: User | None) -> Location:
             after={"type": target.type, "target": target.target},
         )
     return location
+
+
+def approve_location(*, location: Location, actor: User) -> None:
+    """A platform admin lets this location's Templates be offered to everyone."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only platform admins may approve a location's templates.")
+    if location.approved_at is not None:
+        return
+    Location.objects.filter(pk=location.pk).update(approved_by=actor, approved_at=timezone.now())
+    location.refresh_from_db(fields=["approved_by", "approved_at"])
+    audit.record(actor=actor, action="catalog.location.approved", target=location)
 
 
 def import_locations(*, targets: list[str], actor: User | None) -> list[IngestResult]:
@@ -179,10 +199,15 @@ def refresh_location(*, location: Location) -> IngestResult:
     errors_only: list[Entity] = []
     for ref, processed in read.entities.items():
         current = existing.get(ref)
-        if current is not None and current.location_id not in (None, location.pk):
+        if current is not None and current.location_id != location.pk:
+            # A location never adopts what it did not create: not another location's entity,
+            # and not one a platform admin saved in Paved (no location at all).
             result.errors.append(
                 f"{ref} is already provided by another location (#{current.location_id}); "
                 "skipped here"
+                if current.location_id is not None
+                else f"{ref} is managed in Paved by the platform team; a location cannot "
+                "replace it (choose another name)"
             )
             continue
         if processed.errors:

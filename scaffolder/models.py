@@ -232,3 +232,24 @@ class TemplateVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ref} v{self.version}"
+
+
+class TemplatePublication(models.Model):
+    """A template saved in Paved by the platform team (Django admin, built-in or demo
+    templates): offered to everyone, and the one kind of template whose relative urls may
+    read from a folder on the server. Templates from catalog locations are published by
+    approving their location instead (catalog.Location.approved_at)."""
+
+    entity = models.OneToOneField(
+        "catalog.Entity", on_delete=models.CASCADE, related_name="template_publication"
+    )
+    base_dir = models.CharField(
+        max_length=500, blank=True, help_text="Folder that relative urls (./skeleton) resolve in."
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"publication of entity {self.entity_id}"

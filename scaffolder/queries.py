@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 
 from catalog.models import Entity
-from scaffolder.models import Run, RunLogLine, Step, StepStatus
+from scaffolder.models import Run, RunLogLine, Step, StepStatus, TemplatePublication
 
 
 def runs_for_list(
@@ -60,7 +70,15 @@ def templates_for_list(
             | Q(description__icontains=query)
             | Q(tags__icontains=query)
         )
-    rows = list(templates)
+    rows = list(
+        templates.annotate(
+            _published=Exists(TemplatePublication.objects.filter(entity_id=OuterRef("pk"))),
+            _location_approved=ExpressionWrapper(
+                Q(location__approved_at__isnull=False), output_field=BooleanField()
+            ),
+            _registered_by=F("location__created_by_id"),
+        )
+    )
     if user is not None:
         from scaffolder.permissions import can_use_template
 

@@ -11,13 +11,14 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from catalog.ingestion import FILE
 from catalog.models import Entity, make_ref
 from scaffolder.dry_run import template_context
 from scaffolder.engine.runner import RunStartError, StepSpec, start_run
-from scaffolder.loader import Template, TemplateInvalid, load_template_text
-from scaffolder.models import Run, TemplateVersion
+from scaffolder.loader import Problem, Template, TemplateInvalid, load_template_text
+from scaffolder.models import Run, TemplatePublication, TemplateVersion
 from scaffolder.parameters import format_errors, secret_parameter_names, validate_values
-from scaffolder.permissions import can_use_template, template_allowed_groups
+from scaffolder.permissions import can_use_template, unusable_reason
 from scaffolder.platform import platform_context
 from scaffolder.run_kind import RUN_KIND
 
@@ -27,16 +28,19 @@ def _hash(text: str, base_dir: str) -> str:
 
 
 def _base_dir_of(entity: Entity) -> str:
-    """The folder a template's relative urls (./skeleton) read from. Only trusted sources:
-    `paved.dev/template-dir`, which save_template writes for templates a platform admin saved
-    (they have no catalog location), or the file a staff-registered file location read. A
-    document from a URL or repository cannot name a folder on this server."""
-    annotations = (entity.metadata or {}).get("annotations") or {}
+    """The folder a template's relative urls (./skeleton) read from. Only what Paved itself
+    recorded counts: the publication row save_template writes for templates the platform team
+    saved, or the file of a file location a platform admin registered or approved. Nothing a
+    catalog document says (annotations included) can name a folder on this server."""
     if entity.location_id is None:
-        return str(annotations.get("paved.dev/template-dir") or "")
-    source = str(annotations.get("backstage.io/managed-by-location") or "")
-    if source.startswith("file:"):
-        return str(Path(source.removeprefix("file:")).parent)
+        publication = TemplatePublication.objects.filter(entity=entity).first()
+        return publication.base_dir if publication is not None else ""
+    location = entity.location
+    if location is not None and location.type == FILE and location.is_approved:
+        source = str(((entity.metadata or {}).get("annotations") or {}).get(
+            "backstage.io/managed-by-location") or "")  # fmt: skip
+        if source.startswith("file:"):
+            return str(Path(source.removeprefix("file:")).parent)
     return ""
 
 
@@ -85,9 +89,15 @@ def save_template(
         annotations["paved.dev/template-dir"] = base_dir
     metadata["annotations"] = annotations
     owner_ref = _owner_ref({"owner": template.owner})
+    ref = make_ref("Template", template.namespace, template.name)
+    provided = Entity.objects.filter(ref=ref, location__isnull=False).first()
+    if provided is not None:
+        raise TemplateInvalid(source, [Problem(0, (
+            f"{ref} is provided by the catalog location {provided.location}; rename this "
+            "template or unregister that location"))])  # fmt: skip
     with transaction.atomic():
         entity, _ = Entity.objects.update_or_create(
-            ref=make_ref("Template", template.namespace, template.name),
+            ref=ref,
             defaults={
                 "kind": "Template",
                 "namespace": template.namespace,
@@ -103,6 +113,9 @@ def save_template(
                 "spec": template.spec,
                 "updated_at": timezone.now(),
             },
+        )
+        TemplatePublication.objects.update_or_create(
+            entity=entity, defaults={"base_dir": base_dir, "published_by": actor}
         )
         return _record_version(template=template, entity=entity, base_dir=base_dir, actor=actor)
 
@@ -194,10 +207,7 @@ def start_template_run(
     Raises RunStartError listing every problem; nothing is written then."""
     entity = version.entity
     if actor is not None and entity is not None and not can_use_template(actor, entity):
-        groups = ", ".join(sorted(template_allowed_groups(entity) or ()))
-        raise RunStartError(
-            [f"{version.ref} is limited to {groups}; {actor.get_username()} is in none of them"]
-        )
+        raise RunStartError([unusable_reason(actor, entity)])
     try:
         template = template_of(version)
     except TemplateInvalid as exc:

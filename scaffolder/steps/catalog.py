@@ -104,8 +104,9 @@ class CatalogRegister(StepKind):
             owner=owner,
             name=name,
             path=path,
-            documents=documents,
+            branch=branch,
             default_branch=branch == repo.default_branch,
+            actor=ctx.run.requested_by,
         )
         if problems:
             raise PermanentProviderError(

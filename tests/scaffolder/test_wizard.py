@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from catalog.models import Entity
 from scaffolder.demo import load_builtin_templates
-from scaffolder.models import Run, Step
+from scaffolder.models import Run, Step, TemplatePublication
 
 pytestmark = pytest.mark.django_db
 
@@ -190,10 +190,11 @@ def test_editor_is_staff_only_and_dry_runs_without_side_effects(
 
 
 def test_an_invalid_catalog_template_is_explained_not_run(owner_client: Client) -> None:
-    Entity.objects.create(
+    broken = Entity.objects.create(
         kind="Template", name="broken", api_version="scaffolder.backstage.io/v1beta3",
         spec={"type": "service", "steps": [{"id": "x", "action": "fetch:rails", "input": {}}]},
     )  # fmt: skip
+    TemplatePublication.objects.create(entity=broken)  # saved by the platform team
     response = owner_client.get("/create/default/broken/")
     assert response.status_code == 422
     assert "unknown action &#x27;fetch:rails&#x27;" in response.content.decode()

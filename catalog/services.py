@@ -65,10 +65,17 @@ def group_refs_for_user(user: User | AnonymousUser) -> set[str]:
     cached: set[str] | None = getattr(user, "_paved_group_refs", None)
     if cached is not None:
         return cached
+    # Membership counts only from documents the platform team vouches for (saved in Paved, or
+    # from an approved location): a developer cannot register a Group or User document that
+    # makes them a member of another team.
     refs = set(
-        Relation.objects.filter(
-            source__user=user, source__kind__iexact="user", type="memberOf"
-        ).values_list("target_ref", flat=True)
+        Relation.objects.filter(source__user=user, source__kind__iexact="user", type="memberOf")
+        .filter(
+            Q(origin__isnull=True)
+            | Q(origin__location__isnull=True)
+            | Q(origin__location__approved_at__isnull=False)
+        )
+        .values_list("target_ref", flat=True)
     )
     user._paved_group_refs = refs  # type: ignore[attr-defined]
     return refs

@@ -385,6 +385,11 @@ PAVED_GITOPS_REPO = env_str("PAVED_GITOPS_REPO", "platform/gitops")
 PAVED_ARGOCD_NAMESPACE = env_str("PAVED_ARGOCD_NAMESPACE", "argocd")
 PAVED_GITHUB_API_URL = env_str("PAVED_GITHUB_API_URL", "https://api.github.com").rstrip("/")
 PAVED_GITHUB_ORG = env_str("PAVED_GITHUB_ORG", "")
+# Repository owners every team may create repositories under (docs/security.md); a team may
+# always use its own name and the owners its Group lists in paved.dev/repository-owners.
+PAVED_SHARED_REPOSITORY_OWNERS = env_list(
+    "PAVED_SHARED_REPOSITORY_OWNERS", [PAVED_GITHUB_ORG] if PAVED_GITHUB_ORG else []
+)
 PAVED_GITHUB_TOKEN = env_secret("PAVED_GITHUB_TOKEN")
 PAVED_GITHUB_APP_ID = env_str("PAVED_GITHUB_APP_ID", "")
 PAVED_GITHUB_APP_PRIVATE_KEY = env_secret("PAVED_GITHUB_APP_PRIVATE_KEY")

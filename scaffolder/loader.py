@@ -315,7 +315,8 @@ def validate_document(document: Any) -> list[Problem]:
     if not isinstance(steps, list) or not steps:
         problems.append(Problem(_line_of(spec, "steps"), "spec.steps must be a non-empty list"))
         steps = []
-    known = step_kinds()
+    # Internal kinds (infra's claim steps) are added by Paved's own flows, never by a template.
+    known = {name: kind for name, kind in step_kinds().items() if not kind.internal}
     seen: set[str] = set()
     for index, step in enumerate(steps):
         line = _line_of(steps, index)

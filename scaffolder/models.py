@@ -253,3 +253,29 @@ class TemplatePublication(models.Model):
 
     def __str__(self) -> str:
         return f"publication of entity {self.entity_id}"
+
+
+class ProvisionedResource(models.Model):
+    """Something outside Paved that a run created (a repository, a namespace, an Argo CD
+    application), recorded before the step writes it: it names the owning team for later
+    authorization checks, reserves the name against other teams, and lets a retry of the same
+    step recognise its own work (scaffolder/engine/authority.py)."""
+
+    kind = models.CharField(max_length=32, help_text="repository, branch, namespace, application")
+    key = models.CharField(
+        max_length=400, help_text="owner/repo, owner/repo#branch, environment/name (lower case)"
+    )
+    owner_ref = models.CharField(max_length=300, blank=True, db_index=True)
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.DB_SET_NULL, related_name="provisioned"
+    )
+    step_key = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], name="provisioned_resource_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} ({self.owner_ref or 'no team'})"

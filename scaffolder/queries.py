@@ -70,7 +70,7 @@ def templates_for_list(
             | Q(description__icontains=query)
             | Q(tags__icontains=query)
         )
-    rows = list(
+    rows: list[Entity] = list(
         templates.annotate(
             _published=Exists(TemplatePublication.objects.filter(entity_id=OuterRef("pk"))),
             _location_approved=ExpressionWrapper(

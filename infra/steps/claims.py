@@ -23,8 +23,10 @@ from infra.models import Approval, ResourceRequest
 from infra.validation import RequestInvalid, RequestSpec, validate_request
 from portal.providers import cluster
 from portal.providers.base import PermanentProviderError, TransientProviderError
+from scaffolder.engine.authority import GITOPS, Write
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.engine.registry import NOTHING, OUTSIDE, StepKind, register_step
+from scaffolder.models import Run
 
 _TARGET_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -62,6 +64,8 @@ def observes_cluster(provider: Any) -> bool:
 @register_step
 class PolicyCheck(StepKind):
     name = "infra:policy-check"
+    writes = NOTHING
+    internal = True
     title = "Check the request against the class schema and the policies"
     dry_run_safe = True
     input_schema: ClassVar[dict[str, Any]] = {
@@ -107,6 +111,8 @@ class PolicyCheck(StepKind):
 @register_step
 class RequestApproval(StepKind):
     name = "infra:request-approval"
+    writes = NOTHING
+    internal = True
     title = "Ask the approvers and stop until they decide"
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -130,6 +136,8 @@ class RequestApproval(StepKind):
 @register_step
 class ApplyClaim(StepKind):
     name = "infra:apply-claim"
+    writes = OUTSIDE
+    internal = True
     title = "Commit the claim to the GitOps repository or apply it to the cluster"
     input_schema: ClassVar[dict[str, Any]] = {
         **_TARGET_SCHEMA,
@@ -141,6 +149,10 @@ class ApplyClaim(StepKind):
         },
         "required": [*_TARGET_SCHEMA["required"], "parameters", "provider"],
     }
+
+    @classmethod
+    def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:
+        return [Write(GITOPS, name="the request's claim")]
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         req = _request(ctx)
@@ -190,6 +202,8 @@ class ApplyClaim(StepKind):
 @register_step
 class WaitReady(StepKind):
     name = "infra:wait-ready"
+    writes = NOTHING
+    internal = True
     title = "Wait for Crossplane's Ready and Synced conditions"
     input_schema: ClassVar[dict[str, Any]] = _TARGET_SCHEMA
 
@@ -232,6 +246,8 @@ class WaitReady(StepKind):
 @register_step
 class RecordConnection(StepKind):
     name = "infra:record-connection"
+    writes = NOTHING
+    internal = True
     title = "Record the connection secret and how the app reads it"
     dry_run_safe = True
     input_schema: ClassVar[dict[str, Any]] = {
@@ -276,8 +292,14 @@ class RecordConnection(StepKind):
 @register_step
 class DeleteClaim(StepKind):
     name = "infra:delete-claim"
+    writes = OUTSIDE
+    internal = True
     title = "Delete the claim (Crossplane deletes what it composed)"
     input_schema: ClassVar[dict[str, Any]] = _TARGET_SCHEMA
+
+    @classmethod
+    def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:
+        return [Write(GITOPS, name="the request's claim")]
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         provider = cluster()

@@ -18,13 +18,16 @@ from django.urls import reverse
 from infra.services import ActionDenied, request_from_scaffolder
 from infra.validation import RequestInvalid
 from portal.providers.base import PermanentProviderError
+from scaffolder.engine.authority import COMPONENT, Write
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.engine.registry import OUTSIDE, StepKind, register_step
+from scaffolder.models import Run
 
 
 @register_step
 class InfraRequest(StepKind):
     name = "infra:request"
+    writes = OUTSIDE
     title = "Request infrastructure (database, cache, queue, bucket)"
     description = "Creates a self-service infrastructure request owned by the run's requester."
     input_schema: ClassVar[dict[str, Any]] = {
@@ -40,6 +43,10 @@ class InfraRequest(StepKind):
         },
         "required": ["resourceClass", "name", "namespace", "environment", "component"],
     }
+
+    @classmethod
+    def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:
+        return [Write(COMPONENT, name=str(inputs["component"]))]
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         try:

@@ -10,9 +10,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import jsonschema
 
 if TYPE_CHECKING:
+    from scaffolder.engine.authority import Write
     from scaffolder.engine.context import StepContext
     from scaffolder.models import Run, Step
 
+
+# What a step kind writes (StepKind.writes).
+NOTHING = "nothing"
+OUTSIDE = "outside"
 
 # Key under which a run kind returns one input dict per item of a Backstage `each` step.
 EACH_KEY = "__each__"
@@ -46,6 +51,13 @@ class StepKind:
     # Steps that write the run's workspace; a retry runs them again when the workspace was
     # garbage-collected, so that later steps find the files they need.
     writes_workspace: ClassVar[bool] = False
+    # Every kind declares whether it writes outside the run's own workspace: NOTHING (it
+    # inspects, logs, or writes only the workspace) or OUTSIDE, and then `write_targets` says
+    # where, so the engine can authorize it (engine/authority.py). register_step refuses a kind
+    # that declares neither: a new action cannot forget the check.
+    writes: ClassVar[str] = ""
+    # Steps that only Paved's own flows add (e.g. infra); a template may not name them.
+    internal: ClassVar[bool] = False
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         raise NotImplementedError
@@ -55,6 +67,11 @@ class StepKind:
         """Plausible outputs for `scaffold dry-run`, computed without side effects, so that
         later steps' expressions (`steps.publish.output.remoteUrl`) can still be shown."""
         return {}
+
+    @classmethod
+    def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:
+        """Where this step is about to write, from its resolved inputs (writes == OUTSIDE)."""
+        return []
 
     def compensate(self, ctx: StepContext) -> None:
         """Undo what `run` did, when the run is rolled back. Default: nothing to undo."""
@@ -79,6 +96,12 @@ def register_step[T: type[StepKind]](cls: T) -> T:
     """Class decorator: make a step kind available to runs under its `name`."""
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
+    if cls.writes not in (NOTHING, OUTSIDE):
+        raise ValueError(
+            f"{cls.__name__} must declare writes = NOTHING or OUTSIDE (engine/authority.py)"
+        )
+    if cls.writes == OUTSIDE and cls.write_targets.__func__ is StepKind.write_targets.__func__:  # type: ignore[attr-defined]
+        raise ValueError(f"{cls.__name__} writes outside its workspace but has no write_targets")
     existing = _STEP_KINDS.get(cls.name)
     if existing is not None and existing is not cls:
         raise ValueError(f"step kind {cls.name!r} is already registered by {existing.__name__}")

@@ -29,6 +29,7 @@ from portal import audit
 from portal.lib.redaction import MASK, redact, redact_data
 from portal.providers.base import PermanentProviderError, TransientProviderError
 from scaffolder.engine import secrets
+from scaffolder.engine.authority import NotAuthorized, authorize
 from scaffolder.engine.context import StepCancelled, StepContext
 from scaffolder.engine.logging import StepLogger, append_log
 from scaffolder.engine.registry import (
@@ -373,11 +374,24 @@ def _execute_step(step_id: int, step: Step) -> str:
             iterations = inputs.pop(EACH_KEY)
         for item_inputs in iterations if iterations is not None else [inputs]:
             kind_cls.validate_inputs(item_inputs)
+            # Acts with the requester's authority: refused before anything is written.
+            authorize(run, step.key, kind_cls.write_targets(item_inputs, run),
+                      internal=kind_cls.internal)  # fmt: skip
+    except NotAuthorized as exc:
+        _fail_step(step_id, token, f"not allowed: {exc}")
+        audit.record(
+            actor=run.requested_by,
+            action="step.refused",
+            target=step,
+            target_label=f"run {run.pk} / {step.key}",
+            after={"reason": str(exc)},
+        )
+        return "failed"
     except StepInputError as exc:
         _fail_step(step_id, token, f"invalid input: {exc}")
         return "failed"
     except Exception as exc:
-        _fail_step(step_id, token, str(exc))
+        _fail_step(step_id, token, str(exc) or exc.__class__.__name__)
         return "failed"
 
     shown = (

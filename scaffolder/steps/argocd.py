@@ -8,8 +8,10 @@ from django.conf import settings
 
 from portal.providers import deployer, git_host
 from portal.providers.base import ApplicationSpec, PermanentProviderError
+from scaffolder.engine.authority import APPLICATION, Write
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.engine.registry import OUTSIDE, StepKind, register_step
+from scaffolder.models import Run
 from scaffolder.steps.publish import repo_target
 
 
@@ -34,6 +36,7 @@ def app_url(name: str) -> str:
 class ArgocdCreateResources(StepKind):
     name = "argocd:create-resources"
     title = "Create the Argo CD application"
+    writes = OUTSIDE
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "required": ["appName", "namespace", "repoUrl", "path"],
@@ -50,6 +53,11 @@ class ArgocdCreateResources(StepKind):
         },
         "additionalProperties": False,
     }
+
+    @classmethod
+    def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:
+        return [Write(APPLICATION, name=inputs["appName"], namespace=inputs["namespace"],
+                      environment=inputs.get("environment") or "dev")]  # fmt: skip
 
     @classmethod
     def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:

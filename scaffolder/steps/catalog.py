@@ -10,8 +10,10 @@ from catalog.models import make_ref
 from portal.providers import git_host
 from portal.providers.base import PermanentProviderError
 from scaffolder.catalog_bridge import register_repository_entities
+from scaffolder.engine.authority import CATALOG, Write, authorize
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.engine.registry import NOTHING, OUTSIDE, StepKind, register_step
+from scaffolder.models import Run
 from scaffolder.steps._files import target_dir
 
 
@@ -50,6 +52,7 @@ def pick_entity_ref(documents: list[dict[str, Any]]) -> str:
 class CatalogRegister(StepKind):
     name = "catalog:register"
     title = "Register the new repository's catalog-info.yaml"
+    writes = OUTSIDE
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "oneOf": [{"required": ["catalogInfoUrl"]}, {"required": ["repoContentsUrl"]}],
@@ -72,6 +75,11 @@ class CatalogRegister(StepKind):
     @classmethod
     def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
         return {"catalogInfoUrl": cls._url(inputs), "entityRef": ""}
+
+    @classmethod
+    def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:
+        # Which teams the entities name is known once the file is read: run() checks them.
+        return [Write(CATALOG, name=cls._url(inputs))]
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         url = self._url(ctx.inputs)
@@ -100,6 +108,11 @@ class CatalogRegister(StepKind):
                 raise PermanentProviderError(
                     f"{path} in {owner}/{name}: every entity needs kind and metadata.name"
                 )
+        # Entities are registered only for the requester's own teams.
+        authorize(ctx.run, ctx.step.key, [
+            Write(CATALOG, name=_entity_ref(d), owner=str((d.get("spec") or {}).get("owner") or ""))
+            for d in documents
+        ])  # fmt: skip
         problems = register_repository_entities(
             owner=owner,
             name=name,
@@ -121,6 +134,7 @@ class CatalogRegister(StepKind):
 class CatalogWrite(StepKind):
     name = "catalog:write"
     title = "Write catalog-info.yaml into the workspace"
+    writes = NOTHING
     writes_workspace = True
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",

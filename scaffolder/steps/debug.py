@@ -6,7 +6,7 @@ import time
 from typing import Any, ClassVar
 
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.engine.registry import NOTHING, StepKind, register_step
 
 MAX_WAIT_SECONDS = 600
 
@@ -14,6 +14,7 @@ MAX_WAIT_SECONDS = 600
 @register_step
 class DebugLog(StepKind):
     name = "debug:log"
+    writes = NOTHING
     title = "Write a message to the log"
     dry_run_safe = True
     input_schema: ClassVar[dict[str, Any]] = {
@@ -39,6 +40,7 @@ class DebugLog(StepKind):
 @register_step
 class DebugWait(StepKind):
     name = "debug:wait"
+    writes = NOTHING
     title = "Wait for a while"
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from portal.providers.base import PermanentProviderError
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.engine.registry import NOTHING, StepKind, register_step
 from scaffolder.steps._files import resolve_source, source_files, target_dir
 from scaffolder.workspace import UnsafePath, safe_join
 
@@ -14,6 +14,7 @@ from scaffolder.workspace import UnsafePath, safe_join
 @register_step
 class FetchPlain(StepKind):
     name = "fetch:plain"
+    writes = NOTHING
     title = "Copy a folder into the workspace"
     dry_run_safe = True
     writes_workspace = True
@@ -51,6 +52,7 @@ class FetchPlain(StepKind):
 @register_step
 class FetchPlainFile(StepKind):
     name = "fetch:plain:file"
+    writes = NOTHING
     title = "Copy one file into the workspace"
     dry_run_safe = True
     writes_workspace = True

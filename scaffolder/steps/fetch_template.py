@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from portal.providers.base import PermanentProviderError
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.engine.registry import NOTHING, StepKind, register_step
 from scaffolder.expressions import ExpressionError, render_string
 from scaffolder.steps._files import matches_any, resolve_source, source_files, target_dir
 from scaffolder.workspace import MAX_FILE_BYTES, UnsafePath, safe_join
@@ -87,6 +87,7 @@ def render_file(
 @register_step
 class FetchTemplate(StepKind):
     name = "fetch:template"
+    writes = NOTHING
     title = "Render a skeleton into the workspace"
     dry_run_safe = True
     writes_workspace = True
@@ -141,6 +142,7 @@ class FetchTemplate(StepKind):
 @register_step
 class FetchTemplateFile(StepKind):
     name = "fetch:template:file"
+    writes = NOTHING
     title = "Render one template file into the workspace"
     dry_run_safe = True
     writes_workspace = True

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from portal.providers.base import PermanentProviderError
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.engine.registry import NOTHING, StepKind, register_step
 from scaffolder.steps._files import matches_any, target_dir
 from scaffolder.workspace import UnsafePath, safe_join
 
@@ -23,6 +23,7 @@ def _in_workspace(ctx: StepContext, rel: str, what: str) -> Path:
 @register_step
 class FsRename(StepKind):
     name = "fs:rename"
+    writes = NOTHING
     title = "Rename files in the workspace"
     dry_run_safe = True
     writes_workspace = True
@@ -76,6 +77,7 @@ class FsRename(StepKind):
 @register_step
 class FsDelete(StepKind):
     name = "fs:delete"
+    writes = NOTHING
     title = "Delete files from the workspace"
     dry_run_safe = True
     writes_workspace = True

@@ -7,8 +7,10 @@ from typing import Any, ClassVar
 
 from portal.providers import cluster
 from portal.providers.base import NamespaceSpec
+from scaffolder.engine.authority import NAMESPACE, Write
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.engine.registry import OUTSIDE, StepKind, register_step
+from scaffolder.models import Run
 
 DEFAULT_QUOTA = {
     "requests.cpu": "2",
@@ -27,6 +29,7 @@ def group_name(owner: str) -> str:
 class KubernetesNamespace(StepKind):
     name = "kubernetes:namespace"
     title = "Create the service's namespace"
+    writes = OUTSIDE
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "required": ["name", "owner"],
@@ -40,6 +43,13 @@ class KubernetesNamespace(StepKind):
         },
         "additionalProperties": False,
     }
+
+    @classmethod
+    def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:
+        environment = inputs.get("environment") or "dev"
+        return [
+            Write(NAMESPACE, name=inputs["name"], owner=inputs["owner"], environment=environment)
+        ]
 
     @classmethod
     def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:

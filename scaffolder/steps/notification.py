@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.engine.registry import NOTHING, StepKind, register_step
 
 
 @register_step
 class NotificationSend(StepKind):
     name = "notification:send"
+    writes = NOTHING
     title = "Send a notification"
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",

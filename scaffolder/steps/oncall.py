@@ -20,8 +20,10 @@ from django.conf import settings
 from catalog.models import Entity
 from portal.providers import git_host, on_call
 from portal.providers.base import OnCallRef, PermanentProviderError
+from scaffolder.engine.authority import ONCALL, REPOSITORY, Write
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepInputError, StepKind, register_step
+from scaffolder.engine.registry import OUTSIDE, StepInputError, StepKind, register_step
+from scaffolder.models import Run
 
 ON_CALL_ANNOTATION = "paved.dev/on-call"  # the owning group, when no rotation exists
 DEFAULT_CATALOG_INFO = "catalog-info.yaml"
@@ -204,6 +206,7 @@ class OnCallStep(StepKind):
 
     provider: ClassVar[str] = ""
     what: ClassVar[str] = ""
+    writes = OUTSIDE
     annotation_key: ClassVar[str] = ""  # what the provider writes (for dry-run outputs)
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -221,6 +224,14 @@ class OnCallStep(StepKind):
         "required": ["name", "owner"],
         "additionalProperties": False,
     }
+
+    @classmethod
+    def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:
+        writes = [Write(ONCALL, name=str(inputs.get("name") or ""), owner=str(inputs["owner"]))]
+        if inputs.get("repoUrl"):  # the step commits the on-call annotation there
+            owner, name = repo_target(str(inputs["repoUrl"]))
+            writes.append(Write(REPOSITORY, name=f"{owner}/{name}"))
+        return writes
 
     @classmethod
     def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:

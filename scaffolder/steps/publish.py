@@ -12,9 +12,11 @@ from typing import Any, ClassVar
 
 from portal.providers import git_host
 from portal.providers.base import GitHost, PermanentProviderError, RepoRef
+from scaffolder.engine.authority import PULL_REQUEST, REPOSITORY, Write, record_for, reserve
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.engine.registry import OUTSIDE, StepKind, register_step
 from scaffolder.expressions import parse_repo_url
+from scaffolder.models import Run
 from scaffolder.workspace import UnsafePath, safe_join, workspace_files
 
 PUBLISH_SCHEMA: dict[str, Any] = {
@@ -99,6 +101,12 @@ def refuse_other_content(
 class _Publish(StepKind):
     input_schema: ClassVar[dict[str, Any]] = PUBLISH_SCHEMA
     lease_seconds = 300
+    writes = OUTSIDE
+
+    @classmethod
+    def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:
+        owner, name = repo_target(inputs["repoUrl"])
+        return [Write(REPOSITORY, name=f"{owner}/{name}")]
 
     @classmethod
     def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -180,6 +188,7 @@ class PublishPullRequest(StepKind):
     name = "publish:github:pull-request"
     title = "Propose the workspace as a change to an existing repository"
     lease_seconds = 300
+    writes = OUTSIDE
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "required": ["repoUrl", "branchName", "title", "description"],
@@ -209,6 +218,11 @@ class PublishPullRequest(StepKind):
             "pullRequestNumber": 0,
         }
 
+    @classmethod
+    def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:
+        owner, name = repo_target(inputs["repoUrl"])
+        return [Write(PULL_REQUEST, name=f"{owner}/{name}")]
+
     def run(self, ctx: StepContext) -> dict[str, Any]:
         inputs = ctx.inputs
         owner, name = repo_target(inputs["repoUrl"])
@@ -222,14 +236,14 @@ class PublishPullRequest(StepKind):
             files = {f"{prefix}/{path}": data for path, data in files.items()}
         target = inputs.get("targetBranchName") or repo.default_branch
         branch = inputs["branchName"]
-        if branch == target:
+        if branch in (target, repo.default_branch):
             raise PermanentProviderError(
-                f"branchName and the target branch are both {branch!r}; "
-                "a pull request needs its own branch"
+                f"branchName {branch!r} is the {'target' if branch == target else 'default'} "
+                "branch; a pull request needs a new branch of its own"
             )
         # The branch starts at the target's tip, so the pull request shows only our change and
         # can be merged; files the workspace does not mention stay as they are.
-        if host.ensure_branch(repo, branch, from_ref=target):
+        if self._start_new_branch(ctx, host, repo, branch, target):
             ctx.log.info("Created branch %s from %s.", branch, target)
         commit = host.commit_files(
             repo, files, message=inputs.get("commitMessage") or inputs["title"], branch=branch
@@ -263,3 +277,34 @@ class PublishPullRequest(StepKind):
             "targetBranchName": pull.base,
             "commitHash": commit.sha,
         }
+
+    @staticmethod
+    def _start_new_branch(
+        ctx: StepContext, host: GitHost, repo: RepoRef, branch: str, target: str
+    ) -> bool:
+        """A pull request always starts from a branch this step creates: an existing branch
+        (someone's work, a release branch) is never written — except by a retry of this same
+        step, which finds its own record. Returns whether the branch was created now."""
+        key = f"{repo.full_name}#{branch}".lower()
+        claim = record_for("branch", key)
+        if claim is not None and (claim.run_id, claim.step_key) != (ctx.run.pk, ctx.step.key):
+            raise PermanentProviderError(
+                f"branch {branch} of {repo.full_name} belongs to another run; choose a new "
+                "branchName"
+            )
+        if claim is None:
+            claim = reserve(kind="branch", key=key, owner_ref=ctx.run.owner_ref, run=ctx.run,
+                            step_key=ctx.step.key)  # fmt: skip
+            if claim.run_id != ctx.run.pk:
+                raise PermanentProviderError(
+                    f"branch {branch} of {repo.full_name} belongs to another run; choose a new "
+                    "branchName"
+                )
+            if not host.ensure_branch(repo, branch, from_ref=target):
+                claim.delete()
+                raise PermanentProviderError(
+                    f"branch {branch} already exists in {repo.full_name}; a pull request "
+                    "always starts from a new branch (choose another branchName)"
+                )
+            return True
+        return host.ensure_branch(repo, branch, from_ref=target)

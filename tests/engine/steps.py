@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from portal.providers.base import PermanentProviderError, TransientProviderError
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.engine.registry import NOTHING, StepKind, register_step
 
 
 def _effects_dir() -> Path:
@@ -22,6 +22,7 @@ class SideEffect(StepKind):
     """Writes a marker file once (idempotent by run and step), then works for a while."""
 
     name = "test:side-effect"
+    writes = NOTHING
     lease_seconds = 3
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
@@ -48,6 +49,7 @@ class Flaky(StepKind):
     """Fails with a transient error the first `failures` times, then succeeds."""
 
     name = "test:flaky"
+    writes = NOTHING
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {"failures": {"type": "integer", "minimum": 0}},
@@ -65,6 +67,7 @@ class Broken(StepKind):
     """Fails permanently, unless the file named by `unless_file` exists (to test retry)."""
 
     name = "test:broken"
+    writes = NOTHING
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {"unless_file": {"type": "string"}, "token": {"type": "string"}},

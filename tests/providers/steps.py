@@ -7,13 +7,22 @@ from typing import Any, ClassVar
 
 from portal.providers import cluster, deployer, git_host
 from portal.providers.base import ApplicationSpec, NamespaceSpec
+from scaffolder.engine.authority import GITOPS, Write
 from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import StepKind, register_step
+from scaffolder.engine.registry import OUTSIDE, StepKind, register_step
+from scaffolder.models import Run
 
 
 @register_step
 class ProvisionService(StepKind):
     name = "test:provision-service"
+    writes = OUTSIDE
+    internal = True  # Paved's own flow in the provider tests, not a template's step
+
+    @classmethod
+    def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:
+        return [Write(GITOPS, name="namespace and application")]
+
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {"owner": {"type": "string"}, "service": {"type": "string"}},

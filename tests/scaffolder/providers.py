@@ -15,7 +15,14 @@ from typing import Any
 
 from django.conf import settings
 
-from portal.providers.base import ApplicationSpec, AppStatus, CommitRef, NamespaceSpec, RepoRef
+from portal.providers.base import (
+    ApplicationSpec,
+    AppStatus,
+    CommitRef,
+    NamespaceSpec,
+    RepoRef,
+    ResourceStatus,
+)
 from portal.providers.registry import CLUSTERS, DEPLOYERS, GIT_HOSTS
 
 
@@ -125,8 +132,13 @@ class DiskCluster:
     def delete_manifest(self, *args: Any, **kwargs: Any) -> bool:
         return False
 
-    def read_status(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    def read_status(
+        self, api_version: str, kind: str, namespace: str, name: str, *, environment: str
+    ) -> ResourceStatus:
+        if kind != "Namespace":
+            raise NotImplementedError
+        exists = (_root("namespaces") / f"{environment}-{name}.json").exists()
+        return ResourceStatus(exists=exists, ready=exists)
 
     def check_configuration(self) -> list[str]:
         return []

@@ -65,12 +65,12 @@ def test_catalog_write_adds_the_source_template(owner: User) -> None:
     run = _run(
         "    - id: w\n      action: catalog:write\n      input:\n        entity:\n          apiVersion: backstage.io/v1alpha1\n"
         "          kind: Component\n          metadata: {name: x}\n          spec: {type: service, owner: team-orders}\n"
-        "    - id: p\n      action: publish:git\n      input: {repoUrl: 'git.test?owner=o&repo=x'}\n",
+        "    - id: p\n      action: publish:git\n      input: {repoUrl: 'git.test?owner=team-orders&repo=x'}\n",
         owner,
     )
     assert run.status == RunStatus.SUCCEEDED, run.error
     host = DiskGitHost()
-    repo = host.get_repository("o", "x")
+    repo = host.get_repository("team-orders", "x")
     assert repo is not None
     written = yaml.safe_load(host.read_file(repo, "catalog-info.yaml") or b"")
     assert (

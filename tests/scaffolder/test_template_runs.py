@@ -179,12 +179,12 @@ def test_template_versions_are_recorded_per_content() -> None:
 def test_docs_site_each_step(owner: User) -> None:
     load_builtin_templates()
     version = TemplateVersion.objects.get(ref="template:default/docs-site")
-    values = {"name": "team-docs", "owner": "team-orders", "repoUrl": "git.test?owner=o&repo=team-docs",
+    values = {"name": "team-docs", "owner": "team-orders", "repoUrl": "git.test?owner=team-orders&repo=team-docs",
               "sections": ["intro", "faq"]}  # fmt: skip
     run = drive(start_template_run(version=version, values=values, actor=owner))
     assert run.status == RunStatus.SUCCEEDED, run.error
     host = DiskGitHost()
-    repo = host.get_repository("o", "team-docs")
+    repo = host.get_repository("team-orders", "team-docs")
     assert repo is not None
     assert {"docs/intro.md", "docs/faq.md", "mkdocs.yml"} <= set(host.list_files(repo))
     step = Step.objects.get(run=run, key="section")

@@ -433,7 +433,9 @@ def _read(response: urllib3.BaseHTTPResponse, url: str, max_bytes: int, deadline
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.stream(_CHUNK, decode_content=True):
+        # read1 returns after one read from the socket, so the deadline is checked even when
+        # a server sends a few bytes at a time.
+        while chunk := response.read1(_CHUNK, decode_content=True):
             size += len(chunk)
             if size > max_bytes:
                 raise too_large

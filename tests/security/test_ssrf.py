@@ -22,8 +22,8 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from catalog.models import Entity, Location
-from portal.models import AuditEvent
 from portal.lib import outbound
+from portal.models import AuditEvent
 from tests.fakes.http import FakeServer, Request, Response
 
 pytestmark = pytest.mark.django_db
@@ -552,3 +552,52 @@ def test_default_allowlist_is_the_configured_integrations(settings: Any) -> None
     ]  # the old setting still counts
     assert [(e.name, e.port) for e in outbound.allowlist()] == [
         ("ghe.acme.internal", 8443), ("docs.acme.internal", None)]  # fmt: skip
+
+
+def test_https_certificates_are_verified_against_the_host_name(
+    settings: Any, tmp_path: Any
+) -> None:
+    """Connecting to the checked address must not switch TLS verification off: a server with a
+    certificate nobody issued is not read."""
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))  # fmt: skip
+    server = FakeServer()
+    serve(server, "/doc", "served over TLS")
+    server.start()
+    assert server._server is not None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server._server.socket = context.wrap_socket(server._server.socket, server_side=True)
+    port = port_of(server)
+    settings.PAVED_OUTBOUND_ALLOWED_HOSTS = [f"localhost:{port}"]
+    url = f"https://localhost:{port}/doc"
+    try:
+        with pytest.raises(outbound.FetchError) as refused_tls:
+            outbound.fetch(url, max_bytes=1000, timeout=5)
+    finally:
+        server.stop()
+    assert str(refused_tls.value) == unreachable(url)
+    assert server.requests == []

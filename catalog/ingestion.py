@@ -29,6 +29,7 @@ from catalog.validation import (
     validate_entity,
 )
 from catalog.yamlio import MAX_FILE_BYTES, YamlError, load_one, parse_documents
+from portal.lib import outbound
 
 FILE, URL, REPO = "file", "url", "repo"
 
@@ -44,6 +45,10 @@ def max_file_bytes() -> int:
 
 class ReadError(Exception):
     """A target that cannot be read; the message says which and why."""
+
+
+class RefusedError(ReadError):
+    """A URL Paved may not fetch (the outbound rules); a location that needs one is refused."""
 
 
 @dataclass(frozen=True)
@@ -104,33 +109,14 @@ def read_target(target: Target) -> bytes:
 
 
 def _read_url(url: str, limit: int) -> bytes:
-    import requests
-
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https"):
-        raise ReadError(f"{url} is not an http(s) URL")
-    allowed = [h.lower() for h in getattr(settings, "PAVED_CATALOG_URL_ALLOWED_HOSTS", [])]
-    if allowed and (parsed.hostname or "").lower() not in allowed:
-        raise ReadError(
-            f"{parsed.hostname} is not among the hosts the catalog may read from "
-            f"({', '.join(allowed)}; PAVED_CATALOG_URL_ALLOWED_HOSTS)"
-        )
+    # Every rule about where Paved may connect lives in portal.lib.outbound.
     timeout = float(getattr(settings, "PAVED_CATALOG_URL_TIMEOUT", 10))
     try:
-        with requests.get(url, timeout=(timeout, timeout), stream=True) as response:
-            if response.status_code >= 400:
-                raise ReadError(f"{url} answered HTTP {response.status_code}")
-            chunks, size = [], 0
-            for chunk in response.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > limit:
-                    raise ReadError(f"{url} is larger than the {limit:,}-byte limit")
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except requests.Timeout:
-        raise ReadError(f"{url} did not answer within {timeout:g} s") from None
-    except requests.RequestException as exc:
-        raise ReadError(f"{url} cannot be reached: {exc.__class__.__name__}") from exc
+        return outbound.fetch(url, max_bytes=limit, timeout=timeout)
+    except outbound.FetchRefused as exc:
+        raise RefusedError(str(exc)) from None
+    except outbound.FetchError as exc:
+        raise ReadError(str(exc)) from None
 
 
 def _read_repo(target: str, limit: int) -> bytes:
@@ -235,10 +221,11 @@ class ReadResult:
     errors: list[str] = field(default_factory=list)  # location-level problems
     failed_sources: set[str] = field(default_factory=set)  # files that could not be read/parsed
     sources: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # URLs the outbound rules did not allow
 
 
 def _resolve_placeholders(
-    doc: dict[str, Any], base: Target, cache: dict[Target, bytes]
+    doc: dict[str, Any], base: Target, cache: dict[Target, bytes], refused: list[str]
 ) -> list[FieldError]:
     """Replace `$text`/`$json`/`$yaml` values in place, reading relative to `base`."""
     errors = []
@@ -257,6 +244,8 @@ def _resolve_placeholders(
             else:
                 value = load_one(raw)
         except (ReadError, YamlError, ValueError) as exc:
+            if isinstance(exc, RefusedError):
+                refused.append(str(exc))
             errors.append(FieldError(path, f"cannot resolve {key} placeholder: {exc}"))
             continue
         _set_path(doc, path, value)
@@ -299,7 +288,12 @@ def read_location(
             data = read_target(target)
             docs = parse_documents(data)
         except ReadError as exc:
-            if required:
+            if isinstance(exc, RefusedError):
+                # Reported even for optional targets: someone asked Paved to go there.
+                result.refused.append(str(exc))
+                result.errors.append(f"{source}: {exc}")
+                result.failed_sources.add(source)
+            elif required:
                 result.errors.append(f"{source}: {exc}")
                 result.failed_sources.add(source)
             continue
@@ -316,7 +310,7 @@ def read_location(
                     "(an entity) at the document root"
                 )
                 continue
-            placeholder_errors = _resolve_placeholders(doc.data, target, cache)
+            placeholder_errors = _resolve_placeholders(doc.data, target, cache, result.refused)
             verdict = validate_entity(doc.data, extra_kinds=extra_kinds)
             kind, name = verdict.kind, verdict.name
             if not kind or not name:

@@ -139,6 +139,20 @@ def preview_location(*, target: Target) -> ReadResult:
     return read_location(target, extra_kinds=extra_kind_schemas())
 
 
+class LocationRefused(ValueError):
+    """A location that needs a URL Paved may not fetch; nothing of it is registered."""
+
+
+def register_and_refresh(*, target: Target, actor: User | None) -> tuple[Location, IngestResult]:
+    """The Register page's confirm: read once, refuse the whole location if any URL it needs
+    is not one Paved may fetch from, else register it and store what was read."""
+    read = preview_location(target=target)
+    if read.refused:
+        raise LocationRefused(read.refused[0])
+    location = register_location(target=target, actor=actor)
+    return location, refresh_location(location=location, read=read)
+
+
 def register_location(*, target: Target, actor: User | None) -> Location:
     """Create (or find) the Location row; ingestion is a separate step (refresh_location)."""
     person = actor if actor and actor.is_authenticated else None
@@ -182,16 +196,20 @@ def import_locations(*, targets: list[str], actor: User | None) -> list[IngestRe
     return [refresh_location(location=register_location(target=t, actor=actor)) for t in parsed]
 
 
-def refresh_location(*, location: Location) -> IngestResult:
+def refresh_location(*, location: Location, read: ReadResult | None = None) -> IngestResult:
     """Re-read a location and store what it yields, in bulk.
 
     New entities are created, changed ones updated (unchanged ones are skipped by etag), invalid
     documents get their errors stored on the entity (keeping its last good data), entities the
     location no longer yields are marked orphaned, and relations are rebuilt in both directions.
+    `read` is a fresh read of this location (the Register page's), so it is not fetched twice.
     """
     started = time.monotonic()
     result = IngestResult(location=str(location))
-    read = read_location(Target(location.type, location.target), extra_kinds=extra_kind_schemas())
+    if read is None:
+        read = read_location(
+            Target(location.type, location.target), extra_kinds=extra_kind_schemas()
+        )
     result.errors = list(read.errors)
     now = timezone.now()
     refs = list(read.entities)

@@ -1,12 +1,19 @@
 """Docs tab: Markdown from the entity's repository `docs/` folder (backstage.io/techdocs-ref),
-read through the same readers as ingestion and rendered sanitised with a table of contents."""
+read through the same readers as ingestion and rendered sanitised with a table of contents.
+
+A page from a `url:` ref is fetched from outside, so the result (page or error) is kept in the
+cache for PAVED_TECHDOCS_CACHE_SECONDS: viewing the tab does not fetch on every view."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
-from catalog.ingestion import ReadError, Target, read_target
+from django.conf import settings
+from django.core.cache import cache
+
+from catalog.ingestion import URL, ReadError, Target, read_target
 from catalog.models import Entity
 from portal.lib.markdown import RenderedMarkdown, render_markdown
 
@@ -41,13 +48,31 @@ def _base(entity: Entity) -> Target:
     return catalog_file.resolve(f"{directory.rstrip('/')}/docs/index.md")
 
 
+def _read_text(target: Target) -> str:
+    if target.type != URL:
+        return read_target(target).decode("utf-8", errors="replace")
+    key = "techdocs:url:" + hashlib.sha256(target.target.encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is None:
+        try:
+            cached = (True, read_target(target).decode("utf-8", errors="replace"))
+        except ReadError as exc:
+            # Failures are kept too: a refused or dead URL is not tried again on every view.
+            cached = (False, str(exc))
+        cache.set(key, cached, int(getattr(settings, "PAVED_TECHDOCS_CACHE_SECONDS", 300)))
+    ok, text = cached
+    if not ok:
+        raise ReadError(text)
+    return str(text)
+
+
 def docs_page(entity: Entity, page: str = "index.md") -> DocsPage:
     if not _PAGE.fullmatch(page) or ".." in page:
         return DocsPage(page, None, f"{page!r} is not a docs page name")
     try:
         base = _base(entity)
         target = base.resolve(page) if page != "index.md" else base
-        text = read_target(target).decode("utf-8", errors="replace")
+        text = _read_text(target)
     except ReadError as exc:
         return DocsPage(page, None, str(exc))
     return DocsPage(page, render_markdown(text))

@@ -25,10 +25,10 @@ from catalog.queries import (
     relations_of,
 )
 from catalog.services import (
+    LocationRefused,
     parse_location_input,
     preview_location,
-    refresh_location,
-    register_location,
+    register_and_refresh,
 )
 from catalog.tabs import extra_tabs_for
 from catalog.techdocs import docs_page, has_docs
@@ -180,13 +180,19 @@ def register(request: HttpRequest) -> HttpResponse:
         ctx["error"] = str(exc)
         return render_page(request, "catalog/register.html", ctx, partial="form", status=422)
     if request.POST.get("action") != "confirm":
-        ctx["target"] = target
-        ctx["preview"] = preview_location(target=target)
-        status = 422 if ctx["preview"].errors and not ctx["preview"].entities else 200
+        preview = preview_location(target=target)
+        if preview.refused:
+            ctx["error"] = preview.refused[0]
+            return render_page(request, "catalog/register.html", ctx, partial="form", status=422)
+        ctx["target"], ctx["preview"] = target, preview
+        status = 422 if preview.errors and not preview.entities else 200
         return render_page(request, "catalog/register.html", ctx, partial="form", status=status)
     actor = request.user if request.user.is_authenticated else None
-    location = register_location(target=target, actor=actor)
-    result = refresh_location(location=location)
+    try:
+        location, result = register_and_refresh(target=target, actor=actor)
+    except LocationRefused as exc:
+        ctx["error"] = str(exc)
+        return render_page(request, "catalog/register.html", ctx, partial="form", status=422)
     messages.success(
         request,
         f"Registered {location}: {result.added} added, {result.updated} updated, "

@@ -532,8 +532,29 @@ PAVED_CATALOG_ORPHAN_GRACE_HOURS = env_int("PAVED_CATALOG_ORPHAN_GRACE_HOURS", 7
 PAVED_CATALOG_MAX_FILE_BYTES = env_int("PAVED_CATALOG_MAX_FILE_BYTES", 8 * 1024 * 1024)
 PAVED_CATALOG_URL_TIMEOUT = env_int("PAVED_CATALOG_URL_TIMEOUT", 10)
 PAVED_CATALOG_WEBHOOK_SECRET = env_secret("PAVED_CATALOG_WEBHOOK_SECRET")
-# Hosts URL locations may be read from (empty: any host).
+# Outbound fetches of URLs users give (url: locations, $text placeholders, TechDocs url: refs)
+# go only to the configured integrations' hosts and these entries (portal/lib/outbound.py).
+PAVED_OUTBOUND_ALLOWED_HOSTS = env_list("PAVED_OUTBOUND_ALLOWED_HOSTS", [])
+# Deprecated: host names, now simply added to PAVED_OUTBOUND_ALLOWED_HOSTS.
 PAVED_CATALOG_URL_ALLOWED_HOSTS = env_list("PAVED_CATALOG_URL_ALLOWED_HOSTS", [])
+
+
+def _check_outbound_allowlist() -> None:
+    from portal.lib.outbound import parse_allowlist  # local: keeps this block self-contained
+
+    for name in ("PAVED_OUTBOUND_ALLOWED_HOSTS", "PAVED_CATALOG_URL_ALLOWED_HOSTS"):
+        try:
+            parse_allowlist(globals()[name])
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name}: {exc}; entries are host, host:port, *.domain, *, an IP address "
+                "or a CIDR such as 10.0.0.0/8"
+            ) from None
+
+
+_check_outbound_allowlist()
+# The Docs tab keeps a page fetched from a TechDocs url: ref this long (seconds).
+PAVED_TECHDOCS_CACHE_SECONDS = env_int("PAVED_TECHDOCS_CACHE_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["catalog-refresh-locations"] = {
     "task": "catalog.refresh_locations",
     "schedule": PAVED_CATALOG_REFRESH_MINUTES * 60,

@@ -194,7 +194,7 @@ def test_oversized_file_is_refused(tree: Path, settings: Any) -> None:
 
 
 @pytest.fixture
-def http_server(tree: Path) -> Iterator[str]:
+def http_server(tree: Path, settings: Any) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = tree / self.path.lstrip("/")
@@ -218,6 +218,8 @@ def http_server(tree: Path) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    # Stands in for a git host outside: the platform team allows this one port.
+    settings.PAVED_OUTBOUND_ALLOWED_HOSTS = [f"127.0.0.1:{server.server_port}"]
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
@@ -239,11 +241,13 @@ def test_unreachable_and_slow_urls_give_clear_errors(http_server: str, settings:
     slow = refresh_location(
         location=register_location(target=Target(URL, f"{http_server}/slow"), actor=None)
     )
-    assert any("did not answer within 0.5 s" in e for e in slow.errors)
+    assert any(f"could not fetch {http_server}/slow: it could not be reached" in e
+               for e in slow.errors)  # fmt: skip
+    settings.PAVED_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1:9"]
     gone = refresh_location(
         location=register_location(target=Target(URL, "http://127.0.0.1:9/x.yaml"), actor=None)
     )
-    assert any("cannot be reached" in e for e in gone.errors)
+    assert any("http://127.0.0.1:9/x.yaml: it could not be reached" in e for e in gone.errors)
 
 
 # --- Repository locations, on the real local git host (bare repositories in tmp_path) ----------
@@ -330,10 +334,12 @@ def test_relation_emitted_by_both_ends_survives_one_side_dropping_it(tmp_path: P
     assert [r.type for r in relations_of(jane)] == ["memberOf"]
 
 
-def test_url_hosts_can_be_restricted(http_server: str, settings: Any) -> None:
-    settings.PAVED_CATALOG_URL_ALLOWED_HOSTS = ["git.example.com"]
+def test_url_hosts_must_be_allowed(http_server: str, settings: Any) -> None:
+    settings.PAVED_OUTBOUND_ALLOWED_HOSTS = ["git.example.com"]
     result = refresh_location(
         location=register_location(target=Target(URL, f"{http_server}/all.yaml"), actor=None)
     )
-    assert any("127.0.0.1 is not among the hosts" in e for e in result.errors)
+    port = http_server.rsplit(":", 1)[1]
+    assert any(f"127.0.0.1:{port} is not an address Paved may fetch from" in e
+               and "PAVED_OUTBOUND_ALLOWED_HOSTS" in e for e in result.errors)  # fmt: skip
     assert result.added == 0

@@ -192,7 +192,7 @@ def test_home_section_and_global_search(owner_client: Any, catalog: Path) -> Non
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
+def served(tmp_path: Path, settings: Any) -> Iterator[str]:
     (tmp_path / "catalog-info.yaml").write_text(
         "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: checkout}\n"
         "spec: {type: service, lifecycle: production, owner: team-orders}\n"
@@ -214,6 +214,8 @@ def served(tmp_path: Path) -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    # Stands in for a git host outside: the platform team allows this one port.
+    settings.PAVED_OUTBOUND_ALLOWED_HOSTS = [f"127.0.0.1:{server.server_port}"]
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()

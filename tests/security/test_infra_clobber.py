@@ -355,7 +355,7 @@ def _apply_run(req: ResourceRequest) -> Run:
                 "Commit the claim",
                 inputs={**target, "parameters": req.parameters, "provider": "aws"},
             ),
-        ],  # fmt: skip
+        ],
         actor=None,
         context={"request_id": req.pk, "action": "create", "stage": "apply"},
         subject=req.subject,

@@ -441,3 +441,20 @@ def test_a_legitimate_request_still_rewrites_its_own_files(
     assert drive(latest_run(req.subject)).status == RunStatus.SUCCEEDED
     claim = yaml.safe_load(read(gitops, VICTIM_CLAIM) or b"")
     assert claim["spec"]["parameters"]["storageGB"] == 40
+
+
+def test_the_admin_cannot_add_or_repoint_a_request(
+    client: Client, platform_admin: User, victim: ResourceRequest
+) -> None:
+    """Requests change only through the services; admin shows them, and their names, read-only."""
+    client.force_login(platform_admin)
+    assert client.get("/admin/infra/resourcerequest/add/").status_code == 403
+    page = client.get(f"/admin/infra/resourcerequest/{victim.pk}/change/")
+    assert page.status_code == 200
+    assert VICTIM_PUSH.encode() in page.content
+    response = client.post(
+        f"/admin/infra/resourcerequest/{victim.pk}/change/", {"namespace": "orders-service"}
+    )
+    assert response.status_code == 403
+    victim.refresh_from_db()
+    assert victim.namespace == "payments"

@@ -14,6 +14,7 @@ from infra.models import (
     Composition,
     Policy,
     RequestEvent,
+    RequestObject,
     ResourceClass,
     ResourceRequest,
     TeamLead,
@@ -114,6 +115,24 @@ class EventInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
 
+class HeldObjectInline(admin.TabularInline):  # type: ignore[type-arg]
+    """The names the request holds; nobody edits them (the services and steps do)."""
+
+    model = RequestObject
+    extra = 0
+    fields = ("what", "path", "written", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ResourceRequest)
 class ResourceRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Requests change through the portal's services (runs, approvals); here they are read."""
@@ -123,7 +142,7 @@ class ResourceRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ("status", "environment", "resource_class")
     search_fields = ("name", "namespace", "owner_ref", "component_ref")
     list_select_related = ("resource_class",)
-    inlines = [EventInline]
+    inlines = [EventInline, HeldObjectInline]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -71,7 +71,12 @@ class RequestForm(forms.Form):
     environment = forms.CharField(widget=forms.Select, required=False)
     provider = forms.CharField(initial="aws", widget=forms.Select, required=False)
     name = forms.CharField(required=False, help_text="Kubernetes name, e.g. orders-db")
-    namespace = forms.CharField(required=False, help_text="Where the connection secret lands.")
+    # Not a choice: the request goes in the component's namespace. Kept as a field so that a
+    # value naming another namespace is refused with a message instead of silently dropped.
+    namespace = forms.CharField(
+        required=False,
+        help_text="The component's namespace (from its catalog entry); leave it empty.",
+    )
 
     def __init__(
         self,

@@ -476,3 +476,28 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.request} ({self.status})"
+
+
+class RequestObject(models.Model):
+    """A name a request holds: one object it writes (claim, connection Secret, PushSecret,
+    ExternalSecret, ...), keyed by its file in the GitOps repository. Unique, so two requests
+    can never both hold one; a request that ended gives its names back to the next holder."""
+
+    request = models.ForeignKey(
+        ResourceRequest, on_delete=models.CASCADE, related_name="held_objects"
+    )
+    environment = models.CharField(max_length=32)
+    path = models.CharField(
+        max_length=500, unique=True, help_text="environments/<env>/<namespace>/<kind>/<name>.yaml"
+    )
+    what = models.CharField(max_length=120)
+    written = models.BooleanField(
+        default=False, help_text="Committed by this request's own apply step."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return f"{self.path} (request #{self.request_id})"

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.services import group_refs_for_user
+from infra.binding import ObjectTaken, hold_objects
 from infra.crossplane import (
     connection_secret_name,
 )
@@ -263,7 +264,7 @@ def submit_request(
     source_run_id: int | None = None,
 ) -> ResourceRequest:
     """Ask for a resource. Raises RequestInvalid (nothing written) when a check fails."""
-    checked = validate_request(spec, actor=actor)
+    checked = validate_request(spec, actor=actor, check_repository=True)
     needs_approval = checked.needs_approval
     try:
         with transaction.atomic():
@@ -273,7 +274,7 @@ def submit_request(
                 component_ref=checked.component.ref if checked.component else "",
                 owner_ref=checked.owner_ref,
                 name=spec.name,
-                namespace=spec.namespace,
+                namespace=checked.namespace,
                 environment=spec.environment,
                 provider=spec.provider,
                 parameters=checked.parameters,
@@ -287,6 +288,8 @@ def submit_request(
                 needed_approval=needs_approval,
                 source_run_id=source_run_id,
             )
+            # Every name it writes is now its own; a request that got one first wins.
+            hold_objects(req)
             if needs_approval:
                 approval = _new_approval(
                     req, checked, ChangeAction.CREATE, checked.parameters, actor
@@ -310,6 +313,8 @@ def submit_request(
                 run=run,
                 data={"parameters": checked.parameters},
             )
+    except ObjectTaken as exc:
+        raise RequestInvalid([Problem("name", str(exc))]) from exc
     except IntegrityError as exc:
         # Two people asked for the same name at the same moment: the constraint decides.
         raise RequestInvalid(
@@ -338,6 +343,8 @@ def approve_request(*, approval: Approval, actor: User, comment: str = "") -> Ru
         if reason:
             raise ActionDenied(reason)
         req = approval.request
+        if approval.action != ChangeAction.DELETE:
+            _recheck_before_writing(req, approval.parameters)
         now = timezone.now()
         Approval.objects.filter(pk=approval.pk).update(
             status=ApprovalStatus.APPROVED, decided_by=actor, decided_at=now, comment=comment
@@ -366,6 +373,18 @@ def approve_request(*, approval: Approval, actor: User, comment: str = "") -> Ru
             run=run,
         )
     return run
+
+
+def _recheck_before_writing(req: ResourceRequest, parameters: dict[str, Any]) -> None:
+    """At approval: the names may have been taken, or the files written, since the request
+    was made; approving then would clobber them. RequestInvalid says what is in the way."""
+    validate_request(
+        _spec_for(req, parameters), existing=req, require_component=False, check_repository=True
+    )
+    try:
+        hold_objects(req)
+    except ObjectTaken as exc:
+        raise RequestInvalid([Problem("name", str(exc))]) from exc
 
 
 def reject_request(*, approval: Approval, actor: User, comment: str) -> None:

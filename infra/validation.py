@@ -16,6 +16,13 @@ from django.contrib.auth.models import AnonymousUser, User
 
 from catalog.models import Entity, make_ref
 from catalog.services import group_refs_for_user
+from infra.binding import (
+    clash_problems,
+    component_namespace,
+    namespace_owner_problems,
+    objects_for,
+    repository_problems,
+)
 from infra.crossplane import connection_secret_name, render_claim
 from infra.models import (
     DNS_LABEL,
@@ -90,6 +97,7 @@ class CheckedRequest:
     owner_ref: str
     monthly_cost: Decimal
     claim: dict[str, Any]
+    namespace: str  # the component's namespace, whatever the spec said
 
     @property
     def needs_approval(self) -> bool:
@@ -203,9 +211,12 @@ def validate_request(
     actor: User | AnonymousUser | None = None,
     existing: ResourceRequest | None = None,
     require_component: bool = True,
+    check_repository: bool = False,
 ) -> CheckedRequest:
     """Check everything and return the CheckedRequest, or raise RequestInvalid listing every
-    problem. `existing` is the request being changed (day-2): it does not clash with itself."""
+    problem. `existing` is the request being changed (day-2): it does not clash with itself.
+    A component decides the namespace. `check_repository` also reads the GitOps repository
+    (or cluster) for objects in the way: done when writing, not for every live preview."""
     problems: list[Problem] = []
     rc = ResourceClass.objects.filter(name=spec.resource_class, enabled=True).first()
     if rc is None:
@@ -215,21 +226,10 @@ def validate_request(
                 "resource_class", f"unknown resource class {spec.resource_class!r}; known: {known}"
             )
         )
-    for label, value in (("name", spec.name), ("namespace", spec.namespace)):
-        if not value:
-            problems.append(Problem(label, "is required"))
-        elif len(value) > 63 or not DNS_LABEL.match(value):
-            problems.append(
-                Problem(
-                    label,
-                    f"{value!r} is not a valid Kubernetes name (lower-case letters, digits and "
-                    "'-', at most 63 characters, starting and ending with a letter or digit)",
-                )
-            )
-
     # Ownership: a request belongs to a catalog component and its owning team.
     component = find_component(spec.component) if spec.component else None
     owner_ref = ""
+    namespace = spec.namespace
     if spec.component and component is None:
         problems.append(Problem("component", f"unknown component {spec.component!r}"))
     elif component is not None:
@@ -243,10 +243,44 @@ def validate_request(
                     f"{component.owner_ref or 'nobody'}); ask that team to request it",
                 )
             )
+        if existing is None:
+            # The namespace follows from the component; nobody may point a request elsewhere.
+            namespace = component_namespace(component)
+            if spec.namespace and spec.namespace != namespace:
+                problems.append(
+                    Problem(
+                        "namespace",
+                        f"{component.name}'s resources go in its own namespace {namespace!r}, "
+                        f"not {spec.namespace!r}: the namespace follows from the component",
+                    )
+                )
     elif require_component:
         problems.append(Problem("component", "choose the component that will own it"))
     if existing is not None:
         owner_ref = existing.owner_ref
+        namespace = existing.namespace
+
+    for label, value in (("name", spec.name), ("namespace", namespace)):
+        if not value:
+            if label == "name" or component is None:
+                problems.append(Problem(label, "is required"))
+        elif len(value) > 63 or not DNS_LABEL.match(value):
+            from_catalog = label == "namespace" and value != spec.namespace
+            where = " (from the component's catalog entry)" if from_catalog else ""
+            problems.append(
+                Problem(
+                    label,
+                    f"{value!r}{where} is not a valid Kubernetes name (lower-case letters, "
+                    "digits and '-', at most 63 characters, starting and ending with a letter "
+                    "or digit)",
+                )
+            )
+    namespace_ok = bool(namespace) and not any(p.field == "namespace" for p in problems)
+    if component is not None and existing is None and namespace_ok:
+        problems.extend(
+            Problem("namespace", message)
+            for message in namespace_owner_problems(namespace, component, spec.environment)
+        )
 
     if rc is None:
         raise RequestInvalid(problems)
@@ -326,12 +360,10 @@ def validate_request(
             )
         )
 
-    if spec.name and spec.namespace:
+    if spec.name and namespace_ok and not any(p.field == "name" for p in problems):
+        objects = objects_for(rc, name=spec.name, namespace=namespace, environment=spec.environment)
         clash = ResourceRequest.objects.active().filter(
-            resource_class=rc,
-            environment=spec.environment,
-            namespace=spec.namespace,
-            name=spec.name,
+            resource_class=rc, environment=spec.environment, namespace=namespace, name=spec.name
         )
         if existing is not None:
             clash = clash.exclude(pk=existing.pk)
@@ -341,9 +373,17 @@ def validate_request(
                 Problem(
                     "name",
                     f"a {rc.kind} named {spec.name!r} already exists in namespace "
-                    f"{spec.namespace} ({spec.environment}), owned by {other.owner_ref}; "
+                    f"{namespace} ({spec.environment}), owned by {other.owner_ref}; "
                     "choose another name",
                 )
+            )
+        else:
+            # Every other object it writes (secrets, PushSecret, ...), against every class.
+            problems.extend(Problem("name", m) for m in clash_problems(objects, existing=existing))
+        if check_repository and not problems:
+            problems.extend(
+                Problem("name", m)
+                for m in repository_problems(objects, existing=existing, owner_ref=owner_ref)
             )
 
     if policy and owner_ref:
@@ -355,7 +395,7 @@ def validate_request(
     claim = render_claim(
         rc,
         name=spec.name,
-        namespace=spec.namespace,
+        namespace=namespace,
         parameters=params,
         provider=spec.provider,
         environment=spec.environment,
@@ -371,6 +411,7 @@ def validate_request(
         owner_ref=owner_ref,
         monthly_cost=estimate_monthly_cost(tier, rc, params),
         claim=claim,
+        namespace=namespace,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.utils import timezone
 
+from infra.binding import ObjectTaken, hold_objects, object_exists, request_objects
 from infra.crossplane import (
     ESO_PUSH_API,
     crossplane_phase,
@@ -19,10 +20,11 @@ from infra.crossplane import (
     render_connection_external_secret,
     render_connection_push_secret,
 )
-from infra.models import Approval, ResourceRequest
+from infra.models import Approval, RequestObject, ResourceRequest
 from infra.validation import RequestInvalid, RequestSpec, validate_request
 from portal.providers import cluster
 from portal.providers.base import PermanentProviderError, TransientProviderError
+from portal.providers.gitops import manifest_path
 from scaffolder.engine.authority import GITOPS, Write
 from scaffolder.engine.context import StepContext
 from scaffolder.engine.registry import NOTHING, OUTSIDE, StepKind, register_step
@@ -51,6 +53,62 @@ def _request(ctx: StepContext) -> ResourceRequest:
     if req is None:
         raise PermanentProviderError(f"request #{ctx.inputs['request_id']} no longer exists")
     return req
+
+
+def _check_target(ctx: StepContext, req: ResourceRequest) -> None:
+    """The step writes what the request says, never another target its inputs name."""
+    rc = req.resource_class
+    expected = {
+        "namespace": req.namespace,
+        "name": req.name,
+        "environment": req.environment,
+        "kind": rc.kind,
+        "api_version": rc.api_version,
+    }
+    for key, value in expected.items():
+        if ctx.inputs.get(key) != value:
+            raise PermanentProviderError(
+                f"this step targets {key} {ctx.inputs.get(key)!r}, but request #{req.pk} is "
+                f"{value!r}; nothing was written"
+            )
+
+
+def _guard_write(
+    ctx: StepContext, req: ResourceRequest, provider: Any, manifests: list[dict[str, Any]]
+) -> None:
+    """Refuse to overwrite an object this request did not write: hold every name it writes
+    (another live request may hold one: a race, or an approval given before that request
+    existed), then check each file about to be committed. Marked written before the commit,
+    so a retry after a crash recognises its own files."""
+    try:
+        rows = {row.path: row for row in hold_objects(req)}
+    except ObjectTaken as exc:
+        raise PermanentProviderError(f"refusing to write request #{req.pk}: {exc}") from exc
+    objects = {obj.path: obj for obj in request_objects(req)}
+    paths = []
+    for manifest in manifests:
+        meta = manifest["metadata"]
+        path = manifest_path(
+            req.environment,
+            manifest["apiVersion"],
+            manifest["kind"],
+            meta["namespace"],
+            meta["name"],
+        )
+        obj = objects.get(path)
+        if obj is None or path not in rows:
+            raise PermanentProviderError(
+                f"{manifest['kind']} {meta['namespace']}/{meta['name']} is not an object of "
+                f"request #{req.pk}; nothing was written"
+            )
+        if not rows[path].written and object_exists(provider, obj):
+            raise PermanentProviderError(
+                f"refusing to overwrite {obj} in {req.environment}: {path} is already in the "
+                f"GitOps repository and was not written for request #{req.pk} "
+                f"({req.resource_class.name} {req.name!r}); nothing was written"
+            )
+        paths.append(path)
+    RequestObject.objects.filter(request=req, path__in=paths).update(written=True)
 
 
 def observes_cluster(provider: Any) -> bool:
@@ -156,6 +214,7 @@ class ApplyClaim(StepKind):
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         req = _request(ctx)
+        _check_target(ctx, req)
         manifest = render_claim(
             req.resource_class,
             name=ctx.inputs["name"],
@@ -176,6 +235,7 @@ class ApplyClaim(StepKind):
             # Services read connection secrets through the store, like their own secrets.
             manifests.append(push)
         provider = cluster()
+        _guard_write(ctx, req, provider, manifests)
         ctx.log.info(
             "Applying %s %s/%s in %s through the %s provider.",
             ctx.inputs["kind"],
@@ -302,16 +362,33 @@ class DeleteClaim(StepKind):
         return [Write(GITOPS, name="the request's claim")]
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
-        provider = cluster()
-        removed = provider.delete_manifest(
-            ctx.inputs["api_version"],
-            ctx.inputs["kind"],
-            ctx.inputs["namespace"],
-            ctx.inputs["name"],
-            environment=ctx.inputs["environment"],
+        req = _request(ctx)
+        _check_target(ctx, req)
+        # Only what this request wrote: a request whose name clashed must not take another
+        # request's objects (its PushSecret, so its store entry) with it.
+        written = set(
+            RequestObject.objects.filter(request=req, written=True).values_list("path", flat=True)
         )
-        ctx.log.info("Claim %s.", "deleted" if removed else "was already gone")
-        if settings.PAVED_INFRA_PUSH_CONNECTION_SECRETS:
+        provider = cluster()
+        claim = manifest_path(
+            req.environment, ctx.inputs["api_version"], ctx.inputs["kind"], req.namespace, req.name
+        )
+        removed = False
+        if claim in written:
+            removed = provider.delete_manifest(
+                ctx.inputs["api_version"],
+                ctx.inputs["kind"],
+                ctx.inputs["namespace"],
+                ctx.inputs["name"],
+                environment=ctx.inputs["environment"],
+            )
+            ctx.log.info("Claim %s.", "deleted" if removed else "was already gone")
+        else:
+            ctx.log.info("This request never wrote its claim; nothing to delete.")
+        push = manifest_path(
+            req.environment, ESO_PUSH_API, "PushSecret", req.namespace, f"{req.name}-connection"
+        )
+        if settings.PAVED_INFRA_PUSH_CONNECTION_SECRETS and push in written:
             # Its deletionPolicy removes the store entry; absent when the class had no keys.
             pushed = provider.delete_manifest(
                 ESO_PUSH_API,

@@ -4,8 +4,8 @@ Templates use it like any action:
 
     - id: db
       action: infra:request
-      input: {resourceClass: postgresql, name: orders-db, namespace: orders-service,
-              environment: dev, component: orders-service,
+      input: {resourceClass: postgresql, name: orders-db, environment: dev,
+              component: orders-service,
               parameters: {storageGB: 20, tier: standard, region: eu-west-1}}
 """
 
@@ -41,7 +41,8 @@ class InfraRequest(StepKind):
             "component": {"type": "string", "minLength": 1},
             "parameters": {"type": "object"},
         },
-        "required": ["resourceClass", "name", "namespace", "environment", "component"],
+        # `namespace` may be left out: it follows from the component (any other is refused).
+        "required": ["resourceClass", "name", "environment", "component"],
     }
 
     @classmethod

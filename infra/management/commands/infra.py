@@ -50,6 +50,8 @@ class Command(BaseCommand):
         if not isinstance(doc.get("parameters", {}), dict):
             problems.append("parameters: must be a mapping")
         for key in ("resourceClass", "name", "namespace", "environment"):
+            if key == "namespace" and doc.get("component"):
+                continue  # it follows from the component
             if not doc.get(key) and not (key == "resourceClass" and doc.get("resource_class")):
                 problems.append(f"{key}: is required")
         if not problems:

@@ -152,7 +152,7 @@ def _detail_context(request: HttpRequest, req: ResourceRequest, **extra: Any) ->
                 store=settings.PAVED_CLUSTER_SECRET_STORE,
             )
         ),
-        "runs": runs_for_request(req),
+        "runs": runs_for_request(request.user, req),
         "events": events_for_request(req),
         "pending": pending,
         "can_decide": pending is not None and decide_denied_reason(request.user, pending) is None,

@@ -27,7 +27,9 @@ def _own(user: User) -> Q:
     """The owning team's members, the person who asked (even after leaving the team) and the
     team's leads (who approve). Subqueries, so that a list stays one query."""
     led = TeamLead.objects.filter(user_id=user.pk).values("group_ref")
-    return Q(owner_ref__in=group_refs_subquery(user)) | Q(requested_by=user.pk) | Q(owner_ref__in=led)
+    return (
+        Q(owner_ref__in=group_refs_subquery(user)) | Q(requested_by=user.pk) | Q(owner_ref__in=led)
+    )
 
 
 def _requests() -> QuerySet[ResourceRequest]:

@@ -12,11 +12,15 @@ from scaffolder.models import Run, RunLogLine, Step, StepStatus
 def runs_for_list(
     user: AbstractBaseUser | AnonymousUser, *, mine: bool, status: str = ""
 ) -> QuerySet[Run]:
-    runs = Run.objects.visible_to(user).select_related("requested_by").annotate(
-        step_count=Count("steps"),
-        done_count=Count(
-            "steps", filter=Q(steps__status__in=[StepStatus.SUCCEEDED, StepStatus.SKIPPED])
-        ),
+    runs = (
+        Run.objects.visible_to(user)
+        .select_related("requested_by")
+        .annotate(
+            step_count=Count("steps"),
+            done_count=Count(
+                "steps", filter=Q(steps__status__in=[StepStatus.SUCCEEDED, StepStatus.SKIPPED])
+            ),
+        )
     )
     if mine:
         runs = runs.filter(requested_by=user.pk)

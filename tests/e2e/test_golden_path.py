@@ -175,7 +175,8 @@ def test_golden_path_end_to_end(
     other_context = browser.new_context()
     oscar = _password_login(other_context, base, "oscar")
     response = oscar.goto(page.url)
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404
     expect(oscar.get_by_role("heading", name="Not found")).to_be_visible()
     denied = _post(other_context, f"{base}/runs/{run.pk}/cancel", {})
     assert denied.status == 404
@@ -299,13 +300,15 @@ def test_golden_path_end_to_end(
     assert approval_run is not None
     for target in (run, approval_run):
         response = oscar.goto(f"{base}/runs/{target.pk}/")
-        assert response is not None and response.status == 404
+        assert response is not None
+        assert response.status == 404
         expect(oscar.get_by_test_id("run-status")).to_have_count(0)
         for action in ("retry", "cancel"):
             denied = _post(other_context, f"{base}/runs/{target.pk}/{action}", {})
             assert denied.status == 404, (action, denied.status)
     response = oscar.goto(request_url)
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404
     expect(oscar.get_by_test_id("request-status")).to_have_count(0)
     for action, form in (
         ("resize", {"size": "40"}),

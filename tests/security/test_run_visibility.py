@@ -73,7 +73,9 @@ def _pending_run(requester: User) -> Run:
 def _snapshot(run: Run) -> tuple[Any, ...]:
     """Everything an action on the run would change."""
     run.refresh_from_db()
-    steps = tuple(Step.objects.filter(run=run).order_by("position").values_list("status", "attempt"))
+    steps = tuple(
+        Step.objects.filter(run=run).order_by("position").values_list("status", "attempt")
+    )
     return (
         run.status,
         run.log_seq,

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from infra.demo import load_demo_infra
-from infra.queries import my_requests_section, team_requests, visible_requests
+from infra.queries import my_requests_section, visible_requests
 from portal.demo import register_demo_loader
 from portal.home.queries import HomeSection, register_section
 from portal.search.registry import SearchHit, register_search
@@ -27,10 +27,7 @@ register_section(
 
 
 def _search_requests(query: str, user: User | AnonymousUser, limit: int) -> list[SearchHit]:
-    # Search finds your teams' requests (platform admins: all); the rest is a click away in
-    # the component's Infrastructure tab.
-    mine = visible_requests(user) if getattr(user, "is_staff", False) else team_requests(user)
-    requests = mine.filter(
+    requests = visible_requests(user).filter(
         Q(name__icontains=query) | Q(namespace__icontains=query) | Q(component_ref__icontains=query)
     )
     return [

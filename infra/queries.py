@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet, Sum
 
 from catalog.models import Entity
-from catalog.services import group_refs_for_user
+from catalog.services import group_refs_for_user, group_refs_subquery
 from infra.models import (
     Approval,
     Approvers,
@@ -23,25 +23,34 @@ from scaffolder.models import Run
 INACTIVE = [RequestStatus.DELETED, RequestStatus.REJECTED, RequestStatus.CANCELLED]
 
 
+def _own(user: User) -> Q:
+    """The owning team's members, the person who asked (even after leaving the team) and the
+    team's leads (who approve). Subqueries, so that a list stays one query."""
+    led = TeamLead.objects.filter(user_id=user.pk).values("group_ref")
+    return (
+        Q(owner_ref__in=group_refs_subquery(user)) | Q(requested_by=user.pk) | Q(owner_ref__in=led)
+    )
+
+
+def _requests() -> QuerySet[ResourceRequest]:
+    return ResourceRequest.objects.select_related("resource_class", "component", "requested_by")
+
+
 def visible_requests(user: User | AnonymousUser) -> QuerySet[ResourceRequest]:
-    """Requests the user may look at: every signed-in developer sees all of them, as they see
-    the whole catalog (a component's Infrastructure tab lists its requests for everyone).
-    Changing them is another matter: see services.change_denied_reason."""
-    requests = ResourceRequest.objects.select_related("resource_class", "component", "requested_by")
+    """Requests the user may look at, the same rule as runs: their own (see _own), and all of
+    them for platform admins. Everyone else gets 404 on the page."""
     if not user.is_authenticated:
-        return requests.none()
-    return requests
+        return _requests().none()
+    if getattr(user, "is_staff", False):
+        return _requests()
+    return _requests().filter(_own(user))
 
 
 def team_requests(user: User | AnonymousUser) -> QuerySet[ResourceRequest]:
-    """The user's own: their teams' requests, the ones they asked for, and the teams they lead."""
-    requests = visible_requests(user)
+    """The user's own, for platform admins too (their "My teams" list)."""
     if not user.is_authenticated:
-        return requests
-    led = TeamLead.objects.filter(user_id=user.pk).values("group_ref")
-    return requests.filter(
-        Q(owner_ref__in=group_refs_for_user(user)) | Q(requested_by=user.pk) | Q(owner_ref__in=led)
-    )
+        return _requests().none()
+    return _requests().filter(_own(user))
 
 
 def requests_for_list(
@@ -59,8 +68,10 @@ def request_for_detail(user: User | AnonymousUser, pk: int) -> ResourceRequest |
     return visible_requests(user).filter(pk=pk).first()
 
 
-def runs_for_request(req: ResourceRequest) -> list[Run]:
-    return list(Run.objects.filter(subject=req.subject).order_by("-created_at", "-id"))
+def runs_for_request(user: User | AnonymousUser, req: ResourceRequest) -> list[Run]:
+    return list(
+        Run.objects.visible_to(user).filter(subject=req.subject).order_by("-created_at", "-id")
+    )
 
 
 def events_for_request(req: ResourceRequest) -> list[RequestEvent]:

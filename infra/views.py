@@ -139,6 +139,7 @@ def _detail_context(request: HttpRequest, req: ResourceRequest, **extra: Any) ->
     tiers = list(
         rc.tiers.filter(provider=req.provider, environment=req.environment).order_by("monthly_cost")
     )
+    runs = runs_for_request(request.user, req)
     return {
         **NAV,
         "req": req,
@@ -152,7 +153,9 @@ def _detail_context(request: HttpRequest, req: ResourceRequest, **extra: Any) ->
                 store=settings.PAVED_CLUSTER_SECRET_STORE,
             )
         ),
-        "runs": runs_for_request(req),
+        "runs": runs,
+        # History links only the runs the user may open (a team lead may not be a member).
+        "run_ids": {run.pk for run in runs},
         "events": events_for_request(req),
         "pending": pending,
         "can_decide": pending is not None and decide_denied_reason(request.user, pending) is None,

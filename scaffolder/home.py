@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from portal.home.queries import HomeSection, register_section
 from portal.search.registry import SearchHit, register_search
-from scaffolder.queries import runs_for_list
+from scaffolder.queries import runs_for_list, search_runs
 
 
 def _my_runs(user: User | AnonymousUser) -> dict[str, Any]:
@@ -19,11 +19,7 @@ def _my_runs(user: User | AnonymousUser) -> dict[str, Any]:
 
 
 def _search_runs(query: str, user: User | AnonymousUser, limit: int) -> list[SearchHit]:
-    from scaffolder.models import Run
-
-    runs = Run.objects.select_related("requested_by").filter(title__icontains=query)
-    if query.isdigit():
-        runs = Run.objects.select_related("requested_by").filter(pk=int(query)) | runs
+    runs = search_runs(user, query)[:limit]
     return [
         SearchHit(
             category="run",
@@ -32,7 +28,7 @@ def _search_runs(query: str, user: User | AnonymousUser, limit: int) -> list[Sea
             summary=f"started by {run.requested_by or 'the platform'}",
             badge=run.get_status_display(),
         )
-        for run in runs.order_by("-created_at")[:limit]
+        for run in runs
     ]
 
 

@@ -6,8 +6,9 @@ Celery only carries ids; these rows are the truth. See scaffolder/engine/ for th
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -38,6 +39,20 @@ class RunQuerySet(models.QuerySet["Run"]):
 
     def requested_by(self, user: User) -> RunQuerySet:
         return self.filter(requested_by=user)
+
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> RunQuerySet:
+        """Runs `user` may see: the ones they started (even after leaving the team), their
+        teams' (Run.owner_ref) and, for platform admins, all. The team check is a subquery,
+        so a list stays one query. scaffolder.permissions.can_view_run is the same rule for
+        one loaded run."""
+        if not user.is_authenticated:
+            return self.none()
+        if getattr(user, "is_staff", False):
+            return self
+        from catalog.services import group_refs_subquery
+
+        teams = Q(owner_ref__in=group_refs_subquery(user)) & ~Q(owner_ref="")
+        return self.filter(Q(requested_by=user.pk) | teams)
 
 
 class Run(models.Model):

@@ -1,4 +1,5 @@
-"""Who may act on a run: the requester, members of the owning team, and platform admins."""
+"""Who may see and act on a run: the requester, members of the owning team, and platform
+admins. Templates limited to some teams."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from catalog.services import group_refs_for_user
 from scaffolder.models import Run, TemplatePublication
 
 
-def can_manage_run(user: User | AnonymousUser, run: Run) -> bool:
+def can_view_run(user: User | AnonymousUser, run: Run) -> bool:
+    """The requester (even after leaving the team), members of the owning team and platform
+    admins; the same rule as Run.objects.visible_to, for a run already loaded. Everyone else
+    is told the run does not exist (404), so its existence is not confirmed either."""
     if not user.is_authenticated:
         return False
     if getattr(user, "is_staff", False):
@@ -19,9 +23,9 @@ def can_manage_run(user: User | AnonymousUser, run: Run) -> bool:
     return bool(run.owner_ref) and run.owner_ref in group_refs_for_user(user)
 
 
-def manage_denied_reason(user: User | AnonymousUser, run: Run) -> str:
-    owner = run.owner_ref or "its requester"
-    return f"Only {owner}, the person who started it, or a platform admin may change this run."
+def can_manage_run(user: User | AnonymousUser, run: Run) -> bool:
+    """Cancelling and retrying need the same standing as seeing the run."""
+    return can_view_run(user, run)
 
 
 # Platform admins limit a template to some teams with this annotation on the Template entity:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -14,7 +13,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 from portal.htmx import render_page
 from scaffolder.engine.runner import RunStateError, cancel_run, retry_run
 from scaffolder.models import Run, RunStatus
-from scaffolder.permissions import can_manage_run, manage_denied_reason
+from scaffolder.permissions import can_manage_run
 from scaffolder.queries import log_lines_after, run_for_detail, runs_for_list
 
 PAGE_SIZE = 25
@@ -37,8 +36,9 @@ def run_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _get_run(run_id: int) -> Run:
-    run = run_for_detail(run_id)
+def _get_run(request: HttpRequest, run_id: int) -> Run:
+    # Another team's run answers exactly like a run that does not exist.
+    run = run_for_detail(request.user, run_id)
     if run is None:
         raise Http404("No such run")
     return run
@@ -53,7 +53,7 @@ def _progress(run: Run) -> dict[str, int]:
 
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = _get_run(run_id)
+    run = _get_run(request, run_id)
     lines = log_lines_after(run, 0, limit=2000)
     return render_page(
         request,
@@ -71,7 +71,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_GET
 def run_log(request: HttpRequest, run_id: int) -> HttpResponse:
     """New log lines after the cursor, plus the step list and poller as out-of-band swaps."""
-    run = _get_run(run_id)
+    run = _get_run(request, run_id)
     try:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:
@@ -93,10 +93,6 @@ def run_log(request: HttpRequest, run_id: int) -> HttpResponse:
     return response
 
 
-def _denied(request: HttpRequest, run: Run) -> PermissionDenied:
-    return PermissionDenied(manage_denied_reason(request.user, run))
-
-
 def _after_action(request: HttpRequest, run: Run) -> HttpResponse:
     url = reverse("scaffolder:run-detail", args=[run.pk])
     if getattr(request, "htmx", False):
@@ -106,9 +102,9 @@ def _after_action(request: HttpRequest, run: Run) -> HttpResponse:
 
 @require_POST
 def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = _get_run(run_id)
+    run = _get_run(request, run_id)
     if not can_manage_run(request.user, run):
-        raise _denied(request, run)
+        raise Http404("No such run")
     try:
         cancel_run(run, actor=request.user)  # type: ignore[arg-type]
         messages.success(request, f"Run #{run.pk} cancelled.")
@@ -119,9 +115,9 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @require_POST
 def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = _get_run(run_id)
+    run = _get_run(request, run_id)
     if not can_manage_run(request.user, run):
-        raise _denied(request, run)
+        raise Http404("No such run")
     try:
         step = retry_run(run, actor=request.user, from_step=request.POST.get("step") or None)  # type: ignore[arg-type]
         messages.success(request, f"Retrying run #{run.pk} from step '{step.name}'.")

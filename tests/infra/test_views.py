@@ -189,7 +189,7 @@ def test_request_page_links_its_component_and_team(
     assert b"orders-service" in page.content
 
 
-def test_request_page_is_read_only_for_outsiders(
+def test_request_page_is_private_to_its_team(
     client: Client,
     owner: User,
     outsider: User,
@@ -197,22 +197,23 @@ def test_request_page_is_read_only_for_outsiders(
     orders_service: Entity,
     cluster_dir: Path,
 ) -> None:
-    """Like the catalog, every developer may look (the component's Infrastructure tab links
-    here for everyone); only the owning team and platform admins get the change forms."""
+    """The owning team and platform admins open it; another team gets 404, even with
+    scope=all, and the component's Infrastructure tab shows them the row without a link."""
     req = ready_request(owner)
     url = reverse("infra:request-detail", args=[req.pk])
     assert login(client, owner).get(url).status_code == 200
     assert 'id="day2"' in client.get(url).content.decode()
     assert login(Client(), platform_admin).get(url).status_code == 200
-    outside = login(Client(), outsider).get(url)
-    assert outside.status_code == 200
-    assert 'id="day2"' not in outside.content.decode()
-    assert reverse("infra:request-delete", args=[req.pk]) not in outside.content.decode()
-    # It is not in their list unless they ask for all teams.
-    listing = reverse("infra:request-list")
     other = login(Client(), outsider)
+    assert other.get(url).status_code == 404
+    listing = reverse("infra:request-list")
     assert "orders-db" not in other.get(listing).content.decode()
-    assert "orders-db" in other.get(listing, {"scope": "all"}).content.decode()
+    assert "orders-db" not in other.get(listing, {"scope": "all"}).content.decode()
+    tab = "/catalog/default/component/orders-service/?tab=infrastructure"
+    outside_tab = other.get(tab).content.decode()
+    assert "orders-service/orders-db" in outside_tab
+    assert url not in outside_tab
+    assert url in client.get(tab).content.decode()
     body = client.get(url).content.decode()
     assert "orders-db-secret" in body
     assert "secretRef" in body
@@ -228,14 +229,13 @@ def test_request_page_is_read_only_for_outsiders(
         ("request-cancel", {}),
     ],
 )
-def test_day2_actions_are_403_with_a_reason_for_outsiders(
+def test_day2_actions_are_404_for_outsiders(
     client: Client, owner: User, outsider: User, orders_service: Entity, cluster_dir: Path,
     action: str, data: dict[str, str],
 ) -> None:  # fmt: skip
     req = ready_request(owner)
     response = login(client, outsider).post(reverse(f"infra:{action}", args=[req.pk]), data)
-    assert response.status_code == 403
-    assert b"Only members of group:default/team-orders or a platform admin" in response.content
+    assert response.status_code == 404
     assert Run.objects.filter(subject=req.subject).count() == 1
 
 
@@ -322,10 +322,9 @@ def test_approvals_inbox_and_decisions(
     denied = client.post(decide, {"decision": "approve"})
     assert denied.status_code == 403
     assert b"someone else must approve" in denied.content
-    # Another team may look but not decide.
+    # Another team does not even see it.
     other = login(Client(), outsider).post(decide, {"decision": "approve"})
-    assert other.status_code == 403
-    assert b"Only a platform admin or the lead of group:default/team-orders" in other.content
+    assert other.status_code == 404
     # The lead and the platform admin see it in their inbox.
     lead_client = login(Client(), team_lead)
     assert (

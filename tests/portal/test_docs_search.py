@@ -33,13 +33,13 @@ def test_nothing_found() -> None:
 
 @pytest.mark.django_db
 def test_docs_are_listed_after_other_groups(
-    owner_client, django_capture_on_commit_callbacks
+    owner, owner_client, django_capture_on_commit_callbacks
 ) -> None:
     from scaffolder.engine.runner import StepSpec, start_run
 
     with django_capture_on_commit_callbacks(execute=False):
-        start_run(kind="demo", title="A run", actor=None, steps=[StepSpec("a", "debug:log")])
-    labels = [label for label, _ in search_everything("run", ANON)]
+        start_run(kind="demo", title="A run", actor=owner, steps=[StepSpec("a", "debug:log")])
+    labels = [label for label, _ in search_everything("run", owner)]
     assert labels == ["Runs", "Documentation"]
     page = owner_client.get("/search/?q=operating").content.decode()
     assert "Operating Paved" in page

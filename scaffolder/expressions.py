@@ -773,7 +773,7 @@ def is_truthy(value: Any) -> bool:
 def is_single_expression(source: str) -> bool:
     """The whole value is one `${{ … }}` (it keeps its JSON type)."""
     single = _SINGLE.match(source)
-    return bool(single) and "${{" not in single.group(1) and "}}" not in single.group(1)
+    return single is not None and "${{" not in single.group(1) and "}}" not in single.group(1)
 
 
 def parse(source: str) -> nodes.Template | None:

@@ -133,10 +133,10 @@ def test_skeleton_file_with_a_burn_fails_the_step_naming_the_file(
 ) -> None:
     folder = tmp_path / "tpl"
     (folder / "skeleton").mkdir(parents=True)
-    (folder / "skeleton" / "burn.txt").write_text(NESTED_LOOP.replace("{%", "{%", 1))
+    (folder / "skeleton" / "burn.txt").write_text(NESTED_LOOP)
     (folder / "template.yaml").write_text(
         _template("skel").replace(
-            "    - id: say\n      action: debug:log\n      input:\n        message: \"hello\"\n",
+            '    - id: say\n      action: debug:log\n      input:\n        message: "hello"\n',
             "    - id: render\n      action: fetch:template\n      input: {url: ./skeleton}\n",
         )
     )

@@ -370,6 +370,11 @@ PAVED_STEP_RETRY_BACKOFF_SECONDS = env_int("PAVED_STEP_RETRY_BACKOFF_SECONDS", 2
 # A failed run keeps the values of its secret fields (sealed) this long so that it can be
 # retried; after that a retry asks for a new run.
 PAVED_RUN_SECRET_RETENTION_HOURS = env_int("PAVED_RUN_SECRET_RETENTION_HOURS", 24)
+# Limits of one template expression (or one skeleton file) evaluation: loop iterations and
+# calls, the size of any value it builds, and wall-clock time (docs/scaffolder.md, "Limits").
+PAVED_EXPRESSION_MAX_ITERATIONS = env_int("PAVED_EXPRESSION_MAX_ITERATIONS", 10_000)
+PAVED_EXPRESSION_MAX_CHARS = env_int("PAVED_EXPRESSION_MAX_CHARS", 200_000)
+PAVED_EXPRESSION_TIMEOUT_MS = env_int("PAVED_EXPRESSION_TIMEOUT_MS", 1000)
 # Extra modules that register step kinds (tests use it to add their own kinds to a worker).
 PAVED_EXTRA_STEP_MODULES = env_list("PAVED_EXTRA_STEP_MODULES", [])
 

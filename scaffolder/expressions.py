@@ -8,10 +8,22 @@ Backstage renders templates with Nunjucks. We keep its observable behaviour:
 - the filters `parseRepoUrl`, `parseEntityRef`, `pick`, `projectSlug` and `dump` exist, plus
   Paved's `serviceHost` (the platform's host name pattern filled with a service and environment).
 
-Everything runs in Jinja2's SandboxedEnvironment with extra limits: unsafe attribute access raises
-instead of rendering empty, `range` and loops are bounded, string/list growth by `*` and `+` is
-bounded and the rendered output has a maximum size. Any failure is an ExpressionError that names
-where the expression came from (a step, an output link) and the expression itself.
+Templates may be written by anyone, and wizard pages evaluate them on every request, so one
+evaluation is budgeted (`_Budget`, limits from the PAVED_EXPRESSION_* settings):
+
+- every loop iteration and every call (macros, methods, `range`) counts against
+  PAVED_EXPRESSION_MAX_ITERATIONS; recursive loops do not exist;
+- no value may grow beyond PAVED_EXPRESSION_MAX_CHARS characters (strings, lists and objects
+  counted deeply): `*`, `+`, `~`, `%`, filters and string methods are checked *before* they build
+  their result, and every character an evaluation produces or feeds to a filter is counted;
+- a wall-clock deadline (PAVED_EXPRESSION_TIMEOUT_MS) is checked at every iteration, call and
+  filter, a backstop for what the counts miss;
+- values are read-only (`pop`, `append`, `update`, … are refused) and there is no `lipsum`,
+  `cycler`, `joiner` or `namespace`.
+
+A breach raises ExpressionLimitExceeded naming the expression and the limit; any other failure
+is an ExpressionError that names where the expression came from (a step, an output link) and
+the expression itself.
 """
 
 from __future__ import annotations
@@ -19,23 +31,37 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+import string
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from jinja2 import ChainableUndefined, Template, TemplateError, Undefined, pass_context
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
+from django.conf import settings
+from jinja2 import ChainableUndefined, Template, TemplateError, Undefined, nodes, pass_context
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment, modifies_known_mutable
+from jinja2.visitor import NodeTransformer
 
-MAX_OUTPUT_CHARS = 200_000
-MAX_ITERATIONS = 10_000
-MAX_SEQUENCE = 100_000
 MAX_TEMPLATE_CHARS = 100_000
 MAX_CACHED_SOURCE = 20_000
+# Exponents and products of integers: 4096 bits is far more than any template needs.
+MAX_INT_BITS = 4096
+# One evaluation may produce or feed to filters this many times the largest value: a value
+# (`${{ }}`) ten times, a skeleton file fifty times (files are bigger).
+VALUE_WORK_FACTOR = 10
+FILE_WORK_FACTOR = 50
+MAX_JSON_INDENT = 16
 
 _SINGLE = re.compile(r"^\s*\$\{\{(.*)\}\}\s*$", re.DOTALL)
 # JavaScript operators mapped to Jinja ones, outside of string literals only.
 _JS_TOKENS = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(===|!==)""")
+# A printf conversion: flags, width, precision (`%-10.3f`, `%*d`).
+_PRINTF = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[a-zA-Z%]")
 
 
 class ExpressionError(ValueError):
@@ -50,6 +76,167 @@ class ExpressionError(ValueError):
         super().__init__(f"{label}cannot evaluate {shown!r}: {message}")
 
 
+class ExpressionLimitExceeded(ExpressionError):
+    """An expression went over one of the evaluation limits (work, size or time)."""
+
+
+class _Breach(SecurityError):
+    """Raised inside the sandbox; turned into ExpressionLimitExceeded at the entry points."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    iterations: int
+    chars: int
+    seconds: float
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        return cls(
+            iterations=int(getattr(settings, "PAVED_EXPRESSION_MAX_ITERATIONS", 10_000)),
+            chars=int(getattr(settings, "PAVED_EXPRESSION_MAX_CHARS", 200_000)),
+            seconds=int(getattr(settings, "PAVED_EXPRESSION_TIMEOUT_MS", 1000)) / 1000,
+        )
+
+
+class _Budget:
+    """What one evaluation has used so far: iterations and calls, characters, time."""
+
+    __slots__ = ("chars", "deadline", "iterations", "limits", "work_limit")
+
+    def __init__(self, limits: Limits, *, work_factor: int = VALUE_WORK_FACTOR) -> None:
+        self.limits = limits
+        self.iterations = 0
+        self.chars = 0
+        self.work_limit = limits.chars * work_factor
+        self.deadline = time.monotonic() + limits.seconds
+        shared = _SHARED_DEADLINE.get()
+        if shared is not None:
+            self.deadline = min(self.deadline, shared)
+
+    def tick(self) -> None:
+        self.iterations += 1
+        if self.iterations > self.limits.iterations:
+            raise _Breach(
+                f"it runs more than {self.limits.iterations} loop iterations and calls "
+                "(PAVED_EXPRESSION_MAX_ITERATIONS)"
+            )
+        self.check_time()
+
+    def charge(self, chars: int) -> None:
+        self.chars += chars
+        if self.chars > self.work_limit:
+            raise _Breach(
+                f"it produces or processes more than {self.work_limit} characters "
+                f"({self.work_limit // self.limits.chars} times PAVED_EXPRESSION_MAX_CHARS)"
+            )
+        self.check_time()
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise _Breach(
+                f"it runs longer than {self.limits.seconds:g} s (PAVED_EXPRESSION_TIMEOUT_MS)"
+            )
+
+    def check_size(self, size: int, what: str) -> None:
+        if size > self.limits.chars:
+            raise _Breach(
+                f"{what} more than {self.limits.chars} characters (PAVED_EXPRESSION_MAX_CHARS)"
+            )
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("paved_expression_budget", default=None)
+_SHARED_DEADLINE: ContextVar[float | None] = ContextVar("paved_expression_deadline", default=None)
+
+
+@contextmanager
+def shared_time_limit() -> Iterator[None]:
+    """Every expression evaluated inside shares one PAVED_EXPRESSION_TIMEOUT_MS: a wizard
+    request evaluates one `when` per page, and many pages must not multiply the time."""
+    if _SHARED_DEADLINE.get() is not None:
+        yield
+        return
+    token = _SHARED_DEADLINE.set(time.monotonic() + Limits.from_settings().seconds)
+    try:
+        yield
+    finally:
+        _SHARED_DEADLINE.reset(token)
+
+
+def _budget() -> _Budget:
+    # Outside an evaluation (a direct call into the environment) each use gets a fresh budget,
+    # so the per-value checks still hold.
+    return _BUDGET.get() or _Budget(Limits.from_settings())
+
+
+@contextmanager
+def _budgeted(work_factor: int = VALUE_WORK_FACTOR) -> Iterator[_Budget]:
+    budget = _Budget(Limits.from_settings(), work_factor=work_factor)
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
+
+
+def deep_size(value: Any, stop: int) -> int:
+    """Characters and items in `value`, counted through lists and objects (shared parts as
+    often as they appear, as serialising would). Stops counting once past `stop`."""
+    total = 0
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, Mapping):
+            total += len(item)
+            if total <= stop:
+                pending.extend(item.keys())
+                pending.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += len(item)
+            if total <= stop:
+                pending.extend(item)
+        elif isinstance(item, range):
+            total += len(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            total += item.bit_length() // 3 + 1
+        else:
+            total += 1
+        if total > stop:
+            return total
+    return total
+
+
+def _checked(value: Any, what: str) -> Any:
+    """Refuse a value larger than the limit; count it as produced; guard lazy sequences."""
+    budget = _budget()
+    if isinstance(value, str | list | tuple | Mapping | set | frozenset):
+        size = deep_size(value, budget.limits.chars)
+        budget.check_size(size, what)
+        budget.charge(size)
+        return value
+    if isinstance(value, Iterator):
+        return _counted(value, budget)
+    budget.check_time()
+    return value
+
+
+def _counted(items: Iterable[Any], budget: _Budget) -> Iterator[Any]:
+    """A lazy sequence (a filter's generator) whose items are counted as they are produced."""
+    for count, item in enumerate(items, start=1):
+        budget.charge(1)
+        budget.check_size(count, "the sequence has")
+        yield item
+
+
+def _loop_items(items: Any) -> Iterator[Any]:
+    budget = _budget()
+    for item in items:
+        budget.tick()
+        yield item
+
+
 class JsUndefined(ChainableUndefined):
     """Undefined that compares equal to null/undefined, like JavaScript's loose `==`."""
 
@@ -62,25 +249,6 @@ class JsUndefined(ChainableUndefined):
         return not self.__eq__(other)
 
     __hash__ = ChainableUndefined.__hash__
-
-
-class _Budget:
-    """Counts loop iterations of one evaluation, so nested loops cannot spin forever."""
-
-    def __init__(self) -> None:
-        self.iterations = 0
-
-    def tick(self) -> None:
-        self.iterations += 1
-        if self.iterations > MAX_ITERATIONS:
-            raise SecurityError(f"more than {MAX_ITERATIONS} loop iterations")
-
-
-def _size(value: Any) -> int:
-    try:
-        return len(value)
-    except TypeError:
-        return 0
 
 
 def _to_native(value: Any) -> Any:
@@ -106,10 +274,258 @@ def _finalize_for_string(value: Any) -> Any:
     return value
 
 
-class ScaffolderEnvironment(SandboxedEnvironment):
+# --- guards the compiled templates call ------------------------------------------------------
+# The parsed template is rewritten (`_Guard`) so that loops, output, `~` and assignments go
+# through these. They take the context so Jinja never folds them at compile time.
+
+_LOOP = "paved_loop__"
+_OUTPUT = "paved_output__"
+_CONCAT = "paved_concat__"
+_BIND = "paved_bind__"
+
+
+@pass_context
+def _guard_loop(context: Context, items: Any) -> Iterator[Any]:
+    return _loop_items(items)
+
+
+@pass_context
+def _guard_output(context: Context, value: Any) -> str:
+    budget = _budget()
+    if not isinstance(value, str):
+        budget.check_size(deep_size(value, budget.limits.chars), "the output would be")
+        value = _finalize_for_string(value)
+    text = str(value)
+    budget.check_size(len(text), "the output would be")
+    budget.charge(len(text))
+    return text
+
+
+@pass_context
+def _guard_concat(context: Context, parts: list[Any]) -> str:
+    budget = _budget()
+    size = sum(deep_size(p, budget.limits.chars) for p in parts)
+    budget.check_size(size, "the expression joins strings (~) into")
+    joined = "".join(str(p) for p in parts)
+    _checked(joined, "the expression joins strings (~) into")
+    return joined
+
+
+@pass_context
+def _guard_bind(context: Context, value: Any) -> Any:
+    budget = _budget()
+    budget.check_size(deep_size(value, budget.limits.chars), "the expression sets a value of")
+    return value
+
+
+def _wrap(node: nodes.Node, name: str) -> nodes.Filter:
+    return nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)
+
+
+class _Guard(NodeTransformer):
+    """Route loops, output, `~` and assignments of a parsed template through the guards."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:  # noqa: N802
+        self.generic_visit(node)
+        if node.recursive:
+            raise TemplateSyntaxError("recursive loops are not supported", node.lineno)
+        node.iter = _wrap(node.iter, _LOOP)
+        return node
+
+    def visit_Output(self, node: nodes.Output) -> nodes.Node:  # noqa: N802
+        self.generic_visit(node)
+        node.nodes = [
+            _wrap(nodes.Const(child.data, lineno=child.lineno), _OUTPUT)
+            if isinstance(child, nodes.TemplateData)
+            else _wrap(child, _OUTPUT)
+            for child in node.nodes
+        ]
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:  # noqa: N802
+        self.generic_visit(node)
+        return _wrap(nodes.List(node.nodes, lineno=node.lineno), _CONCAT)
+
+    def visit_Assign(self, node: nodes.Assign) -> nodes.Node:  # noqa: N802
+        self.generic_visit(node)
+        node.node = _wrap(node.node, _BIND)
+        return node
+
+    def visit_With(self, node: nodes.With) -> nodes.Node:  # noqa: N802
+        self.generic_visit(node)
+        node.values = [_wrap(value, _BIND) for value in node.values]
+        return node
+
+
+# --- filters and methods that build big results: estimate before building ------------------
+
+
+def _int_arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> int:
+    value = args[index] if len(args) > index else kwargs.get(name, 0)
+    return value if isinstance(value, int) else 0
+
+
+def _text_arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> str:
+    value = args[index] if len(args) > index else kwargs.get(name, "")
+    return value if isinstance(value, str) else str(value)
+
+
+def _replace_size(text: str, old: str, new: str, count: int) -> int:
+    hits = text.count(old) if old else len(text) + 1
+    if count >= 0:
+        hits = min(hits, count)
+    return len(text) + hits * len(new)
+
+
+def _join_size(items: list[Any], separator: str, budget: _Budget) -> int:
+    total = len(separator) * max(len(items) - 1, 0)
+    for item in items:
+        total += deep_size(item, budget.limits.chars)
+        if total > budget.limits.chars:
+            break
+    return total
+
+
+def _printf_size(fmt: str, args: Any, budget: _Budget) -> int:
+    """An upper bound of `fmt % args` (and the `format` filter): widths and the arguments."""
+    total = len(fmt) + deep_size(args, budget.limits.chars)
+    for match in _PRINTF.finditer(fmt):
+        for number in match.groups():
+            if number == "*":
+                raise _Breach("a `*` width in a format string is not supported")
+            if number:
+                total += int(number) if len(number) < 10 else budget.limits.chars + 1
+    return total
+
+
+def _format_size(fmt: str, args: Any, budget: _Budget) -> int:
+    """An upper bound of `fmt.format(...)`: the fields' widths and the arguments."""
+    total = len(fmt) + deep_size(args, budget.limits.chars) * max(fmt.count("{"), 1)
+    try:
+        fields = list(string.Formatter().parse(fmt))
+    except ValueError:
+        return total  # str.format raises the same error, with its own message
+    for _text, _name, spec, _conversion in fields:
+        if spec and "{" in spec:
+            raise _Breach("a nested `{…}` width in a format string is not supported")
+        for number in re.findall(r"\d+", spec or ""):
+            total += int(number) if len(number) < 10 else budget.limits.chars + 1
+    return total
+
+
+def _materialise(items: Any, budget: _Budget) -> list[Any]:
+    if isinstance(items, list):
+        return items
+    if isinstance(items, str | Mapping | tuple | set | frozenset | range):
+        return list(items)
+    return list(_counted(items, budget))
+
+
+def _estimate_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Check, before it runs, that a filter cannot build a value beyond the limit. Returns the
+    value to pass on (a lazy sequence is read once, counted, into a list)."""
+    budget = _budget()
+    text = value if isinstance(value, str) else ""
+    what = f"the filter `{name}` would build"
+    if name == "center":
+        budget.check_size(_int_arg(args, kwargs, 0, "width"), what)
+    elif name == "indent":
+        width = args[0] if args else kwargs.get("width", 4)
+        pad = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
+        budget.check_size(len(text) + (text.count("\n") + 1) * pad, what)
+    elif name == "wordwrap":
+        wrap = _text_arg(args, kwargs, 2, "wrapstring") or "\n"
+        budget.check_size(len(text) + (len(text) + 1) * (len(wrap) - 1), what)
+    elif name == "replace":
+        old, new = _text_arg(args, kwargs, 0, "old"), _text_arg(args, kwargs, 1, "new")
+        count = args[2] if len(args) > 2 else kwargs.get("count")
+        size = _replace_size(str(value), old, new, count if isinstance(count, int) else -1)
+        budget.check_size(size, what)
+    elif name == "join":
+        value = _materialise(value, budget)
+        budget.check_size(_join_size(value, _text_arg(args, kwargs, 0, "d"), budget), what)
+    elif name == "format":
+        budget.check_size(_printf_size(str(value), [args, kwargs], budget), what)
+    elif name == "batch":
+        budget.check_size(_int_arg(args, kwargs, 0, "linecount"), what)
+    elif name == "slice":
+        budget.check_size(_int_arg(args, kwargs, 0, "slices"), what)
+    elif name in ("tojson", "dump"):
+        indent = args[0] if args else kwargs.get("indent")
+        if isinstance(indent, int) and indent > MAX_JSON_INDENT:
+            raise _Breach(f"the filter `{name}` indents by more than {MAX_JSON_INDENT}")
+    elif name == "sum":
+        start = args[1] if len(args) > 1 else kwargs.get("start", 0)
+        if not isinstance(start, int | float):
+            raise _Breach("the filter `sum` adds numbers only")
+    return value
+
+
+# What a Jinja filter marked @pass_context / @pass_eval_context / @pass_environment gets first.
+_PASS_ARGS: dict[str, Callable[[Context], Any]] = {
+    "context": lambda context: context,
+    "eval_context": lambda context: context.eval_ctx,
+    "environment": lambda context: context.environment,
+}
+
+
+def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """Every filter: refuse oversized input, estimate its result, count what it produced."""
+    pass_arg = getattr(getattr(func, "jinja_pass_arg", None), "name", "")
+
+    @pass_context
+    @functools.wraps(func)
+    def guarded(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
+        budget = _budget()
+        if not isinstance(value, Iterator):
+            size = deep_size(value, budget.limits.chars)
+            budget.check_size(size, f"the filter `{name}` is given")
+            budget.charge(size)
+        value = _estimate_filter(name, value, args, kwargs)
+        first = _PASS_ARGS.get(pass_arg)
+        if first is None:
+            result = func(value, *args, **kwargs)
+        else:
+            result = func(first(context), value, *args, **kwargs)
+        return _checked(result, f"the filter `{name}` would build")
+
+    return guarded
+
+
+_STR_WIDTH_METHODS = {"center", "ljust", "rjust", "zfill"}
+
+
+def _estimate_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Check, before it runs, that a string method cannot build a value beyond the limit."""
+    target = getattr(obj, "__wrapped__", obj)  # str.format comes wrapped by the sandbox
+    owner = getattr(target, "__self__", None)
+    if not isinstance(owner, str):
+        return
+    budget = _budget()
+    name = getattr(target, "__name__", "")
+    what = f"the method `{name}` would build"
+    if name in _STR_WIDTH_METHODS:
+        budget.check_size(_int_arg(args, kwargs, 0, "width"), what)
+    elif name == "expandtabs":
+        tabsize = _int_arg(args, kwargs, 0, "tabsize") if args or kwargs else 8
+        budget.check_size(len(owner) + owner.count("\t") * tabsize, what)
+    elif name == "replace":
+        old, new = _text_arg(args, kwargs, 0, "old"), _text_arg(args, kwargs, 1, "new")
+        count = args[2] if len(args) > 2 else kwargs.get("count", -1)
+        budget.check_size(
+            _replace_size(owner, old, new, count if isinstance(count, int) else -1), what
+        )
+    elif name == "join" and args:
+        items = _materialise(args[0], budget)
+        budget.check_size(_join_size(items, owner, budget), what)
+    elif name in ("format", "format_map"):
+        budget.check_size(_format_size(owner, [args, kwargs], budget), what)
+
+
+class ScaffolderEnvironment(ImmutableSandboxedEnvironment):
     """The sandbox with Paved's limits. One instance per delimiter style; thread-safe."""
 
-    intercepted_binops = frozenset(["*", "**", "+"])
+    intercepted_binops = frozenset(["*", "**", "+", "%"])
 
     def __init__(self, *, cookiecutter: bool = False) -> None:
         if cookiecutter:
@@ -131,31 +547,80 @@ class ScaffolderEnvironment(SandboxedEnvironment):
             serviceHost=service_host,
             dump=lambda value, indent=None: json.dumps(value, indent=indent, default=str),
         )
+        self.filters = {name: _guard_filter(name, func) for name, func in self.filters.items()}
+        self.filters.update(
+            {_LOOP: _guard_loop, _OUTPUT: _guard_output, _CONCAT: _guard_concat, _BIND: _guard_bind}
+        )
         self.globals.update(null=None, undefined=None, true=True, false=False)
-        self.globals.pop("cycler", None)
-        self.globals.pop("joiner", None)
-        self.globals.pop("namespace", None)
+        for unsafe in ("lipsum", "cycler", "joiner", "namespace"):
+            self.globals.pop(unsafe, None)
+
+    def _generate(
+        self,
+        source: nodes.Template,
+        name: str | None,
+        filename: str | None,
+        defer_init: bool = False,
+    ) -> str:
+        # Both templates and single expressions (compile_expression) come through here.
+        guarded = _Guard().visit(source)
+        return super()._generate(guarded, name, filename, defer_init=defer_init)
 
     def unsafe_undefined(self, obj: Any, attribute: Any) -> Undefined:
         # The stock sandbox returns an Undefined that renders as "" — an SSTI probe would pass
         # silently. We refuse loudly instead.
+        if isinstance(attribute, str) and modifies_known_mutable(obj, attribute):
+            raise SecurityError(
+                f"{type(obj).__name__}.{attribute}() would change a value; "
+                "expressions may only read values"
+            )
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__} is unsafe")
 
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        budget = _budget()
+        budget.tick()
+        for arg in (*args, *kwargs.values()):
+            budget.check_size(deep_size(arg, budget.limits.chars), "a call is given")
+        _estimate_call(__obj, args, kwargs)
+        return _checked(super().call(__context, __obj, *args, **kwargs), "a call would build")
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        value = super().getitem(obj, argument)
+        if isinstance(argument, slice):
+            return _checked(value, "a slice would be")
+        return value
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        budget = _budget()
         if operator == "**":
             if isinstance(right, int | float) and right > 64:
-                raise SecurityError("exponent too large")
+                raise _Breach("the exponent is larger than 64")
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and left.bit_length() * max(right, 0) > MAX_INT_BITS
+            ):
+                raise _Breach(f"the power would have more than {MAX_INT_BITS} bits")
             return left**right
         if operator == "*":
-            count = right if isinstance(right, int) else left if isinstance(left, int) else 1
-            other = left if isinstance(right, int) else right
-            if _size(other) * max(int(count), 0) > MAX_SEQUENCE:
-                raise SecurityError(f"result would be longer than {MAX_SEQUENCE}")
-            return left * right
-        result = left + right
-        if _size(result) > MAX_SEQUENCE:
-            raise SecurityError(f"result would be longer than {MAX_SEQUENCE}")
-        return result
+            if isinstance(left, int) and isinstance(right, int):
+                if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                    raise _Breach(f"the product would have more than {MAX_INT_BITS} bits")
+                return left * right
+            if isinstance(right, int) or isinstance(left, int):
+                count, other = (right, left) if isinstance(right, int) else (left, right)
+                size = deep_size(other, budget.limits.chars) * max(int(count), 0)
+                budget.check_size(size, "the expression repeats a string or list")
+            return _checked(left * right, "the expression repeats a string or list")
+        if operator == "%":
+            if isinstance(left, str):
+                budget.check_size(_printf_size(left, right, budget), "the `%` format would build")
+                return _checked(left % right, "the `%` format would build")
+            return left % right
+        if not (isinstance(left, int | float) and isinstance(right, int | float)):
+            size = deep_size(left, budget.limits.chars) + deep_size(right, budget.limits.chars)
+            budget.check_size(size, "the expression adds (+) up to")
+        return _checked(left + right, "the expression adds (+) up to")
 
 
 def environment(*, cookiecutter: bool = False) -> ScaffolderEnvironment:
@@ -191,20 +656,49 @@ def _jsify(source: str) -> str:
     return _JS_TOKENS.sub(swap, source)
 
 
-def _bounded_range(budget: _Budget) -> Any:
-    def bounded(*args: int) -> Iterator[int]:
-        span = range(*args)
-        if len(span) > MAX_ITERATIONS:
-            raise SecurityError(f"range() longer than {MAX_ITERATIONS}")
-        for item in span:
-            budget.tick()
-            yield item
-
-    return bounded
+def _bounded_range(*args: int) -> range:
+    span = range(*args)
+    limit = _budget().limits.iterations
+    if len(span) > limit:
+        raise _Breach(f"range() is longer than {limit} (PAVED_EXPRESSION_MAX_ITERATIONS)")
+    return span
 
 
-def _context(variables: Mapping[str, Any], budget: _Budget) -> dict[str, Any]:
-    return {**variables, "range": _bounded_range(budget)}
+def _context(variables: Mapping[str, Any]) -> dict[str, Any]:
+    return {**variables, "range": _bounded_range}
+
+
+def _failure(exc: BaseException, where: str, source: str) -> ExpressionError:
+    """The one place sandbox failures become messages."""
+    if isinstance(exc, _Breach):
+        return ExpressionLimitExceeded(f"over a limit: {exc}", where=where, expression=source)
+    if isinstance(exc, RecursionError):
+        return ExpressionLimitExceeded("too deeply nested", where=where, expression=source)
+    if isinstance(exc, MemoryError):
+        return ExpressionLimitExceeded("out of memory", where=where, expression=source)
+    if isinstance(exc, SecurityError):
+        return ExpressionError(f"not allowed ({exc})", where=where, expression=source)
+    return ExpressionError(f"{exc.__class__.__name__}: {exc}", where=where, expression=source)
+
+
+# What a sandboxed evaluation may raise on hostile or broken input; anything else is our bug.
+_FAILURES = (
+    TemplateError,
+    SecurityError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    LookupError,
+    AttributeError,
+    RuntimeError,
+    MemoryError,
+)
+
+
+def _render(source: str, variables: Mapping[str, Any], cookiecutter: bool, factor: int) -> str:
+    with _budgeted(factor):
+        template = _compiled_template(source, cookiecutter)
+        return "".join(template.generate(_context(variables)))
 
 
 def render_string(
@@ -213,27 +707,10 @@ def render_string(
     """Render `source` as a text template (skeleton files, names); always returns a string."""
     if len(source) > MAX_TEMPLATE_CHARS * 10:
         raise ExpressionError("template is too large", where=where, expression=source[:80])
-    budget = _Budget()
     try:
-        template = _compiled_template(source, cookiecutter)
-        parts: list[str] = []
-        total = 0
-        for chunk in template.generate(_context(variables, budget)):
-            total += len(chunk)
-            if total > MAX_OUTPUT_CHARS * 50:
-                raise SecurityError("rendered output is too large")
-            parts.append(chunk)
-        return "".join(parts)
-    except (TemplateError, SecurityError, TypeError, ValueError, ArithmeticError) as exc:
-        raise ExpressionError(_reason(exc), where=where, expression=source) from None
-    except RecursionError:
-        raise ExpressionError("too deeply nested", where=where, expression=source) from None
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, SecurityError):
-        return f"not allowed ({exc})"
-    return f"{exc.__class__.__name__}: {exc}"
+        return _render(source, variables, cookiecutter, FILE_WORK_FACTOR)
+    except _FAILURES as exc:
+        raise _failure(exc, where, source) from None
 
 
 def evaluate(source: str, variables: Mapping[str, Any], *, where: str = "") -> Any:
@@ -248,41 +725,24 @@ def evaluate(source: str, variables: Mapping[str, Any], *, where: str = "") -> A
         raise ExpressionError("expression is too long", where=where, expression=source[:80])
     single = _SINGLE.match(source)
     if single and "${{" not in single.group(1) and "}}" not in single.group(1):
-        budget = _Budget()
         try:
-            expression = _compiled_expression(single.group(1))
-            value = expression(**_context(variables, budget))
-            if isinstance(value, Undefined) and not isinstance(value, ChainableUndefined):
-                value._fail_with_undefined_error()
-            native = _to_native(value)
-            if isinstance(native, str) and len(native) > MAX_OUTPUT_CHARS:
-                raise SecurityError("result is too large")
-            if len(json.dumps(native, default=str)) > MAX_OUTPUT_CHARS:
-                raise SecurityError("result is too large")
-            return native
-        except (TemplateError, SecurityError, TypeError, ValueError, ArithmeticError) as exc:
-            raise ExpressionError(_reason(exc), where=where, expression=source) from None
-        except RecursionError:
-            raise ExpressionError("too deeply nested", where=where, expression=source) from None
+            with _budgeted() as budget:
+                expression = _compiled_expression(single.group(1))
+                value = expression(**_context(variables))
+                if isinstance(value, Undefined) and not isinstance(value, ChainableUndefined):
+                    value._fail_with_undefined_error()
+                budget.check_size(deep_size(value, budget.limits.chars), "the result is")
+                return _to_native(value)
+        except _FAILURES as exc:
+            raise _failure(exc, where, source) from None
     return render_string_value(source, variables, where=where)
 
 
 def render_string_value(source: str, variables: Mapping[str, Any], *, where: str = "") -> str:
-    budget = _Budget()
     try:
-        template = _compiled_template(source, False)
-        parts: list[str] = []
-        total = 0
-        for chunk in template.generate(_context(variables, budget)):
-            total += len(chunk)
-            if total > MAX_OUTPUT_CHARS:
-                raise SecurityError("rendered value is too large")
-            parts.append(chunk)
-        return "".join(parts)
-    except (TemplateError, SecurityError, TypeError, ValueError, ArithmeticError) as exc:
-        raise ExpressionError(_reason(exc), where=where, expression=source) from None
-    except RecursionError:
-        raise ExpressionError("too deeply nested", where=where, expression=source) from None
+        return _render(source, variables, False, VALUE_WORK_FACTOR)
+    except _FAILURES as exc:
+        raise _failure(exc, where, source) from None
 
 
 def evaluate_data(value: Any, variables: Mapping[str, Any], *, where: str = "") -> Any:
@@ -310,18 +770,31 @@ def is_truthy(value: Any) -> bool:
     return bool(value)
 
 
+def is_single_expression(source: str) -> bool:
+    """The whole value is one `${{ … }}` (it keeps its JSON type)."""
+    single = _SINGLE.match(source)
+    return single is not None and "${{" not in single.group(1) and "}}" not in single.group(1)
+
+
+def parse(source: str) -> nodes.Template | None:
+    """The parsed form of a template value (None when it has no expression); raises
+    TemplateError on a syntax error."""
+    if "${{" not in source and "{%" not in source:
+        return None
+    single = _SINGLE.match(source)
+    if single and is_single_expression(source):
+        return environment().parse("${{ " + _jsify(single.group(1)) + " }}")
+    return environment().parse(_jsify(source))
+
+
 def check_syntax(source: str, *, where: str = "") -> None:
     """Parse (not evaluate) every expression in `source`; used when a template is loaded."""
     if "${{" not in source:
         return
     try:
-        single = _SINGLE.match(source)
-        if single and "${{" not in single.group(1) and "}}" not in single.group(1):
-            environment().parse("${{ " + _jsify(single.group(1)) + " }}")
-        else:
-            environment().parse(_jsify(source))
+        parse(source)
     except TemplateError as exc:
-        raise ExpressionError(_reason(exc), where=where, expression=source) from None
+        raise _failure(exc, where, source) from None
 
 
 # --- filters ---------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ import yaml
 
 from scaffolder.engine.registry import step_kinds
 from scaffolder.expressions import ExpressionError, check_syntax
+from scaffolder.parameters import secret_parameter_names
+from scaffolder.secret_flow import elsewhere_problems, input_problems
 
 API_VERSION = "scaffolder.backstage.io/v1beta3"
 MAX_TEMPLATE_BYTES = 512 * 1024
@@ -311,6 +313,13 @@ def validate_document(document: Any) -> list[Problem]:
     )
     for index, page in enumerate(pages):
         _check_schema_page(page, index, problems)
+    secret_fields = secret_parameter_names([p for p in pages if isinstance(p, dict)])
+    for index, page in enumerate(pages):
+        if isinstance(page, dict) and "when" in page:
+            for message in elsewhere_problems(
+                page["when"], f"parameters page {index + 1} when", secret_fields
+            ):
+                problems.append(Problem(_line_of(page, "when"), message))
     steps = spec.get("steps")
     if not isinstance(steps, list) or not steps:
         problems.append(Problem(_line_of(spec, "steps"), "spec.steps must be a non-empty list"))
@@ -351,6 +360,7 @@ def validate_document(document: Any) -> list[Problem]:
                 _check_expressions(
                     step[key], f"{label} {key}", _line_of(step, key), problems, step, key
                 )
+        _check_secret_flow(step, label, str(action or ""), secret_fields, problems)
     output = spec.get("output")
     if output is not None:
         if not isinstance(output, dict):
@@ -360,7 +370,26 @@ def validate_document(document: Any) -> list[Problem]:
                 if key in output and not isinstance(output[key], list):
                     problems.append(Problem(_line_of(output, key), f"output.{key} must be a list"))
             _check_expressions(output, "output", _line_of(spec, "output"), problems, spec, "output")
+            for message in elsewhere_problems(output, "output", secret_fields):
+                problems.append(Problem(_line_of(spec, "output"), message))
     return problems
+
+
+def _check_secret_flow(
+    step: dict[str, Any],
+    label: str,
+    action: str,
+    secret_fields: frozenset[str],
+    problems: list[Problem],
+) -> None:
+    """Secrets reach steps only unchanged, as a whole input value (scaffolder/secret_flow.py)."""
+    if "input" in step:
+        for message in input_problems(action, step["input"], secret_fields):
+            problems.append(Problem(_line_of(step, "input"), f"{label} {message}"))
+    for key in ("if", "each"):
+        if key in step:
+            for message in elsewhere_problems(step[key], f"{label} {key}", secret_fields):
+                problems.append(Problem(_line_of(step, key), message))
 
 
 def _has_expression(value: Any) -> bool:

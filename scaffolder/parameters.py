@@ -16,7 +16,14 @@ import jsonschema
 from django.db.models import Q
 
 from catalog.models import Entity
-from scaffolder.expressions import ExpressionError, evaluate, is_truthy, parse_repo_url
+from scaffolder.expressions import (
+    ExpressionError,
+    ExpressionLimitExceeded,
+    evaluate,
+    is_truthy,
+    parse_repo_url,
+    shared_time_limit,
+)
 
 ENTITY_PICKERS = {"OwnerPicker", "EntityPicker", "OwnedEntityPicker", "MyGroupsPicker"}
 MULTI_ENTITY_PICKERS = {"MultiEntityPicker"}
@@ -112,7 +119,9 @@ def search_entities(
 
 
 def page_visible(page: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
-    """A page's `when` (Backstage): hidden pages are not shown, validated or submitted."""
+    """A page's `when` (Backstage): hidden pages are not shown, validated or submitted. A `when`
+    that fails hides its page; one that goes over the expression limits raises
+    ExpressionLimitExceeded (the template is at fault, not the values)."""
     when = page.get("when")
     if when is None or when is True:
         return True
@@ -120,6 +129,8 @@ def page_visible(page: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
         return False
     try:
         return is_truthy(evaluate(str(when), {"parameters": dict(values)}, where="page when"))
+    except ExpressionLimitExceeded:
+        raise
     except ExpressionError:
         return False
 
@@ -333,9 +344,14 @@ def validate_values(
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Validate every visible page. Returns (clean values with defaults, errors by field).
 
-    Values of hidden pages are dropped, as Backstage drops them on submit."""
-    with_defaults = apply_defaults(visible_pages(pages, values), values)
-    shown = visible_pages(pages, with_defaults)
+    Values of hidden pages are dropped, as Backstage drops them on submit. A page `when` over
+    the expression limits is a form error."""
+    try:
+        with shared_time_limit():
+            with_defaults = apply_defaults(visible_pages(pages, values), values)
+            shown = visible_pages(pages, with_defaults)
+    except ExpressionLimitExceeded as exc:
+        return dict(values), {"": [str(exc)]}
     allowed: set[str] = set()
     errors: dict[str, list[str]] = {}
     for page in shown:

@@ -19,6 +19,7 @@ from catalog.models import Entity
 from portal.htmx import is_partial, render_page
 from scaffolder.dry_run import DryRunResult, dry_run
 from scaffolder.engine.runner import RunStartError
+from scaffolder.expressions import ExpressionLimitExceeded, shared_time_limit
 from scaffolder.forms import decode_state, encode_state, page_fields_view, parse_page
 from scaffolder.loader import Template, TemplateInvalid, load_template_text
 from scaffolder.models import TemplateVersion
@@ -145,6 +146,17 @@ def template_wizard(request: HttpRequest, namespace: str, name: str) -> HttpResp
         entity, version, template = _load(namespace, name, request.user)
     except _Unusable as exc:
         return _unusable(request, exc)
+    try:
+        with shared_time_limit():
+            return _wizard(request, entity, version, template)
+    except ExpressionLimitExceeded as exc:
+        # A page `when` that loops or grows without end: the template is at fault.
+        return _unusable(request, _Unusable(entity, [str(exc)]))
+
+
+def _wizard(
+    request: HttpRequest, entity: Entity, version: TemplateVersion, template: Template
+) -> HttpResponse:
     values = decode_state(request.POST.get("state", "")) if request.method == "POST" else {}
     values = apply_defaults(template.pages, values) if request.method == "GET" else values
     indexes = _visible_indexes(template, values)

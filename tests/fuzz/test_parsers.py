@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from typing import Any
 
@@ -160,3 +161,51 @@ def test_authenticated_webhooks_and_event_api_never_crash(body: bytes, event: st
             response = client.post(url, body, content_type="application/json", headers=headers)
             assert response.status_code < 500, (url, response.status_code, body[:80])
             assert response.status_code not in (401, 403), (url, "credentials were valid")
+
+
+# Pieces of template expressions that loop, multiply, join and format: glued together at random
+# they must still finish within the expression time limit, with a value or an ExpressionError.
+expression_atoms = st.sampled_from(
+    [
+        "'x'", "'ab' * 6000", "range(5000)", "range(20000)", "parameters.tags", "[1, 2, 3]",
+        "lipsum(5)", "'%0900000d' % 1", "'{:>900000}'.format(1)", "('y' * 9000) | list",
+        "parameters.tags * 70000", "10 ** 60", "(9 ** 60) ** 60", "'z'.center(900000)",
+    ]
+)  # fmt: skip
+expression_filters = st.sampled_from(
+    ["", " | join", " | list", " | reverse", " | string", " | length", " | replace('x', 'xxxx')",
+     " | map('string') | join(',')", " | batch(3) | list", " | dump", " | tojson", " | sort"]
+)  # fmt: skip
+
+
+@st.composite
+def hostile_expressions(draw: st.DrawFn) -> str:
+    atom = draw(expression_atoms) + draw(expression_filters)
+    depth = draw(st.integers(min_value=0, max_value=3))
+    body = "${{ " + atom + " }}"
+    for level in range(depth):
+        body = f"{{% for v{level} in {draw(expression_atoms)} %}}{body}{{% endfor %}}"
+    if draw(st.booleans()):
+        body = f"{{% set s = {draw(expression_atoms)} %}}{body}${{{{ s ~ s ~ s }}}}"
+    return body
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(source=hostile_expressions())
+def test_random_expressions_never_run_longer_than_the_limit(source: str) -> None:
+    from django.conf import settings as django_settings
+
+    from scaffolder.expressions import ExpressionError, evaluate, render_string
+
+    limit = django_settings.PAVED_EXPRESSION_TIMEOUT_MS / 1000
+    variables = {"parameters": {"tags": ["a", "b", "c"]}}
+    for run in (
+        lambda: evaluate(source, variables, where="fuzz"),
+        lambda: render_string(source, variables, where="fuzz"),
+    ):
+        started = time.monotonic()
+        with contextlib.suppress(ExpressionError):
+            run()
+        # The deadline is checked between operations; one operation is bounded by the size limits.
+        assert time.monotonic() - started < limit + 0.5, source

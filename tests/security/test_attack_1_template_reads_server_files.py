@@ -67,11 +67,12 @@ def test_attack_1_a_template_cannot_name_a_server_folder_and_read_its_files(
     # The attacker may try their own (unapproved) template: its catalog:register step registers
     # the side branch through the catalog, as the attacker.
     start_in_wizard(attacker_client, "template:default/registrar")
-    registrar_run = _finished(last_run())  # type: ignore[arg-type]
+    registrar_run = _finished(last_run())
     assert registrar_run.status == RunStatus.SUCCEEDED, registrar_run.error
 
     grab = entity("template:default/grab-files")
-    assert grab is not None and grab.location is not None
+    assert grab is not None
+    assert grab.location is not None
     assert grab.location.target == "team-payments/tools/catalog-info.yaml#side"
     assert not grab.location.is_approved
     annotations = grab.metadata["annotations"]
@@ -85,7 +86,7 @@ def test_attack_1_a_template_cannot_name_a_server_folder_and_read_its_files(
 
     # The attacker runs it: the relative url has no folder to read from.
     start_in_wizard(attacker_client, "template:default/grab-files")
-    run = _finished(last_run())  # type: ignore[arg-type]
+    run = _finished(last_run())
     assert run.status == RunStatus.FAILED
     failed = Step.objects.get(run=run, key="grab")
     assert failed.status == "failed"

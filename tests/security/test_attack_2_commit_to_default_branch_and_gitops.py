@@ -18,7 +18,14 @@ from django.test import Client
 
 from scaffolder.models import Run, RunStatus
 from tests.conftest import wait_for
-from tests.security.conftest import commits, gitops_commits, last_run, push, register, start_in_wizard
+from tests.security.conftest import (
+    commits,
+    gitops_commits,
+    last_run,
+    push,
+    register,
+    start_in_wizard,
+)
 
 BINDING = {
     "apiVersion": "rbac.authorization.k8s.io/v1",

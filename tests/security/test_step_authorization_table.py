@@ -1,0 +1,152 @@
+"""The step authorization rule, for every built-in action that writes outside its workspace.
+
+One row per action: inputs that a member of the owning team (team-orders) may run and that a
+developer of another team (team-payments) may not. The table must name every registered kind
+that declares `writes = OUTSIDE`, so a new action cannot ship without a row here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from catalog.models import Entity
+from scaffolder.engine.authority import NotAuthorized, Write, authorize, reserve
+from scaffolder.engine.registry import NOTHING, OUTSIDE, StepKind, register_step, step_kinds
+from scaffolder.engine.runner import StepSpec, start_run
+from scaffolder.models import Run
+
+ORDERS = "group:default/team-orders"
+
+# action -> (inputs, what the refusal for another team's developer says)
+TABLE: dict[str, tuple[dict[str, Any], str]] = {
+    "publish:git": ({"repoUrl": "localhost?owner=team-orders&repo=new-svc"},
+                    "may create repositories only under an owner of their team"),
+    "publish:github": ({"repoUrl": "github.com?owner=team-orders&repo=new-svc"},
+                       "may create repositories only under an owner of their team"),
+    "publish:github:pull-request": (
+        {"repoUrl": "localhost?owner=team-orders&repo=orders-api", "branchName": "b",
+         "title": "t", "description": "d"},
+        "may open pull requests only on repositories their team owns"),
+    "kubernetes:namespace": ({"name": "orders", "owner": ORDERS},
+                             "they are not a member of group:default/team-orders"),
+    "argocd:create-resources": (
+        {"appName": "orders-api", "namespace": "orders", "repoUrl": "https://x/y.git",
+         "path": "deploy"},
+        "may deploy only into their team's namespaces"),
+    "pagerduty:service": ({"name": "orders-api", "owner": ORDERS},
+                          "may create on-call services only for their own team"),
+    "opsgenie:team": ({"name": "orders-api", "owner": ORDERS},
+                      "may create on-call services only for their own team"),
+    "infra:request": (
+        {"resourceClass": "postgresql", "name": "db", "namespace": "orders",
+         "environment": "dev", "component": "orders-api"},
+        "may request infrastructure only for their team's components"),
+    # Internal steps: written only by Paved's own flows; a template cannot name them, and
+    # outside an internal step the GitOps repository is refused to anyone.
+    "infra:apply-claim": ({"request_id": 1, "api_version": "v1", "kind": "X", "namespace": "n",
+                           "name": "n", "environment": "dev", "parameters": {},
+                           "provider": "p"}, "internal"),
+    "infra:delete-claim": ({"request_id": 1, "api_version": "v1", "kind": "X", "namespace": "n",
+                            "name": "n", "environment": "dev"}, "internal"),
+    # Its targets are the entities in the file it reads: checked with them (test below).
+    "catalog:register": ({"catalogInfoUrl": "http://h/team-orders/orders-api/blob/main/c.yaml"},
+                         "documents"),
+}  # fmt: skip
+
+
+def _run(user: User) -> Run:
+    return start_run(kind="scaffolder", title="t", actor=user, owner_ref="",
+                     steps=[StepSpec(key="s", kind="debug:log", inputs={"message": "x"})])  # fmt: skip
+
+
+@pytest.fixture
+def team_property(embedded: Path, owner: User) -> None:
+    """What team-orders owns: a component, its repository and its namespace."""
+    Entity.objects.create(kind="Component", name="orders-api", owner_ref=ORDERS,
+                          metadata={"annotations": {
+                              "localhost/project-slug": "team-orders/orders-api"}})  # fmt: skip
+    setup = _run(owner)
+    reserve(kind="namespace", key="dev/orders", owner_ref=ORDERS, run=setup, step_key="ns")
+
+
+def test_every_action_that_writes_outside_its_workspace_has_a_row() -> None:
+    outside = {name for name, kind in step_kinds().items()
+               if kind.writes == OUTSIDE and not kind.__module__.startswith("tests.")}  # fmt: skip
+    assert outside == set(TABLE)
+    for name, kind in step_kinds().items():
+        assert kind.writes in (NOTHING, OUTSIDE), name
+
+
+def test_a_kind_that_does_not_declare_what_it_writes_cannot_be_registered() -> None:
+    class Undeclared(StepKind):
+        name = "test:undeclared"
+
+    class OutsideWithoutTargets(StepKind):
+        name = "test:outside-without-targets"
+        writes = OUTSIDE
+
+    for kind in (Undeclared, OutsideWithoutTargets):
+        with pytest.raises(ValueError, match="writes"):
+            register_step(kind)
+    assert "test:undeclared" not in step_kinds()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", sorted(TABLE))
+def test_step_authorization(
+    action: str, team_property: None, owner: User, outsider: User, platform_admin: User
+) -> None:
+    kind = step_kinds()[action]
+    inputs, refusal = TABLE[action]
+    victim_run, attacker_run, admin_run = _run(owner), _run(outsider), _run(platform_admin)
+    writes = kind.write_targets(inputs, attacker_run)
+    assert writes, f"{action} declares no write targets"
+    if refusal == "internal":
+        assert kind.internal
+        authorize(attacker_run, "s", writes, internal=True)  # Paved's own flow
+        with pytest.raises(NotAuthorized, match="GitOps repository is written only by Paved"):
+            authorize(attacker_run, "s", writes, internal=False)
+        return
+    if refusal == "documents":
+        document_owner = [Write("catalog", name="component:default/x", owner=ORDERS)]
+        authorize(victim_run, "s", document_owner)
+        with pytest.raises(NotAuthorized, match="may create catalog entities only for their own"):
+            authorize(attacker_run, "s", document_owner)
+        return
+    with pytest.raises(NotAuthorized, match=refusal):
+        authorize(attacker_run, "s", writes)
+    authorize(victim_run, "s", kind.write_targets(inputs, victim_run))
+    authorize(admin_run, "s", kind.write_targets(inputs, admin_run))
+
+
+@pytest.mark.django_db
+def test_nobody_publishes_into_the_gitops_repository(
+    embedded: Path, settings: Any, platform_admin: User
+) -> None:
+    kind = step_kinds()["publish:git"]
+    owner, _, name = settings.PAVED_GITOPS_REPO.partition("/")
+    writes = kind.write_targets({"repoUrl": f"localhost?owner={owner}&repo={name}"}, None)
+    with pytest.raises(NotAuthorized, match="is the GitOps repository"):
+        authorize(_run(platform_admin), "s", writes)
+
+
+@pytest.mark.django_db
+def test_a_template_cannot_name_an_internal_step() -> None:
+    from scaffolder.loader import TemplateInvalid, load_template_text
+
+    text = """
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: sneaky}
+spec:
+  type: service
+  steps:
+    - id: claim
+      action: infra:apply-claim
+      input: {request_id: 1}
+"""
+    with pytest.raises(TemplateInvalid, match="unknown action 'infra:apply-claim'"):
+        load_template_text(text, source="t")

@@ -304,8 +304,8 @@ def _check_component(write: Write, who: Authority, run: Run, step_key: str, inte
         ref = f"component:{ref if '/' in ref else 'default/' + ref}"
     owner = Entity.objects.filter(ref=ref).values_list("owner_ref", flat=True).first()
     if not who.unrestricted and (owner is None or owner not in who.groups):
-        _refuse(f"{who.name} may request infrastructure only for their team's components; "
-                f"{ref} is not one of them")  # fmt: skip
+        _refuse(f"you do not own {write.name}: only {owner or 'its owning team'} may request "
+                "infrastructure for it")  # fmt: skip
 
 
 _CHECKS = {

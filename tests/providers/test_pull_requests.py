@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
+from catalog.models import Entity
 from portal.models import AuditEvent
 from portal.providers import git_host
 from portal.providers.base import PermanentProviderError, RepoRef
@@ -63,6 +64,11 @@ def test_step_opens_one_pull_request_with_backstage_outputs(
 ) -> None:
     host: Any = git_host()  # commit_count is not part of the protocol
     org = "team-orders" if host_name == "local" else "acme"
+    if host_name == "github":
+        # In a shared organisation the catalog says which repository is the team's.
+        Entity.objects.create(kind="Component", name="existing",
+                              owner_ref="group:default/team-orders",
+                              metadata={"annotations": {"github.com/project-slug": "acme/existing"}})  # fmt: skip
     repo, _ = host.ensure_repository(org, "existing")
     host.commit_files(repo, {"README.md": b"hello\n"}, message="init")
 

@@ -43,7 +43,7 @@ TABLE: dict[str, tuple[dict[str, Any], str]] = {
     "infra:request": (
         {"resourceClass": "postgresql", "name": "db", "namespace": "orders",
          "environment": "dev", "component": "orders-api"},
-        "may request infrastructure only for their team's components"),
+        "you do not own orders-api: only group:default/team-orders may request"),
     # Internal steps: written only by Paved's own flows; a template cannot name them, and
     # outside an internal step the GitOps repository is refused to anyone.
     "infra:apply-claim": ({"request_id": 1, "api_version": "v1", "kind": "X", "namespace": "n",

@@ -31,6 +31,7 @@ from catalog.services import (
     register_location,
 )
 from catalog.tabs import extra_tabs_for
+from catalog.techdocs import docs_page, has_docs
 from catalog.validation import (
     RefError,
     is_valid_kind,
@@ -38,7 +39,6 @@ from catalog.validation import (
     is_valid_object_name,
     parse_ref,
 )
-from catalog.techdocs import docs_page, has_docs
 from portal.htmx import render_page
 
 PAGE_SIZE = 25
@@ -175,9 +175,7 @@ def entity_by_ref(request: HttpRequest) -> HttpResponse:
     ):
         ctx = {"nav_section": "catalog", "ref": raw[:200]}
         return render_page(request, "catalog/bad_ref.html", ctx, status=400)
-    return redirect(
-        entity_url(make_ref(parsed.kind, parsed.namespace, parsed.name))
-    )
+    return redirect(entity_url(make_ref(parsed.kind, parsed.namespace, parsed.name)))
 
 
 @require_http_methods(["GET", "POST"])

@@ -13,11 +13,12 @@ import binascii
 import subprocess
 
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from portal.auth.passwords import PasswordRefused, check_password
 from portal.providers.base import PermanentProviderError
 from portal.providers.local_git.client import git_env
 from portal.providers.local_git.provider import LocalGitHost, repo_dir
@@ -25,18 +26,19 @@ from portal.providers.local_git.provider import LocalGitHost, repo_dir
 BACKEND_TIMEOUT = 300  # seconds; a clone of a generated repository takes well under this
 
 
-def _authorised(request: HttpRequest) -> bool:
-    if settings.PAVED_GIT_HTTP_ANONYMOUS or request.user.is_authenticated:
-        return True
+def _basic_auth_user(request: HttpRequest) -> User | None:
+    """The user of a valid HTTP Basic header (None without one, or with a wrong password).
+    Raises PasswordRefused after too many failures: the sign-in page's rate limit applies."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Basic "):
-        return False
+        return None
     try:
         username, _, password = base64.b64decode(header[6:]).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        return False
-    user = authenticate(request, username=username, password=password)
-    return user is not None and user.is_active
+        return None
+    if not username or not password:
+        return None
+    return check_password(request, username=username, password=password)
 
 
 def _plain(status: int, text: str) -> HttpResponse:
@@ -55,7 +57,13 @@ def git_http_backend(request: HttpRequest, owner: str, name: str, rest: str) -> 
         return _plain(403, "Pushing is not allowed: Paved's local repositories are read-only.")
     else:
         return _plain(404, "Only the smart-HTTP upload-pack service is served.")
-    if not _authorised(request):
+    user: User | AnonymousUser = request.user
+    if not user.is_authenticated:
+        try:
+            user = _basic_auth_user(request) or AnonymousUser()
+        except PasswordRefused as exc:
+            return _plain(429, str(exc))
+    if not user.is_authenticated and not settings.PAVED_GIT_HTTP_ANONYMOUS:
         response = _plain(401, "Sign in with your Paved username and password.")
         response["WWW-Authenticate"] = 'Basic realm="Paved git", charset="UTF-8"'
         return response
@@ -74,7 +82,7 @@ def git_http_backend(request: HttpRequest, owner: str, name: str, rest: str) -> 
         REQUEST_METHOD=request.method or "GET",
         CONTENT_TYPE=request.META.get("CONTENT_TYPE", ""),
         REMOTE_ADDR=request.META.get("REMOTE_ADDR", ""),
-        REMOTE_USER=request.user.get_username() if request.user.is_authenticated else "",
+        REMOTE_USER=user.get_username() if user.is_authenticated else "",
         GATEWAY_INTERFACE="CGI/1.1",
     )
     if "HTTP_CONTENT_ENCODING" in request.META:

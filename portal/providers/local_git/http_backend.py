@@ -2,8 +2,9 @@
 
 Only the upload-pack service (fetch/clone) is exposed; receive-pack (push) is refused here and
 disabled in every repository's config (`http.receivepack=false`), so the portal is the only
-writer. Access: a signed-in session, HTTP Basic with a portal username/password, or anyone
-when PAVED_GIT_HTTP_ANONYMOUS=true.
+writer. Who: a signed-in session or HTTP Basic with a portal username/password (rate limited
+like the sign-in page); anyone when PAVED_GIT_HTTP_ANONYMOUS=true, except for private
+repositories, which only their team and platform admins may fetch (access.can_read).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from portal.auth.passwords import PasswordRefused, check_password
 from portal.providers.base import PermanentProviderError
+from portal.providers.local_git.access import can_read
 from portal.providers.local_git.client import git_env
 from portal.providers.local_git.provider import LocalGitHost, repo_dir
 
@@ -39,6 +41,12 @@ def _basic_auth_user(request: HttpRequest) -> User | None:
     if not username or not password:
         return None
     return check_password(request, username=username, password=password)
+
+
+def _challenge() -> HttpResponse:
+    response = _plain(401, "Sign in with your Paved username and password.")
+    response["WWW-Authenticate"] = 'Basic realm="Paved git", charset="UTF-8"'
+    return response
 
 
 def _plain(status: int, text: str) -> HttpResponse:
@@ -64,14 +72,22 @@ def git_http_backend(request: HttpRequest, owner: str, name: str, rest: str) -> 
         except PasswordRefused as exc:
             return _plain(429, str(exc))
     if not user.is_authenticated and not settings.PAVED_GIT_HTTP_ANONYMOUS:
-        response = _plain(401, "Sign in with your Paved username and password.")
-        response["WWW-Authenticate"] = 'Basic realm="Paved git", charset="UTF-8"'
-        return response
+        return _challenge()
+    host = LocalGitHost()
     try:
         git_dir = repo_dir(owner, name)
     except PermanentProviderError:
         return _plain(404, "No such repository.")
-    if not (git_dir / "HEAD").exists() or not LocalGitHost()._is_managed(git_dir):
+    repo = host.get_repository(owner, name)
+    if repo is None or not host._is_managed(git_dir):
+        return _challenge() if not user.is_authenticated else _plain(404, "No such repository.")
+    private = host.is_private(repo)
+    if not user.is_authenticated:
+        if private:
+            # Anonymous cloning (PAVED_GIT_HTTP_ANONYMOUS) never covers private repositories.
+            return _challenge()
+    elif not can_read(user, repo, private=private, team=host.team_of(repo)):
+        # Another team's private repository is "not found", as on the browse pages.
         return _plain(404, "No such repository.")
 
     env = git_env(

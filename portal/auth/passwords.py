@@ -61,6 +61,8 @@ class RateLimitedAdminLoginForm(AdminAuthenticationForm):
         username = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
         if username is not None and password:
+            if self.request is None:  # admin's login view always passes the request
+                raise self.get_invalid_login_error()
             try:
                 self.user_cache = check_password(
                     self.request, username=str(username), password=str(password)

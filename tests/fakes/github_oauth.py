@@ -13,6 +13,7 @@ Paved talks to when PAVED_GITHUB_OAUTH_URL is set:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -46,8 +47,9 @@ class FakeGitHubOAuth(FakeServer):
         r("GET", f"/api/v3/user/memberships/orgs/{SEG}", self.org_membership)
         r("GET", f"/api/v3/orgs/{SEG}/teams/{SEG}/memberships/{SEG}", self.team_membership)
 
-    def add_user(self, login: str, email: str, *, orgs: set[str] = frozenset(),  # type: ignore[assignment]
-                 teams: set[str] = frozenset()) -> GitHubUser:  # type: ignore[assignment]  # fmt: skip
+    def add_user(
+        self, login: str, email: str, *, orgs: Iterable[str] = (), teams: Iterable[str] = ()
+    ) -> GitHubUser:
         user = GitHubUser(login, email, set(orgs), set(teams), next(self.ids))
         self.users[login] = user
         return user

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def github() -> Iterator[FakeGitHubOAuth]:
-    fake = FakeGitHubOAuth().start()
+    fake = FakeGitHubOAuth()
+    fake.start()
     fake.add_user("ada", "ada@acme.example", orgs={"acme"}, teams={"acme/platform"})
     fake.add_user("bob", "bob@acme.example", orgs={"acme"})
     fake.add_user("mallory", "mallory@evil.example", orgs={"evil-corp"})

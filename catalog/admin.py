@@ -7,11 +7,12 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from catalog.api import hash_token
 from catalog.models import ApiToken, Entity, ExtraKind, Location, ObservabilityLink, Relation
 from catalog.services import approve_location, refresh_location
+from portal.admin_tokens import remember_plain_token, token_created_response
 
 
 class RelationInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -150,12 +151,19 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             raw = "pvd_" + secrets.token_urlsafe(32)
             obj.token_hash = hash_token(raw)
             obj.prefix = raw[:12]
-            self.message_user(
-                request,
-                f"Token for {obj.user}: {raw} — copy it now; only its hash is stored.",
-                messages.WARNING,
-            )
+            remember_plain_token(obj, raw)
         super().save_model(request, obj, form, change)
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        shown = token_created_response(
+            self,
+            request,
+            obj,
+            usage="Send it as 'Authorization: Bearer <token>' to the catalog API (/api/catalog/).",
+        )
+        return shown or super().response_add(request, obj, post_url_continue)
 
 
 @admin.register(ObservabilityLink)

@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from catalog.models import Entity
 from catalog.queries import LIST_COLUMNS, my_entities, owned_with_errors, search_filter
-from portal.home.queries import HomeSection, register_section
+from catalog.services import catalog_identity_notice
+from portal.home.queries import HomeSection, register_notice, register_section
 from portal.search.registry import SearchHit, register_search
 
 
@@ -58,3 +59,4 @@ def register() -> None:
         )
     )
     register_search("catalog", "Catalog", _search_catalog)
+    register_notice("catalog-identity", catalog_identity_notice)

@@ -28,34 +28,79 @@ from portal import audit
 logger = logging.getLogger(__name__)
 
 
+def verified_emails(user: User) -> set[str]:
+    """The addresses the sign-in provider (or a platform admin) has verified for this account,
+    lower case. An address someone merely typed in, or a username, proves nothing."""
+    from allauth.account.models import EmailAddress
+
+    return {
+        e.strip().lower()
+        for e in EmailAddress.objects.filter(user=user, verified=True).values_list(
+            "email", flat=True
+        )
+        if e and "@" in e
+    }
+
+
 def link_user_to_catalog(user: User) -> Entity | None:
-    """Attach a portal account to the catalog User with the same email or name, once."""
+    """Attach a portal account to the catalog User whose `spec.profile.email` is exactly one of
+    the account's verified addresses (the whole address, case-insensitively), once.
+
+    Nothing else links: not the username, not the part before the '@', not an unverified
+    address. Those are names anyone can pick, and the link decides whose teams a person acts
+    for. Without a match the person is signed in but belongs to no team (the home page says so).
+    """
     existing = Entity.objects.filter(kind__iexact="user", user=user).first()
     if existing is not None:
         return existing
-    email = (getattr(user, "email", "") or "").strip().lower()
-    username = user.get_username().strip().lower()
-    match = Q(name__iexact=username)
-    if email:
+    emails = verified_emails(user)
+    if not emails:
+        return None
+    match = Q()
+    for email in emails:
         match |= Q(spec__profile__email__iexact=email)
-        match |= Q(name__iexact=email.split("@")[0])
-    candidate = (
-        Entity.objects.filter(kind__iexact="user", user__isnull=True).filter(match).order_by("id")
+    candidates = list(
+        Entity.objects.filter(kind__iexact="user", user__isnull=True)
+        .filter(match)
+        .order_by("id")[:2]
     )
-    # Prefer an exact e-mail match, then the username.
-    chosen = None
-    for entity in candidate[:5]:
-        profile_email = str((entity.spec.get("profile") or {}).get("email", "")).lower()
-        if email and profile_email == email:
-            chosen = entity
-            break
-        chosen = chosen or entity
-    if chosen is None:
+    if len(candidates) != 1:
+        if candidates:
+            # Two catalog people with one address: guessing would hand one the other's teams.
+            logger.warning(
+                "not linking account %s: several catalog users have its e-mail address",
+                user.get_username(),
+            )
+        return None
+    chosen = candidates[0]
+    # Only if still unlinked: two first sign-ins at once cannot both take it.
+    if not Entity.objects.filter(pk=chosen.pk, user__isnull=True).update(user=user):
         return None
     chosen.user = user
-    chosen.save(update_fields=["user"])
-    logger.info("linked account %s to catalog entity %s", username, chosen.ref)
+    logger.info("linked account %s to catalog entity %s", user.get_username(), chosen.ref)
     return chosen
+
+
+def catalog_identity_notice(user: User | AnonymousUser) -> str:
+    """What the home page says to a signed-in person the catalog does not know."""
+    if not user.is_authenticated or not isinstance(user, User):
+        return ""
+    if Entity.objects.filter(kind__iexact="user", user=user).exists():
+        return ""
+    emails = sorted(verified_emails(user))
+    if emails:
+        shown = ", ".join(emails)
+        return (
+            f"Your account is not linked to a person in the catalog: no catalog User has "
+            f"spec.profile.email set to {shown}. Until one does, Paved does not know your teams, "
+            "so you cannot act for any team. Ask your platform team to add or fix your User "
+            "entity."
+        )
+    return (
+        "Your account is not linked to a person in the catalog, because its e-mail address is "
+        "not verified. Until it is, Paved does not know your teams, so you cannot act for any "
+        "team. Ask your platform team to verify your address."
+    )
 
 
 def group_refs_for_user(user: User | AnonymousUser) -> set[str]:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from portal.lib.links import is_safe_link, link_scheme
+
 # --- Field formats ------------------------------------------------------------------------------
 
 _OBJECT_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
@@ -645,9 +647,17 @@ def validate_envelope(entity: Any) -> list[FieldError]:
                 if not isinstance(link, dict):
                     errors.append(FieldError(f"metadata.links.{i}", "must be a mapping with a url"))
                     continue
-                if not is_valid_url(link.get("url")):
+                url = link.get("url")
+                if not is_valid_url(url):
+                    errors.append(_format_error(f"metadata.links.{i}.url", "link_url", url))
+                elif not is_safe_link(url):
+                    # Links are clicked in the portal: only schemes that open a page or a mail.
                     errors.append(
-                        _format_error(f"metadata.links.{i}.url", "link_url", link.get("url"))
+                        FieldError(
+                            f"metadata.links.{i}.url",
+                            f"{_show(url)} is not allowed: a link must be an http, https or "
+                            f"mailto URL, not {link_scheme(str(url))}: (link_url rule)",
+                        )
                     )
                 for opt in ("title", "icon", "type"):
                     if opt in link and (not isinstance(link[opt], str) or not link[opt].strip()):

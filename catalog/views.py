@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from catalog.apidocs import summarize_openapi
 from catalog.graph import build_graph, entity_url
 from catalog.ingestion import FILE
-from catalog.models import Entity
+from catalog.models import Entity, make_ref
 from catalog.observability import component_links
 from catalog.queries import (
     SORTS,
@@ -32,6 +32,13 @@ from catalog.services import (
 )
 from catalog.tabs import extra_tabs_for
 from catalog.techdocs import docs_page, has_docs
+from catalog.validation import (
+    RefError,
+    is_valid_kind,
+    is_valid_namespace,
+    is_valid_object_name,
+    parse_ref,
+)
 from portal.htmx import render_page
 
 PAGE_SIZE = 25
@@ -155,10 +162,20 @@ def entity_detail(request: HttpRequest, namespace: str, kind: str, name: str) ->
 @require_GET
 def entity_by_ref(request: HttpRequest) -> HttpResponse:
     """`?ref=kind:ns/name` → the entity page (used where only a ref string is at hand)."""
-    ref = request.GET.get("ref", "").lower()
-    if ":" not in ref:
-        raise Http404("Give ?ref=kind:namespace/name")
-    return redirect(entity_url(ref if "/" in ref else ref.replace(":", ":default/", 1)))
+    raw = request.GET.get("ref", "")
+    try:
+        parsed = parse_ref(raw.strip())
+    except RefError:
+        parsed = None
+    # Each part must be a real catalog name: the redirect then always stays on this site.
+    if parsed is None or not (
+        is_valid_kind(parsed.kind)
+        and is_valid_namespace(parsed.namespace.lower())
+        and is_valid_object_name(parsed.name)
+    ):
+        ctx = {"nav_section": "catalog", "ref": raw[:200]}
+        return render_page(request, "catalog/bad_ref.html", ctx, status=400)
+    return redirect(entity_url(make_ref(parsed.kind, parsed.namespace, parsed.name)))
 
 
 @require_http_methods(["GET", "POST"])

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from metrics import services
 from metrics.models import (
@@ -23,6 +23,7 @@ from metrics.models import (
     SurveyResponse,
     WeeklyReport,
 )
+from portal.admin_tokens import remember_plain_token, token_created_response
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -139,11 +140,18 @@ class IntegrationTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         row, token = services.create_integration_token(name=obj.name, actor=request.user)
         obj.pk = row.pk
         obj.prefix, obj.token_hash = row.prefix, row.token_hash
-        messages.warning(
+        remember_plain_token(obj, token)
+
+    def response_add(
+        self, request: HttpRequest, obj: IntegrationToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        shown = token_created_response(
+            self,
             request,
-            f"Token for {row.name}: {token} — copy it now; it is not shown again. "
-            "Send it as 'Authorization: Bearer <token>' to /api/metrics/events.",
+            obj,
+            usage="Send it as 'Authorization: Bearer <token>' to /api/metrics/events.",
         )
+        return shown or super().response_add(request, obj, post_url_continue)
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet[IntegrationToken]) -> None:

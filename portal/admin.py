@@ -5,7 +5,11 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from portal.auth.passwords import RateLimitedAdminLoginForm
 from portal.models import AuditEvent
+
+# Admin's password check shares the sign-in page's failed-password rate limit.
+admin.site.login_form = RateLimitedAdminLoginForm
 
 
 @admin.register(AuditEvent)

@@ -61,6 +61,15 @@ def check_production_components(app_configs: Any = None, **kwargs: Any) -> list[
                 id="paved.W003",
             )
         )
+    if "github" in settings.SOCIALACCOUNT_PROVIDERS and not settings.PAVED_GITHUB_OAUTH_ORGS:
+        problems.append(
+            Error(
+                "GitHub sign-in is configured without PAVED_GITHUB_OAUTH_ORGS, so every GitHub "
+                "sign-in is refused.",
+                hint="Set PAVED_GITHUB_OAUTH_ORGS to your GitHub organisation(s).",
+                id="paved.E005",
+            )
+        )
     if settings.PAVED_NO_LOGIN_METHOD:
         problems.append(
             Error(

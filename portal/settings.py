@@ -207,9 +207,14 @@ if _oidc_server:
         ],
     }
 _github_client_id = env_str("PAVED_GITHUB_OAUTH_CLIENT_ID", "")
+# GitHub sign-in is for members of these organisations (and of one of these "org/team" teams,
+# when set) only; with none, GitHub sign-in is refused (portal/auth/github.py).
+PAVED_GITHUB_OAUTH_ORGS = env_list("PAVED_GITHUB_OAUTH_ORGS", [])
+PAVED_GITHUB_OAUTH_TEAMS = env_list("PAVED_GITHUB_OAUTH_TEAMS", [])
 if _github_client_id:
     SOCIALACCOUNT_PROVIDERS["github"] = {
-        "SCOPE": ["read:user", "user:email"],
+        # read:org: to ask GitHub whether the person belongs to PAVED_GITHUB_OAUTH_ORGS.
+        "SCOPE": ["read:user", "user:email", "read:org"],
         "APPS": [
             {
                 "client_id": _github_client_id,
@@ -217,6 +222,9 @@ if _github_client_id:
             }
         ],
     }
+    _github_url = env_str("PAVED_GITHUB_OAUTH_URL", "").rstrip("/")
+    if _github_url:  # GitHub Enterprise Server
+        SOCIALACCOUNT_PROVIDERS["github"]["GITHUB_URL"] = _github_url
 if not PAVED_LOCAL_LOGIN and not SOCIALACCOUNT_PROVIDERS and not DEBUG:
     # Not fatal (health checks must still answer), but `check` reports it.
     PAVED_NO_LOGIN_METHOD = True
@@ -286,7 +294,8 @@ def _sso_origins(providers: dict[str, dict[str, Any]]) -> list[str]:
         if url.scheme and url.netloc:
             origins.append(f"{url.scheme}://{url.netloc}")
     if "github" in providers:
-        origins.append("https://github.com")
+        url = urlsplit(str(providers["github"].get("GITHUB_URL") or "https://github.com"))
+        origins.append(f"{url.scheme}://{url.netloc}")
     return origins
 
 

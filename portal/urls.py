@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from portal.auth import github as github_auth
 from portal.home import views as home_views
 from portal.search import views as search_views
 
@@ -15,6 +16,10 @@ urlpatterns = [
     path("search/", search_views.search, name="search"),
     path("docs/", include("portal.docs.urls")),
     path("audit/", include("portal.audit_views.urls")),
+    # GitHub sign-in through Paved's adapter (organisation check, configurable GitHub URL);
+    # first in the list, so these win over allauth's own routes of the same names.
+    path("accounts/github/login/", github_auth.oauth2_login, name="github_login"),
+    path("accounts/github/login/callback/", github_auth.oauth2_callback, name="github_callback"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("catalog/", include("catalog.urls")),

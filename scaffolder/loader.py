@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from portal.lib.links import is_safe_link
 from scaffolder.engine.registry import step_kinds
 from scaffolder.expressions import ExpressionError, check_syntax
 from scaffolder.parameters import secret_parameter_names
@@ -369,6 +370,7 @@ def validate_document(document: Any) -> list[Problem]:
             for key in ("links", "text"):
                 if key in output and not isinstance(output[key], list):
                     problems.append(Problem(_line_of(output, key), f"output.{key} must be a list"))
+            _check_output_links(output.get("links"), problems)
             _check_expressions(output, "output", _line_of(spec, "output"), problems, spec, "output")
             for message in elsewhere_problems(output, "output", secret_fields):
                 problems.append(Problem(_line_of(spec, "output"), message))
@@ -390,6 +392,25 @@ def _check_secret_flow(
         if key in step:
             for message in elsewhere_problems(step[key], f"{label} {key}", secret_fields):
                 problems.append(Problem(_line_of(step, key), message))
+
+
+def _check_output_links(links: Any, problems: list[Problem]) -> None:
+    """A literal output link must be http, https, mailto or a path on this portal; one built
+    from an expression is checked when the run ends (unsafe ones are left out)."""
+    if not isinstance(links, list):
+        return
+    for index, link in enumerate(links):
+        url = link.get("url") if isinstance(link, dict) else None
+        if not isinstance(url, str) or not url or _has_expression(url):
+            continue
+        if not is_safe_link(url, allow_relative=True):
+            problems.append(
+                Problem(
+                    _line_of(link, "url"),
+                    f"output.links[{index}].url {url[:80]!r} is not allowed: a link must be an "
+                    "http, https or mailto URL or a path on this portal",
+                )
+            )
 
 
 def _has_expression(value: Any) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
+from portal.lib.links import is_safe_link
 from portal.lib.markdown import render_markdown
 from scaffolder.engine.registry import EACH_KEY, RunKindHooks, register_run_kind
 from scaffolder.engine.secrets import run_secrets
@@ -145,6 +146,9 @@ def render_output(output_spec: Mapping[str, Any], variables: Mapping[str, Any]) 
         if not url and rendered.get("entityRef"):
             url = entity_url(str(rendered["entityRef"]))
         if not url:
+            continue
+        if not is_safe_link(str(url), allow_relative=True):
+            # A template (or a value typed into it) may not put a javascript: link on the page.
             continue
         result["links"].append(
             {

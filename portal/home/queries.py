@@ -27,10 +27,17 @@ class HomeSection:
 
 
 _SECTIONS: dict[str, HomeSection] = {}
+# Plain sentences shown above the cards (e.g. "your account is not linked to the catalog").
+Notice = Callable[[User | AnonymousUser], str]
+_NOTICES: dict[str, Notice] = {}
 
 
 def register_section(section: HomeSection) -> None:
     _SECTIONS[section.key] = section
+
+
+def register_notice(key: str, notice: Notice) -> None:
+    _NOTICES[key] = notice
 
 
 def _url_or_empty(name: str) -> str:
@@ -52,4 +59,5 @@ def home_sections(user: User | AnonymousUser) -> dict[str, Any]:
                 **section.loader(user),
             }
         )
-    return {"sections": sections}
+    notices = [text for text in (notice(user) for notice in _NOTICES.values()) if text]
+    return {"sections": sections, "notices": notices}

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 from django import template
 
+from portal.lib.links import safe_href as _safe_href
+
 register = template.Library()
 
 _STATUS_TONES = {
@@ -50,3 +52,10 @@ def elapsed(start: datetime | None, end: datetime | None) -> str:
     from django.utils import timezone
 
     return duration((end or timezone.now()) - start)
+
+
+@register.filter
+def safe_href(url: object) -> str:
+    """The URL when it may be an href (http, https, mailto, or a path on this portal), else "":
+    a `javascript:` link stored before the catalog refused them is shown as text, not a link."""
+    return _safe_href(url)

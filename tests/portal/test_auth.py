@@ -249,7 +249,12 @@ def test_oidc_sign_in_creates_user_and_links_catalog(oidc_settings: str) -> None
     Relation.objects.create(source=person, type="memberOf", target_ref=team.ref, target=team)
     requests.put(
         f"{oidc_server}/users/erin",
-        json={"email": "erin@example.com", "name": "Erin Smith", "preferred_username": "erin"},
+        json={
+            "email": "erin@example.com",
+            "email_verified": True,
+            "name": "Erin Smith",
+            "preferred_username": "erin",
+        },
         timeout=10,
     ).raise_for_status()
 
@@ -283,12 +288,16 @@ def test_sso_sign_in_links_existing_catalog_user_on_login(oidc_settings: str) ->
     """A catalog User created after someone's first sign-in is linked on their next sign-in."""
     oidc_server = oidc_settings
     requests.put(
-        f"{oidc_server}/users/frank", json={"email": "frank@example.com"}, timeout=10
+        f"{oidc_server}/users/frank",
+        json={"email": "frank@example.com", "email_verified": True},
+        timeout=10,
     ).raise_for_status()
     assert _sso_sign_in(Client(), oidc_server, "frank").status_code == 302
     user = User.objects.get(email="frank@example.com")
     assert not Entity.objects.filter(user=user).exists()
-    person = Entity.objects.create(kind="User", name="frank", spec={})
+    person = Entity.objects.create(
+        kind="User", name="frank-k", spec={"profile": {"email": "frank@example.com"}}
+    )
     assert _sso_sign_in(Client(), oidc_server, "frank").status_code == 302
     person.refresh_from_db()
     assert person.user == user

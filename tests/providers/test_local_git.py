@@ -90,7 +90,8 @@ def test_repository_page_shows_tree_and_readme(
         {"README.md": b"# Orders API\n\nHello **there**.\n", "src/app.py": b"print('hi')\n"},
         message="scaffold",
     )
-    with django_assert_max_num_queries(2):  # session + user; the repository is read from git
+    # session + user + the reader's teams (a private repository); the rest is read from git
+    with django_assert_max_num_queries(3):
         page = owner_client.get("/git/team-orders/orders-api/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -105,7 +106,7 @@ def test_repository_page_shows_tree_and_readme(
 
 @pytest.mark.django_db
 def test_smart_http_refuses_push_and_requires_auth(git_root, client, settings, owner):
-    LocalGitHost().ensure_repository("o", "r")
+    LocalGitHost().ensure_repository("o", "r", private=False)  # private ones: tests/security
     refs = "/git/o/r.git/info/refs?service=git-upload-pack"
     denied = client.get(refs)
     assert denied.status_code == 401
@@ -120,7 +121,9 @@ def test_smart_http_refuses_push_and_requires_auth(git_root, client, settings, o
     ok = client.get(refs)
     assert ok.status_code == 200
     assert ok["Content-Type"] == "application/x-git-upload-pack-advertisement"
-    assert client.get("/git/o/nope.git/info/refs?service=git-upload-pack").status_code == 404
+    # Anonymously, a missing repository asks for credentials like a private one: no telling
+    # which private repository names exist.
+    assert client.get("/git/o/nope.git/info/refs?service=git-upload-pack").status_code == 401
 
 
 @pytest.mark.django_db(transaction=True)

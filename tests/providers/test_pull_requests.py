@@ -114,7 +114,8 @@ def test_missing_repository_fails_the_step_clearly(
 def _local_pr(owner: User, tmp_path: Path, settings: Any) -> tuple[LocalGitHost, RepoRef]:
     settings.PAVED_GIT_PROVIDER = "local"
     host = LocalGitHost()
-    repo, _ = host.ensure_repository("team-orders", "existing")
+    # Not private: other teams may read it (and so see its pull requests), never merge.
+    repo, _ = host.ensure_repository("team-orders", "existing", private=False)
     host.commit_files(repo, {"README.md": b"hello\n"}, message="init")
     run = _run_pr(tmp_path, owner, "localhost?owner=team-orders&repo=existing")
     assert run.status == RunStatus.SUCCEEDED, list(run.steps.values_list("key", "error"))

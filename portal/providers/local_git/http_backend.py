@@ -2,8 +2,9 @@
 
 Only the upload-pack service (fetch/clone) is exposed; receive-pack (push) is refused here and
 disabled in every repository's config (`http.receivepack=false`), so the portal is the only
-writer. Access: a signed-in session, HTTP Basic with a portal username/password, or anyone
-when PAVED_GIT_HTTP_ANONYMOUS=true.
+writer. Who: a signed-in session or HTTP Basic with a portal username/password (rate limited
+like the sign-in page); anyone when PAVED_GIT_HTTP_ANONYMOUS=true, except for private
+repositories, which only their team and platform admins may fetch (access.can_read).
 """
 
 from __future__ import annotations
@@ -13,30 +14,39 @@ import binascii
 import subprocess
 
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from portal.auth.passwords import PasswordRefused, check_password
 from portal.providers.base import PermanentProviderError
+from portal.providers.local_git.access import can_read
 from portal.providers.local_git.client import git_env
 from portal.providers.local_git.provider import LocalGitHost, repo_dir
 
 BACKEND_TIMEOUT = 300  # seconds; a clone of a generated repository takes well under this
 
 
-def _authorised(request: HttpRequest) -> bool:
-    if settings.PAVED_GIT_HTTP_ANONYMOUS or request.user.is_authenticated:
-        return True
+def _basic_auth_user(request: HttpRequest) -> User | None:
+    """The user of a valid HTTP Basic header (None without one, or with a wrong password).
+    Raises PasswordRefused after too many failures: the sign-in page's rate limit applies."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Basic "):
-        return False
+        return None
     try:
         username, _, password = base64.b64decode(header[6:]).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        return False
-    user = authenticate(request, username=username, password=password)
-    return user is not None and user.is_active
+        return None
+    if not username or not password:
+        return None
+    return check_password(request, username=username, password=password)
+
+
+def _challenge() -> HttpResponse:
+    response = _plain(401, "Sign in with your Paved username and password.")
+    response["WWW-Authenticate"] = 'Basic realm="Paved git", charset="UTF-8"'
+    return response
 
 
 def _plain(status: int, text: str) -> HttpResponse:
@@ -55,15 +65,29 @@ def git_http_backend(request: HttpRequest, owner: str, name: str, rest: str) -> 
         return _plain(403, "Pushing is not allowed: Paved's local repositories are read-only.")
     else:
         return _plain(404, "Only the smart-HTTP upload-pack service is served.")
-    if not _authorised(request):
-        response = _plain(401, "Sign in with your Paved username and password.")
-        response["WWW-Authenticate"] = 'Basic realm="Paved git", charset="UTF-8"'
-        return response
+    user: User | AnonymousUser = request.user
+    if not user.is_authenticated:
+        try:
+            user = _basic_auth_user(request) or AnonymousUser()
+        except PasswordRefused as exc:
+            return _plain(429, str(exc))
+    if not user.is_authenticated and not settings.PAVED_GIT_HTTP_ANONYMOUS:
+        return _challenge()
+    host = LocalGitHost()
     try:
         git_dir = repo_dir(owner, name)
     except PermanentProviderError:
         return _plain(404, "No such repository.")
-    if not (git_dir / "HEAD").exists() or not LocalGitHost()._is_managed(git_dir):
+    repo = host.get_repository(owner, name)
+    if repo is None or not host._is_managed(git_dir):
+        return _challenge() if not user.is_authenticated else _plain(404, "No such repository.")
+    private = host.is_private(repo)
+    if not user.is_authenticated:
+        if private:
+            # Anonymous cloning (PAVED_GIT_HTTP_ANONYMOUS) never covers private repositories.
+            return _challenge()
+    elif not can_read(user, repo, private=private, team=host.team_of(repo)):
+        # Another team's private repository is "not found", as on the browse pages.
         return _plain(404, "No such repository.")
 
     env = git_env(
@@ -74,7 +98,7 @@ def git_http_backend(request: HttpRequest, owner: str, name: str, rest: str) -> 
         REQUEST_METHOD=request.method or "GET",
         CONTENT_TYPE=request.META.get("CONTENT_TYPE", ""),
         REMOTE_ADDR=request.META.get("REMOTE_ADDR", ""),
-        REMOTE_USER=request.user.get_username() if request.user.is_authenticated else "",
+        REMOTE_USER=user.get_username() if user.is_authenticated else "",
         GATEWAY_INTERFACE="CGI/1.1",
     )
     if "HTTP_CONTENT_ENCODING" in request.META:

@@ -374,6 +374,13 @@ class LocalGitHost:
         except (GitCommandError, OSError, TimeoutError) as exc:
             raise map_error(exc) from exc
 
+    def is_private(self, repo: RepoRef) -> bool:
+        """Created private (the default); a repository without the setting counts as private."""
+        value = git_out(
+            ["config", "--default", "true", "--get", "paved.private"], git_dir=self._dir(repo)
+        )
+        return value.strip().lower() != "false"
+
     def team_of(self, repo: RepoRef) -> str:
         """The team slug given when the repository was created (may be empty)."""
         return git_out(["config", "--default", "", "--get", "paved.team"], git_dir=self._dir(repo))

@@ -13,32 +13,40 @@ from portal import audit
 from portal.htmx import render_page
 from portal.lib.markdown import render_markdown
 from portal.providers.base import PermanentProviderError, ProviderError, RepoRef
-from portal.providers.local_git.access import can_merge, merge_denied_reason
+from portal.providers.local_git.access import can_merge, can_read, merge_denied_reason
 from portal.providers.local_git.provider import LocalGitHost
 
 README_NAMES = ("README.md", "readme.md", "README.markdown", "README", "README.txt")
 MAX_SHOWN_BYTES = 512 * 1024
 
 
-def _repo_or_404(host: LocalGitHost, owner: str, name: str) -> RepoRef:
+def _repo_or_404(request: HttpRequest, host: LocalGitHost, owner: str, name: str) -> RepoRef:
+    """The repository, if it exists and this person may read it; a private repository of
+    another team is "not found", like one that does not exist."""
     try:
         repo = host.get_repository(owner, name)
     except PermanentProviderError:
         repo = None
-    if repo is None:
+    if repo is None or not readable(request, host, repo):
         raise Http404("No such repository")
     return repo
 
 
+def readable(request: HttpRequest, host: LocalGitHost, repo: RepoRef) -> bool:
+    return can_read(request.user, repo, private=host.is_private(repo), team=host.team_of(repo))
+
+
 @require_GET
 def repo_list(request: HttpRequest) -> HttpResponse:
-    return render_page(request, "git/repo_list.html", {"repos": LocalGitHost().list_repositories()})
+    host = LocalGitHost()
+    repos = [repo for repo in host.list_repositories() if readable(request, host, repo)]
+    return render_page(request, "git/repo_list.html", {"repos": repos})
 
 
 @require_GET
 def repo_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     host = LocalGitHost()
-    repo = _repo_or_404(host, owner, name)
+    repo = _repo_or_404(request, host, owner, name)
     files = host.list_files(repo)
     readme_html = ""
     readme_text = ""
@@ -77,7 +85,7 @@ def repo_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
 @require_GET
 def blob(request: HttpRequest, owner: str, name: str, path: str) -> HttpResponse:
     host = LocalGitHost()
-    repo = _repo_or_404(host, owner, name)
+    repo = _repo_or_404(request, host, owner, name)
     try:
         content = host.read_file(repo, path)
     except PermanentProviderError:
@@ -103,7 +111,7 @@ def blob(request: HttpRequest, owner: str, name: str, path: str) -> HttpResponse
 @require_GET
 def pull_list(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     host = LocalGitHost()
-    repo = _repo_or_404(host, owner, name)
+    repo = _repo_or_404(request, host, owner, name)
     return render_page(
         request, "git/pull_list.html", {"repo": repo, "pulls": host.list_pull_requests(repo)}
     )
@@ -112,7 +120,7 @@ def pull_list(request: HttpRequest, owner: str, name: str) -> HttpResponse:
 @require_GET
 def pull_detail(request: HttpRequest, owner: str, name: str, number: int) -> HttpResponse:
     host = LocalGitHost()
-    repo = _repo_or_404(host, owner, name)
+    repo = _repo_or_404(request, host, owner, name)
     pull = host.get_pull_request(repo, number)
     if pull is None:
         raise Http404("No such pull request")
@@ -135,7 +143,7 @@ def pull_detail(request: HttpRequest, owner: str, name: str, number: int) -> Htt
 @require_POST
 def pull_merge(request: HttpRequest, owner: str, name: str, number: int) -> HttpResponse:
     host = LocalGitHost()
-    repo = _repo_or_404(host, owner, name)
+    repo = _repo_or_404(request, host, owner, name)
     if host.get_pull_request(repo, number) is None:
         raise Http404("No such pull request")
     if not can_merge(request.user, repo, host.team_of(repo)):

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urljoin, urlparse
 
 from django.conf import settings
+from django.contrib.auth.models import User
 
 from catalog.validation import (
     FieldError,
@@ -86,7 +87,7 @@ def split_repo(target: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2] if len(parts) == 3 else CATALOG_FILE
 
 
-def read_target(target: Target) -> bytes:
+def read_target(target: Target, reader: User | None = None) -> bytes:
     """The bytes at `target`, at most `max_file_bytes()`; ReadError otherwise."""
     limit = max_file_bytes()
     if target.type == FILE:
@@ -104,7 +105,7 @@ def read_target(target: Target) -> bytes:
     if target.type == URL:
         return _read_url(target.target, limit)
     if target.type == REPO:
-        return _read_repo(target.target, limit)
+        return _read_repo(target.target, limit, reader)
     raise ReadError(f"unknown location type {target.type!r} (use file, url or repo)")
 
 
@@ -119,7 +120,19 @@ def _read_url(url: str, limit: int) -> bytes:
         raise ReadError(str(exc)) from None
 
 
-def _read_repo(target: str, limit: int) -> bytes:
+def may_read_repository(reader: User, full_name: str, private: bool) -> bool:
+    """The catalog reads a private repository only for its team: a platform admin, a member of
+    the team named by its owner, or of the team owning a component that names it
+    (`<host>/project-slug`). Whoever registered a location is its reader, on every refresh."""
+    if not private or reader.is_staff:
+        return True
+    from catalog.queries import team_owns_repository
+    from catalog.services import group_refs_for_user  # services builds on this module
+
+    return team_owns_repository(group_refs_for_user(reader), full_name)
+
+
+def _read_repo(target: str, limit: int, reader: User | None = None) -> bytes:
     from portal.providers import git_host
     from portal.providers.base import ProviderError
 
@@ -130,6 +143,13 @@ def _read_repo(target: str, limit: int) -> bytes:
         repo = host.get_repository(owner, name)
         if repo is None:
             raise ReadError(f"repository {owner}/{name} does not exist on the {host.name} git host")
+        if reader is not None and not may_read_repository(
+            reader, repo.full_name, host.is_private(repo)
+        ):
+            raise RefusedError(
+                f"repository {owner}/{name} is private to its team; only its team or a platform "
+                "admin may register it"
+            )
         data = host.read_file(repo, path, ref=branch or None)
     except ProviderError as exc:
         raise ReadError(f"repository {owner}/{name}: {exc}") from exc
@@ -268,6 +288,7 @@ def read_location(
     root: Target,
     *,
     extra_kinds: Mapping[str, KindSchema] | None = None,
+    reader: User | None = None,
 ) -> ReadResult:
     """Read `root` and every file its Location entities point to (breadth first)."""
     result = ReadResult()
@@ -285,7 +306,7 @@ def read_location(
         source = str(target)
         result.sources.append(source)
         try:
-            data = read_target(target)
+            data = read_target(target, reader)
             docs = parse_documents(data)
         except ReadError as exc:
             if isinstance(exc, RefusedError):

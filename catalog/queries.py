@@ -203,3 +203,19 @@ def owned_with_errors(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Entity
         .filter(owner_ref__in=refs)
         .filter(Q(orphaned_at__isnull=False) | ~Q(processing_errors=[]))
     )
+
+
+def team_owns_repository(groups: set[str], full_name: str) -> bool:
+    """Whether `owner/name` belongs to one of `groups`: the owner is one of the groups' names
+    (a team's own organisation or namespace), or a component the groups own names it in its
+    `<host>/project-slug` annotation."""
+    full_name = full_name.strip("/").lower()
+    if full_name.split("/", 1)[0] in {ref.rsplit("/", 1)[-1].lower() for ref in groups}:
+        return True
+    for found in Entity.objects.filter(kind__iexact="component", owner_ref__in=groups).values_list(
+        "metadata__annotations", flat=True
+    ):
+        for key, value in (found or {}).items():
+            if key.endswith("/project-slug") and str(value).strip("/").lower() == full_name:
+                return True
+    return False

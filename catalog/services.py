@@ -190,9 +190,10 @@ def parse_location_input(text: str) -> Target:
 _REPO_RE = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?")
 
 
-def preview_location(*, target: Target) -> ReadResult:
+def preview_location(*, target: Target, actor: User | None = None) -> ReadResult:
     """Read a location without writing anything: the Register page shows this before confirm."""
-    return read_location(target, extra_kinds=extra_kind_schemas())
+    reader = actor if actor is not None and actor.is_authenticated else None
+    return read_location(target, extra_kinds=extra_kind_schemas(), reader=reader)
 
 
 class LocationRefused(ValueError):
@@ -202,7 +203,7 @@ class LocationRefused(ValueError):
 def register_and_refresh(*, target: Target, actor: User | None) -> tuple[Location, IngestResult]:
     """The Register page's confirm: read once, refuse the whole location if any URL it needs
     is not one Paved may fetch from, else register it and store what was read."""
-    read = preview_location(target=target)
+    read = preview_location(target=target, actor=actor)
     if read.refused:
         raise LocationRefused(read.refused[0])
     location = register_location(target=target, actor=actor)
@@ -264,8 +265,9 @@ def refresh_location(*, location: Location, read: ReadResult | None = None) -> I
     result = IngestResult(location=str(location))
     if read is None:
         read = read_location(
-            Target(location.type, location.target), extra_kinds=extra_kind_schemas()
-        )
+            Target(location.type, location.target), extra_kinds=extra_kind_schemas(),
+            reader=location.created_by,
+        )  # fmt: skip
     result.errors = list(read.errors)
     now = timezone.now()
     refs = list(read.entities)

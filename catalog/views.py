@@ -197,7 +197,7 @@ def register(request: HttpRequest) -> HttpResponse:
         ctx["error"] = str(exc)
         return render_page(request, "catalog/register.html", ctx, partial="form", status=422)
     if request.POST.get("action") != "confirm":
-        preview = preview_location(target=target)
+        preview = preview_location(target=target, actor=request.user)  # type: ignore[arg-type]
         if preview.refused:
             ctx["error"] = preview.refused[0]
             return render_page(request, "catalog/register.html", ctx, partial="form", status=422)

@@ -126,6 +126,10 @@ class GitHost(Protocol):
 
     def list_files(self, repo: RepoRef, *, ref: str | None = None) -> list[str]: ...
 
+    def is_private(self, repo: RepoRef) -> bool:
+        """Readable only by its team (and admins): the catalog will not read it for others."""
+        ...
+
     def ensure_webhook(self, repo: RepoRef, *, url: str, secret: str) -> bool: ...
 
     def ensure_branch(self, repo: RepoRef, branch: str, *, from_ref: str) -> bool:

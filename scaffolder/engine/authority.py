@@ -23,6 +23,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from catalog.models import Entity
+from catalog.queries import team_owns_repository as repository_named_by_team
 from catalog.services import group_refs_for_user
 from portal.providers.base import PermanentProviderError
 from scaffolder.models import ProvisionedResource
@@ -206,13 +207,7 @@ def team_owns_repository(who: Authority, full_name: str) -> bool:
         return record.owner_ref in who.groups
     if full_name.split("/", 1)[0] in who.team_repository_owners:
         return True
-    for found in Entity.objects.filter(
-        kind__iexact="component", owner_ref__in=who.groups
-    ).values_list("metadata__annotations", flat=True):
-        for key, value in (found or {}).items():
-            if key.endswith("/project-slug") and str(value).strip("/").lower() == full_name:
-                return True
-    return False
+    return repository_named_by_team(who.groups, full_name)
 
 
 def _check_pull_request(

@@ -98,6 +98,9 @@ class DiskGitHost:
         target = self._dir(repo.owner, repo.name) / (ref or "main") / path
         return target.read_bytes() if target.is_file() else None
 
+    def is_private(self, repo: RepoRef) -> bool:
+        return False
+
     def list_files(self, repo: RepoRef, *, ref: str | None = None) -> list[str]:
         return sorted(self._tree(self._dir(repo.owner, repo.name) / (ref or "main")))
 

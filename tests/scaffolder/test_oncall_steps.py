@@ -88,6 +88,9 @@ class MemoryGitHost:
     def read_file(self, repo: RepoRef, path: str, *, ref: str | None = None) -> bytes | None:
         return self.repos[repo.full_name].get(path)
 
+    def is_private(self, repo: RepoRef) -> bool:
+        return False
+
     def list_files(self, repo: RepoRef, *, ref: str | None = None) -> list[str]:
         return sorted(self.repos[repo.full_name])
 

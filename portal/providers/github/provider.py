@@ -167,6 +167,10 @@ class GitHubHost:
             repo = self._get(owner, name)
             return self._ref(repo) if repo is not None else None
 
+    def is_private(self, repo: RepoRef) -> bool:
+        with mapped(f"reading repository {repo.full_name}"):
+            return bool(self._repo(repo).private)
+
     # --- content -------------------------------------------------------------------------
     def _repo(self, ref: RepoRef) -> Repository:
         repo = self._get(ref.owner, ref.name)

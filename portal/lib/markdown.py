@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import markdown
@@ -28,8 +29,12 @@ class RenderedMarkdown:
     toc: list[dict[str, object]]
 
 
-def render_markdown(text: str) -> RenderedMarkdown:
-    """Render untrusted Markdown; scripts, event handlers and javascript: links are removed."""
+def render_markdown(
+    text: str, *, resolve_link: Callable[[str], str | None] | None = None
+) -> RenderedMarkdown:
+    """Render untrusted Markdown; scripts, event handlers and javascript: links are removed.
+    `resolve_link` rewrites each link (e.g. `runs.md#x` -> the portal's page for it); None
+    removes it."""
     md = markdown.Markdown(
         extensions=["toc", "tables", "fenced_code", "sane_lists"],
         extension_configs={"toc": {"permalink": False, "toc_depth": "2-3"}},
@@ -41,6 +46,18 @@ def render_markdown(text: str) -> RenderedMarkdown:
         attributes=_ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
+        attribute_filter=_link_filter(resolve_link) if resolve_link is not None else None,
     )
     toc = getattr(md, "toc_tokens", [])
     return RenderedMarkdown(html=html, toc=list(toc))
+
+
+def _link_filter(
+    resolve_link: Callable[[str], str | None],
+) -> Callable[[str, str, str], str | None]:
+    def rewrite(tag: str, attribute: str, value: str) -> str | None:
+        if tag == "a" and attribute == "href":
+            return resolve_link(value)
+        return value
+
+    return rewrite

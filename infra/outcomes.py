@@ -127,4 +127,4 @@ def _record_applied(req: ResourceRequest, run: Run, action: str, now: Any) -> No
     log_event(req, "applied", f"{what}.", run=run, data={"parameters": parameters})
 
 
-register_run_kind(RUN_KIND, RunKindHooks(on_finished=on_run_finished))
+register_run_kind(RUN_KIND, RunKindHooks(on_finished=on_run_finished, notify_requester=False))

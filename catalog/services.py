@@ -247,6 +247,22 @@ def approve_location(*, location: Location, actor: User) -> None:
     audit.record(actor=actor, action="catalog.location.approved", target=location)
 
 
+def unregister_location(*, location: Location, actor: User | None) -> int:
+    """Remove a location and the entities it provides (undoing a failed run). Returns how many
+    entities went; relations pointing at them stay, unresolved, as for any missing entity."""
+    with transaction.atomic():
+        refs = list(Entity.objects.filter(location=location).values_list("ref", flat=True))
+        Entity.objects.filter(location=location).delete()
+        audit.record(
+            actor=actor if actor and actor.is_authenticated else None,
+            action="catalog.location.unregistered",
+            target=location,
+            before={"type": location.type, "target": location.target, "entities": refs},
+        )
+        location.delete()
+    return len(refs)
+
+
 def import_locations(*, targets: list[str], actor: User | None) -> list[IngestResult]:
     """Register each target and ingest it now (the `catalog import` command)."""
     parsed = [parse_location_input(t) for t in targets]

@@ -290,7 +290,7 @@ class RequestStatus(models.TextChoices):
     CHECKING = "checking", "Checking"
     AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
     PROVISIONING = "provisioning", "Provisioning"
-    COMMITTED = "committed", "Committed, waiting for Argo CD"
+    COMMITTED = "committed", "Committed to GitOps"
     READY = "ready", "Ready"
     UPDATING = "updating", "Updating"
     DELETING = "deleting", "Deleting"

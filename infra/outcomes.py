@@ -16,8 +16,11 @@ from scaffolder.models import Run, RunLogLine, RunStatus
 
 
 def _fulfilled_without_human(req: ResourceRequest) -> bool:
-    """Self-service: nobody had to step in outside the portal's flow (an approval given in
-    the portal counts as self-service; a person retrying a failed run does not)."""
+    """Self-service: no person had to act — neither an approver nor someone retrying a failed
+    run. (An approval is a person's work, however quick: counting it as self-service would
+    flatter the platform.)"""
+    if ResourceRequest.objects.filter(pk=req.pk, needed_approval=True).exists():
+        return False
     run_ids = Run.objects.filter(subject=req.subject).values("pk")
     return not RunLogLine.objects.filter(
         run_id__in=run_ids, message__startswith="Retry requested by"
@@ -127,4 +130,4 @@ def _record_applied(req: ResourceRequest, run: Run, action: str, now: Any) -> No
     log_event(req, "applied", f"{what}.", run=run, data={"parameters": parameters})
 
 
-register_run_kind(RUN_KIND, RunKindHooks(on_finished=on_run_finished))
+register_run_kind(RUN_KIND, RunKindHooks(on_finished=on_run_finished, notify_requester=False))

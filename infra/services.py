@@ -33,6 +33,7 @@ from infra.models import (
     ResourceRequest,
     TeamLead,
 )
+from infra.notifications import notify_event
 from infra.validation import (
     CheckedRequest,
     Problem,
@@ -115,6 +116,7 @@ def log_event(
         summary=message,
         after={"status": req.status, **(data or {})},
     )
+    notify_event(req, action, message)
     return event
 
 

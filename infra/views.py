@@ -164,6 +164,8 @@ def _detail_context(request: HttpRequest, req: ResourceRequest, **extra: Any) ->
         and pending.approvers == Approvers.TEAM_LEAD
         and not TeamLead.objects.filter(group_ref=req.owner_ref).exists(),
         "can_change": change_denied_reason(request.user, req) is None,
+        # Committing to the GitOps repository is where this Paved stops when it drives no cluster.
+        "cluster_connected": settings.PAVED_CLUSTER_PROVIDER != "gitops",
         "tiers": tiers,
         "storage_parameter": rc.storage_parameter,
         "errors": {},

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from portal import notification_views
 from portal.auth import github as github_auth
 from portal.home import views as home_views
 from portal.search import views as search_views
@@ -14,6 +15,9 @@ urlpatterns = [
     path("healthz", home_views.healthz, name="healthz"),
     path("readyz", home_views.readyz, name="readyz"),
     path("search/", search_views.search, name="search"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/read", notification_views.notifications_read, name="notifications-read"),
+    path("notifications/count", notification_views.notification_count, name="notification-count"),
     path("docs/", include("portal.docs.urls")),
     path("audit/", include("portal.audit_views.urls")),
     # GitHub sign-in through Paved's adapter (organisation check, configurable GitHub URL);

@@ -15,11 +15,18 @@ from catalog.ingestion import REPO, Target
 from catalog.services import refresh_location, register_location
 
 
+def location_target(*, owner: str, name: str, path: str, branch: str, default_branch: bool) -> str:
+    """The `repo:` location a catalog-info.yaml is registered as."""
+    return f"{owner}/{name}/{path}" if default_branch else f"{owner}/{name}/{path}#{branch}"
+
+
 def register_repository_entities(
     *, owner: str, name: str, path: str, branch: str, default_branch: bool, actor: User | None
 ) -> list[str]:
     """Register the entities of `owner/name/path` (at `branch`). Returns the problems found."""
-    where = f"{owner}/{name}/{path}" if default_branch else f"{owner}/{name}/{path}#{branch}"
+    where = location_target(
+        owner=owner, name=name, path=path, branch=branch, default_branch=default_branch
+    )
     location = register_location(target=Target(REPO, where), actor=actor)
     result = refresh_location(location=location)
     problems = list(result.errors)

@@ -20,6 +20,7 @@ from scaffolder.models import Run, TemplatePublication, TemplateVersion
 from scaffolder.parameters import format_errors, secret_parameter_names, validate_values
 from scaffolder.permissions import can_use_template, unusable_reason
 from scaffolder.platform import platform_context
+from scaffolder.preflight import names_taken
 from scaffolder.run_kind import RUN_KIND
 
 
@@ -215,6 +216,10 @@ def start_template_run(
     clean, errors = validate_values(template.pages, values)
     if errors:
         raise RunStartError(format_errors(errors))
+    # Every name the run would create must be free: a half-made service is worse than a no.
+    taken = names_taken(template, clean, actor)
+    if taken:
+        raise RunStartError(taken)
     steps = [
         StepSpec(
             key=str(step.get("id") or f"step-{index + 1}"),

@@ -7,14 +7,15 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from portal.htmx import render_page
-from scaffolder.engine.runner import RunStateError, cancel_run, retry_run
+from scaffolder.engine.runner import RunStartError, RunStateError, cancel_run, retry_run
 from scaffolder.models import Run, RunStatus
 from scaffolder.permissions import can_manage_run
 from scaffolder.queries import log_lines_after, run_for_detail, runs_for_list
+from scaffolder.undo import UNDOABLE, active_undo, created_by, describe, start_undo
 
 PAGE_SIZE = 25
 
@@ -64,8 +65,39 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "last_seq": lines[-1].seq if lines else 0,
             "can_manage": can_manage_run(request.user, run),
             "progress": _progress(run),
+            "can_undo": run.status in UNDOABLE
+            and can_manage_run(request.user, run)
+            and bool(created_by(run)),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+def run_undo(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Undo what a failed run created: a page that lists it, then a confirmed POST."""
+    run = _get_run(request, run_id)
+    if not can_manage_run(request.user, run):
+        raise Http404("No such run")
+    records = created_by(run)
+    problems: list[str] = []
+    if request.method == "POST":
+        if request.POST.get("confirm") != run.title:
+            problems = ["Type the run's title exactly to confirm."]
+        else:
+            try:
+                undo = start_undo(run, actor=request.user)  # type: ignore[arg-type]
+            except RunStartError as exc:
+                problems = exc.problems
+            else:
+                messages.success(request, f"Undoing run #{run.pk}: run #{undo.pk} removes it.")
+                return redirect("scaffolder:run-detail", undo.pk)
+    return render_page(
+        request,
+        "scaffolder/run_undo.html",
+        {"run": run, "removes": [describe(r) for r in records], "problems": problems,
+         "active": active_undo(run)},
+        status=422 if problems else 200,
+    )  # fmt: skip
 
 
 @require_GET

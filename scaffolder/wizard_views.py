@@ -33,6 +33,7 @@ from scaffolder.parameters import (
     validate_values,
 )
 from scaffolder.permissions import can_use_template
+from scaffolder.preflight import NAME_FIELDS, name_taken_message
 from scaffolder.queries import template_entity, templates_for_list
 from scaffolder.services import start_template_run, template_of, user_context, version_for_entity
 
@@ -252,6 +253,9 @@ def template_field_validate(request: HttpRequest, namespace: str, name: str) -> 
         raise Http404("No such page") from None
     values = parse_page(page, decode_state(request.POST.get("state", "")), request.POST)
     errors = validate_page(page, values).get(field_name, [])
+    if not errors and field_name in NAME_FIELDS and isinstance(values.get(field_name), str):
+        taken = name_taken_message(values[field_name])
+        errors = [taken] if taken else []
     # "required" is only reported once the user moves on (Next), not while typing.
     if request.POST.get("trigger") != "submit":
         errors = [e for e in errors if e != "This field is required."]

@@ -39,6 +39,7 @@ APPLICATION = "application"  # an Argo CD application: name, namespace = its des
 ONCALL = "on-call"  # an on-call service or team: owner = the group it is for
 CATALOG = "catalog"  # catalog entities: owner = the group a document names as spec.owner
 GITOPS = "gitops"  # the GitOps repository itself: only Paved's internal steps
+CATALOG_LOCATION = "catalog-location"  # recorded only: the location a run registered
 COMPONENT = "component"  # something for a catalog component (an infra request): its ref
 
 REPOSITORY_OWNERS_ANNOTATION = "paved.dev/repository-owners"
@@ -194,8 +195,17 @@ def _check_repository(
             f"{who.name} may create repositories only under an owner of their team "
             f"({allowed}); {owner} is not one of them"
         )
-    reserve(kind=REPOSITORY, key=full_name, owner_ref=_owner_for_record(who, run), run=run,
-            step_key=step_key)  # fmt: skip
+    # Recorded only when this run is the one creating it: undo never removes what was there.
+    if _repository_missing(full_name):
+        reserve(kind=REPOSITORY, key=full_name, owner_ref=_owner_for_record(who, run), run=run,
+                step_key=step_key)  # fmt: skip
+
+
+def _repository_missing(full_name: str) -> bool:
+    from portal.providers import git_host
+
+    owner, _, name = full_name.partition("/")
+    return git_host().get_repository(owner, name) is None
 
 
 def team_owns_repository(who: Authority, full_name: str) -> bool:
@@ -242,13 +252,15 @@ def _check_namespace(write: Write, who: Authority, run: Run, step_key: str, inte
                 f"{record.owner_ref or 'another team'}; choose another name"
             )
         return
-    if not who.unrestricted and _namespace_exists(write.name, write.environment):
+    exists = _namespace_exists(write.name, write.environment)
+    if exists and not who.unrestricted:
         _refuse(
             f"namespace {write.name} ({write.environment}) already exists and is not your "
             "team's; choose another name"
         )
-    reserve(kind=NAMESPACE, key=key, owner_ref=group or _owner_for_record(who, run), run=run,
-            step_key=step_key)  # fmt: skip
+    if not exists:
+        reserve(kind=NAMESPACE, key=key, owner_ref=group or _owner_for_record(who, run), run=run,
+                step_key=step_key)  # fmt: skip
 
 
 def _namespace_exists(name: str, environment: str) -> bool:
@@ -275,8 +287,20 @@ def _check_application(
                 f"{write.namespace} ({write.environment}) is not one of them"
             )
     if record is None:
-        reserve(kind=APPLICATION, key=key, owner_ref=_owner_for_record(who, run), run=run,
-                step_key=step_key)  # fmt: skip
+        if _application_missing(write.name, write.environment):
+            reserve(kind=APPLICATION, key=key, owner_ref=_owner_for_record(who, run), run=run,
+                    step_key=step_key)  # fmt: skip
+        elif not who.unrestricted:
+            _refuse(
+                f"Argo CD application {write.name} ({write.environment}) already exists and is "
+                "not your team's; choose another name"
+            )
+
+
+def _application_missing(name: str, environment: str) -> bool:
+    from portal.providers import deployer
+
+    return deployer().application_status(name, environment=environment).health == "Missing"
 
 
 def _check_group_owned(

@@ -136,6 +136,9 @@ class RunKindHooks:
     resolve_outputs: Callable[[Run], dict[str, Any]] | None = None
     # Called when a run reaches a final status (e.g. infra marks its request ready or failed).
     on_finished: Callable[[Run], None] | None = None
+    # Whether the requester is notified when the run finishes (infra tells them through the
+    # request's own notifications instead).
+    notify_requester: bool = True
 
 
 _RUN_KINDS: dict[str, RunKindHooks] = {}

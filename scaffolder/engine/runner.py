@@ -23,10 +23,12 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from portal import audit
 from portal.lib.redaction import MASK, redact, redact_data
+from portal.notifications import notify
 from portal.providers.base import PermanentProviderError, TransientProviderError
 from scaffolder.engine import secrets
 from scaffolder.engine.authority import NotAuthorized, authorize
@@ -258,11 +260,24 @@ def _finish_run_redacted(run: Run, status: RunStatus, *, error: str = "") -> Non
             append_log(run.pk, "Run finished: every step succeeded.")
         else:
             append_log(run.pk, f"Run failed. {error}", level="ERROR")
+        if hooks.notify_requester and run.requested_by_id is not None:
+            _notify_requester(run, status, redact(error))
     if hooks.on_finished is not None:
         # The row now holds what the UPDATE above wrote; set it here instead of reading it back.
         run.status, run.finished_at, run.error = status, now, redact(error)
         run.outputs = redact_data(outputs)
         hooks.on_finished(run)
+
+
+def _notify_requester(run: Run, status: RunStatus, error: str) -> None:
+    done = "finished" if status == RunStatus.SUCCEEDED else str(status.label).lower()
+    notify(
+        [User.objects.filter(pk=run.requested_by_id or 0).first()],
+        kind=f"run.{status}",
+        title=f"Run #{run.pk} {done}: {run.title}",
+        url=reverse("scaffolder:run-detail", args=[run.pk]),
+        body=error,
+    )
 
 
 # --- executing a step --------------------------------------------------------------------------

@@ -6,11 +6,12 @@ from typing import Any, ClassVar
 
 import yaml
 
-from catalog.models import make_ref
+from catalog.ingestion import REPO
+from catalog.models import Location, make_ref
 from portal.providers import git_host
 from portal.providers.base import PermanentProviderError
-from scaffolder.catalog_bridge import register_repository_entities
-from scaffolder.engine.authority import CATALOG, Write, authorize
+from scaffolder.catalog_bridge import location_target, register_repository_entities
+from scaffolder.engine.authority import CATALOG, CATALOG_LOCATION, Write, authorize, reserve
 from scaffolder.engine.context import StepContext
 from scaffolder.engine.registry import NOTHING, OUTSIDE, StepKind, register_step
 from scaffolder.models import Run
@@ -113,6 +114,12 @@ class CatalogRegister(StepKind):
             Write(CATALOG, name=_entity_ref(d), owner=str((d.get("spec") or {}).get("owner") or ""))
             for d in documents
         ])  # fmt: skip
+        # Recorded before it is written, so "Undo what this run created" can remove it.
+        where = location_target(owner=owner, name=name, path=path, branch=branch,
+                                default_branch=branch == repo.default_branch)  # fmt: skip
+        if not Location.objects.filter(type=REPO, target=where).exists():
+            reserve(kind=CATALOG_LOCATION, key=where, owner_ref=ctx.run.owner_ref, run=ctx.run,
+                    step_key=ctx.step.key)  # fmt: skip
         problems = register_repository_entities(
             owner=owner,
             name=name,

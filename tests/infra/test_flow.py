@@ -88,7 +88,7 @@ def test_production_request_waits_for_approval_without_a_running_run(
     req.refresh_from_db()
     assert req.status == RequestStatus.READY
     assert req.needed_approval is True
-    assert req.fulfilled_without_human is True  # approved in the portal: still self-service
+    assert req.fulfilled_without_human is False  # a person approved it: not self-service
     assert claim_on_disk("production") == SEED_CLAIM
     # Committed in the seed's field order, although parameters passed through JSONB.
     text = manifest_path(
@@ -317,6 +317,23 @@ def test_gitops_provider_records_committed_and_finishes(
     req.refresh_from_db()
     assert req.status == RequestStatus.COMMITTED
     assert "waiting for Argo CD" in req.status_message
+
+
+def test_a_committed_request_says_plainly_that_committing_is_the_final_state_here(
+    owner: User, owner_client: Any, orders_service: Entity, cluster_dir: Path, settings: Any
+) -> None:
+    settings.PAVED_CLUSTER_PROVIDER = "gitops-test"
+    req = services.submit_request(spec=dev_spec(), actor=owner)
+    drive(latest_run(req.subject))
+    page = owner_client.get(f"/infra/requests/{req.pk}/").content.decode()
+    settings.PAVED_CLUSTER_PROVIDER = "gitops"  # the embedded setup: no cluster connected
+    embedded = owner_client.get(f"/infra/requests/{req.pk}/").content.decode()
+    assert "Committed to GitOps" in embedded
+    assert 'data-testid="final-state"' in embedded
+    assert "No cluster is connected to this Paved" in embedded
+    assert 'data-testid="final-state"' not in page
+    assert "Time to commit" in embedded
+    assert "self-service" in embedded  # a dev database needs nobody's approval
 
 
 def test_a_failed_commit_is_retried(owner: User, orders_service: Entity, cluster_dir: Path) -> None:

@@ -47,7 +47,7 @@ def test_approved_production_request_is_provisioned_by_the_worker(
     services.approve_request(approval=req.approvals.get(), actor=platform_admin)
     wait_for(lambda: ResourceRequest.objects.get(pk=req.pk).status == RequestStatus.READY)
     req.refresh_from_db()
-    assert req.fulfilled_without_human is True
+    assert req.fulfilled_without_human is False  # a person approved it
     assert req.time_to_ready is not None
     path = manifest_path("production", "PostgreSQLInstance", "orders-service", "orders-db")
     assert yaml.safe_load(path.read_text()) == SEED_CLAIM

@@ -101,6 +101,14 @@ class DiskGitHost:
     def is_private(self, repo: RepoRef) -> bool:
         return False
 
+    def delete_repository(self, repo: RepoRef) -> bool:
+        import shutil
+
+        path = self._dir(repo.owner, repo.name)
+        existed = path.exists()
+        shutil.rmtree(path, ignore_errors=True)
+        return existed
+
     def list_files(self, repo: RepoRef, *, ref: str | None = None) -> list[str]:
         return sorted(self._tree(self._dir(repo.owner, repo.name) / (ref or "main")))
 
@@ -165,7 +173,15 @@ class DiskDeployer:
         return changed
 
     def application_status(self, name: str, *, environment: str = "dev") -> AppStatus:
+        if not (_root("apps") / f"{environment}-{name}.json").exists():
+            return AppStatus(sync="Unknown", health="Missing")
         return AppStatus(sync="Synced", health="Healthy")
+
+    def delete_application(self, name: str, *, environment: str = "dev") -> bool:
+        path = _root("apps") / f"{environment}-{name}.json"
+        existed = path.exists()
+        path.unlink(missing_ok=True)
+        return existed
 
     def check_configuration(self) -> list[str]:
         return []

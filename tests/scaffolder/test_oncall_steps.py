@@ -91,6 +91,9 @@ class MemoryGitHost:
     def is_private(self, repo: RepoRef) -> bool:
         return False
 
+    def delete_repository(self, repo: RepoRef) -> bool:
+        return self.repos.pop(repo.full_name, None) is not None
+
     def list_files(self, repo: RepoRef, *, ref: str | None = None) -> list[str]:
         return sorted(self.repos[repo.full_name])
 

@@ -66,6 +66,19 @@ class ArgoCDDeployer:
         )
         return True
 
+    def delete_application(self, name: str, *, environment: str = "dev") -> bool:
+        check_dns_label("application name", name)
+        if self._get(name) is None:
+            return False
+        # cascade: Argo CD removes what the application deployed as well.
+        self.api.call(
+            "DELETE",
+            f"/api/v1/applications/{name}",
+            doing=f"deleting Argo CD application {name}",
+            params={"cascade": "true"},
+        )
+        return True
+
     def application_status(self, name: str, *, environment: str = "dev") -> AppStatus:
         check_dns_label("application name", name)
         data = self._get(name)

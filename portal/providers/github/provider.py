@@ -167,6 +167,14 @@ class GitHubHost:
             repo = self._get(owner, name)
             return self._ref(repo) if repo is not None else None
 
+    def delete_repository(self, repo: RepoRef) -> bool:
+        with mapped(f"deleting repository {repo.full_name}"):
+            found = self._get(repo.owner, repo.name)
+            if found is None:
+                return False
+            found.delete()
+            return True
+
     def is_private(self, repo: RepoRef) -> bool:
         with mapped(f"reading repository {repo.full_name}"):
             return bool(self._repo(repo).private)

@@ -172,6 +172,13 @@ class GitOpsProvider:
         files = self._files_for([manifest], app.environment)
         return self._commit(files, message=f"{app.environment}: Argo CD application {app.name}")
 
+    def delete_application(self, name: str, *, environment: str = "dev") -> bool:
+        check_dns_label("application name", name)
+        return self.delete_manifest(
+            "argoproj.io/v1alpha1", "Application", settings.PAVED_ARGOCD_NAMESPACE, name,
+            environment=environment,
+        )  # fmt: skip
+
     def application_status(self, name: str, *, environment: str = "dev") -> AppStatus:
         status = self.read_status(
             "argoproj.io/v1alpha1",

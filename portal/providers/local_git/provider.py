@@ -10,8 +10,10 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -373,6 +375,20 @@ class LocalGitHost:
                 return pulls.merge(git_dir, number, merged_by=merged_by)
         except (GitCommandError, OSError, TimeoutError) as exc:
             raise map_error(exc) from exc
+
+    def delete_repository(self, repo: RepoRef) -> bool:
+        git_dir = repo_dir(repo.owner, repo.name)
+        if not (git_dir / "HEAD").exists():
+            return False
+        # Renamed away first (atomic), so nobody sees half a repository while it is removed.
+        doomed = git_dir.with_name(f".deleted-{git_dir.name}-{uuid.uuid4().hex[:8]}")
+        try:
+            with _repo_lock(git_dir, repo.full_name):
+                git_dir.rename(doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+        except OSError as exc:
+            raise map_error(exc) from exc
+        return True
 
     def is_private(self, repo: RepoRef) -> bool:
         """Created private (the default); a repository without the setting counts as private."""

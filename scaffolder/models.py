@@ -286,6 +286,12 @@ class ProvisionedResource(models.Model):
     )
     step_key = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    attempted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the step first asked the outside system to create it (set before the "
+        "call): a retry of that step finishes what it finds instead of refusing it.",
+    )
 
     class Meta:
         constraints = [

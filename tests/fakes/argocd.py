@@ -31,11 +31,11 @@ class FakeArgoCD(FakeServer):
     def _authed(self, req: Request) -> bool:
         return req.headers.get("authorization") == f"Bearer {self.token}"
 
-    def dispatch(self, request: Request) -> Response:
+    def _answer(self, request: Request) -> Response:
         if request.path != "/api/v1/session/userinfo" and not self._authed(request):
             # Real: 401 {"error": "no session information", "code": 16, ...}
             return grpc_error(401, 16, "no session information")
-        return super().dispatch(request)
+        return super()._answer(request)
 
     def userinfo(self, req: Request) -> Response:
         # GET /api/v1/session/userinfo -> 200 {"loggedIn": bool, "username", "iss"}

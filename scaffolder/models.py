@@ -113,6 +113,16 @@ class Run(models.Model):
         return self.status in (RunStatus.PENDING, RunStatus.RUNNING)
 
     @property
+    def warnings(self) -> list[dict[str, str]]:
+        """What steps finished without ("warnings" in a step's outputs): the run succeeded, but
+        something optional (branch protection, team access, topics) is missing."""
+        return [
+            {"step": step.name, "message": str(message)}
+            for step in self.steps.all()
+            for message in (step.outputs or {}).get("warnings") or []
+        ]
+
+    @property
     def can_retry(self) -> bool:
         return self.status in (RunStatus.FAILED, RunStatus.CANCELLED)
 

@@ -5,7 +5,8 @@ Shapes mirror https://docs.opsgenie.com/docs/team-api and /docs/schedule-api (AP
   "links": {"web", "api"}}, "took", "requestId"}; unknown -> 404 {"message": "No team exists with
   name [x]", ...}
 - POST /v2/teams {"name", "description"}    -> 201 {"data": {"id", "name"}, "took", "requestId"};
-  a taken name -> 409 {"message": "Team with name [x] already exists", ...}
+  a taken name -> 409 {"message": "There is already one Team with same name", ...} (the text
+  Opsgenie really sends; a schedule named like a team gets it too)
 - GET  /v2/schedules                        -> {"data": [{"id", "name", "ownerTeam": {...}, ...}],
   "expandable": ["rotation"], ...}
 - POST /v2/schedules {"name", "ownerTeam", ...} -> 201 {"data": {"id", "name", "enabled"}, ...}
@@ -79,8 +80,9 @@ class FakeOpsgenie(JsonServer):
                 return Reply(
                     422, _envelope(message="Team name is required", errors={"name": "required"})
                 )
-            if any(t["name"] == name for t in self.teams):
-                return Reply(409, _envelope(message=f"Team with name [{name}] already exists"))
+            if any(t["name"].lower() == name.lower() for t in self.teams):
+                # What Opsgenie really answers (terraform-provider-opsgenie issue #353)
+                return Reply(409, _envelope(message="There is already one Team with same name"))
             team = self.add_team(name)
             team["description"] = body.get("description") or ""
             return Reply(201, _envelope(data={"id": team["id"], "name": name}))
@@ -91,6 +93,8 @@ class FakeOpsgenie(JsonServer):
             name = str(body.get("name") or "")
             if any(s["name"] == name for s in self.schedules):
                 return Reply(409, _envelope(message=f"Schedule with name [{name}] already exists"))
+            if any(t["name"].lower() == name.lower() for t in self.teams):
+                return Reply(409, _envelope(message="There is already one Team with same name"))
             owner_name = (body.get("ownerTeam") or {}).get("name")
             owner = next((t for t in self.teams if t["name"] == owner_name), None)
             if owner_name and owner is None:

@@ -134,3 +134,27 @@ def test_accessor_builds_it_from_settings(settings, fake_opsgenie: FakeOpsgenie)
     assert isinstance(provider, OpsgenieOnCall)
     ref, _ = provider.ensure_service("orders-api", team="team-orders")
     assert ref.annotation_value == "team-orders"
+
+
+def test_a_schedule_named_like_a_team_is_refused_with_a_next_step(
+    fake_opsgenie: FakeOpsgenie,
+) -> None:
+    fake_opsgenie.add_team("team-orders")
+    fake_opsgenie.add_team("payments")
+    with pytest.raises(PermanentProviderError) as excinfo:
+        _provider(fake_opsgenie).ensure_service(
+            "orders-api", team="team-orders", escalation_policy="payments"
+        )
+    message = str(excinfo.value)
+    assert "There is already one Team with same name" in message
+    assert "pass escalationPolicy with another schedule name" in message
+
+
+def test_a_conflict_on_a_team_this_key_cannot_read_is_not_taken_for_success(
+    fake_opsgenie: FakeOpsgenie,
+) -> None:
+    fake_opsgenie.fail_next(404, {"message": "No team exists with name [ops]"})
+    fake_opsgenie.fail_next(409, {"message": "There is already one Team with same name"})
+    fake_opsgenie.fail_next(404, {"message": "No team exists with name [ops]"})
+    with pytest.raises(PermanentProviderError, match="Nothing named so is readable"):
+        _provider(fake_opsgenie).ensure_service("orders-api", team="ops")

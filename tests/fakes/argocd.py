@@ -23,6 +23,8 @@ def grpc_error(status: int, code: int, message: str) -> Response:
 
 
 class FakeArgoCD(FakeServer):
+    contract = "argocd"  # tests/contracts/specs/argocd.json
+
     def __init__(self, *, token: str = "argocd-test-token") -> None:  # noqa: S107
         super().__init__()
         self.token = token

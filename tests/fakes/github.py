@@ -37,6 +37,8 @@ def _digest(value: Any) -> str:
 
 
 class FakeGitHub(FakeServer):
+    contract = "github"  # tests/contracts/specs/github.json
+
     def __init__(
         self,
         *,
@@ -347,21 +349,18 @@ class FakeGitHub(FakeServer):
     def replace_topics(self, req: Request, owner: str, name: str) -> Response:
         # PUT /repos/{owner}/{repo}/topics {"names": [...]} -> 200 {"names": [...]};
         # a topic GitHub does not accept -> 422 "Validation Failed" naming it
+        if not isinstance((req.json or {}).get("names"), list):
+            return self._err(422, 'Invalid request.\n\n"names" wasn\'t supplied.')
         names = list(req.json["names"])
         bad = [t for t in names if not TOPIC.match(t)]
         if bad:
             return self._err(
                 422,
                 "Validation Failed",
+                # The description's "validation-failed-simple": errors are plain strings here.
                 errors=[
-                    {
-                        "resource": "Repository",
-                        "field": "topics",
-                        "code": "invalid",
-                        "message": f"{bad[0]} is not a valid topic. Topics must start with a "
-                        "lowercase letter or number, consist of 50 characters or less, and can "
-                        "include hyphens.",
-                    }
+                    f"{bad[0]} is not a valid topic. Topics must start with a lowercase letter "
+                    "or number, consist of 50 characters or less, and can include hyphens."
                 ],
             )
         self.repos[f"{owner}/{name}"]["topics"] = names
@@ -543,8 +542,12 @@ class FakeGitHub(FakeServer):
         # Real answers wrap booleans: {"enforce_admins": {"url", "enabled": false}, ...}
         url = f"{self.url}/repos/{full}/branches/{branch}/protection"
         body: dict[str, Any] = {"url": url}
-        for key in (
-            "enforce_admins",
+        if isinstance(req.json.get("enforce_admins"), bool):
+            body["enforce_admins"] = {
+                "url": f"{url}/enforce_admins",
+                "enabled": req.json["enforce_admins"],
+            }
+        for key in (  # these say only {"enabled": ...}
             "required_linear_history",
             "allow_force_pushes",
             "allow_deletions",
@@ -552,7 +555,7 @@ class FakeGitHub(FakeServer):
             "lock_branch",
         ):
             if isinstance(req.json.get(key), bool):
-                body[key] = {"url": f"{url}/{key}", "enabled": req.json[key]}
+                body[key] = {"enabled": req.json[key]}
         reviews = req.json.get("required_pull_request_reviews")
         if reviews:
             body["required_pull_request_reviews"] = {

@@ -34,6 +34,9 @@ class Response:
 
 Route = tuple[str, re.Pattern[str], Callable[..., Response]]
 
+# Every fake started during the current test (the API contract check reads their exchanges).
+RUNNING: list[Any] = []
+
 
 @dataclass
 class Failure:
@@ -139,6 +142,7 @@ class FakeServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        RUNNING.append(self)
         return self
 
     def stop(self) -> None:

@@ -25,6 +25,8 @@ def _pd_id(prefix: str) -> str:
 
 
 class FakePagerDuty(JsonServer):
+    contract = "pagerduty"  # tests/contracts/specs/pagerduty.json
+
     def __init__(
         self,
         *,
@@ -50,7 +52,7 @@ class FakePagerDuty(JsonServer):
             "type": "team",
             "summary": name,
             "name": name,
-            "description": None,
+            "description": "",
             "self": f"{self.url}/teams/{team_id}",
             "html_url": f"{self.web}/teams/{team_id}",
         }

@@ -57,7 +57,10 @@ class ArgoCDDeployer:
         return None if status in (404, 403) else data
 
     def ensure_application(self, app: ApplicationSpec) -> bool:
-        desired = application_manifest(app, argocd_namespace=settings.PAVED_ARGOCD_NAMESPACE)
+        manifest = application_manifest(app, argocd_namespace=settings.PAVED_ARGOCD_NAMESPACE)
+        # The API's Application (argo-cd assets/swagger.json, v1alpha1Application) is metadata,
+        # spec and status; apiVersion and kind belong to the Kubernetes manifest only.
+        desired = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
         current = self._get(app.name, project=app.project)
         if current is not None and not _differs(current, desired):
             return False

@@ -30,7 +30,11 @@ def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
 def error_message(exc: GithubException) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
     message = str(data.get("message") or exc.message or "")
-    details = [e.get("message", "") for e in data.get("errors", []) if isinstance(e, dict)]
+    # Errors are objects ({"resource", "field", "code", "message"}) or, on some operations,
+    # plain strings ("validation-failed-simple" in GitHub's API description).
+    details = [
+        str(e.get("message", "")) if isinstance(e, dict) else str(e) for e in data.get("errors", [])
+    ]
     return "; ".join(x for x in [message, *details] if x) or f"HTTP {exc.status}"
 
 

@@ -227,11 +227,17 @@ class GitHubHost:
         required reviews also stop Paved's own commits unless it may bypass them. A refusal the
         plan or the credentials cause becomes a warning: the repository is still usable."""
         reviews: int = settings.PAVED_GITHUB_REQUIRED_REVIEWS
+        # Every boolean said explicitly: PyGithub would send null for the ones left out, which
+        # GitHub's API description does not allow.
         options: dict[str, Any] = {
             "enforce_admins": False,
             "required_linear_history": True,
             "allow_force_pushes": False,
             "allow_deletions": False,
+            "required_conversation_resolution": False,
+            "lock_branch": False,
+            "block_creations": False,
+            "allow_fork_syncing": False,
         }
         if reviews:
             options["required_approving_review_count"] = reviews

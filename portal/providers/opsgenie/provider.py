@@ -46,6 +46,11 @@ class OpsgenieOnCall:
         description: str = "",
         escalation_policy: str | None = None,
     ) -> tuple[OnCallRef, bool]:
+        if not team.strip():
+            raise PermanentProviderError(
+                f"no team name for {name!r}: set the step's owner to a catalog group",
+                provider=PROVIDER,
+            )
         changed = False
         found = self._get_team(team)
         if found is None:

@@ -114,8 +114,17 @@ def test_server_error_is_transient(fake_opsgenie: FakeOpsgenie) -> None:
 
 
 def test_validation_error_is_permanent(fake_opsgenie: FakeOpsgenie) -> None:
+    fake_opsgenie.fail_next(404, {"message": "No team exists with name [x]"})
+    fake_opsgenie.fail_next(422, {"message": "Team name is invalid", "took": 0.0})
     with pytest.raises(PermanentProviderError, match="HTTP 422"):
-        _provider(fake_opsgenie).ensure_service("a", team="")
+        _provider(fake_opsgenie).ensure_service("a", team="x")
+
+
+def test_an_empty_team_name_fails_before_any_request(fake_opsgenie: FakeOpsgenie) -> None:
+    # Found by the API contract check: "GET /v2/teams/" is no Opsgenie operation.
+    with pytest.raises(PermanentProviderError, match="no team name"):
+        _provider(fake_opsgenie).ensure_service("a", team=" ")
+    assert fake_opsgenie.calls == []
 
 
 def test_timeout_is_honoured_and_transient(fake_opsgenie: FakeOpsgenie) -> None:

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scaffolder', '0005_provisioned_resource'),
+        ("scaffolder", "0005_provisioned_resource"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='provisionedresource',
-            name='attempted_at',
-            field=models.DateTimeField(blank=True, help_text='When the step first asked the outside system to create it (set before the call): a retry of that step finishes what it finds instead of refusing it.', null=True),
+            model_name="provisionedresource",
+            name="attempted_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When the step first asked the outside system to create it (set before the call): a retry of that step finishes what it finds instead of refusing it.",
+                null=True,
+            ),
         ),
     ]

@@ -113,6 +113,16 @@ class Run(models.Model):
         return self.status in (RunStatus.PENDING, RunStatus.RUNNING)
 
     @property
+    def warnings(self) -> list[dict[str, str]]:
+        """What steps finished without ("warnings" in a step's outputs): the run succeeded, but
+        something optional (branch protection, team access, topics) is missing."""
+        return [
+            {"step": step.name, "message": str(message)}
+            for step in self.steps.all()
+            for message in (step.outputs or {}).get("warnings") or []
+        ]
+
+    @property
     def can_retry(self) -> bool:
         return self.status in (RunStatus.FAILED, RunStatus.CANCELLED)
 
@@ -286,6 +296,12 @@ class ProvisionedResource(models.Model):
     )
     step_key = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    attempted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the step first asked the outside system to create it (set before the "
+        "call): a retry of that step finishes what it finds instead of refusing it.",
+    )
 
     class Meta:
         constraints = [

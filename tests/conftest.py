@@ -39,6 +39,22 @@ def make_member(username: str, group: Entity, **extra: Any) -> User:
 
 
 @pytest.fixture(autouse=True)
+def _vendor_api_contract() -> Iterator[None]:
+    """Every request a provider sent to a vendor's fake, and every answer the fake gave, must
+    be valid for the vendor's own API description (tests/contracts/): a call the real API would
+    refuse, or a field it never returns, fails the test that exchanged it."""
+    from tests.contracts.recorder import contract_problems
+    from tests.fakes.http import RUNNING
+
+    RUNNING.clear()
+    yield
+    fakes, RUNNING[:] = list(RUNNING), []
+    problems = [p for fake in fakes for p in contract_problems(fake)]
+    if problems:
+        pytest.fail("API contract broken:\n  " + "\n  ".join(problems[:30]), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
 def _quiet_daily_active_users(settings: Any) -> None:
     """The DAU middleware writes on a user's first request of the day, guarded by the shared
     cache; that would make query counts depend on test order. Its own tests turn it back on."""

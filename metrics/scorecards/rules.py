@@ -284,3 +284,44 @@ def no_processing_errors(component: Entity, context: RuleContext) -> tuple[bool 
         first = errors[0] if isinstance(errors[0], str) else str(errors[0])
         return False, f"{len(errors)} processing error(s), e.g. {first}"
     return True, "no processing errors"
+
+
+# --- provisioning warnings -------------------------------------------------------------------
+def _prepare_provisioning_warnings(
+    components: Sequence[Entity], context: RuleContext
+) -> dict[str, tuple[int, int, str]]:
+    """repository slug -> (run id, number of warnings, first warning) for the repositories of
+    this batch that a Paved run created and whose steps finished with warnings."""
+    from scaffolder.models import ProvisionedResource, Step
+
+    slugs = {repo_slug(c).lower() for c in components} - {""}
+    runs = dict(
+        ProvisionedResource.objects.filter(kind="repository", key__in=slugs, run__isnull=False)
+        .values_list("run_id", "key")
+        .iterator()
+    )
+    found: dict[str, tuple[int, int, str]] = {}
+    steps = Step.objects.filter(run_id__in=runs, outputs__has_key="warnings").order_by("position")
+    for run_id, outputs in steps.values_list("run_id", "outputs").iterator():
+        warnings = [str(w) for w in (outputs or {}).get("warnings") or []]
+        if not warnings:
+            continue
+        slug = runs[run_id]
+        _, count, first = found.get(slug, (run_id, 0, warnings[0]))
+        found[slug] = (run_id, count + len(warnings), first)
+    return found
+
+
+@register_rule(
+    "provisioned-without-warnings",
+    "Provisioned without warnings",
+    prepare=_prepare_provisioning_warnings,
+)
+def provisioned_without_warnings(
+    component: Entity, context: RuleContext
+) -> tuple[bool | None, str]:
+    found = context.data.get(repo_slug(component).lower())
+    if found is None:
+        return True, "the run that created its repository (if any) finished without warnings"
+    run_id, count, first = found
+    return False, f"run #{run_id} finished with {count} warning(s), e.g. {first}"

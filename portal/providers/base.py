@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,6 +42,10 @@ class PermanentProviderError(ProviderError):
 
 class ProviderNotConfigured(PermanentProviderError):
     """The provider lacks the settings or credentials it needs."""
+
+
+class NameTaken(PermanentProviderError):
+    """The name is already used by something Paved did not create; Paved never touches it."""
 
 
 # --- Contracts ---------------------------------------------------------------------------------
@@ -99,10 +103,18 @@ class GitHost(Protocol):
         default_branch: str = "main",
         topics: Sequence[str] = (),
         team: str | None = None,
+        resume: bool = False,
+        warn: Callable[[str], None] | None = None,
     ) -> tuple[RepoRef, bool]:
         """Create the repository (or find the one Paved created before). `team` (a team slug on
         the host) gets write access where the host has teams. A name already used by something
-        Paved did not create raises PermanentProviderError."""
+        Paved did not create raises PermanentProviderError.
+
+        `resume`: the caller's own record says an earlier attempt of this same step asked the
+        host to create the repository, so one without Paved's marker is that attempt's
+        unfinished work: finish it (marker, default branch, protection, team) and return it as
+        created. Optional parts the host refuses for good (branch protection on a plan without
+        it, an unknown team) do not fail the call: they are reported through `warn`."""
         ...
 
     def get_repository(self, owner: str, name: str) -> RepoRef | None: ...

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from catalog.models import Entity
 from catalog.queries import team_owns_repository as repository_named_by_team
@@ -156,6 +157,29 @@ def reserve(*, kind: str, key: str, owner_ref: str, run: Run, step_key: str) -> 
 
 def record_for(kind: str, key: str) -> ProvisionedResource | None:
     return ProvisionedResource.objects.filter(kind=kind, key=key.lower()).first()
+
+
+def own_record(kind: str, key: str, run: Run, step_key: str) -> ProvisionedResource | None:
+    """The record of `kind`/`key` when THIS run's step reserved it, else None."""
+    record = record_for(kind, key)
+    if record is None or (record.run_id, record.step_key) != (run.pk, step_key):
+        return None
+    return record
+
+
+def note_attempt(record: ProvisionedResource) -> None:
+    """Say, durably and before the create call, that the step is creating this resource: from
+    now on a retry of the step treats what it finds under the name as its own unfinished work."""
+    if record.attempted_at is None:
+        record.attempted_at = timezone.now()
+        record.save(update_fields=["attempted_at"])
+
+
+def forget_attempt(record: ProvisionedResource) -> None:
+    """The name turned out to be taken by someone else meanwhile: never adopt what is there."""
+    if record.attempted_at is not None:
+        record.attempted_at = None
+        record.save(update_fields=["attempted_at"])
 
 
 def _may_use_record(record: ProvisionedResource, who: Authority, run: Run) -> bool:

@@ -11,8 +11,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from portal.providers import git_host
-from portal.providers.base import GitHost, PermanentProviderError, RepoRef
-from scaffolder.engine.authority import PULL_REQUEST, REPOSITORY, Write, record_for, reserve
+from portal.providers.base import GitHost, NameTaken, PermanentProviderError, RepoRef
+from scaffolder.engine.authority import (
+    PULL_REQUEST,
+    REPOSITORY,
+    Write,
+    forget_attempt,
+    note_attempt,
+    own_record,
+    record_for,
+    reserve,
+)
 from scaffolder.engine.context import StepContext
 from scaffolder.engine.registry import OUTSIDE, StepKind, register_step
 from scaffolder.expressions import parse_repo_url
@@ -127,20 +136,31 @@ class _Publish(StepKind):
         branch = inputs.get("defaultBranch") or "main"
         files = source_files_for(ctx, inputs.get("sourcePath"))
         host = git_host()
-        repo, created = host.ensure_repository(
-            owner,
-            name,
-            description=inputs.get("description", ""),
-            private=inputs.get("repoVisibility", "private") != "public",
-            default_branch=branch,
-            topics=tuple(inputs.get("topics") or ()),
-            team=access_team(inputs.get("access")),
-        )
+        warnings: list[str] = []
+        try:
+            repo, created = host.ensure_repository(
+                owner,
+                name,
+                description=inputs.get("description", ""),
+                private=inputs.get("repoVisibility", "private") != "public",
+                default_branch=branch,
+                topics=tuple(inputs.get("topics") or ()),
+                team=access_team(inputs.get("access")),
+                resume=self._resuming(ctx, host, owner, name),
+                warn=warnings.append,
+            )
+        except NameTaken:
+            record = own_record(REPOSITORY, f"{owner}/{name}", ctx.run, ctx.step.key)
+            if record is not None:
+                forget_attempt(record)
+            raise
         if not created:
             refuse_other_content(host, repo, files, branch)
         ctx.log.info(
             "%s repository %s on %s.", "Created" if created else "Found", repo.full_name, host.name
         )
+        for warning in warnings:
+            ctx.log.warning("Warning: %s", warning)
         ctx.heartbeat()
         commit = host.commit_files(
             repo, files, message=inputs.get("gitCommitMessage") or "Initial commit", branch=branch
@@ -151,7 +171,7 @@ class _Publish(StepKind):
             ctx.log.info(
                 "The repository already has these %d file(s); nothing to push.", len(files)
             )
-        return {
+        outputs: dict[str, Any] = {
             "remoteUrl": repo.web_url or repo.clone_url,
             "cloneUrl": repo.clone_url,
             "repoContentsUrl": contents_url(repo, branch),
@@ -163,6 +183,24 @@ class _Publish(StepKind):
                 "branch": branch,
             },
         }
+        if warnings:  # shown on the run page and read by the provisioning-warnings check
+            outputs["warnings"] = warnings
+        return outputs
+
+    @staticmethod
+    def _resuming(ctx: StepContext, host: GitHost, owner: str, name: str) -> bool:
+        """Whether a repository found without Paved's marker is this step's own unfinished work.
+        The engine reserved the name for this run and step before it ran; the first attempt
+        notes, before it asks the host, that it is creating the repository. A repository that
+        already existed then is never noted, so it is never adopted."""
+        record = own_record(REPOSITORY, f"{owner}/{name}", ctx.run, ctx.step.key)
+        if record is None:
+            return False
+        if record.attempted_at is not None:
+            return True
+        if host.get_repository(owner, name) is None:
+            note_attempt(record)
+        return False
 
 
 @register_step

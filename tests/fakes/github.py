@@ -3,7 +3,10 @@
 Only the endpoints Paved's github provider uses. Each handler names the real GitHub endpoint
 it mirrors (docs.github.com/rest) and answers with the same status codes and the fields PyGithub
 reads. Blob SHAs are real git blob SHAs (GitHub's are), so "is this file unchanged?" works the
-same way it does against github.com. Not emulated: pagination, ETags, most validation.
+same way it does against github.com. Also as GitHub does: rate-limit headers on every answer
+(and 403 at zero), Link-header pagination of lists, plan and permission 403s for branch
+protection (`plan`, `admin`), topic validation. `fail_on` makes one route fail on demand. Not
+emulated: ETags, most other validation.
 """
 
 from __future__ import annotations
@@ -12,14 +15,17 @@ import base64
 import hashlib
 import itertools
 import json
+import re
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 
 from tests.fakes.http import FakeServer, Request, Response
 
 SEG = r"([^/]+)"
+TOPIC = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
 
 
 def git_blob_sha(content: bytes) -> str:
@@ -31,6 +37,8 @@ def _digest(value: Any) -> str:
 
 
 class FakeGitHub(FakeServer):
+    contract = "github"  # tests/contracts/specs/github.json
+
     def __init__(
         self,
         *,
@@ -45,6 +53,14 @@ class FakeGitHub(FakeServer):
         self.installation_id = 42
         self.repos: dict[str, dict[str, Any]] = {}
         self.teams: dict[str, set[str]] = {"acme": {"team-orders"}}
+        # What the organisation's plan and Paved's credentials allow (real GitHub refuses with
+        # 403s): protection of private repositories needs a paid plan, and any protection needs
+        # admin rights on the repository.
+        self.plan = "team"  # "free": branch protection only for public repositories
+        self.admin = True  # False: the credentials lack admin rights (Administration: write)
+        self.rate_limit_total = 5000
+        self.rate_remaining = 5000
+        self.rate_reset = time.time() + 3600
         self.ids = itertools.count(1000)
         self.token_requests = 0
         r = self.route
@@ -54,6 +70,7 @@ class FakeGitHub(FakeServer):
         r("POST", r"/app/installations/(\d+)/access_tokens", self.installation_token)
         r("POST", f"/orgs/{SEG}/repos", self.create_repo)
         r("GET", f"/repos/{SEG}/{SEG}", self.get_repo)
+        r("PATCH", f"/repos/{SEG}/{SEG}", self.update_repo)
         r("PUT", f"/repos/{SEG}/{SEG}/topics", self.replace_topics)
         r("GET", f"/repos/{SEG}/{SEG}/git/ref/(.+)", self.get_ref)
         r("POST", f"/repos/{SEG}/{SEG}/git/refs", self.create_ref)
@@ -74,15 +91,58 @@ class FakeGitHub(FakeServer):
         r("POST", f"/repos/{SEG}/{SEG}/pulls", self.create_pull)
 
     # --- helpers -------------------------------------------------------------------------
-    def dispatch(self, request: Request) -> Response:
+    def _answer(self, request: Request) -> Response:
         app_endpoint = request.path.startswith("/app/") or request.path.endswith("/installation")
         if app_endpoint and not self._jwt_ok(request):
             # Real: 401 "A JSON web token could not be decoded" for a bad/missing App JWT
             return self._err(401, "A JSON web token could not be decoded")
         if not app_endpoint and not self._authorised(request):
             # Real: 401 {"message": "Bad credentials", "documentation_url": ...}
-            return Response(401, {"message": "Bad credentials"})
-        return super().dispatch(request)
+            return self._err(401, "Bad credentials")
+        if app_endpoint:
+            return super()._answer(request)
+        # Primary rate limit: every answer says what is left; at 0 GitHub answers 403 (or 429)
+        # "API rate limit exceeded" until X-RateLimit-Reset (docs.github.com/rest/using-the-rest-
+        # api/rate-limits-for-the-rest-api#exceeding-the-rate-limit).
+        if self.rate_remaining <= 0:
+            response = self._err(403, "API rate limit exceeded for installation ID 42.")
+        else:
+            self.rate_remaining -= 1
+            response = super()._answer(request)
+        response.headers = {**self._rate_headers(), **response.headers}
+        return response
+
+    def _rate_headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.rate_limit_total),
+            "X-RateLimit-Remaining": str(max(0, self.rate_remaining)),
+            "X-RateLimit-Used": str(self.rate_limit_total - max(0, self.rate_remaining)),
+            "X-RateLimit-Reset": str(int(self.rate_reset)),
+            "X-RateLimit-Resource": "core",
+        }
+
+    def _page(self, req: Request, items: list[Any], path: str) -> Response:
+        """GitHub's pagination: `per_page` (default 30, at most 100) and `page`, with a Link
+        header naming the next and last pages (docs.github.com/rest/using-the-rest-api/using-
+        pagination-in-the-rest-api)."""
+        per_page = min(100, int(req.query.get("per_page", "30")))
+        page = max(1, int(req.query.get("page", "1")))
+        last = max(1, -(-len(items) // per_page))
+        headers: dict[str, str] = {}
+        if last > 1:
+            query = {k: v for k, v in req.query.items() if k not in ("page", "per_page")}
+
+            def link(n: int) -> str:
+                params = urlencode({**query, "per_page": per_page, "page": n})
+                return f"<{self.url}{path}?{params}>"
+
+            rels = []
+            if page < last:
+                rels += [f'{link(page + 1)}; rel="next"', f'{link(last)}; rel="last"']
+            if page > 1:
+                rels += [f'{link(1)}; rel="first"', f'{link(page - 1)}; rel="prev"']
+            headers["Link"] = ", ".join(rels)
+        return Response(200, items[(page - 1) * per_page : page * per_page], headers)
 
     def _authorised(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")
@@ -263,10 +323,48 @@ class FakeGitHub(FakeServer):
             else self._err(404, "Not Found")
         )
 
+    def update_repo(self, req: Request, owner: str, name: str) -> Response:
+        # PATCH /repos/{owner}/{repo} {"name", "default_branch", "description", ...} -> 200 repo;
+        # a default branch that does not exist -> 422 "Validation Failed"
+        full = f"{owner}/{name}"
+        repo, body = self.repos.get(full), req.json or {}
+        if repo is None:
+            return self._err(404, "Not Found")
+        branch = body.get("default_branch")
+        if branch is not None:
+            if f"heads/{branch}" not in repo["refs"]:
+                return self._err(
+                    422,
+                    "Validation Failed",
+                    errors=[
+                        {"resource": "Repository", "code": "invalid", "field": "default_branch"}
+                    ],
+                )
+            repo["default_branch"] = branch
+        for key in ("description", "private"):
+            if key in body:
+                repo[key] = body[key]
+        return Response(200, self._repo_json(full))
+
     def replace_topics(self, req: Request, owner: str, name: str) -> Response:
-        # PUT /repos/{owner}/{repo}/topics {"names": [...]} -> 200 {"names": [...]}
-        self.repos[f"{owner}/{name}"]["topics"] = list(req.json["names"])
-        return Response(200, {"names": req.json["names"]})
+        # PUT /repos/{owner}/{repo}/topics {"names": [...]} -> 200 {"names": [...]};
+        # a topic GitHub does not accept -> 422 "Validation Failed" naming it
+        if not isinstance((req.json or {}).get("names"), list):
+            return self._err(422, 'Invalid request.\n\n"names" wasn\'t supplied.')
+        names = list(req.json["names"])
+        bad = [t for t in names if not TOPIC.match(t)]
+        if bad:
+            return self._err(
+                422,
+                "Validation Failed",
+                # The description's "validation-failed-simple": errors are plain strings here.
+                errors=[
+                    f"{bad[0]} is not a valid topic. Topics must start with a lowercase letter "
+                    "or number, consist of 50 characters or less, and can include hyphens."
+                ],
+            )
+        self.repos[f"{owner}/{name}"]["topics"] = names
+        return Response(200, {"names": names})
 
     def get_ref(self, req: Request, owner: str, name: str, ref: str) -> Response:
         # GET /repos/{o}/{r}/git/ref/{ref} -> 200; empty repo -> 409 "Git Repository is empty."
@@ -429,14 +527,27 @@ class FakeGitHub(FakeServer):
         )
 
     def put_protection(self, req: Request, owner: str, name: str, branch: str) -> Response:
-        # PUT /repos/{o}/{r}/branches/{branch}/protection -> 200 protection
+        # PUT /repos/{o}/{r}/branches/{branch}/protection -> 200 protection. Private repositories
+        # on GitHub Free -> 403 "Upgrade to GitHub Pro or make this repository public to enable
+        # this feature."; credentials without admin rights -> 403 "Resource not accessible by
+        # integration" (docs.github.com/rest/branches/branch-protection#update-branch-protection)
         full = f"{owner}/{name}"
+        if not self.admin:
+            return self._err(403, "Resource not accessible by integration")
+        if self.plan == "free" and self.repos[full]["private"]:
+            return self._err(
+                403, "Upgrade to GitHub Pro or make this repository public to enable this feature."
+            )
         self.repos[full]["protection"][branch] = req.json
         # Real answers wrap booleans: {"enforce_admins": {"url", "enabled": false}, ...}
         url = f"{self.url}/repos/{full}/branches/{branch}/protection"
         body: dict[str, Any] = {"url": url}
-        for key in (
-            "enforce_admins",
+        if isinstance(req.json.get("enforce_admins"), bool):
+            body["enforce_admins"] = {
+                "url": f"{url}/enforce_admins",
+                "enabled": req.json["enforce_admins"],
+            }
+        for key in (  # these say only {"enabled": ...}
             "required_linear_history",
             "allow_force_pushes",
             "allow_deletions",
@@ -444,7 +555,7 @@ class FakeGitHub(FakeServer):
             "lock_branch",
         ):
             if isinstance(req.json.get(key), bool):
-                body[key] = {"url": f"{url}/{key}", "enabled": req.json[key]}
+                body[key] = {"enabled": req.json[key]}
         reviews = req.json.get("required_pull_request_reviews")
         if reviews:
             body["required_pull_request_reviews"] = {
@@ -474,8 +585,8 @@ class FakeGitHub(FakeServer):
         return Response(204, None)
 
     def list_hooks(self, req: Request, owner: str, name: str) -> Response:
-        # GET /repos/{o}/{r}/hooks -> 200 [hook] (secrets shown as "********")
-        return Response(200, self.repos[f"{owner}/{name}"]["hooks"])
+        # GET /repos/{o}/{r}/hooks -> 200 [hook] (secrets shown as "********"), paginated
+        return self._page(req, self.repos[f"{owner}/{name}"]["hooks"], req.path)
 
     def create_hook(self, req: Request, owner: str, name: str) -> Response:
         # POST /repos/{o}/{r}/hooks {"name": "web", "config", "events", "active"} -> 201 hook
@@ -548,7 +659,7 @@ class FakeGitHub(FakeServer):
             and ("head" not in req.query or req.query["head"] == f"{owner}:{pr['head']}")
             and ("base" not in req.query or req.query["base"] == pr["base"])
         ]
-        return Response(200, found)
+        return self._page(req, found, req.path)
 
     def create_pull(self, req: Request, owner: str, name: str) -> Response:
         # POST /repos/{o}/{r}/pulls {"title", "head", "base", "body", "draft"} -> 201 pull request;

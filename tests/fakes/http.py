@@ -34,15 +34,31 @@ class Response:
 
 Route = tuple[str, re.Pattern[str], Callable[..., Response]]
 
+# Every fake started during the current test (the API contract check reads their exchanges).
+RUNNING: list[Any] = []
+
+
+@dataclass
+class Failure:
+    """A canned answer for the next `times` requests matching `method` and `pattern`."""
+
+    method: str
+    pattern: re.Pattern[str]
+    response: Response
+    times: int = 1
+
 
 class FakeServer:
-    """Serve `routes` (method, regex, handler(request, *groups)) until stopped."""
+    """Serve `routes` (method, regex, handler(request, *groups)) until stopped. Every request and
+    the response it got are kept in `exchanges` (the API contract test validates them)."""
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
         self.requests: list[Request] = []
+        self.exchanges: list[tuple[Request, Response]] = []
         self.failures: list[Response] = []  # answered (once each) before routing
-        self.lock = threading.Lock()
+        self.failing: list[Failure] = []  # answered to matching requests only
+        self.lock = threading.RLock()
         self.url = ""
         self._server: ThreadingHTTPServer | None = None
 
@@ -52,15 +68,43 @@ class FakeServer:
     def fail_next(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self.failures.append(Response(status, payload, headers or {}))
 
+    def fail_on(
+        self,
+        method: str,
+        pattern: str,
+        status: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+        *,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` requests to `method` `pattern` (a regex of the path) with
+        this failure; other requests are served as usual."""
+        compiled = re.compile(f"^{pattern}$")
+        self.failing.append(
+            Failure(method.upper(), compiled, Response(status, payload, headers or {}), times)
+        )
+
     def dispatch(self, request: Request) -> Response:
         with self.lock:
             self.requests.append(request)
-            if self.failures:
-                return self.failures.pop(0)
-            for method, pattern, handler in self.routes:
-                match = pattern.match(request.path)
-                if match and method == request.method:
-                    return handler(request, *match.groups())
+            response = self._answer(request)
+            self.exchanges.append((request, response))
+            return response
+
+    def _answer(self, request: Request) -> Response:
+        if self.failures:
+            return self.failures.pop(0)
+        for failure in self.failing:
+            if failure.method == request.method and failure.pattern.match(request.path):
+                failure.times -= 1
+                if failure.times <= 0:
+                    self.failing.remove(failure)
+                return failure.response
+        for method, pattern, handler in self.routes:
+            match = pattern.match(request.path)
+            if match and method == request.method:
+                return handler(request, *match.groups())
         return self.not_found(request)
 
     def not_found(self, request: Request) -> Response:
@@ -98,6 +142,7 @@ class FakeServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        RUNNING.append(self)
         return self
 
     def stop(self) -> None:

@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.http import RUNNING
+
 
 @dataclass
 class Call:
@@ -37,6 +39,7 @@ class JsonServer:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.exchanges: list[tuple[Call, Reply]] = []  # validated by the API contract check
         self.scripted: list[Reply] = []
         self.delay = 0.0
         self.lock = threading.RLock()
@@ -58,9 +61,9 @@ class JsonServer:
             time.sleep(self.delay)
         with self.lock:
             self.calls.append(call)
-            if self.scripted:
-                return self.scripted.pop(0)
-            return self.handle(call)
+            reply = self.scripted.pop(0) if self.scripted else self.handle(call)
+            self.exchanges.append((call, reply))
+            return reply
 
     def start(self) -> Self:
         fake = self
@@ -104,6 +107,7 @@ class JsonServer:
             target=self._server.serve_forever, args=(0.05,), daemon=True
         )
         self._thread.start()
+        RUNNING.append(self)
         return self
 
     def stop(self) -> None:

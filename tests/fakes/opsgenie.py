@@ -1,11 +1,12 @@
 """A loopback Opsgenie speaking the few REST API v2 endpoints Paved's on-call provider uses.
 
 Shapes mirror https://docs.opsgenie.com/docs/team-api and /docs/schedule-api (API v2):
-- GET  /v2/teams/{name}?identifierType=name -> {"data": {"id", "name", "description", "members",
-  "links": {"web", "api"}}, "took", "requestId"}; unknown -> 404 {"message": "No team exists with
-  name [x]", ...}
+- GET  /v2/teams/{name}?identifierType=name -> {"data": {"id", "name", "description", "members"},
+  "took", "requestId"} (Opsgenie's API description lists no `links`, so neither does the fake);
+  unknown -> 404 {"message": "No team exists with name [x]", ...}
 - POST /v2/teams {"name", "description"}    -> 201 {"data": {"id", "name"}, "took", "requestId"};
-  a taken name -> 409 {"message": "Team with name [x] already exists", ...}
+  a taken name -> 409 {"message": "There is already one Team with same name", ...} (the text
+  Opsgenie really sends; a schedule named like a team gets it too)
 - GET  /v2/schedules                        -> {"data": [{"id", "name", "ownerTeam": {...}, ...}],
   "expandable": ["rotation"], ...}
 - POST /v2/schedules {"name", "ownerTeam", ...} -> 201 {"data": {"id", "name", "enabled"}, ...}
@@ -26,6 +27,8 @@ def _envelope(**fields: Any) -> dict[str, Any]:
 
 
 class FakeOpsgenie(JsonServer):
+    contract = "opsgenie"  # tests/contracts/specs/opsgenie.json
+
     def __init__(self, *, api_key: str = "og-test-key") -> None:
         super().__init__()
         self.api_key = api_key
@@ -39,10 +42,6 @@ class FakeOpsgenie(JsonServer):
             "name": name,
             "description": "",
             "members": [],
-            "links": {
-                "web": f"https://app.opsgenie.com/teams/dashboard/{team_id}/main",
-                "api": f"{self.url}/v2/teams/{team_id}",
-            },
         }
         self.teams.append(team)
         return team
@@ -76,11 +75,10 @@ class FakeOpsgenie(JsonServer):
             body = call.body or {}
             name = str(body.get("name") or "")
             if not name:
-                return Reply(
-                    422, _envelope(message="Team name is required", errors={"name": "required"})
-                )
-            if any(t["name"] == name for t in self.teams):
-                return Reply(409, _envelope(message=f"Team with name [{name}] already exists"))
+                return Reply(422, _envelope(message="Team name is required"))
+            if any(t["name"].lower() == name.lower() for t in self.teams):
+                # What Opsgenie really answers (terraform-provider-opsgenie issue #353)
+                return Reply(409, _envelope(message="There is already one Team with same name"))
             team = self.add_team(name)
             team["description"] = body.get("description") or ""
             return Reply(201, _envelope(data={"id": team["id"], "name": name}))
@@ -91,6 +89,8 @@ class FakeOpsgenie(JsonServer):
             name = str(body.get("name") or "")
             if any(s["name"] == name for s in self.schedules):
                 return Reply(409, _envelope(message=f"Schedule with name [{name}] already exists"))
+            if any(t["name"].lower() == name.lower() for t in self.teams):
+                return Reply(409, _envelope(message="There is already one Team with same name"))
             owner_name = (body.get("ownerTeam") or {}).get("name")
             owner = next((t for t in self.teams if t["name"] == owner_name), None)
             if owner_name and owner is None:

@@ -7,6 +7,7 @@ Shapes mirror https://developer.pagerduty.com/api-reference/ (REST API v2):
 - GET  /teams?query=                              -> {"teams": [...]} (classic pagination)
 - GET  /escalation_policies?query=&team_ids[]=    -> {"escalation_policies": [...]}
 - a bad token answers 401 {"error": {"message": "Unauthorized", "code": 2006}}
+- an account without the teams ability answers /teams with 402 (documented "Payment Required")
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def _pd_id(prefix: str) -> str:
 
 
 class FakePagerDuty(JsonServer):
+    contract = "pagerduty"  # tests/contracts/specs/pagerduty.json
+
     def __init__(
         self,
         *,
@@ -34,6 +37,9 @@ class FakePagerDuty(JsonServer):
         self.token = token
         self.web = f"https://{subdomain}.pagerduty.com"
         self.services: list[dict[str, Any]] = []
+        # The account's abilities (GET /abilities); without "teams", /teams answers 402 as
+        # PagerDuty documents for plans without that feature.
+        self.abilities = {"teams", "teams_ability"}
         self.teams: list[dict[str, Any]] = []
         self.policies: list[dict[str, Any]] = []
 
@@ -46,7 +52,7 @@ class FakePagerDuty(JsonServer):
             "type": "team",
             "summary": name,
             "name": name,
-            "description": None,
+            "description": "",
             "self": f"{self.url}/teams/{team_id}",
             "html_url": f"{self.web}/teams/{team_id}",
         }
@@ -80,6 +86,15 @@ class FakePagerDuty(JsonServer):
         if call.method == "POST" and call.path == "/services":
             return self._create_service(call)
         if call.method == "GET" and call.path == "/teams":
+            if "teams" not in self.abilities:
+                return Reply(
+                    402,
+                    {
+                        "error": {
+                            "message": "Account does not have the abilities to perform the action"
+                        }
+                    },
+                )
             return self._page(call, "teams", self._matching(self.teams, call))
         if call.method == "GET" and call.path == "/escalation_policies":
             policies = self._matching(self.policies, call)

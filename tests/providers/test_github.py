@@ -52,9 +52,18 @@ def test_unknown_organisation_is_a_clear_permanent_error(host):
         host.ensure_repository("platform", "gitops")
 
 
-def test_unknown_team_is_a_permanent_error(host):
-    with pytest.raises(PermanentProviderError, match="Not Found"):
-        host.ensure_repository("acme", "orders-api", team="no-such-team")
+def test_unknown_team_is_a_warning_not_a_silent_success(host, fake_github):
+    warnings: list[str] = []
+    _repo, created = host.ensure_repository(
+        "acme", "orders-api", team="no-such-team", warn=warnings.append
+    )
+    assert created
+    assert fake_github.repos["acme/orders-api"]["teams"] == {}
+    assert warnings == [
+        "team no-such-team was NOT given write access to acme/orders-api: there is no team "
+        "'no-such-team' in acme. Check the template's `access` value, or grant the access in "
+        "the repository's settings."
+    ]
 
 
 def test_whole_tree_goes_in_one_commit_and_unchanged_files_are_not_uploaded(host, fake_github):

@@ -49,7 +49,8 @@ class DiskGitHost:
 
     def ensure_repository(self, owner: str, name: str, *, description: str = "", private: bool = True,
                           default_branch: str = "main", topics: Sequence[str] = (),
-                          team: str | None = None) -> tuple[RepoRef, bool]:  # fmt: skip
+                          team: str | None = None, resume: bool = False,
+                          warn: object = None) -> tuple[RepoRef, bool]:  # fmt: skip
         path = self._dir(owner, name)
         created = not path.exists()
         path.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,24 @@ def error_for(response: requests.Response, doing: str) -> Exception:
             f"{doing}: Argo CD rejected the token (HTTP 401); check PAVED_ARGOCD_TOKEN",
             provider=PROVIDER,
         )
+    if response.status_code == 403:
+        # Argo CD's RBAC: creating needs `applications, create` and changing an existing
+        # application (upsert) also `applications, update`, in the application's project
+        # (argo-cd server/application/application.go, Create).
+        return ProviderNotConfigured(
+            f"{message}. The Argo CD account of PAVED_ARGOCD_TOKEN needs the RBAC permissions "
+            "applications get, create and update in the application's project (argocd-rbac-cm)",
+            provider=PROVIDER,
+        )
+    if response.status_code == 400 and "is invalid" in detail:
+        # validate=true refused the spec: the repository is not registered or reachable, or the
+        # project does not allow the destination (argo-cd util/argo/argo.go, ValidateRepo and
+        # ValidateDestination).
+        return PermanentProviderError(
+            f"{message}. Register the repository in Argo CD (Settings > Repositories) and allow "
+            "the destination cluster and namespace in the Argo CD project",
+            provider=PROVIDER,
+        )
     if response.status_code == 429 or response.status_code >= 500:
         retry = response.headers.get("Retry-After", "")
         return TransientProviderError(

@@ -40,20 +40,27 @@ class ArgoCDDeployer:
         return self._api
 
     def _get(self, name: str, *, project: str | None = None) -> dict[str, Any] | None:
+        """The application, or None when it does not exist. Without a project Argo CD answers
+        a missing application with 403 "permission denied", exactly as it answers one the
+        token may not read, so the two cannot be told apart (argo-cd server/application/
+        application.go, getAppEnforceRBAC); with a project a missing one is a 404."""
         params = {"appNamespace": settings.PAVED_ARGOCD_NAMESPACE}
         if project:
-            params["project"] = project  # makes a missing app 404 instead of 403
+            params["project"] = project
         status, data = self.api.call(
             "GET",
             f"/api/v1/applications/{quote(name, safe='')}",
             doing=f"reading Argo CD application {name}",
             params=params,
-            allow=(404,),
+            allow=(404,) if project else (404, 403),
         )
-        return None if status == 404 else data
+        return None if status in (404, 403) else data
 
     def ensure_application(self, app: ApplicationSpec) -> bool:
-        desired = application_manifest(app, argocd_namespace=settings.PAVED_ARGOCD_NAMESPACE)
+        manifest = application_manifest(app, argocd_namespace=settings.PAVED_ARGOCD_NAMESPACE)
+        # The API's Application (argo-cd assets/swagger.json, v1alpha1Application) is metadata,
+        # spec and status; apiVersion and kind belong to the Kubernetes manifest only.
+        desired = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
         current = self._get(app.name, project=app.project)
         if current is not None and not _differs(current, desired):
             return False
@@ -83,7 +90,12 @@ class ArgoCDDeployer:
         check_dns_label("application name", name)
         data = self._get(name)
         if data is None:
-            return AppStatus(sync="Unknown", health="Missing", message="no such application")
+            return AppStatus(
+                sync="Unknown",
+                health="Missing",
+                message="no such application (or the Argo CD token may not read it: Argo CD "
+                "answers both with 'permission denied')",
+            )
         status = data.get("status") or {}
         sync = status.get("sync") or {}
         health = status.get("health") or {}

@@ -27,10 +27,14 @@ def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
     return None
 
 
-def _message(exc: GithubException) -> str:
+def error_message(exc: GithubException) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
     message = str(data.get("message") or exc.message or "")
-    details = [e.get("message", "") for e in data.get("errors", []) if isinstance(e, dict)]
+    # Errors are objects ({"resource", "field", "code", "message"}) or, on some operations,
+    # plain strings ("validation-failed-simple" in GitHub's API description).
+    details = [
+        str(e.get("message", "")) if isinstance(e, dict) else str(e) for e in data.get("errors", [])
+    ]
     return "; ".join(x for x in [message, *details] if x) or f"HTTP {exc.status}"
 
 
@@ -41,7 +45,7 @@ def retry_after(exc: GithubException) -> float | None:
     raw = _header(headers, "Retry-After")
     if raw and raw.strip().isdigit():
         return float(raw)
-    message = _message(exc).lower()
+    message = error_message(exc).lower()
     remaining = _header(headers, "X-RateLimit-Remaining")
     if exc.status == 429 or remaining == "0" or "rate limit" in message:
         reset = _header(headers, "X-RateLimit-Reset")
@@ -55,7 +59,7 @@ def map_error(exc: Exception, doing: str) -> ProviderError | Exception:
     if isinstance(exc, ProviderError):
         return exc
     if isinstance(exc, GithubException):
-        message = f"{doing}: {_message(exc)} (HTTP {exc.status})"
+        message = f"{doing}: {error_message(exc)} (HTTP {exc.status})"
         wait = retry_after(exc) if exc.status in (403, 429) else None
         if wait is not None:
             return TransientProviderError(

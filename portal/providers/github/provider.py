@@ -1,26 +1,34 @@
 """`github` git host: repositories in an organisation, whole trees as ONE commit (Git Data API).
 
 Ownership marker: the `paved-managed` topic. A repository with the same name but without the
-topic belongs to someone else and is never touched.
+topic belongs to someone else and is never touched — unless the caller says (`resume`) that its
+own record shows an earlier attempt of the same step created it: GitHub takes no topics in the
+create call, so a failure (or a dead worker) between the two calls leaves a repository only that
+record can recognise. Branch protection and team access that GitHub refuses for good (plan,
+rights, unknown team) are reported through `warn`, never skipped silently.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from github import Github, GithubException, InputGitTreeElement
 from github.GitCommit import GitCommit
 from github.GitRef import GitRef
+from github.Organization import Organization
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from portal.providers.base import (
     CommitRef,
+    NameTaken,
     PermanentProviderError,
     ProviderError,
     PullRequestRef,
@@ -28,10 +36,31 @@ from portal.providers.base import (
     TransientProviderError,
 )
 from portal.providers.github.client import GitHubSettings, make_client
-from portal.providers.github.errors import PROVIDER, map_error
+from portal.providers.github.errors import PROVIDER, error_message, map_error
 
 MANAGED_TOPIC = "paved-managed"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+logger = logging.getLogger(__name__)
+
+
+def _log_warning(message: str) -> None:
+    logger.warning("github: %s", message)
+
+
+def _protection_hint(exc: GithubException) -> str:
+    """What to do about a refused branch protection, from GitHub's documented answers:
+    https://docs.github.com/rest/branches/branch-protection#update-branch-protection (needs admin
+    rights; private repositories need GitHub Pro, Team or Enterprise)."""
+    text = error_message(exc).lower()
+    if "upgrade" in text or "make this repository public" in text:
+        return (
+            "Branch protection on a private repository needs a paid GitHub plan: upgrade the "
+            "organisation, protect the branch by hand, or set PAVED_GITHUB_BRANCH_PROTECTION=false."
+        )
+    return (
+        "The credentials need admin rights on the repository (a GitHub App needs the "
+        "Administration: write permission); protect the branch by hand meanwhile."
+    )
 
 
 def git_blob_sha(content: bytes) -> str:
@@ -93,23 +122,19 @@ class GitHubHost:
         default_branch: str = "main",
         topics: Sequence[str] = (),
         team: str | None = None,
+        resume: bool = False,
+        warn: Callable[[str], None] | None = None,
     ) -> tuple[RepoRef, bool]:
+        report = warn or _log_warning
         with mapped(f"creating repository {owner}/{name}"):
             repo = self._get(owner, name)
             created = False
             if repo is None:
+                org = self._org(owner)
                 try:
-                    org = self.gh.get_organization(owner)
-                except GithubException as exc:
-                    if exc.status == 404:
-                        raise PermanentProviderError(
-                            f"GitHub organisation {owner!r} does not exist or these "
-                            "credentials cannot see it",
-                            provider=PROVIDER,
-                        ) from exc
-                    raise
-                try:
-                    # auto_init: the Git Data API refuses an empty repository (409).
+                    # auto_init: the Git Data API refuses an empty repository (409). GitHub takes
+                    # no topics here, so the marker needs the separate call in _finish; until it
+                    # lands only the caller's own record (resume) says the repository is ours.
                     repo = org.create_repo(
                         name, description=description, private=private, auto_init=True
                     )
@@ -120,46 +145,130 @@ class GitHubHost:
                     repo = self._get(owner, name)  # created concurrently: check who owns it
                     if repo is None:
                         raise
-                if created:
-                    repo.replace_topics([MANAGED_TOPIC, *topics])
-                    if default_branch != repo.default_branch:
-                        main = repo.get_git_ref(f"heads/{repo.default_branch}")
-                        repo.create_git_ref(f"refs/heads/{default_branch}", main.object.sha)
-                        repo.edit(default_branch=default_branch)
-                        repo = self.gh.get_repo(f"{owner}/{name}")
-                    if settings.PAVED_GITHUB_BRANCH_PROTECTION:
-                        self._protect(repo)
-            if not created and MANAGED_TOPIC not in (repo.topics or []):
-                raise PermanentProviderError(
+                    resume = False  # someone else created it a moment ago: never adopt it
+            if created or resume:
+                repo = self._finish(repo, default_branch, list(topics), team, report)
+                return self._ref(repo), True
+            if MANAGED_TOPIC not in (repo.topics or []):
+                raise NameTaken(
                     f"repository {owner}/{name} already exists and was not created by Paved "
                     f"(no '{MANAGED_TOPIC}' topic); choose another name",
                     provider=PROVIDER,
                 )
             if team:
-                self.gh.get_organization(owner).get_team_by_slug(team).update_team_repository(
-                    repo, "push"
-                )
-            return self._ref(repo), created
+                self._grant(repo, team, report)
+            return self._ref(repo), False
 
-    def _protect(self, repo: Repository) -> None:
-        """No force pushes or deletion, linear history; reviews only when configured, because
-        required reviews also stop Paved's own commits unless it may bypass them."""
-        reviews: int = settings.PAVED_GITHUB_REQUIRED_REVIEWS
-        branch = repo.get_branch(repo.default_branch)
-        if reviews:
-            branch.edit_protection(
-                enforce_admins=False,
-                required_linear_history=True,
-                allow_force_pushes=False,
-                allow_deletions=False,
-                required_approving_review_count=reviews,
+    def _org(self, owner: str) -> Organization:
+        try:
+            org = self.gh.get_organization(owner)
+            org.login  # noqa: B018  (PyGithub's organisation is lazy: this is the GET)
+        except GithubException as exc:
+            if exc.status == 404:
+                raise PermanentProviderError(
+                    f"GitHub organisation {owner!r} does not exist or these credentials cannot "
+                    "see it",
+                    provider=PROVIDER,
+                ) from exc
+            raise
+        return org
+
+    def _finish(
+        self,
+        repo: Repository,
+        default_branch: str,
+        topics: list[str],
+        team: str | None,
+        warn: Callable[[str], None],
+    ) -> Repository:
+        """Everything after the create call, each part safe to repeat: a retry after any failure
+        (or a worker that died in between) runs it again and completes the repository. The
+        marker goes first, so from then on the repository is recognisably Paved's."""
+        self._mark(repo, topics, warn)
+        if default_branch != repo.default_branch:
+            self._switch_default_branch(repo, default_branch)
+            repo = self.gh.get_repo(repo.full_name)
+        if settings.PAVED_GITHUB_BRANCH_PROTECTION:
+            self._protect(repo, warn)
+        if team:
+            self._grant(repo, team, warn)
+        return repo
+
+    def _mark(self, repo: Repository, topics: list[str], warn: Callable[[str], None]) -> None:
+        wanted = list(dict.fromkeys([MANAGED_TOPIC, *topics]))
+        if set(wanted) <= set(repo.topics or []):
+            return
+        try:
+            repo.replace_topics(wanted)
+        except GithubException as exc:
+            # 422: a topic GitHub does not accept (upper case, spaces, over 50 characters).
+            # https://docs.github.com/rest/repos/repos#replace-all-repository-topics
+            if exc.status != 422 or wanted == [MANAGED_TOPIC]:
+                raise
+            repo.replace_topics([MANAGED_TOPIC])
+            warn(
+                f"GitHub refused the topics {', '.join(topics)} for {repo.full_name} "
+                f"({error_message(exc)}); the repository carries only '{MANAGED_TOPIC}'. Topics are "
+                "lower-case letters, digits and hyphens, at most 50 characters."
             )
-        else:
-            branch.edit_protection(
-                enforce_admins=False,
-                required_linear_history=True,
-                allow_force_pushes=False,
-                allow_deletions=False,
+
+    @staticmethod
+    def _switch_default_branch(repo: Repository, branch: str) -> None:
+        main = repo.get_git_ref(f"heads/{repo.default_branch}")
+        try:
+            repo.create_git_ref(f"refs/heads/{branch}", main.object.sha)
+        except GithubException as exc:
+            if exc.status != 422:  # "Reference already exists": an earlier attempt made it
+                raise
+        repo.edit(default_branch=branch)
+
+    def _protect(self, repo: Repository, warn: Callable[[str], None]) -> None:
+        """No force pushes or deletion, linear history; reviews only when configured, because
+        required reviews also stop Paved's own commits unless it may bypass them. A refusal the
+        plan or the credentials cause becomes a warning: the repository is still usable."""
+        reviews: int = settings.PAVED_GITHUB_REQUIRED_REVIEWS
+        # Every boolean said explicitly: PyGithub would send null for the ones left out, which
+        # GitHub's API description does not allow.
+        options: dict[str, Any] = {
+            "enforce_admins": False,
+            "required_linear_history": True,
+            "allow_force_pushes": False,
+            "allow_deletions": False,
+            "required_conversation_resolution": False,
+            "lock_branch": False,
+            "block_creations": False,
+            "allow_fork_syncing": False,
+        }
+        if reviews:
+            options["required_approving_review_count"] = reviews
+        try:
+            repo.get_branch(repo.default_branch).edit_protection(**options)
+        except GithubException as exc:
+            if isinstance(map_error(exc, ""), TransientProviderError):
+                raise
+            warn(
+                f"branch {repo.default_branch} of {repo.full_name} is NOT protected: GitHub "
+                f"refused branch protection ({error_message(exc)}, HTTP {exc.status}). "
+                f"{_protection_hint(exc)}"
+            )
+
+    def _grant(self, repo: Repository, team: str, warn: Callable[[str], None]) -> None:
+        org = repo.owner.login
+        try:
+            self.gh.get_organization(org).get_team_by_slug(team).update_team_repository(
+                repo, "push"
+            )
+        except GithubException as exc:
+            if isinstance(map_error(exc, ""), TransientProviderError):
+                raise
+            why = (
+                f"there is no team {team!r} in {org}"
+                if exc.status == 404
+                else f"GitHub refused it ({error_message(exc)}, HTTP {exc.status})"
+            )
+            warn(
+                f"team {team} was NOT given write access to {repo.full_name}: {why}. Check the "
+                "template's `access` value, or grant the access in the repository's settings."
             )
 
     def get_repository(self, owner: str, name: str) -> RepoRef | None:

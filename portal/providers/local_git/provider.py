@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from django.urls import reverse
 
 from portal.providers.base import (
     CommitRef,
+    NameTaken,
     PermanentProviderError,
     PullRequestRef,
     RepoRef,
@@ -100,12 +101,16 @@ class LocalGitHost:
         default_branch: str = "main",
         topics: Sequence[str] = (),
         team: str | None = None,
+        resume: bool = False,
+        warn: Callable[[str], None] | None = None,
     ) -> tuple[RepoRef, bool]:
+        # `resume` and `warn` have nothing to do here: the repository appears with its marker in
+        # one rename, so there is never a half-created one, and nothing optional can be refused.
         git_dir = repo_dir(owner, name)
         try:
             if git_dir.exists():
                 if not (git_dir / "HEAD").exists() or not self._is_managed(git_dir):
-                    raise PermanentProviderError(
+                    raise NameTaken(
                         f"repository {owner}/{name} already exists and was not created by Paved; "
                         "choose another name or remove it",
                         provider=PROVIDER,

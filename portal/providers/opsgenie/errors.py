@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from portal.providers import http_errors
-from portal.providers.base import ProviderError
+from portal.providers.base import PermanentProviderError, ProviderError
 
 PROVIDER = "opsgenie"
 
@@ -40,8 +40,18 @@ API = http_errors.HttpApi(
 )
 
 
+class Conflict(PermanentProviderError):
+    """HTTP 409: the name is taken. Callers decide by the status, not the wording: Opsgenie's
+    text varies ("There is already one Team with same name", reported in
+    github.com/opsgenie/terraform-provider-opsgenie/issues/353, also for a schedule named like a
+    team), so matching "already exists" misses real answers."""
+
+
 def error_for_response(response: requests.Response, doing: str) -> ProviderError:
-    return http_errors.error_for_response(API, response, doing)
+    error = http_errors.error_for_response(API, response, doing)
+    if response.status_code == 409:
+        return Conflict(error.message, provider=PROVIDER)
+    return error
 
 
 def error_for_exception(

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from portal.providers.base import OnCallRef, PermanentProviderError
 from portal.providers.opsgenie.client import OpsgenieClient
-from portal.providers.opsgenie.errors import PROVIDER
+from portal.providers.opsgenie.errors import PROVIDER, Conflict
 
 ANNOTATION = "opsgenie.com/team"
 WEB_URL = "https://app.opsgenie.com"
@@ -46,6 +46,11 @@ class OpsgenieOnCall:
         description: str = "",
         escalation_policy: str | None = None,
     ) -> tuple[OnCallRef, bool]:
+        if not team.strip():
+            raise PermanentProviderError(
+                f"no team name for {name!r}: set the step's owner to a catalog group",
+                provider=PROVIDER,
+            )
         changed = False
         found = self._get_team(team)
         if found is None:
@@ -55,11 +60,18 @@ class OpsgenieOnCall:
                     "POST", "/v2/teams", doing=f"create Opsgenie team {team!r}", json=body
                 )
                 changed = True
-            except PermanentProviderError as exc:
-                # Created by someone else between our read and our write: reuse it.
-                if "already exists" not in exc.message.lower():
-                    raise
-            found = self._get_team(team)
+            except Conflict as exc:
+                # Created by someone else between our read and our write: reuse it — if it is
+                # really there; otherwise the conflict is about something else.
+                found = self._get_team(team)
+                if found is None:
+                    raise PermanentProviderError(
+                        f"Opsgenie refused to create team {team!r}: {exc.message}. Nothing "
+                        "named so is readable with this key; give the key access to that team "
+                        "or choose another owner",
+                        provider=PROVIDER,
+                    ) from exc
+            found = found or self._get_team(team)
             if found is None:
                 raise PermanentProviderError(
                     f"Opsgenie accepted team {team!r} but does not return it", provider=PROVIDER
@@ -104,16 +116,26 @@ class OpsgenieOnCall:
         for existing in listed.get("data") or []:
             if str(existing.get("name", "")).lower() == schedule.lower():
                 return False
-        self.client.request(
-            "POST",
-            "/v2/schedules",
-            doing=f"create Opsgenie schedule {schedule!r}",
-            json={
-                "name": schedule,
-                "description": f"On-call schedule of {team} (created by Paved)",
-                "timezone": "UTC",
-                "enabled": True,
-                "ownerTeam": {"name": team},
-            },
-        )
+        try:
+            self.client.request(
+                "POST",
+                "/v2/schedules",
+                doing=f"create Opsgenie schedule {schedule!r}",
+                json={
+                    "name": schedule,
+                    "description": f"On-call schedule of {team} (created by Paved)",
+                    "timezone": "UTC",
+                    "enabled": True,
+                    "ownerTeam": {"name": team},
+                },
+            )
+        except Conflict as exc:
+            # Schedule names share a namespace with team names in Opsgenie (a schedule named
+            # like a team answers 409 "There is already one Team with same name").
+            raise PermanentProviderError(
+                f"Opsgenie refused schedule {schedule!r}: {exc.message}. Schedule names may not "
+                "repeat a team's or another schedule's name; pass escalationPolicy with another "
+                "schedule name",
+                provider=PROVIDER,
+            ) from exc
         return True

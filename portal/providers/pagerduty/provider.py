@@ -96,7 +96,7 @@ class PagerDutyOnCall:
         services = self.client.list_all(
             "/services", "services", doing=f"look up PagerDuty service {name!r}",
             params={"query": name},
-        )  # fmt: skip
+        ) or []  # fmt: skip
         for service in services:
             if str(service.get("name", "")).lower() == name.lower():
                 return service
@@ -108,8 +108,15 @@ class PagerDutyOnCall:
         if team in self.escalation_policies:
             return self.escalation_policies[team]
         doing = f"find the escalation policy of team {team!r}"
-        teams = self.client.list_all("/teams", "teams", doing=doing, params={"query": team})
-        pd_team = next((t for t in teams if str(t.get("name", "")).lower() == team.lower()), None)
+        # Accounts without the teams ability answer /teams with 402 (documented): no PagerDuty
+        # team can exist there, so go on to the policy named like the team.
+        teams = self.client.list_all(
+            "/teams", "teams", doing=doing, params={"query": team}, ability_optional=True
+        )
+        no_teams = teams is None
+        pd_team = next(
+            (t for t in teams or [] if str(t.get("name", "")).lower() == team.lower()), None
+        )
         if pd_team is not None:
             policies = self.client.list_all(
                 "/escalation_policies", "escalation_policies", doing=doing,
@@ -120,13 +127,19 @@ class PagerDutyOnCall:
                 return str((named or sorted(policies, key=lambda p: str(p.get("name"))))[0]["id"])
         policies = self.client.list_all(
             "/escalation_policies", "escalation_policies", doing=doing, params={"query": team}
-        )
+        ) or []  # fmt: skip
         for policy in policies:
             if str(policy.get("name", "")).lower() == team.lower():
                 return str(policy["id"])
+        create = (
+            "create an escalation policy"
+            if no_teams  # the plan has no teams: a team is not an option
+            else "create a PagerDuty team or escalation policy"
+        )
+        plan = " (this PagerDuty account has no teams ability)" if no_teams else ""
         raise PermanentProviderError(
-            f"no escalation policy found for team {team!r}: create a PagerDuty team or "
-            f"escalation policy named {team!r}, map it in PAVED_PAGERDUTY_ESCALATION_POLICIES "
+            f"no escalation policy found for team {team!r}{plan}: {create} "
+            f"named {team!r}, map it in PAVED_PAGERDUTY_ESCALATION_POLICIES "
             f'(e.g. {{"{team}": "PABC123"}}), or pass escalationPolicy to the step',
             provider=PROVIDER,
         )

@@ -114,8 +114,17 @@ def test_server_error_is_transient(fake_opsgenie: FakeOpsgenie) -> None:
 
 
 def test_validation_error_is_permanent(fake_opsgenie: FakeOpsgenie) -> None:
+    fake_opsgenie.fail_next(404, {"message": "No team exists with name [x]"})
+    fake_opsgenie.fail_next(422, {"message": "Team name is invalid", "took": 0.0})
     with pytest.raises(PermanentProviderError, match="HTTP 422"):
-        _provider(fake_opsgenie).ensure_service("a", team="")
+        _provider(fake_opsgenie).ensure_service("a", team="x")
+
+
+def test_an_empty_team_name_fails_before_any_request(fake_opsgenie: FakeOpsgenie) -> None:
+    # Found by the API contract check: "GET /v2/teams/" is no Opsgenie operation.
+    with pytest.raises(PermanentProviderError, match="no team name"):
+        _provider(fake_opsgenie).ensure_service("a", team=" ")
+    assert fake_opsgenie.calls == []
 
 
 def test_timeout_is_honoured_and_transient(fake_opsgenie: FakeOpsgenie) -> None:
@@ -134,3 +143,27 @@ def test_accessor_builds_it_from_settings(settings, fake_opsgenie: FakeOpsgenie)
     assert isinstance(provider, OpsgenieOnCall)
     ref, _ = provider.ensure_service("orders-api", team="team-orders")
     assert ref.annotation_value == "team-orders"
+
+
+def test_a_schedule_named_like_a_team_is_refused_with_a_next_step(
+    fake_opsgenie: FakeOpsgenie,
+) -> None:
+    fake_opsgenie.add_team("team-orders")
+    fake_opsgenie.add_team("payments")
+    with pytest.raises(PermanentProviderError) as excinfo:
+        _provider(fake_opsgenie).ensure_service(
+            "orders-api", team="team-orders", escalation_policy="payments"
+        )
+    message = str(excinfo.value)
+    assert "There is already one Team with same name" in message
+    assert "pass escalationPolicy with another schedule name" in message
+
+
+def test_a_conflict_on_a_team_this_key_cannot_read_is_not_taken_for_success(
+    fake_opsgenie: FakeOpsgenie,
+) -> None:
+    fake_opsgenie.fail_next(404, {"message": "No team exists with name [ops]"})
+    fake_opsgenie.fail_next(409, {"message": "There is already one Team with same name"})
+    fake_opsgenie.fail_next(404, {"message": "No team exists with name [ops]"})
+    with pytest.raises(PermanentProviderError, match="Nothing named so is readable"):
+        _provider(fake_opsgenie).ensure_service("orders-api", team="ops")

@@ -183,3 +183,27 @@ def test_accessor_reads_settings_at_call_time(settings, fake_pagerduty: FakePage
     settings.PAVED_ONCALL_PROVIDER = "victorops"
     with pytest.raises(ImproperlyConfigured, match="known providers: opsgenie, pagerduty"):
         on_call()
+
+
+def test_an_account_without_the_teams_ability_falls_back_to_the_policy_named_like_the_team(
+    fake_pagerduty: FakePagerDuty,
+) -> None:
+    fake_pagerduty.abilities = set()  # /teams answers 402
+    policy = fake_pagerduty.add_policy("team-orders")
+    ref, created = _provider(fake_pagerduty).ensure_service("orders-api", team="team-orders")
+    assert created
+    assert fake_pagerduty.services[0]["escalation_policy"]["id"] == policy["id"]
+    assert ref.annotation_value == fake_pagerduty.services[0]["id"]
+    assert [c.method for c in fake_pagerduty.calls_to("GET", "/teams")] == ["GET"]
+
+
+def test_without_the_teams_ability_and_no_policy_the_message_says_so(
+    fake_pagerduty: FakePagerDuty,
+) -> None:
+    fake_pagerduty.abilities = set()
+    with pytest.raises(PermanentProviderError) as excinfo:
+        _provider(fake_pagerduty).ensure_service("orders-api", team="team-orders")
+    message = str(excinfo.value)
+    assert "this PagerDuty account has no teams ability" in message
+    assert "create an escalation policy named 'team-orders'" in message
+    assert "HTTP 402" not in message

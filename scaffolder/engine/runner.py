@@ -31,6 +31,7 @@ from portal.providers.base import PermanentProviderError, TransientProviderError
 from scaffolder.engine import secrets
 from scaffolder.engine.authority import NotAuthorized, authorize
 from scaffolder.engine.context import StepCancelled, StepContext
+from scaffolder.engine.lease import LeaseKeeper, lease_seconds
 from scaffolder.engine.logging import StepLogger, append_log
 from scaffolder.engine.registry import (
     EACH_KEY,
@@ -272,10 +273,6 @@ def _claim_token() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _lease_seconds(kind_lease: int | None) -> int:
-    return kind_lease or settings.PAVED_STEP_LEASE_SECONDS
-
-
 _CLAIMED_FIELDS = (
     "status",
     "attempt",
@@ -328,11 +325,11 @@ def _execute_step(step_id: int, step: Step) -> str:
         kind_cls = get_step_kind(step.kind)
     except KeyError as exc:
         token = _claim_token()
-        if claim_step(step_id, token, _lease_seconds(None)):
+        if claim_step(step_id, token, lease_seconds(None)):
             _fail_step(step_id, token, str(exc.args[0]))
         return "failed"
     token = _claim_token()
-    lease = _lease_seconds(kind_cls.lease_seconds)
+    lease = lease_seconds(kind_cls)
     was_running = step.status == StepStatus.RUNNING
     if not claim_step(step_id, token, lease):
         return "not-claimed"
@@ -418,10 +415,11 @@ def _execute_step(step_id: int, step: Step) -> str:
     else:
         log.info("Started step '%s' (%s), attempt %d.", step.name, step.kind, step.attempt)
     try:
-        if iterations is None:
-            outputs = kind_cls().run(ctx) or {}
-        else:
-            outputs = _run_each(kind_cls, ctx, iterations)
+        with LeaseKeeper(step_id, token, lease):
+            if iterations is None:
+                outputs = kind_cls().run(ctx) or {}
+            else:
+                outputs = _run_each(kind_cls, ctx, iterations)
     except StepCancelled as exc:
         Step.objects.filter(pk=step_id, claimed_by=token).update(
             status=StepStatus.CANCELLED, finished_at=timezone.now(), lease_expires_at=None

@@ -7,12 +7,16 @@ the same time, and a step whose worker died is taken over once its lease expires
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
 import socket
 import traceback
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -20,7 +24,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -80,12 +84,50 @@ class StepSpec:
 # --- enqueueing ------------------------------------------------------------------------------
 
 
-def _enqueue(task_name: str, *args: Any, countdown: float | None = None) -> None:
-    """Send a task once the current transaction commits (never for uncommitted rows)."""
+# Messages that could not be sent while `watch_enqueue()` was watching (None: nobody watches).
+_unsent: ContextVar[list[str] | None] = ContextVar("paved_unsent_messages", default=None)
+
+
+@contextmanager
+def watch_enqueue() -> Iterator[list[str]]:
+    """Collect the tasks that could not be sent inside the block (the broker was unreachable),
+    so that a page can say the run is queued rather than started."""
+    unsent: list[str] = []
+    token = _unsent.set(unsent)
+    try:
+        yield unsent
+    finally:
+        _unsent.reset(token)
+
+
+def _enqueue(
+    task_name: str,
+    *args: Any,
+    countdown: float | None = None,
+    if_unsent: Callable[[], None] | None = None,
+) -> None:
+    """Send a task once the current transaction commits (never for uncommitted rows).
+
+    The rows are committed by then, so a broker that cannot be reached must not undo or fail
+    what the caller did: the failure is logged, and the recovery job sends the message again
+    once the step has waited PAVED_STEP_REQUEUE_SECONDS (or at once, if it was never sent)."""
     from portal.celery import app
 
     def send() -> None:
-        app.send_task(task_name, args=list(args), countdown=countdown)
+        try:
+            app.send_task(task_name, args=list(args), countdown=countdown)
+        except Exception as exc:
+            reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+            logger.warning(
+                "could not send %s%r to the broker (%s: %s); the recovery job will send it "
+                "again when the broker is back",
+                task_name, tuple(args), exc.__class__.__name__, reason,
+            )  # fmt: skip
+            unsent = _unsent.get()
+            if unsent is not None:
+                unsent.append(task_name)
+            if if_unsent is not None:
+                if_unsent()
 
     transaction.on_commit(send)
 
@@ -96,7 +138,14 @@ def enqueue_advance(run_id: int) -> None:
 
 def enqueue_step(step_id: int, countdown: float | None = None) -> None:
     Step.objects.filter(pk=step_id).update(enqueued_at=timezone.now())
-    _enqueue("scaffolder.execute_step", step_id, countdown=countdown)
+
+    def never_sent() -> None:
+        # Not sent at all: the recovery job's next pass sends it, without waiting
+        # PAVED_STEP_REQUEUE_SECONDS for a message that does not exist.
+        with contextlib.suppress(DatabaseError):
+            Step.objects.filter(pk=step_id, status=StepStatus.PENDING).update(enqueued_at=None)
+
+    _enqueue("scaffolder.execute_step", step_id, countdown=countdown, if_unsent=never_sent)
 
 
 # --- starting ----------------------------------------------------------------------------------

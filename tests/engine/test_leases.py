@@ -57,8 +57,10 @@ def test_the_engine_heartbeat_extends_the_lease_while_the_step_works(settings: A
         deadline = timezone.now() + timedelta(seconds=2.5)
         while timezone.now() < deadline:
             step.refresh_from_db()
-            assert step.lease_expires_at is not None and step.lease_expires_at > timezone.now()
+            assert step.lease_expires_at is not None
+            assert step.lease_expires_at > timezone.now()
     step.refresh_from_db()
-    assert step.status == StepStatus.RUNNING and step.claimed_by == "me"
+    assert step.status == StepStatus.RUNNING
+    assert step.claimed_by == "me"
     # Another worker's claim fails all along: the step was never up for grabs.
     assert not claim_step(step.pk, "other", 1)

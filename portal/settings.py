@@ -361,6 +361,9 @@ CELERY_BEAT_SCHEDULE["scaffolder-collect-workspaces"] = {
     "task": "scaffolder.collect_workspaces",
     "schedule": env_int("PAVED_WORKSPACE_COLLECT_INTERVAL", 3600),
 }
+# A repository creation of the local git host that never finished (its worker died before the
+# final rename) is removed by the workspace collection once its folder is this old.
+PAVED_GIT_ABANDONED_CREATION_SECONDS = env_int("PAVED_GIT_ABANDONED_CREATION_SECONDS", 3600)
 # How long a claimed step belongs to its worker without a heartbeat; the engine extends it while
 # the step works, so a crashed worker's step is taken over after this plus the recovery interval.
 PAVED_STEP_LEASE_SECONDS = env_int("PAVED_STEP_LEASE_SECONDS", 60)

@@ -4,7 +4,9 @@ never orphans messages already in the queue."""
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
+from portal.providers.local_git.provider import LocalGitHost
 from scaffolder import workspace
 from scaffolder.engine import runner, secrets
 
@@ -28,7 +30,12 @@ def recover_stalled_steps() -> int:
 
 @shared_task(name="scaffolder.collect_workspaces", acks_late=True)
 def collect_workspaces() -> int:
-    return len(workspace.collect_workspaces())
+    """Old run workspaces, and repository creations of the local git host that never finished."""
+    removed = workspace.collect_workspaces()
+    abandoned = LocalGitHost().collect_abandoned_creations(
+        older_than_seconds=settings.PAVED_GIT_ABANDONED_CREATION_SECONDS
+    )
+    return len(removed) + len(abandoned)
 
 
 @shared_task(name="scaffolder.empty_workspace_trash", acks_late=True)

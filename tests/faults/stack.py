@@ -3,6 +3,7 @@ scheduler as a real process, and the environment of a golden-path run on the loc
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -91,3 +92,28 @@ class PrivateRedis:
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+
+def freezing_git(bin_dir: Path, *, git_dir_suffix: str, marker: Path) -> str:
+    """Write a `git` into `bin_dir` that, the first time it is asked to set http.receivepack in
+    a repository whose GIT_DIR ends with `git_dir_suffix`, writes `marker` and then waits until
+    the process that called it dies: a worker frozen in the middle of a repository creation,
+    with the real provider code. Every other call is the real git. Returns a PATH with it."""
+    real_git = shutil.which("git")
+    assert real_git, "git is needed"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / "git"
+    script.write_text(f"""#!/bin/sh
+# The provider calls `git -c gc.autoDetach=false config http.receivepack false`.
+if [ "$3" = config ] && [ "$4" = http.receivepack ] && [ ! -e '{marker}' ]; then
+  case "$GIT_DIR" in
+    *'{git_dir_suffix}')
+      echo "$PPID" > '{marker}'
+      while kill -0 "$PPID" 2>/dev/null; do sleep 0.1; done
+      exit 1;;
+  esac
+fi
+exec '{real_git}' "$@"
+""")
+    script.chmod(0o755)
+    return f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"

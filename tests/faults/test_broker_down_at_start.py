@@ -72,8 +72,9 @@ def test_run_started_while_broker_is_down_is_queued_not_failed_and_runs_once_bro
     assert "Traceback" not in stderr
     page, ready = _web(env, "olivia", [("GET", f"/runs/{run.pk}/", {}), ("GET", "/readyz", {})])[0]
     assert page["status"] == 200
-    assert "This run is saved and queued: it will start on its own when they can be reached" in (
-        page["body"]
+    assert (
+        "This run is saved and queued: it will start on its own when they can be reached"
+        in (page["body"])
     )
     assert ready["status"] == 503
     assert json.loads(ready["body"])["problems"] == ["broker unreachable: OperationalError"]

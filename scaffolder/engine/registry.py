@@ -110,7 +110,7 @@ def register_step[T: type[StepKind]](cls: T) -> T:
             "(a kind may ask for a multiple of it with lease_multiple)"
         )
     multiple = cls.lease_multiple
-    if not isinstance(multiple, int) or isinstance(multiple, bool) or not 1 <= multiple <= 10:
+    if type(multiple) is not int or not 1 <= multiple <= 10:
         raise ValueError(f"{cls.__name__}.lease_multiple must be a whole number from 1 to 10")
     existing = _STEP_KINDS.get(cls.name)
     if existing is not None and existing is not cls:

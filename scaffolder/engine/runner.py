@@ -24,7 +24,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -56,6 +56,24 @@ logger = logging.getLogger(__name__)
 
 ACTIVE_RUN_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
 MAX_BACKOFF_SECONDS = 300
+
+
+# The database connection failed (server gone, link cut): not the step's fault. The step is left
+# as it is, and its lease or the recovery job brings it back once the database answers.
+DATABASE_GONE = (OperationalError, InterfaceError)
+
+
+def database_gone(what: str, exc: BaseException) -> str:
+    """Log in one line that `what` stopped because the database went away; no traceback."""
+    reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+    logger.warning(
+        "%s stopped: the database is unreachable (%s: %s); the recovery job picks it up again "
+        "once the database is back",
+        what, exc.__class__.__name__, reason,
+    )  # fmt: skip
+    with contextlib.suppress(DatabaseError):
+        connection.close()
+    return "database-unreachable"
 
 
 class RunStartError(ValueError):
@@ -436,6 +454,8 @@ def _execute_step(step_id: int, step: Step) -> str:
     except StepInputError as exc:
         _fail_step(step_id, token, f"invalid input: {exc}")
         return "failed"
+    except DATABASE_GONE:
+        raise
     except Exception as exc:
         _fail_step(step_id, token, str(exc) or exc.__class__.__name__)
         return "failed"
@@ -482,6 +502,8 @@ def _execute_step(step_id: int, step: Step) -> str:
     except (PermanentProviderError, StepInputError) as exc:
         _fail_step(step_id, token, str(exc))
         return "failed"
+    except DATABASE_GONE:
+        raise  # the step is not at fault: its lease expires and another worker takes over
     except Exception as exc:
         logger.exception("step %s (%s) raised", step_id, step.kind)
         where = traceback.extract_tb(exc.__traceback__)[-1:]

@@ -212,6 +212,9 @@ def main() -> int:
 
     setup_test_environment()
     old_name = connection.settings_dict["NAME"]
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"paved_chaos_{os.getpid()}"
+    # Stopped with Ctrl-C or SIGTERM: still stop the processes and drop the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     processes: list[Process] = []
     proxy: TcpProxy | None = None
@@ -248,16 +251,20 @@ def trial(
 ) -> int:
     from django.contrib.auth.models import User
 
-    from catalog.models import Entity
+    from catalog.models import Entity, Relation
     from scaffolder.demo import load_builtin_templates
     from scaffolder.models import Run, Step, StepStatus, TemplateVersion
     from scaffolder.services import start_template_run
 
     load_builtin_templates()
-    Entity.objects.get_or_create(
+    team, _ = Entity.objects.get_or_create(
         ref="group:default/team-orders", defaults={"kind": "Group", "name": "team-orders"}
     )
-    owner, _ = User.objects.get_or_create(username="chaos", defaults={"email": "c@example.com"})
+    # A member of the owning team: runs act with the requester's authority.
+    owner = User.objects.create_user("chaos", "chaos@example.com")
+    person = Entity.objects.create(kind="User", name="chaos", user=owner,
+                                   spec={"profile": {"email": owner.email}})  # fmt: skip
+    Relation.objects.create(source=person, type="memberOf", target_ref=team.ref, target=team)
     version = TemplateVersion.objects.get(ref="template:default/python-service")
 
     workers = [

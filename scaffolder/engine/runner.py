@@ -583,23 +583,30 @@ def _retry_or_fail(step: Step, token: str, message: str, retry_after: float | No
 
 def _fail_step(step_id: int, token: str, message: str) -> None:
     message = redact(message)
-    failed = Step.objects.filter(pk=step_id, status=StepStatus.RUNNING, claimed_by=token).update(
-        status=StepStatus.FAILED,
-        error=message,
-        finished_at=timezone.now(),
-        lease_expires_at=None,
-    )
-    if not failed:
-        return
-    step = Step.objects.select_related("run").get(pk=step_id)
-    append_log(step.run_id, f"Step '{step.name}' failed: {message}", level="ERROR", step_id=step_id)
-    audit.record(
-        actor=None,
-        action="step.failed",
-        target=step,
-        target_label=f"run {step.run_id} / {step.key}",
-        after={"attempt": step.attempt, "error": message},
-    )
+    # The failure, its log line and its audit row commit together; if the worker dies before
+    # the run is finished, the recovery job finishes it.
+    with transaction.atomic():
+        failed = Step.objects.filter(
+            pk=step_id, status=StepStatus.RUNNING, claimed_by=token
+        ).update(
+            status=StepStatus.FAILED,
+            error=message,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+        )
+        if not failed:
+            return
+        step = Step.objects.select_related("run").get(pk=step_id)
+        append_log(
+            step.run_id, f"Step '{step.name}' failed: {message}", level="ERROR", step_id=step_id
+        )
+        audit.record(
+            actor=None,
+            action="step.failed",
+            target=step,
+            target_label=f"run {step.run_id} / {step.key}",
+            after={"attempt": step.attempt, "error": message},
+        )
     _finish_run(step.run, RunStatus.FAILED, error=f"Step '{step.name}' failed: {message}")
 
 
@@ -745,10 +752,16 @@ def recover_stalled_steps() -> int:
     )
     for run in active:
         upcoming = next((s for s in run.steps.all() if s.status not in DONE_STEP_STATUSES), None)
-        due = upcoming is None or (
-            upcoming.status == StepStatus.PENDING
-            and (upcoming.enqueued_at is None or upcoming.enqueued_at < requeue_before)
-            and (upcoming.not_before is None or upcoming.not_before <= now)
+        # A failed step in an active run: its worker died between recording the failure and
+        # finishing the run. Advancing finishes it (failed) now.
+        due = (
+            upcoming is None
+            or upcoming.status == StepStatus.FAILED
+            or (
+                upcoming.status == StepStatus.PENDING
+                and (upcoming.enqueued_at is None or upcoming.enqueued_at < requeue_before)
+                and (upcoming.not_before is None or upcoming.not_before <= now)
+            )
         )
         if due:
             with transaction.atomic():

@@ -44,7 +44,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.faults.tcp_proxy import TcpProxy  # noqa: E402
 
-PICKUP_SLACK_SECONDS = 5.0  # a worker picking the re-sent message up, on a busy machine
+# A worker picking the re-sent message up: on a busy 2-core machine the killed worker's
+# replacement may need this long to start when the other workers are busy or dead too.
+PICKUP_SLACK_SECONDS = 10.0
 
 
 def free_port() -> int:
@@ -128,17 +130,15 @@ class Process:
         return self.proc is not None and self.proc.poll() is None
 
     def kill(self) -> int | None:
-        if not self.alive:
+        if self.proc is None or self.proc.poll() is not None:
             return None
-        assert self.proc is not None
         pid = self.proc.pid
         os.killpg(pid, signal.SIGKILL)
         self.proc.wait(10)
         return pid
 
     def stop(self) -> None:
-        if self.alive:
-            assert self.proc is not None
+        if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(15)
@@ -156,8 +156,9 @@ class Kill:
 @dataclass
 class Chaos:
     kills: list[Kill] = field(default_factory=list)
-    broker_cuts: list[float] = field(default_factory=list)
-    db_cuts: list[float] = field(default_factory=list)
+    # (start, end) wall-clock times of each outage
+    broker_cuts: list[tuple[float, float]] = field(default_factory=list)
+    db_cuts: list[tuple[float, float]] = field(default_factory=list)
 
 
 def main() -> int:
@@ -250,6 +251,7 @@ def trial(
     processes: list[Process],
 ) -> int:
     from django.contrib.auth.models import User
+    from django.db import connection
 
     from catalog.models import Entity, Relation
     from scaffolder.demo import load_builtin_templates
@@ -321,6 +323,12 @@ def trial(
             time.sleep(1 / args.rate)
 
     def unleash() -> None:
+        try:
+            _unleash()
+        finally:
+            connection.close()  # this thread's own, so that the database can be dropped
+
+    def _unleash() -> None:
         # Spread the faults over the time the runs take to start, plus a little after.
         span = args.runs / args.rate + 20
         events = [("kill", rng.uniform(2, span)) for _ in range(args.kills)]
@@ -331,7 +339,7 @@ def trial(
             if delay > 0 and done.wait(delay):
                 return
             if kind == "kill":
-                target = rng.choice(workers)
+                target = busy_worker() or rng.choice(workers)
                 pid = target.kill()
                 if pid is not None:
                     kill = Kill(at=time.time(), worker=target.name)
@@ -342,15 +350,31 @@ def trial(
                     )
                     chaos.kills.append(kill)
             elif kind == "broker":
+                began = time.time()
                 redis.stop()
-                chaos.broker_cuts.append(time.time())
                 time.sleep(args.outage_seconds)
                 redis.start()
+                chaos.broker_cuts.append((began, time.time()))
             else:
+                began = time.time()
                 proxy.cut()
-                chaos.db_cuts.append(time.time())
                 time.sleep(args.outage_seconds)
                 proxy.restore()
+                chaos.db_cuts.append((began, time.time()))
+
+    def busy_worker() -> Process | None:
+        """A worker in the middle of a step, if one gets one within 2 s: kills land mid-step."""
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            by_pid = {w.proc.pid: w for w in workers if w.alive and w.proc is not None}
+            for claimed_by in Step.objects.filter(status=StepStatus.RUNNING).values_list(
+                "claimed_by", flat=True
+            ):
+                pid = int(claimed_by.split(":")[1]) if claimed_by.count(":") == 2 else 0
+                if pid in by_pid:
+                    return by_pid[pid]
+            time.sleep(0.05)
+        return None
 
     threading.Thread(target=supervise, daemon=True).start()
     chaos_thread = threading.Thread(target=unleash, daemon=True)
@@ -460,21 +484,23 @@ def verify(args: argparse.Namespace, run_ids: dict[str, int], chaos: Chaos, logs
         verdict = "ok  " if not failed else "FAIL"
         print(f"{verdict} {label}" + (f": {len(failed)} violation(s): {shown}" if failed else ""))
 
-    latencies = takeover_latencies(chaos)
+    takeovers = takeover_latencies(chaos)
+    latencies = [latency for latency, _ in takeovers]
+    calm = [latency for latency, outage in takeovers if not outage]
     bound = args.lease + args.recovery_interval + PICKUP_SLACK_SECONDS
     if latencies:
-        ordered = sorted(latencies)
-        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
         print(
             f"recovery latency (SIGKILL -> 'Taking over step'), {len(latencies)} step(s): "
-            f"p50 {statistics.median(latencies):.1f} s, p95 {p95:.1f} s, max {max(latencies):.1f} s "
-            f"(lease {args.lease} s + recovery interval {args.recovery_interval} s)"
+            f"{_figures(latencies)} (lease {args.lease} s + recovery interval "
+            f"{args.recovery_interval} s); {len(latencies) - len(calm)} of them overlapped a "
+            f"broker or database outage" + (f"; without those: {_figures(calm)}" if calm else "")
         )
-        late = [f"{x:.1f} s" for x in latencies if x > bound]
+        late = [f"{x:.1f} s" for x in calm if x > bound]
         violations += len(late)
         print(
             ("ok  " if not late else "FAIL")
-            + f" every takeover within lease + recovery interval + {PICKUP_SLACK_SECONDS:.0f} s"
+            + " every takeover outside outages within lease + recovery interval"
+            + f" + {PICKUP_SLACK_SECONDS:.0f} s pick-up"
             + (f": {', '.join(late)}" if late else "")
         )
     else:
@@ -491,10 +517,18 @@ def verify(args: argparse.Namespace, run_ids: dict[str, int], chaos: Chaos, logs
     return 0 if violations == 0 else 1
 
 
-def takeover_latencies(chaos: Chaos) -> list[float]:
-    """For each step a killed worker held: seconds from the kill to the line of its takeover."""
+def _figures(values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return f"p50 {statistics.median(ordered):.1f} s, p95 {p95:.1f} s, max {ordered[-1]:.1f} s"
+
+
+def takeover_latencies(chaos: Chaos) -> list[tuple[float, bool]]:
+    """For each step a killed worker held: seconds from the kill to the line of its takeover,
+    and whether a broker or database outage fell in between (nobody can take over then)."""
     from scaffolder.models import RunLogLine
 
+    outages = chaos.broker_cuts + chaos.db_cuts
     latencies = []
     for kill in chaos.kills:
         for step_id, _attempt in kill.held:
@@ -508,7 +542,9 @@ def takeover_latencies(chaos: Chaos) -> list[float]:
                 .first()
             )
             if line is not None:
-                latencies.append(line.created_at.timestamp() - kill.at)
+                taken = line.created_at.timestamp()
+                overlapped = any(start < taken and end > kill.at for start, end in outages)
+                latencies.append((taken - kill.at, overlapped))
     return latencies
 
 

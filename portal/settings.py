@@ -370,8 +370,12 @@ CELERY_BEAT_SCHEDULE["scaffolder-collect-workspaces"] = {
     "task": "scaffolder.collect_workspaces",
     "schedule": env_int("PAVED_WORKSPACE_COLLECT_INTERVAL", 3600),
 }
-# How long a claimed step may run before another worker may take it over.
-PAVED_STEP_LEASE_SECONDS = env_int("PAVED_STEP_LEASE_SECONDS", 600)
+# A repository creation of the local git host that never finished (its worker died before the
+# final rename) is removed by the workspace collection once its folder is this old.
+PAVED_GIT_ABANDONED_CREATION_SECONDS = env_int("PAVED_GIT_ABANDONED_CREATION_SECONDS", 3600)
+# How long a claimed step belongs to its worker without a heartbeat; the engine extends it while
+# the step works, so a crashed worker's step is taken over after this plus the recovery interval.
+PAVED_STEP_LEASE_SECONDS = env_int("PAVED_STEP_LEASE_SECONDS", 60)
 # A pending step whose message was not consumed within this time is enqueued again.
 PAVED_STEP_REQUEUE_SECONDS = env_int("PAVED_STEP_REQUEUE_SECONDS", 120)
 PAVED_STEP_MAX_ATTEMPTS = env_int("PAVED_STEP_MAX_ATTEMPTS", 5)

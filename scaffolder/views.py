@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
+from portal.health import recent_broker_problem
 from portal.htmx import render_page
 from scaffolder.engine.runner import RunStartError, RunStateError, cancel_run, retry_run
 from scaffolder.models import Run, RunStatus
@@ -52,6 +53,17 @@ def _progress(run: Run) -> dict[str, int]:
     return {"done": done, "total": len(steps), "percent": round(100 * done / total)}
 
 
+QUEUED_MESSAGE = (
+    "Run #{pk} is saved and queued, but Paved's workers can't be reached right now. It will "
+    "start on its own when they can; there is no need to start it again."
+)
+
+
+def _workers_unreachable(run: Run) -> bool:
+    """An active run waits for the workers; say so while the broker does not answer."""
+    return not run.is_finished and recent_broker_problem() is not None
+
+
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _get_run(request, run_id)
@@ -68,6 +80,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "can_undo": run.status in UNDOABLE
             and can_manage_run(request.user, run)
             and bool(created_by(run)),
+            "workers_unreachable": _workers_unreachable(run),
         },
     )
 
@@ -115,6 +128,7 @@ def run_log(request: HttpRequest, run_id: int) -> HttpResponse:
         "last_seq": lines[-1].seq if lines else after,
         "can_manage": can_manage_run(request.user, run),
         "progress": _progress(run),
+        "workers_unreachable": _workers_unreachable(run),
         "oob": True,
     }
     response = render_page(request, "scaffolder/run_detail.html", context, partial="log-update")

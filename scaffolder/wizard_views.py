@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -18,7 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from catalog.models import Entity
 from portal.htmx import is_partial, render_page
 from scaffolder.dry_run import DryRunResult, dry_run
-from scaffolder.engine.runner import RunStartError
+from scaffolder.engine.runner import RunStartError, watch_enqueue
 from scaffolder.expressions import ExpressionLimitExceeded, shared_time_limit
 from scaffolder.forms import decode_state, encode_state, page_fields_view, parse_page
 from scaffolder.loader import Template, TemplateInvalid, load_template_text
@@ -36,6 +37,7 @@ from scaffolder.permissions import can_use_template
 from scaffolder.preflight import NAME_FIELDS, name_taken_message
 from scaffolder.queries import template_entity, templates_for_list
 from scaffolder.services import start_template_run, template_of, user_context, version_for_entity
+from scaffolder.views import QUEUED_MESSAGE
 
 MAX_SHOWN_FILE_CHARS = 20_000
 
@@ -200,10 +202,14 @@ def _wizard(
         current = indexes[0] if indexes else 0
     elif request.method == "POST" and action == "create":
         try:
-            run = start_template_run(version=version, values=values, actor=request.user)  # type: ignore[arg-type]
+            with watch_enqueue() as unsent:
+                run = start_template_run(version=version, values=values, actor=request.user)  # type: ignore[arg-type]
         except RunStartError as exc:
             problems, stage, status = exc.problems, "review", 422
         else:
+            if unsent:
+                # The run is saved; only its first message is missing, and recovery sends it.
+                messages.warning(request, QUEUED_MESSAGE.format(pk=run.pk))
             url = reverse("scaffolder:run-detail", args=[run.pk])
             return HttpResponseClientRedirect(url) if is_partial(request) else redirect(url)
     elif request.method == "POST" and action == "review":

@@ -194,6 +194,9 @@ def worker_env(tmp_path: Path) -> dict[str, str]:
         "PAVED_DATA_DIR": str(settings.PAVED_DATA_DIR),
         "PAVED_EXTRA_STEP_MODULES": "tests.engine.steps",
         "PAVED_STEP_RETRY_BACKOFF_SECONDS": "0",
+        # Short leases: a killed worker's step is taken over within seconds (live steps keep
+        # theirs through the engine's heartbeat).
+        "PAVED_STEP_LEASE_SECONDS": "3",
         "PAVED_TEST_SIDE_EFFECTS": str(tmp_path / "side-effects"),
     }
     (tmp_path / "side-effects").mkdir()

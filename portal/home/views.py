@@ -6,11 +6,11 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from portal.health import broker_problem, database_problem
 from portal.home.queries import home_sections
 from portal.htmx import render_page
 
@@ -30,32 +30,12 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
-def _check_database() -> str | None:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception as exc:
-        return f"database unreachable: {exc.__class__.__name__}"
-    return None
-
-
-def _check_broker() -> str | None:
-    from portal.celery import app
-
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-    except Exception as exc:
-        return f"broker unreachable: {exc.__class__.__name__}"
-    return None
-
-
 @login_not_required
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> HttpResponse:
     """Ready to serve: the database and the Celery broker both answer."""
-    problems = [p for p in (_check_database(), _check_broker()) if p]
+    problems = [p for p in (database_problem(), broker_problem()) if p]
     body = {
         "status": "unavailable" if problems else "ok",
         "database": "embedded" if settings.PAVED_EMBEDDED_DATABASE else "external",

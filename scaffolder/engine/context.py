@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from django.utils import timezone
-
+from scaffolder.engine.lease import extend_lease
 from scaffolder.engine.logging import StepLogger
-from scaffolder.models import Run, RunStatus, Step, StepStatus
+from scaffolder.models import Run, RunStatus, Step
 
 
 class StepCancelled(Exception):
@@ -33,10 +31,7 @@ class StepContext:
         """Extend the lease of a long step, and stop it if the run was cancelled meanwhile."""
         if self.dry_run:
             return
-        extended = Step.objects.filter(
-            pk=self.step.pk, status=StepStatus.RUNNING, claimed_by=self.claim_token
-        ).update(lease_expires_at=timezone.now() + timedelta(seconds=self.lease_seconds))
-        if not extended:
+        if not extend_lease(self.step.pk, self.claim_token, self.lease_seconds):
             raise StepCancelled("the step was taken over or cancelled")
         self.raise_if_cancelled()
 

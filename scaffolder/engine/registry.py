@@ -44,8 +44,10 @@ class StepKind:
     input_schema: ClassVar[dict[str, Any]] = {"type": "object"}
     # Keys of the inputs whose values are secrets; they are redacted before being stored.
     secret_inputs: ClassVar[tuple[str, ...]] = ()
-    # How long a worker holds the step before another may take it over.
-    lease_seconds: ClassVar[int | None] = None
+    # How long a worker holds the step before another may take it over, as a multiple of
+    # PAVED_STEP_LEASE_SECONDS. Never a number of seconds: the engine extends the lease while
+    # the step works, so a short lease never steals live work and 1 suits nearly every kind.
+    lease_multiple: ClassVar[int] = 1
     # Steps that only inspect (dry-run safe) are run by `scaffold dry-run`.
     dry_run_safe: ClassVar[bool] = False
     # Steps that write the run's workspace; a retry runs them again when the workspace was
@@ -102,6 +104,14 @@ def register_step[T: type[StepKind]](cls: T) -> T:
         )
     if cls.writes == OUTSIDE and cls.write_targets.__func__ is StepKind.write_targets.__func__:  # type: ignore[attr-defined]
         raise ValueError(f"{cls.__name__} writes outside its workspace but has no write_targets")
+    if any("lease_seconds" in vars(klass) for klass in cls.__mro__):
+        raise ValueError(
+            f"{cls.__name__} sets lease_seconds; leases come from PAVED_STEP_LEASE_SECONDS "
+            "(a kind may ask for a multiple of it with lease_multiple)"
+        )
+    multiple = cls.lease_multiple
+    if type(multiple) is not int or not 1 <= multiple <= 10:
+        raise ValueError(f"{cls.__name__}.lease_multiple must be a whole number from 1 to 10")
     existing = _STEP_KINDS.get(cls.name)
     if existing is not None and existing is not cls:
         raise ValueError(f"step kind {cls.name!r} is already registered by {existing.__name__}")

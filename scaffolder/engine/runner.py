@@ -7,12 +7,16 @@ the same time, and a step whose worker died is taken over once its lease expires
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
 import socket
 import traceback
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -20,7 +24,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -33,6 +37,7 @@ from portal.providers.base import PermanentProviderError, TransientProviderError
 from scaffolder.engine import secrets
 from scaffolder.engine.authority import NotAuthorized, authorize
 from scaffolder.engine.context import StepCancelled, StepContext
+from scaffolder.engine.lease import LeaseKeeper, lease_seconds
 from scaffolder.engine.logging import StepLogger, append_log
 from scaffolder.engine.registry import (
     EACH_KEY,
@@ -53,6 +58,24 @@ logger = logging.getLogger(__name__)
 
 ACTIVE_RUN_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
 MAX_BACKOFF_SECONDS = 300
+
+
+# The database connection failed (server gone, link cut): not the step's fault. The step is left
+# as it is, and its lease or the recovery job brings it back once the database answers.
+DATABASE_GONE = (OperationalError, InterfaceError)
+
+
+def database_gone(what: str, exc: BaseException) -> str:
+    """Log in one line that `what` stopped because the database went away; no traceback."""
+    reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+    logger.warning(
+        "%s stopped: the database is unreachable (%s: %s); the recovery job picks it up again "
+        "once the database is back",
+        what, exc.__class__.__name__, reason,
+    )  # fmt: skip
+    with contextlib.suppress(DatabaseError):
+        connection.close()
+    return "database-unreachable"
 
 
 class RunStartError(ValueError):
@@ -81,12 +104,50 @@ class StepSpec:
 # --- enqueueing ------------------------------------------------------------------------------
 
 
-def _enqueue(task_name: str, *args: Any, countdown: float | None = None) -> None:
-    """Send a task once the current transaction commits (never for uncommitted rows)."""
+# Messages that could not be sent while `watch_enqueue()` was watching (None: nobody watches).
+_unsent: ContextVar[list[str] | None] = ContextVar("paved_unsent_messages", default=None)
+
+
+@contextmanager
+def watch_enqueue() -> Iterator[list[str]]:
+    """Collect the tasks that could not be sent inside the block (the broker was unreachable),
+    so that a page can say the run is queued rather than started."""
+    unsent: list[str] = []
+    token = _unsent.set(unsent)
+    try:
+        yield unsent
+    finally:
+        _unsent.reset(token)
+
+
+def _enqueue(
+    task_name: str,
+    *args: Any,
+    countdown: float | None = None,
+    if_unsent: Callable[[], None] | None = None,
+) -> None:
+    """Send a task once the current transaction commits (never for uncommitted rows).
+
+    The rows are committed by then, so a broker that cannot be reached must not undo or fail
+    what the caller did: the failure is logged, and the recovery job sends the message again
+    once the step has waited PAVED_STEP_REQUEUE_SECONDS (or at once, if it was never sent)."""
     from portal.celery import app
 
     def send() -> None:
-        app.send_task(task_name, args=list(args), countdown=countdown)
+        try:
+            app.send_task(task_name, args=list(args), countdown=countdown)
+        except Exception as exc:
+            reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+            logger.warning(
+                "could not send %s%r to the broker (%s: %s); the recovery job will send it "
+                "again when the broker is back",
+                task_name, tuple(args), exc.__class__.__name__, reason,
+            )  # fmt: skip
+            unsent = _unsent.get()
+            if unsent is not None:
+                unsent.append(task_name)
+            if if_unsent is not None:
+                if_unsent()
 
     transaction.on_commit(send)
 
@@ -97,7 +158,14 @@ def enqueue_advance(run_id: int) -> None:
 
 def enqueue_step(step_id: int, countdown: float | None = None) -> None:
     Step.objects.filter(pk=step_id).update(enqueued_at=timezone.now())
-    _enqueue("scaffolder.execute_step", step_id, countdown=countdown)
+
+    def never_sent() -> None:
+        # Not sent at all: the recovery job's next pass sends it, without waiting
+        # PAVED_STEP_REQUEUE_SECONDS for a message that does not exist.
+        with contextlib.suppress(DatabaseError):
+            Step.objects.filter(pk=step_id, status=StepStatus.PENDING).update(enqueued_at=None)
+
+    _enqueue("scaffolder.execute_step", step_id, countdown=countdown, if_unsent=never_sent)
 
 
 # --- starting ----------------------------------------------------------------------------------
@@ -287,10 +355,6 @@ def _claim_token() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _lease_seconds(kind_lease: int | None) -> int:
-    return kind_lease or settings.PAVED_STEP_LEASE_SECONDS
-
-
 _CLAIMED_FIELDS = (
     "status",
     "attempt",
@@ -343,11 +407,11 @@ def _execute_step(step_id: int, step: Step) -> str:
         kind_cls = get_step_kind(step.kind)
     except KeyError as exc:
         token = _claim_token()
-        if claim_step(step_id, token, _lease_seconds(None)):
+        if claim_step(step_id, token, lease_seconds(None)):
             _fail_step(step_id, token, str(exc.args[0]))
         return "failed"
     token = _claim_token()
-    lease = _lease_seconds(kind_cls.lease_seconds)
+    lease = lease_seconds(kind_cls)
     was_running = step.status == StepStatus.RUNNING
     if not claim_step(step_id, token, lease):
         return "not-claimed"
@@ -405,6 +469,8 @@ def _execute_step(step_id: int, step: Step) -> str:
     except StepInputError as exc:
         _fail_step(step_id, token, f"invalid input: {exc}")
         return "failed"
+    except DATABASE_GONE:
+        raise
     except Exception as exc:
         _fail_step(step_id, token, str(exc) or exc.__class__.__name__)
         return "failed"
@@ -433,10 +499,11 @@ def _execute_step(step_id: int, step: Step) -> str:
     else:
         log.info("Started step '%s' (%s), attempt %d.", step.name, step.kind, step.attempt)
     try:
-        if iterations is None:
-            outputs = kind_cls().run(ctx) or {}
-        else:
-            outputs = _run_each(kind_cls, ctx, iterations)
+        with LeaseKeeper(step_id, token, lease):
+            if iterations is None:
+                outputs = kind_cls().run(ctx) or {}
+            else:
+                outputs = _run_each(kind_cls, ctx, iterations)
     except StepCancelled as exc:
         Step.objects.filter(pk=step_id, claimed_by=token).update(
             status=StepStatus.CANCELLED, finished_at=timezone.now(), lease_expires_at=None
@@ -450,6 +517,8 @@ def _execute_step(step_id: int, step: Step) -> str:
     except (PermanentProviderError, StepInputError) as exc:
         _fail_step(step_id, token, str(exc))
         return "failed"
+    except DATABASE_GONE:
+        raise  # the step is not at fault: its lease expires and another worker takes over
     except Exception as exc:
         logger.exception("step %s (%s) raised", step_id, step.kind)
         where = traceback.extract_tb(exc.__traceback__)[-1:]
@@ -529,23 +598,30 @@ def _retry_or_fail(step: Step, token: str, message: str, retry_after: float | No
 
 def _fail_step(step_id: int, token: str, message: str) -> None:
     message = redact(message)
-    failed = Step.objects.filter(pk=step_id, status=StepStatus.RUNNING, claimed_by=token).update(
-        status=StepStatus.FAILED,
-        error=message,
-        finished_at=timezone.now(),
-        lease_expires_at=None,
-    )
-    if not failed:
-        return
-    step = Step.objects.select_related("run").get(pk=step_id)
-    append_log(step.run_id, f"Step '{step.name}' failed: {message}", level="ERROR", step_id=step_id)
-    audit.record(
-        actor=None,
-        action="step.failed",
-        target=step,
-        target_label=f"run {step.run_id} / {step.key}",
-        after={"attempt": step.attempt, "error": message},
-    )
+    # The failure, its log line and its audit row commit together; if the worker dies before
+    # the run is finished, the recovery job finishes it.
+    with transaction.atomic():
+        failed = Step.objects.filter(
+            pk=step_id, status=StepStatus.RUNNING, claimed_by=token
+        ).update(
+            status=StepStatus.FAILED,
+            error=message,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
+        )
+        if not failed:
+            return
+        step = Step.objects.select_related("run").get(pk=step_id)
+        append_log(
+            step.run_id, f"Step '{step.name}' failed: {message}", level="ERROR", step_id=step_id
+        )
+        audit.record(
+            actor=None,
+            action="step.failed",
+            target=step,
+            target_label=f"run {step.run_id} / {step.key}",
+            after={"attempt": step.attempt, "error": message},
+        )
     _finish_run(step.run, RunStatus.FAILED, error=f"Step '{step.name}' failed: {message}")
 
 
@@ -691,10 +767,16 @@ def recover_stalled_steps() -> int:
     )
     for run in active:
         upcoming = next((s for s in run.steps.all() if s.status not in DONE_STEP_STATUSES), None)
-        due = upcoming is None or (
-            upcoming.status == StepStatus.PENDING
-            and (upcoming.enqueued_at is None or upcoming.enqueued_at < requeue_before)
-            and (upcoming.not_before is None or upcoming.not_before <= now)
+        # A failed step in an active run: its worker died between recording the failure and
+        # finishing the run. Advancing finishes it (failed) now.
+        due = (
+            upcoming is None
+            or upcoming.status == StepStatus.FAILED
+            or (
+                upcoming.status == StepStatus.PENDING
+                and (upcoming.enqueued_at is None or upcoming.enqueued_at < requeue_before)
+                and (upcoming.not_before is None or upcoming.not_before <= now)
+            )
         )
         if due:
             with transaction.atomic():

@@ -109,7 +109,6 @@ def refuse_other_content(
 
 class _Publish(StepKind):
     input_schema: ClassVar[dict[str, Any]] = PUBLISH_SCHEMA
-    lease_seconds = 300
     writes = OUTSIDE
 
     @classmethod
@@ -225,7 +224,6 @@ class PublishPullRequest(StepKind):
 
     name = "publish:github:pull-request"
     title = "Propose the workspace as a change to an existing repository"
-    lease_seconds = 300
     writes = OUTSIDE
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",

@@ -23,7 +23,6 @@ class SideEffect(StepKind):
 
     name = "test:side-effect"
     writes = NOTHING
-    lease_seconds = 3
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {"seconds": {"type": "number"}, "label": {"type": "string"}},
@@ -39,7 +38,7 @@ class SideEffect(StepKind):
             with (_effects_dir() / "journal").open("a") as journal:
                 journal.write(f"{ctx.run.pk}:{ctx.step.key}\n")
             ctx.log.info("Side effect %s done.", ctx.inputs["label"])
-        # Deliberately no heartbeat: a killed worker's lease must expire.
+        # No ctx.heartbeat(): the engine keeps the lease alive while this process lives.
         time.sleep(float(ctx.inputs.get("seconds", 0)))
         return {"label": ctx.inputs["label"], "attempt": ctx.step.attempt}
 

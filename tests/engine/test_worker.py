@@ -95,7 +95,7 @@ def test_killed_worker_mid_step_is_taken_over_and_completes_exactly_once(
     assert step.status == StepStatus.RUNNING
 
     celery_worker.start()  # a fresh worker; the old message is stuck with the dead one
-    # Once the lease (3 s for this kind) has expired, the scheduler's recovery job
+    # Once the lease (PAVED_STEP_LEASE_SECONDS, 3 s in worker_env) has expired, the scheduler's recovery job
     # re-enqueues the step and the new worker takes it over.
     wait_for(
         lambda: (Step.objects.get(pk=step.pk).lease_expires_at or timezone.now()) < timezone.now(),

@@ -6,7 +6,6 @@ history, the GitOps repository's history and the catalog table."""
 from __future__ import annotations
 
 import subprocess
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from scaffolder.engine.runner import recover_stalled_steps
 from scaffolder.models import Run, RunStatus, Step, StepStatus, TemplateVersion
 from scaffolder.services import start_template_run
 from tests.conftest import WorkerProcess, wait_for
+from tests.faults.stack import golden_path_env
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -44,17 +44,8 @@ def worker_env(
     worker_env: dict[str, str], tmp_path: Path, settings: Any, pause_on: str
 ) -> dict[str, str]:
     settings.PAVED_GIT_LOCAL_ROOT = tmp_path / "git"
-    return {
-        **worker_env,
-        "PAVED_GIT_LOCAL_ROOT": str(tmp_path / "git"),
-        "PAVED_GIT_PROVIDER": "local",
-        "PAVED_DEPLOY_PROVIDER": "gitops",
-        "PAVED_CLUSTER_PROVIDER": "gitops",
-        # tests/faults/pause.py freezes the worker once a log line starts with PAUSE_ON.
-        "PAVED_EXTRA_STEP_MODULES": "tests.engine.steps,tests.faults.pause",
-        "PAVED_TEST_PAUSE_ON": pause_on,
-        "PAVED_TEST_PAUSE_MARKER": str(tmp_path / "paused"),
-    }
+    # tests/faults/pause.py freezes the worker once a log line starts with PAUSE_ON.
+    return golden_path_env(worker_env, tmp_path, pause_on)
 
 
 def _git(git_dir: Path, *args: str) -> str:
@@ -88,10 +79,12 @@ def test_worker_killed_mid_golden_path_run_completes_exactly_once(
     assert _git(repo, "rev-list", "--count", "main") == "1"
 
     celery_worker.start()  # a fresh worker; the dead one's message is stuck with it
-    # The step's lease (300-600 s: a slow push must not be taken over) is what lets another
-    # worker in; rather than wait it out, move its expiry into the past, then run the
-    # scheduler's recovery job.
-    Step.objects.filter(pk=step.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    # The step's lease (PAVED_STEP_LEASE_SECONDS, 3 s here, as for every kind) expires once the
+    # dead worker stops extending it; then the scheduler's recovery job hands it over.
+    wait_for(
+        lambda: Step.objects.get(pk=step.pk).lease_expires_at < timezone.now(),
+        timeout=10, interval=0.2,
+    )  # fmt: skip
     assert recover_stalled_steps() >= 1
     wait_for(lambda: Run.objects.get(pk=run.pk).is_finished, timeout=90, interval=0.5)
 

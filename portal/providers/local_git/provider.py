@@ -8,6 +8,7 @@ compare-and-swap update-ref), so concurrent workers never share a checkout.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 import shutil
@@ -34,6 +35,8 @@ from portal.providers.local_git.client import git_out, run_git
 from portal.providers.local_git.errors import PROVIDER, GitCommandError, map_error
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+logger = logging.getLogger(__name__)
+
 MANAGED_KEY = "paved.managed"  # ownership marker in the bare repository's config
 ZERO = "0" * 40
 
@@ -109,47 +112,84 @@ class LocalGitHost:
         git_dir = repo_dir(owner, name)
         try:
             if git_dir.exists():
-                if not (git_dir / "HEAD").exists() or not self._is_managed(git_dir):
-                    raise NameTaken(
-                        f"repository {owner}/{name} already exists and was not created by Paved; "
-                        "choose another name or remove it",
-                        provider=PROVIDER,
-                    )
-                return self._ref(owner, name, git_dir), False
+                return self._existing(owner, name, git_dir), False
             git_dir.parent.mkdir(parents=True, exist_ok=True)
-            # Initialise next to the final path, then rename: a half-created repository never
-            # becomes visible, and two racing workers cannot both "create" it.
-            tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=git_dir.parent))
-            try:
-                run_git(["init", "--bare", "-q", "-b", default_branch, str(tmp)])
-                run_git(["config", MANAGED_KEY, "true"], git_dir=tmp)
-                run_git(["config", "paved.private", str(bool(private)).lower()], git_dir=tmp)
-                run_git(["config", "http.receivepack", "false"], git_dir=tmp)
-                if team:
-                    run_git(["config", "paved.team", team], git_dir=tmp)
-                for topic in topics:
-                    run_git(["config", "--add", "paved.topic", topic], git_dir=tmp)
-                (tmp / "description").write_text(description.strip() + "\n" if description else "")
-            except BaseException:
-                _rmtree(tmp)  # a half-initialised repository never stays behind
-                raise
-            try:
-                os.rename(tmp, git_dir)
-            except OSError:
-                # Someone else won the race: ours is redundant.
-                _rmtree(tmp)
-                return self.ensure_repository(
-                    owner,
-                    name,
-                    description=description,
-                    private=private,
-                    default_branch=default_branch,
-                    topics=topics,
-                    team=team,
-                )
+            # Creations under one owner queue on the owner folder's lock: two racing workers
+            # cannot both create the repository, and a leftover creation folder found while
+            # holding the lock belongs to a worker that died (flocks die with their process).
+            with _owner_lock(git_dir.parent, f"{owner}/{name}"):
+                if git_dir.exists():
+                    return self._existing(owner, name, git_dir), False
+                tmp = creating_dir(git_dir)
+                if tmp.exists():
+                    logger.warning(
+                        "discarding %s, left by a creation of %s/%s that did not finish",
+                        tmp, owner, name,
+                    )  # fmt: skip
+                    _rmtree(tmp)
+                # Initialise next to the final path, then rename: a half-created repository
+                # never becomes visible.
+                tmp.mkdir()
+                try:
+                    run_git(["init", "--bare", "-q", "-b", default_branch, str(tmp)])
+                    run_git(["config", MANAGED_KEY, "true"], git_dir=tmp)
+                    run_git(["config", "paved.private", str(bool(private)).lower()], git_dir=tmp)
+                    run_git(["config", "http.receivepack", "false"], git_dir=tmp)
+                    if team:
+                        run_git(["config", "paved.team", team], git_dir=tmp)
+                    for topic in topics:
+                        run_git(["config", "--add", "paved.topic", topic], git_dir=tmp)
+                    (tmp / "description").write_text(
+                        description.strip() + "\n" if description else ""
+                    )
+                    os.rename(tmp, git_dir)
+                except BaseException:
+                    _rmtree(tmp)  # a half-initialised repository never stays behind
+                    raise
             return self._ref(owner, name, git_dir), True
         except (GitCommandError, OSError, TimeoutError) as exc:
             raise map_error(exc) from exc
+
+    def _existing(self, owner: str, name: str, git_dir: Path) -> RepoRef:
+        if not (git_dir / "HEAD").exists() or not self._is_managed(git_dir):
+            raise NameTaken(
+                f"repository {owner}/{name} already exists and was not created by Paved; "
+                "choose another name or remove it",
+                provider=PROVIDER,
+            )
+        return self._ref(owner, name, git_dir)
+
+    def collect_abandoned_creations(self, *, older_than_seconds: float) -> list[str]:
+        """Remove the folders of repository creations that never finished (their worker died
+        before the final rename) once they are this old and no creation under that owner is
+        under way. Returns "owner/folder" for each one removed."""
+        root = local_root()
+        if not root.is_dir():
+            return []
+        cutoff = time.time() - older_than_seconds
+        removed: list[str] = []
+        for owner_dir in sorted(root.iterdir()):
+            if owner_dir.name.startswith(".") or not owner_dir.is_dir() or owner_dir.is_symlink():
+                continue
+            # Names of owners and repositories never start with "."; only a creation (this
+            # one's ".<name>.git.creating", or an older release's ".<name>-<random>") does.
+            stale = [
+                p for p in owner_dir.iterdir()
+                if p.name.startswith(".") and p.is_dir() and not p.is_symlink()
+                and p.stat().st_mtime < cutoff
+            ]  # fmt: skip
+            if not stale:
+                continue
+            with _owner_lock(owner_dir, owner_dir.name, wait=False) as locked:
+                if not locked:
+                    continue  # a creation is under way right now: next time
+                for path in stale:
+                    _rmtree(path)
+                    removed.append(f"{owner_dir.name}/{path.name}")
+        if removed:
+            logger.warning("removed %d unfinished repository creation(s): %s",
+                           len(removed), ", ".join(removed))  # fmt: skip
+        return removed
 
     def get_repository(self, owner: str, name: str) -> RepoRef | None:
         git_dir = repo_dir(owner, name)
@@ -446,6 +486,41 @@ def _repo_lock(git_dir: Path, full_name: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _owner_lock(owner_dir: Path, label: str, *, wait: bool = True) -> Iterator[bool]:
+    """An exclusive flock on the owner's folder itself (no lock file to leave behind). Yields
+    False at once when it is taken and `wait` is off; waits LOCK_WAIT_SECONDS otherwise."""
+    fd = os.open(owner_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not wait:
+                    yield False
+                    return
+                if time.monotonic() > deadline:
+                    raise TransientProviderError(
+                        f"another repository of {label.split('/')[0]} is being created; try again",
+                        provider=PROVIDER,
+                        retry_after=5,
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def creating_dir(git_dir: Path) -> Path:
+    """Where the repository `git_dir` is initialised before it is renamed into place."""
+    return git_dir.parent / f".{git_dir.name}.creating"
 
 
 def _rmtree(path: Path) -> None:

@@ -128,3 +128,20 @@ def last_run() -> Run | None:
 
 def entity(ref: str) -> Entity | None:
     return Entity.objects.filter(ref=ref).first()
+
+
+def attempt(client: Client, ref: str, values: dict[str, Any] | None = None) -> tuple[str, str]:
+    """Create through the wizard, as the attacker would, and follow the run to its end.
+    Returns ("refused at create", page text) when Create said no and no run started, else
+    (the run's final status, its error)."""
+    from scaffolder.models import Run
+    from tests.conftest import wait_for
+
+    before = last_run()
+    response = start_in_wizard(client, ref, values)
+    run = last_run()
+    if run is None or (before is not None and run.pk == before.pk):
+        assert response.status_code == 422, response.status_code
+        return "refused at create", response.content.decode()
+    done = wait_for(lambda: (r := Run.objects.get(pk=run.pk)).is_finished and r, timeout=60)
+    return str(done.status), done.error

@@ -19,6 +19,7 @@ from django.test import Client
 from scaffolder.models import Run, RunStatus
 from tests.conftest import wait_for
 from tests.security.conftest import (
+    attempt,
     commits,
     gitops_commits,
     last_run,
@@ -78,9 +79,11 @@ TEMPLATES = {
 
 
 def _run(client: Client, name: str) -> Run:
+    before = last_run()
     start_in_wizard(client, f"template:default/{name}")
     run = last_run()
     assert run is not None
+    assert before is None or run.pk != before.pk, "Create started no run"
     return wait_for(lambda: (r := Run.objects.get(pk=run.pk)).is_finished and r, timeout=60)
 
 
@@ -127,9 +130,19 @@ def test_attack_2_the_gitops_repository_and_other_teams_owners_are_out_of_reach(
     run = _run(attacker_client, "pr-into-gitops")
     assert run.status == RunStatus.FAILED
     assert "is the GitOps repository" in run.error
-    run = _run(attacker_client, "squat-gitops")
-    assert run.status == RunStatus.FAILED
-    assert "is the GitOps repository" in run.error
+    # Squatting: Create refuses the existing name; the step refuses it whatever the check said.
+    outcome, text = attempt(attacker_client, "template:default/squat-gitops")
+    assert outcome == "refused at create"
+    assert "The repository platform/gitops already exists" in text
+    from scaffolder.engine.runner import StepSpec, start_run
+
+    squat = start_run(kind="scaffolder", title="squat", actor=attacker, steps=[
+        StepSpec(key="file", kind="catalog:write", inputs={"entity": BINDING}),
+        StepSpec(key="publish", kind="publish:git",
+                 inputs={"repoUrl": "localhost?owner=platform&repo=gitops"})])  # fmt: skip
+    squat = wait_for(lambda: (r := Run.objects.get(pk=squat.pk)).is_finished and r, timeout=60)
+    assert squat.status == RunStatus.FAILED
+    assert "is the GitOps repository" in squat.error
     assert gitops_commits() == before
     assert commits("platform", "gitops", "grant") == []
 

@@ -17,7 +17,7 @@ from django.test import Client
 from scaffolder.engine.runner import StepSpec, start_run
 from scaffolder.models import Run, RunStatus
 from tests.conftest import wait_for
-from tests.security.conftest import gitops_commits, last_run, push, register, start_in_wizard
+from tests.security.conftest import attempt, gitops_commits, push, register
 
 
 def _namespace_template(name: str, owner: str) -> dict[str, Any]:
@@ -69,15 +69,26 @@ def test_attack_4_another_teams_namespace_cannot_be_taken_over(
     push("team-payments", "ns-attacks", {"catalog-info.yaml": yaml.safe_dump_all(docs)})
     register(attacker_client, "team-payments/ns-attacks")
 
-    start_in_wizard(attacker_client, "template:default/grab-namespace")
-    run = _finished(last_run().pk)
-    assert run.status == RunStatus.FAILED
-    assert "namespace orders (dev) belongs to group:default/team-orders" in run.error
+    # Through the wizard: Create already says the name is taken, and starts nothing.
+    for template in ("grab-namespace", "pose-as-owner"):
+        outcome, text = attempt(attacker_client, f"template:default/{template}")
+        assert outcome == "refused at create"
+        assert "The namespace orders (dev) already exists" in text
 
-    start_in_wizard(attacker_client, "template:default/pose-as-owner")
-    run = _finished(last_run().pk)
-    assert run.status == RunStatus.FAILED
-    assert "they are not a member of group:default/team-orders" in run.error
+    # The step's own guard, as if the namespace had appeared after Create's check.
+    for owner_ref, refusal in (
+        (
+            "group:default/team-payments",
+            "namespace orders (dev) belongs to group:default/team-orders",
+        ),
+        ("group:default/team-orders", "they are not a member of group:default/team-orders"),
+    ):
+        run = start_run(kind="scaffolder", title="grab", actor=attacker, owner_ref=owner_ref,
+                        steps=[StepSpec(key="ns", kind="kubernetes:namespace",
+                                        inputs={"name": "orders", "owner": owner_ref})])  # fmt: skip
+        run = _finished(run.pk)
+        assert run.status == RunStatus.FAILED
+        assert refusal in run.error
 
     assert gitops_commits() == before
     assert _rolebinding() == binding

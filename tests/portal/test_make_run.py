@@ -165,7 +165,9 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(make_run: MakeRun) -> No
 
     def run_status() -> str:
         with psycopg.connect(**database, connect_timeout=10) as db:
-            row = db.execute("SELECT status FROM scaffolder_run WHERE id = %s", (run_id,)).fetchone()
+            row = db.execute(
+                "SELECT status FROM scaffolder_run WHERE id = %s", (run_id,)
+            ).fetchone()
         return str(row[0])
 
     wait_for(lambda: run_status() in {"succeeded", "failed", "cancelled"}, timeout=60)

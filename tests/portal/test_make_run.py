@@ -161,10 +161,11 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(make_run: MakeRun) -> No
     assert match, started
     run_id = int(match.group(1))
     layout = embedded_postgres.layout(Path(make_run.env["PAVED_DATA_DIR"]))
-    database = {"host": str(layout.socket_dir), "user": "postgres", "dbname": "paved"}
 
     def run_status() -> str:
-        with psycopg.connect(**database, connect_timeout=10) as db:
+        with psycopg.connect(
+            host=str(layout.socket_dir), user="postgres", dbname="paved", connect_timeout=10
+        ) as db:
             row = db.execute(
                 "SELECT status FROM scaffolder_run WHERE id = %s", (run_id,)
             ).fetchone()

@@ -198,6 +198,21 @@ def celery_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[Worker
 
 
 @pytest.fixture
+def server_tmp() -> Iterator[Path]:
+    """A temporary directory for an embedded PostgreSQL run as root. Not under pytest's
+    tmp_path: every pytest session that starts makes /tmp/pytest-of-<user> private again,
+    which would lock the server's own account out of its files mid-test."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="paved-test-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
 def scratch_database_url() -> Iterator[str]:
     """A new, empty database on the test server for a subprocess that runs its own migrations
     (the test database lives inside this test's transaction); dropped afterwards."""

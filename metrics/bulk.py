@@ -1,9 +1,8 @@
 """Fast inserts for ingestion: PostgreSQL COPY with ids taken from the table's sequence in one
-query (so callers can link rows without reading them back); bulk_create elsewhere."""
+query (so callers can link rows without reading them back)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -18,18 +17,11 @@ def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     return None  # str, int, bool, datetime and FK ids are sent as they are
 
 
-def fast_path() -> bool:
-    """PostgreSQL-only statements (COPY, array parameters, ON CONFLICT ... RETURNING, set-based
-    rollups) on PostgreSQL; the generic ORM path on other databases. One switch, so tests can
-    run the generic path on PostgreSQL too and compare the two."""
-    return connection.vendor == "postgresql"
-
-
 _SEQUENCES: dict[str, str] = {}
 
 
 def allocate_ids(model: type[models.Model], n: int) -> list[int]:
-    """Take n ids from the table's sequence in one query (PostgreSQL)."""
+    """Take n ids from the table's sequence in one query."""
     meta = model._meta
     with connection.cursor() as cur:
         seq = _SEQUENCES.get(meta.db_table)
@@ -48,7 +40,7 @@ def allocate_ids(model: type[models.Model], n: int) -> list[int]:
 
 
 def copy_rows(table: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> None:
-    """COPY plain tuples into a table (PostgreSQL only)."""
+    """COPY plain tuples into a table."""
     q = connection.ops.quote_name
     with connection.cursor() as cur:
         raw = cur.cursor  # the psycopg cursor under Django's wrapper
@@ -70,21 +62,11 @@ def insert_rows(
     returning: bool = True,
 ) -> list[int]:
     """Insert plain tuples (values for `columns`, attnames without the pk) and return the new
-    pks in order. PostgreSQL: sequence ids + COPY; elsewhere bulk_create. Model instances are
-    not built on the fast path: for tens of thousands of rows they cost more than the insert."""
+    pks in order: sequence ids + COPY. No model instances are built: for tens of thousands of
+    rows they cost more than the insert."""
     if not rows:
         return []
     meta = model._meta
-    if not fast_path():
-        objs = []
-        for row in rows:
-            values = {
-                c: json.loads(v) if isinstance(v, JsonText) else v
-                for c, v in zip(columns, row, strict=True)
-            }
-            objs.append(model(**values))
-        model._default_manager.bulk_create(objs, batch_size=2000)
-        return [int(o.pk) for o in objs]
     by_attname = {f.attname: f for f in meta.concrete_fields}
     json_at = [i for i, c in enumerate(columns) if isinstance(by_attname[c], models.JSONField)]
     names = [str(by_attname[c].column) for c in columns]
@@ -109,7 +91,7 @@ def _jsonb(row: list[Any], json_at: list[int]) -> list[Any]:
 
 
 def pg_execute(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """Run one statement with server-side parameter binding (PostgreSQL only).
+    """Run one statement with server-side parameter binding.
 
     Django's psycopg cursors bind client-side, which quotes every element of a 100,000-item
     array parameter in Python; bound on the server the arrays go over in binary instead."""

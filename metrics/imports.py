@@ -56,11 +56,6 @@ def file_lines(path: Path, shard: tuple[int, int] | None = None) -> Iterator[tup
                 yield str(number), line
 
 
-def parallel_jobs_allowed() -> bool:
-    """SQLite (the embedded default) has one writer: several processes would only wait."""
-    return connection.vendor == "postgresql"
-
-
 def _child_env() -> dict[str, str]:
     """The children write to exactly the database this process uses (which, under a test
     runner, is not the one DATABASE_URL names)."""
@@ -69,15 +64,19 @@ def _child_env() -> dict[str, str]:
     password = quote(str(db.get("PASSWORD") or ""), safe="")
     auth = f"{user}:{password}@" if password else f"{user}@" if user else ""
     host = str(db.get("HOST") or "")
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    url = f"postgres://{auth}{host}{port}/{quote(str(db['NAME']), safe='')}"
+    name = quote(str(db["NAME"]), safe="")
+    if host.startswith("/"):  # a unix socket directory (the embedded server) goes in the path
+        url = f"postgres://{auth}/{quote(host, safe='')}/{name}"
+    else:
+        port = f":{db['PORT']}" if db.get("PORT") else ""
+        url = f"postgres://{auth}{host}{port}/{name}"
     return {**os.environ, "DATABASE_URL": url}
 
 
 def import_file(path: Path, *, jobs: int = 1) -> IngestResult:
     """Ingest `path` in this process (jobs=1) or in `jobs` child processes."""
     jobs = max(1, min(jobs, MAX_JOBS))
-    if jobs == 1 or not parallel_jobs_allowed():
+    if jobs == 1:
         return ingest_generic(file_lines(path), background=True)
     manage = Path(settings.BASE_DIR) / "manage.py"
     env = _child_env()

@@ -1,41 +1,28 @@
 """Daily rollups: incremental recomputation of dirty component-days, then team and org rows.
 
 Ingestion records which (component, environment, day) changed in DirtyDay; refresh_rollups()
-recomputes exactly those component-days from the base tables (a handful of GROUP BY queries per
-chunk) and re-sums the team and organisation rows of the touched days. Dashboards read only
+recomputes exactly those component-days from the base tables (one set-based INSERT ... SELECT
+per chunk) and re-sums the team and organisation rows of the touched days. Dashboards read only
 DailyRollup rows, so their cost depends on the window length, not on the number of events.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import UTC, date, timedelta
-from typing import Any, cast
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import (
-    Count,
-    DurationField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Q,
-    Sum,
-)
 from django.db.models.functions import TruncDate
 
 from catalog.models import Entity
-from metrics.bulk import fast_path
 from metrics.models import (
     HOUR_BUCKETS,
     N_BUCKETS,
     Change,
     DailyRollup,
     Deployment,
-    DeploymentStatus,
     DirtyDay,
     Incident,
 )
@@ -67,24 +54,6 @@ def _bucket_edges() -> list[tuple[timedelta | None, timedelta | None]]:
     return edges
 
 
-def _bucket_counts(prefix: str, expr: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for i, (low, high) in enumerate(_bucket_edges()):
-        cond = Q(**{f"{expr}__gte": low})
-        if high is not None:
-            cond &= Q(**{f"{expr}__lt": high})
-        out[f"{prefix}{i}"] = Count("pk", filter=cond)
-    return out
-
-
-def _hours(value: Any) -> float:
-    if value is None:
-        return 0.0
-    if isinstance(value, timedelta):
-        return value.total_seconds() / 3600
-    return float(value) / 3_600_000_000  # SQLite sums durations as microseconds
-
-
 def _owners() -> dict[str, str]:
     return {
         name.lower(): owner
@@ -92,25 +61,6 @@ def _owners() -> dict[str, str]:
             "name", "owner_ref"
         )
     }
-
-
-def refresh_rollups(max_days: int | None = None) -> int:
-    """Recompute dirty component-days (all, or at most max_days); returns how many."""
-    if fast_path():
-        return _refresh_pg(max_days)
-    done = 0
-    while max_days is None or done < max_days:
-        with transaction.atomic():
-            qs = DirtyDay.objects.order_by("component_key", "environment", "day")
-            if connection.features.has_select_for_update_skip_locked:
-                qs = qs.select_for_update(skip_locked=True)
-            batch = list(qs[: min(CHUNK, (max_days - done) if max_days else CHUNK)])
-            if not batch:
-                break
-            DirtyDay.objects.filter(pk__in=[d.pk for d in batch]).delete()
-            _recompute(batch)
-        done += len(batch)
-    return done
 
 
 def rebuild_rollups() -> int:
@@ -145,7 +95,7 @@ def rebuild_rollups() -> int:
     return refresh_rollups()
 
 
-# --- PostgreSQL: set-based refresh ---------------------------------------------------------
+# --- Set-based refresh ----------------------------------------------------------------------
 #
 # One DELETE ... RETURNING claims a chunk of dirty days (SKIP LOCKED, so two refreshers never
 # take the same day), one INSERT ... SELECT recomputes their component rows with an index probe
@@ -224,7 +174,8 @@ GROUP BY r.owner_ref, r.environment, r.day
 """  # noqa: S608
 
 
-def _refresh_pg(max_days: int | None) -> int:
+def refresh_rollups(max_days: int | None = None) -> int:
+    """Recompute dirty component-days (all, or at most max_days); returns how many."""
     done = 0
     owners: dict[str, str] | None = None
     while max_days is None or done < max_days:
@@ -263,157 +214,6 @@ def _refresh_pg(max_days: int | None) -> int:
         with connection.cursor() as cur:
             cur.execute("ANALYZE metrics_dailyrollup")
     return done
-
-
-@dataclass
-class _Acc:
-    values: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-
-
-def _recompute(batch: list[DirtyDay]) -> None:
-    wanted = {(d.component_key, d.environment, d.day) for d in batch}
-    keys = {k for k, _, _ in wanted}
-    envs = {e for _, e, _ in wanted}
-    first, last = min(d for *_, d in wanted), max(d for *_, d in wanted)
-    start = _midnight(first)
-    end = _midnight(last + timedelta(days=1))
-    acc: dict[tuple[str, str, date], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-
-    caused = Incident.objects.filter(attributed_deployment=OuterRef("pk"))
-    row: Mapping[str, Any]  # values() rows of different shapes below
-    for row in (
-        Deployment.objects.filter(
-            component_key__in=keys,
-            environment__in=envs,
-            status=DeploymentStatus.SUCCESS,
-            finished_at__gte=start,
-            finished_at__lt=end,
-        )
-        .alias(caused=Exists(caused))
-        .annotate(d=TruncDate("finished_at", tzinfo=UTC))
-        .values("component_key", "environment", "d")
-        .annotate(
-            n=Count("pk"),
-            failed_n=Count("pk", filter=Q(undone_by__isnull=False) | Q(caused=True)),
-            unplanned_n=Count("pk", filter=Q(is_rollback=True) | Q(is_hotfix=True)),
-        )
-    ):
-        t = (row["component_key"], row["environment"], row["d"])
-        if t in wanted:
-            acc[t]["deployments"] = row["n"]
-            acc[t]["failed"] = row["failed_n"]
-            acc[t]["unplanned"] = row["unplanned_n"]
-
-    if PRODUCTION in envs:
-        lead = ExpressionWrapper(
-            F("first_prod_deployed_at") - F("committed_at"), output_field=DurationField()
-        )
-        for row in (
-            Change.objects.filter(
-                component_key__in=keys,
-                first_prod_deployed_at__gte=start,
-                first_prod_deployed_at__lt=end,
-            )
-            .alias(lt=lead)
-            .filter(lt__gte=timedelta(0))
-            .annotate(d=TruncDate("first_prod_deployed_at", tzinfo=UTC))
-            .values("component_key", "d")
-            .annotate(n=Count("pk"), total=Sum("lt"), **_bucket_counts("lt_b", "lt"))
-        ):
-            t = (row["component_key"], PRODUCTION, row["d"])
-            if t in wanted:
-                acc[t]["lead_times"] = row["n"]
-                acc[t]["lead_time_hours_sum"] = _hours(row["total"])
-                for i in range(N_BUCKETS):
-                    acc[t][f"lt_b{i}"] = cast("Mapping[str, Any]", row)[f"lt_b{i}"]
-        rec = ExpressionWrapper(F("resolved_at") - F("started_at"), output_field=DurationField())
-        for row in (
-            Incident.objects.filter(
-                component_key__in=keys,
-                started_at__gte=start,
-                started_at__lt=end,
-                resolved_at__isnull=False,
-            )
-            .alias(rt=rec)
-            .annotate(d=TruncDate("started_at", tzinfo=UTC))
-            .values("component_key", "d")
-            .annotate(n=Count("pk"), total=Sum("rt"), **_bucket_counts("rt_b", "rt"))
-        ):
-            t = (row["component_key"], PRODUCTION, row["d"])
-            if t in wanted:
-                acc[t]["recoveries"] = row["n"]
-                acc[t]["recovery_hours_sum"] = _hours(row["total"])
-                for i in range(N_BUCKETS):
-                    acc[t][f"rt_b{i}"] = cast("Mapping[str, Any]", row)[f"rt_b{i}"]
-
-    owners = _owners()
-    q = Q()
-    for k, e, d in wanted:
-        q |= Q(scope=f"component:{k}", environment=e, day=d)
-    _delete_in_chunks(wanted)
-    DailyRollup.objects.bulk_create(
-        [
-            DailyRollup(
-                scope=f"component:{k}",
-                owner_ref=owners.get(k, ""),
-                environment=e,
-                day=d,
-                **values,
-            )
-            for (k, e, d), values in acc.items()
-        ],
-        batch_size=5000,
-    )
-    _resum({(e, d) for _, e, d in wanted})
-
-
-def _delete_in_chunks(wanted: set[tuple[str, str, date]]) -> None:
-    by_env_day: dict[tuple[str, date], list[str]] = defaultdict(list)
-    for k, e, d in wanted:
-        by_env_day[(e, d)].append(f"component:{k}")
-    for (e, d), scopes in by_env_day.items():
-        DailyRollup.objects.filter(environment=e, day=d, scope__in=scopes).delete()
-
-
-def _resum(env_days: Iterable[tuple[str, date]]) -> None:
-    """Recompute the org and team rows of these (environment, day) pairs from component rows."""
-    by_env: dict[str, set[date]] = defaultdict(set)
-    for e, d in env_days:
-        by_env[e].add(d)
-    sums = {f: Sum(f) for f in COUNT_FIELDS}
-    for env, days in by_env.items():
-        day_list = sorted(days)
-        DailyRollup.objects.filter(environment=env, day__in=day_list).exclude(
-            scope__startswith="component:"
-        ).delete()
-        base = DailyRollup.objects.filter(
-            environment=env, day__in=day_list, scope__startswith="component:"
-        )
-        rows = [
-            DailyRollup(
-                scope="org", environment=env, day=r["day"], **{f: r[f] for f in COUNT_FIELDS}
-            )
-            for r in cast("Iterable[Mapping[str, Any]]", base.values("day").annotate(**sums))
-        ]
-        rows += [
-            DailyRollup(
-                scope=f"team:{r['owner_ref']}",
-                environment=env,
-                day=r["day"],
-                **{f: r[f] for f in COUNT_FIELDS},
-            )
-            for r in cast(
-                "Iterable[Mapping[str, Any]]",
-                base.exclude(owner_ref="").values("owner_ref", "day").annotate(**sums),
-            )
-        ]
-        DailyRollup.objects.bulk_create(rows, batch_size=5000)
-
-
-def _midnight(d: date) -> Any:
-    from datetime import datetime, time
-
-    return datetime.combine(d, time.min, tzinfo=UTC)
 
 
 # --- Reading -------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ import hashlib
 import queue
 import secrets
 import threading
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -23,7 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Entity
-from metrics.bulk import JsonText, copy_rows, fast_path, insert_rows, pg_execute
+from metrics.bulk import JsonText, copy_rows, insert_rows, pg_execute
 from metrics.events import (
     ChangeIn,
     DeploymentIn,
@@ -41,7 +40,6 @@ from metrics.models import (
     Deployment,
     DeploymentCommit,
     DeploymentStatus,
-    DirtyDay,
     Incident,
     IntegrationToken,
     RawEvent,
@@ -274,12 +272,10 @@ def _in_background[T](items: Iterator[T]) -> Iterator[T]:
 
 
 def _analyze() -> None:
-    """Refresh the planner's statistics while a large import grows the tables (PostgreSQL):
+    """Refresh the planner's statistics while a large import grows the tables:
     with the statistics of an empty table it picks the wrong index for the per-component
     "latest deployment before" probes, which then cost milliseconds instead of microseconds.
     Called after batch 1, 2, 4, 8, ... so a million events cost about 8 ANALYZE runs."""
-    if not _pg():
-        return
     with connection.cursor() as cur:
         cur.execute("ANALYZE metrics_deployment, metrics_change, metrics_incident")
 
@@ -331,10 +327,6 @@ def record_ignored(*, source: str, delivery_id: str, payload: Any, event_type: s
 # --- The batch core ---------------------------------------------------------------------------
 
 
-def _pg() -> bool:
-    return fast_path()
-
-
 def ingest(items: list[Incoming]) -> tuple[int, int, int]:
     """Store and normalize a batch; returns (loaded, duplicates, unlinked)."""
     if not items:
@@ -372,25 +364,13 @@ def ingest(items: list[Incoming]) -> tuple[int, int, int]:
 
 def _stored_deliveries(items: list[Incoming]) -> set[tuple[str, str]]:
     """(source, delivery_id) pairs of the batch already stored: one query."""
-    if _pg():
-        rows = pg_execute(
-            "SELECT r.source, r.delivery_id FROM metrics_rawevent r "
-            "JOIN unnest(%s::text[], %s::text[]) AS p(s, d) "
-            "ON r.source = p.s AND r.delivery_id = p.d",
-            [[i.source for i in items], [i.delivery_id for i in items]],
-        )
-        return {(s, d) for s, d in rows}
-    by_source: dict[str, list[str]] = defaultdict(list)
-    for item in items:
-        by_source[item.source].append(item.delivery_id)
-    existing: set[tuple[str, str]] = set()
-    for src, ids in by_source.items():
-        existing.update(
-            RawEvent.objects.filter(source=src, delivery_id__in=ids).values_list(
-                "source", "delivery_id"
-            )
-        )
-    return existing
+    rows = pg_execute(
+        "SELECT r.source, r.delivery_id FROM metrics_rawevent r "
+        "JOIN unnest(%s::text[], %s::text[]) AS p(s, d) "
+        "ON r.source = p.s AND r.delivery_id = p.d",
+        [[i.source for i in items], [i.delivery_id for i in items]],
+    )
+    return {(s, d) for s, d in rows}
 
 
 _RAW_COLUMNS = ("source", "delivery_id", "event_type", "payload", "body", "headers", "status")
@@ -485,12 +465,9 @@ def _store_deployments(
 ) -> None:
     items.sort(key=lambda i: i.event.finished_at)  # type: ignore[union-attr]
     ids = [i.event.id for i in items]  # type: ignore[union-attr]
-    if _pg():
-        known_qs = Deployment.objects.raw(
-            "SELECT * FROM metrics_deployment WHERE external_id = ANY(%s)", [ids]
-        )
-    else:
-        known_qs = Deployment.objects.filter(external_id__in=ids)  # type: ignore[assignment]
+    known_qs = Deployment.objects.raw(
+        "SELECT * FROM metrics_deployment WHERE external_id = ANY(%s)", [ids]
+    )
     known = {d.external_id: d for d in known_qs}
     resolved: list[tuple[Incoming, DeploymentIn, Entity | None, str, str]] = []
     for item in items:
@@ -607,29 +584,18 @@ def _store_deployments(
 
 def _latest_success(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], datetime]:
     """Latest successful deployment finish per (component, environment): one index probe per
-    pair on PostgreSQL, so the cost does not grow with the table."""
+    pair, so the cost does not grow with the table."""
     if not pairs:
         return {}
-    if _pg():
-        ks, envs = zip(*sorted(pairs), strict=True)
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT p.k, p.e, (SELECT max(d.finished_at) FROM metrics_deployment d "
-                "WHERE d.component_key = p.k AND d.environment = p.e AND d.status = 'success') "
-                "FROM unnest(%s::text[], %s::text[]) AS p(k, e)",
-                [list(ks), list(envs)],
-            )
-            return {(k, e): last for k, e, last in cur.fetchall() if last is not None}
-    out: dict[tuple[str, str], datetime] = {}
-    for row in (
-        Deployment.objects.filter(
-            component_key__in={k for k, _ in pairs}, status=DeploymentStatus.SUCCESS
+    ks, envs = zip(*sorted(pairs), strict=True)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT p.k, p.e, (SELECT max(d.finished_at) FROM metrics_deployment d "
+            "WHERE d.component_key = p.k AND d.environment = p.e AND d.status = 'success') "
+            "FROM unnest(%s::text[], %s::text[]) AS p(k, e)",
+            [list(ks), list(envs)],
         )
-        .values("component_key", "environment")
-        .annotate(last=_max("finished_at"))
-    ):
-        out[(row["component_key"], row["environment"])] = row["last"]
-    return out
+        return {(k, e): last for k, e, last in cur.fetchall() if last is not None}
 
 
 def _max(name: str) -> Any:
@@ -723,15 +689,7 @@ def _store_commits(
     for (key, sha), (eid, name, at) in wanted.items():
         d = first_prod.get((key, sha))
         rows.append((eid, name, key, sha, at, d.pk if d else None, d.finished_at if d else None))
-    if not _pg():
-        known = _known_changes(list(wanted))
-        new = [r for r in rows if (r[2], r[3]) not in known]
-        ids = {ck: pk for ck, (pk, _) in known.items()}
-        ids.update(
-            zip(((r[2], r[3]) for r in new), insert_rows(Change, _CHANGE_COLUMNS, new), strict=True)
-        )
-        return ids, known
-    # PostgreSQL: COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING
+    # COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING
     # RETURNING. A new commit then costs one descent of the (component, sha) index instead of a
     # probe plus an insert (that index outgrows the buffer cache at millions of commits); only
     # the commits that were already known are looked up afterwards.
@@ -757,43 +715,29 @@ def _known_changes(
     in one round trip."""
     if not pairs:
         return {}
-    if _pg():
-        # Array parameters instead of tens of thousands of placeholders; joining the pairs
-        # gives one unique-index probe each.
-        rows = pg_execute(
-            "SELECT c.component_key, c.sha, c.id, c.first_prod_deployed_at "
-            "FROM unnest(%s::text[], %s::text[]) AS p(k, s) "
-            "JOIN metrics_change c ON c.component_key = p.k AND c.sha = p.s",
-            [[k for k, _ in pairs], [s for _, s in pairs]],
-        )
-        return {(k, s): (pk, first) for k, s, pk, first in rows}
-    keys, shas = {k for k, _ in pairs}, [s for _, s in pairs]
-    return {
-        (k, s): (pk, first)
-        for k, s, pk, first in Change.objects.filter(
-            component_key__in=keys, sha__in=shas
-        ).values_list("component_key", "sha", "id", "first_prod_deployed_at")
-    }
+    # Array parameters instead of tens of thousands of placeholders; joining the pairs gives
+    # one unique-index probe each.
+    rows = pg_execute(
+        "SELECT c.component_key, c.sha, c.id, c.first_prod_deployed_at "
+        "FROM unnest(%s::text[], %s::text[]) AS p(k, s) "
+        "JOIN metrics_change c ON c.component_key = p.k AND c.sha = p.s",
+        [[k for k, _ in pairs], [s for _, s in pairs]],
+    )
+    return {(k, s): (pk, first) for k, s, pk, first in rows}
 
 
 def _set_first_prod(moves: list[tuple[int, _Dep]]) -> None:
     """Point changes at an earlier first production deployment (never a later one)."""
     if not moves:
         return
-    if _pg():
-        pg_execute(
-            "UPDATE metrics_change c SET first_prod_deployment_id = u.dep, "
-            "first_prod_deployed_at = u.fin "
-            "FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[]) AS u(id, dep, fin) "
-            "WHERE c.id = u.id AND (c.first_prod_deployed_at IS NULL "
-            "OR c.first_prod_deployed_at > u.fin)",
-            [[m[0] for m in moves], [m[1].pk for m in moves], [m[1].finished_at for m in moves]],
-        )
-        return
-    for pk, dep in moves:
-        Change.objects.filter(pk=pk).filter(
-            Q(first_prod_deployed_at__isnull=True) | Q(first_prod_deployed_at__gt=dep.finished_at)
-        ).update(first_prod_deployment_id=dep.pk, first_prod_deployed_at=dep.finished_at)
+    pg_execute(
+        "UPDATE metrics_change c SET first_prod_deployment_id = u.dep, "
+        "first_prod_deployed_at = u.fin "
+        "FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[]) AS u(id, dep, fin) "
+        "WHERE c.id = u.id AND (c.first_prod_deployed_at IS NULL "
+        "OR c.first_prod_deployed_at > u.fin)",
+        [[m[0] for m in moves], [m[1].pk for m in moves], [m[1].finished_at for m in moves]],
+    )
 
 
 def _infer_commits(batch: _Batch, dep: _Dep) -> None:
@@ -1013,19 +957,12 @@ def recompute_components(keys: set[str], *, batch: _Batch | None = None) -> None
 def _mark_dirty(dirty: set[tuple[str, str, date]]) -> None:
     if not dirty:
         return
-    if _pg():
-        ks, es, ds = zip(*dirty, strict=True)
-        pg_execute(
-            "INSERT INTO metrics_dirtyday (component_key, environment, day) "
-            "SELECT * FROM unnest(%s::text[], %s::text[], %s::date[]) "
-            "ON CONFLICT DO NOTHING",
-            [list(ks), list(es), list(ds)],
-        )
-        return
-    DirtyDay.objects.bulk_create(
-        [DirtyDay(component_key=k, environment=e, day=d) for k, e, d in dirty],
-        ignore_conflicts=True,
-        batch_size=5000,
+    ks, es, ds = zip(*dirty, strict=True)
+    pg_execute(
+        "INSERT INTO metrics_dirtyday (component_key, environment, day) "
+        "SELECT * FROM unnest(%s::text[], %s::text[], %s::date[]) "
+        "ON CONFLICT DO NOTHING",
+        [list(ks), list(es), list(ds)],
     )
 
 

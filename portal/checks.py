@@ -22,8 +22,9 @@ def check_production_components(app_configs: Any = None, **kwargs: Any) -> list[
     if settings.PAVED_EMBEDDED_DATABASE:
         problems.append(
             Error(
-                "The database is the embedded SQLite file in PAVED_DATA_DIR.",
-                hint="Set DATABASE_URL=postgres://... for production; SQLite serves one machine.",
+                "The database is the embedded PostgreSQL of `make run` in PAVED_DATA_DIR.",
+                hint="Set DATABASE_URL=postgres://... for production; the embedded server lives "
+                "and dies with `make run` on one machine.",
                 id="paved.E002",
             )
         )

@@ -1,8 +1,9 @@
 """Paved settings: one module, read top to bottom, every value from the environment.
 
-Nothing set means the embedded stack (`make run`): SQLite and a filesystem Celery broker
-under ``PAVED_DATA_DIR``. ``DATABASE_URL`` and ``CELERY_BROKER_URL``/``REDIS_URL`` switch to
-PostgreSQL and Redis. Every variable is documented in docs/configuration.md (a test checks it).
+Nothing set means the embedded stack (`make run`): the embedded PostgreSQL and a filesystem
+Celery broker under ``PAVED_DATA_DIR``. ``DATABASE_URL`` names another PostgreSQL;
+``CELERY_BROKER_URL``/``REDIS_URL`` switch to Redis. Every variable is documented in
+docs/configuration.md (a test checks it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from portal.lib import embedded_postgres
 from portal.lib.env import env_bool, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "django_htmx",
     "allauth",
     "allauth.account",
@@ -112,28 +115,23 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
+# PostgreSQL everywhere: DATABASE_URL, or else the embedded server of `make run` (started by
+# bin/embedded-postgres) through its unix socket under PAVED_DATA_DIR.
 _database_url = env_str("DATABASE_URL", "")
+PAVED_EMBEDDED_DATABASE = not _database_url
 if _database_url:
     DATABASES = {"default": environ.Env.db_url_config(_database_url)}
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("PAVED_DB_CONN_MAX_AGE", 60))
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            f"DATABASE_URL names a {DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]} database; "
+            "Paved runs on PostgreSQL only (postgres://user:password@host:5432/dbname), "
+            "or leave DATABASE_URL unset for the embedded PostgreSQL of `make run`."
+        )
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": PAVED_DATA_DIR / "paved.sqlite3",
-            "OPTIONS": {
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
-                ),
-            },
-        }
-    }
-PAVED_EMBEDDED_DATABASE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    DATABASES = {"default": embedded_postgres.connection_settings(PAVED_DATA_DIR)}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("PAVED_DB_CONN_MAX_AGE", 60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 
 # --- Cache --------------------------------------------------------------------------------
 _redis_url = env_str("REDIS_URL", "")

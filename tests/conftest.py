@@ -185,8 +185,6 @@ def worker_env(tmp_path: Path) -> dict[str, str]:
     """Environment for a worker subprocess that shares this test's database and broker."""
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.fail("worker tests need PostgreSQL: run them through `make test`")
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -216,6 +214,46 @@ def celery_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[Worker
         yield worker
     finally:
         worker.stop()
+
+
+@pytest.fixture
+def server_tmp() -> Iterator[Path]:
+    """A temporary directory for an embedded PostgreSQL run as root. Not under pytest's
+    tmp_path: every pytest session that starts makes /tmp/pytest-of-<user> private again,
+    which would lock the server's own account out of its files mid-test."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="paved-test-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def scratch_database_url() -> Iterator[str]:
+    """A new, empty database on the test server for a subprocess that runs its own migrations
+    (the test database lives inside this test's transaction); dropped afterwards."""
+    import secrets
+
+    import psycopg
+    from psycopg import sql
+
+    db = connection.settings_dict
+    name = f"paved_scratch_{secrets.token_hex(4)}"
+    params = {"host": db["HOST"] or "127.0.0.1", "port": db["PORT"] or 5432, "user": db["USER"]}
+    if db.get("PASSWORD"):
+        params["password"] = db["PASSWORD"]
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"postgres://{db['USER']}@{params['host']}:{params['port']}/{name}"
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 30, interval: float = 0.2) -> Any:

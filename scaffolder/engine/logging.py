@@ -29,11 +29,10 @@ def append_log(
     if len(text) > MAX_LINE_LENGTH:
         text = text[:MAX_LINE_LENGTH] + " … (truncated)"
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # A log line need not wait for the WAL flush (~10 ms each on a slow disk): losing the
-            # last lines in a database crash is acceptable; run and step states stay durable.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        # A log line need not wait for the WAL flush (~10 ms each on a slow disk): losing the
+        # last lines in a database crash is acceptable; run and step states stay durable.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         Run.objects.filter(pk=run_id).update(log_seq=F("log_seq") + 1)
         seq = Run.objects.filter(pk=run_id).values_list("log_seq", flat=True).get()
         RunLogLine.objects.create(

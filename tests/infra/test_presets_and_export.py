@@ -113,10 +113,6 @@ def test_v1_compositions_other_than_the_seed_target_the_composite_kind() -> None
 
 def test_export_command_runs_as_a_process(tmp_path: Path) -> None:
     """The real CLI entry point (a separate process on the same database)."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("needs the PostgreSQL test database")
     # The test database is only visible to this transaction; the subprocess path is
     # covered through call_command above. Here: argument errors exit non-zero.
     result = subprocess.run(

@@ -191,9 +191,10 @@ def _dockerfile_collectstatic(env: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def gunicorn(image_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+def gunicorn(image_env: dict[str, str], tmp_path: Path, scratch_database_url: str) -> Iterator[str]:
+    image_env["DATABASE_URL"] = scratch_database_url
     _dockerfile_collectstatic(image_env)
-    # The migration Job's command (here against SQLite in the throwaway data dir).
+    # The migration Job's command (here against a new, empty database).
     subprocess.run([str(ENTRYPOINT), "migrate", "-v", "0"], env=image_env, check=True, timeout=180)
     port = free_port()
     log = (tmp_path / "gunicorn.log").open("wb")

@@ -172,7 +172,7 @@ def test_check_deploy_complains_about_embedded_defaults(tmp_path: Path) -> None:
     out = result.stderr + result.stdout
     for check_id, words in [
         ("paved.E001", "SECRET_KEY was generated"),
-        ("paved.E002", "embedded SQLite"),
+        ("paved.E002", "embedded PostgreSQL"),
         ("paved.E003", "filesystem transport"),
     ]:
         assert check_id in out

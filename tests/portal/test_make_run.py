@@ -1,8 +1,9 @@
-"""`make run` on the embedded stack: URL and demo login printed, web answers, the worker runs a
-demo run through the filesystem broker, and Ctrl-C (SIGINT to the process group) stops all.
+"""`make run` on the embedded stack: the embedded PostgreSQL starts, URL and demo login are
+printed, web answers, the worker runs a demo run through the filesystem broker, and Ctrl-C
+(SIGINT to the process group) stops all, the database included.
 
 This starts the real Makefile target in a throwaway PAVED_DATA_DIR on a free port; it takes
-about half a minute (migrations and demo data on SQLite).
+about half a minute (a new PostgreSQL cluster, migrations and demo data).
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import requests
 
+from portal.lib import embedded_postgres
 from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,9 +94,9 @@ class MakeRun:
 
 
 @pytest.fixture
-def make_run(tmp_path: Path) -> Iterator[MakeRun]:
+def make_run(tmp_path: Path, server_tmp: Path) -> Iterator[MakeRun]:
     port = free_port()
-    env = embedded_env(tmp_path / "data", port)
+    env = embedded_env(server_tmp / "data", port)
     log = tmp_path / "make-run.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -116,6 +118,15 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             proc.wait(10)
+        # The database is detached from make: a failed test must not leave it running.
+        subprocess.run(
+            [sys.executable, "bin/embedded-postgres", "stop"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
 
 
 def _healthy(url: str) -> bool:
@@ -135,6 +146,8 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(make_run: MakeRun) -> No
     assert f"http://127.0.0.1:{make_run.port}/" in out
     assert "alice / paved-demo" in out
 
+    assert "PostgreSQL 18" in out
+    assert "ready in" in out
     ready = requests.get(f"{make_run.url}/readyz", timeout=15).json()
     assert ready == {"status": "ok", "database": "embedded", "broker": "embedded", "problems": []}
 
@@ -156,11 +169,15 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(make_run: MakeRun) -> No
     match = re.search(rf"Started run #(\d+): {re.escape(make_run.url)}/runs/(\d+)/", started)
     assert match, started
     run_id = int(match.group(1))
-    database = Path(make_run.env["PAVED_DATA_DIR"]) / "paved.sqlite3"
+    layout = embedded_postgres.layout(Path(make_run.env["PAVED_DATA_DIR"]))
 
     def run_status() -> str:
-        with sqlite3.connect(database, timeout=10) as db:
-            row = db.execute("SELECT status FROM scaffolder_run WHERE id = ?", (run_id,)).fetchone()
+        with psycopg.connect(
+            host=str(layout.socket_dir), user="postgres", dbname="paved", connect_timeout=10
+        ) as db:
+            row = db.execute(
+                "SELECT status FROM scaffolder_run WHERE id = %s", (run_id,)
+            ).fetchone()
         return str(row[0])
 
     wait_for(lambda: run_status() in {"succeeded", "failed", "cancelled"}, timeout=60)
@@ -186,3 +203,7 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(make_run: MakeRun) -> No
         assert re.search(rf"{name} stopped", out), out[-2000:]
     # Cleanly: every process finished its own shutdown within honcho's grace period.
     assert "sending SIGKILL" not in out, out[-2000:]
+    # The database stopped last (pg_ctl detaches the server, so it is no descendant of make).
+    server_log = (layout.root / "server.log").read_text(errors="replace")
+    assert not (layout.pgdata / "postmaster.pid").exists(), out[-800:] + server_log[-1500:]
+    assert not layout.socket.exists()

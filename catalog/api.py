@@ -306,6 +306,7 @@ def _location(loc: Location) -> dict[str, str]:
     return {"id": str(loc.pk), "type": loc.type, "target": loc.target}
 
 
+@login_not_required  # each method's view checks its own credentials
 @csrf_exempt  # POST takes a write token only: no cookie, nothing to forge
 @require_http_methods(["GET", "POST"])
 def locations_collection(request: HttpRequest) -> HttpResponse:
@@ -339,6 +340,7 @@ def location_by_entity(request: HttpRequest, kind: str, namespace: str, name: st
 # --- What makes Paved fetch or change locations (tokens with can_write) --------------------------
 
 
+@login_not_required  # each method's view checks its own credentials
 @csrf_exempt  # DELETE takes a write token only: no cookie, nothing to forge
 @require_http_methods(["GET", "DELETE"])
 def location(request: HttpRequest, location_id: str) -> HttpResponse:

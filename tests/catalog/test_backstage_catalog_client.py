@@ -129,11 +129,12 @@ def test_backstage_catalog_client_works_against_paved(
         ["billing", "nested-thing"], ["orders", "refresh-me"], ["shop-web"]]  # fmt: skip
     assert all(p["totalItems"] == 5 for p in pages)
     assert pages[0]["items"][0] == {"metadata": {"name": "billing"}}
-    assert "prevCursor" not in pages[0]["pageInfo"] and "nextCursor" not in pages[-1]["pageInfo"]
+    assert "prevCursor" not in pages[0]["pageInfo"]
+    assert "nextCursor" not in pages[-1]["pageInfo"]
     assert names(out["queryPrevious"]["items"]) == ["orders", "refresh-me"]
     assert names(out["queryFullText"]["items"]) == ["billing"]
     assert out["queryFullText"]["totalItems"] == 1
-    assert sum(out["streamEntities"], []) == [  # streamed in uid order, pages of two
+    assert [name for page in out["streamEntities"] for name in page] == [  # streamed in uid order, pages of two
         e.name for e in Entity.objects.filter(kind="Component").order_by("id")]  # fmt: skip
     assert [len(p) for p in out["streamEntities"]] == [2, 2, 1]
 
@@ -154,7 +155,8 @@ def test_backstage_catalog_client_works_against_paved(
     invalid = out["validateInvalid"]
     assert invalid["valid"] is False
     messages = " ".join(e["message"] for e in invalid["errors"])
-    assert "metadata.name" in messages and "spec.owner" in messages
+    assert "metadata.name" in messages
+    assert "spec.owner" in messages
 
     # Locations: a read token is refused, the admin's token analyzes, dry-runs and registers.
     assert out["addLocationReadToken"]["ok"] is False
@@ -164,9 +166,11 @@ def test_backstage_catalog_client_works_against_paved(
         ("brand-new", False)]  # fmt: skip
     assert analyzed[0]["location"] == {"type": "file", "target": str(new_file)}
     dry = out["addLocationDryRun"]
-    assert dry["exists"] is False and names(dry["entities"]) == ["brand-new"]
+    assert dry["exists"] is False
+    assert names(dry["entities"]) == ["brand-new"]
     added = out["addLocation"]
-    assert added["location"]["type"] == "file" and added["location"]["target"] == str(new_file)
+    assert added["location"]["type"] == "file"
+    assert added["location"]["target"] == str(new_file)
     assert names(added["entities"]) == ["brand-new"]
     assert out["addLocationAgain"]["status"] == 409
     assert out["getLocationById"] == added["location"]

@@ -131,7 +131,16 @@ def parse_filters(values: Iterable[str]) -> Q:
 # --- Field selection and serialization ----------------------------------------------------------
 
 # Loaded for every answer: what the envelope and `metadata.uid/etag` are built from.
-_BASE_COLUMNS = ("id", "kind", "namespace", "name", "api_version", "etag", "processing_errors")
+_BASE_COLUMNS = (
+    "id",
+    "kind",
+    "namespace",
+    "name",
+    "ref",
+    "api_version",
+    "etag",
+    "processing_errors",
+)
 # metadata keys that come from columns, so `fields` naming only these never loads the JSON.
 _METADATA_COLUMNS = {"name", "namespace", "uid", "etag"}
 

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> None:
     client.force_login(user)
     sample = Entity.objects.filter(kind="Component").order_by("id")[entities // 3]
     group = Entity.objects.filter(kind="Group").order_by("id")[5]
-    pages = {
+    pages: dict[str, tuple[str, dict[str, Any]]] = {
         "list (unfiltered)": ("/catalog/", {}),
         "list (filtered)": ("/catalog/", {"kind": "component", "type": "service",
                                           "lifecycle": "production"}),
@@ -104,7 +105,11 @@ def run(args: argparse.Namespace) -> None:
                                                          "fields": "kind,metadata.name"}),
     }  # fmt: skip
     # Later by-query pages, through the cursors (20 per page): must cost what the first does.
-    cursor_page = {"filter": "kind=component", "orderField": "metadata.name,asc", "limit": 20}
+    cursor_page: dict[str, Any] = {
+        "filter": "kind=component",
+        "orderField": "metadata.name,asc",
+        "limit": 20,
+    }
     for target in (50, 300):
         body = client.get("/api/catalog/entities/by-query", cursor_page).json()
         for _ in range(target - 1):

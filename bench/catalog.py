@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> None:
     client.force_login(user)
     sample = Entity.objects.filter(kind="Component").order_by("id")[entities // 3]
     group = Entity.objects.filter(kind="Group").order_by("id")[5]
-    pages = {
+    pages: dict[str, tuple[str, dict[str, Any]]] = {
         "list (unfiltered)": ("/catalog/", {}),
         "list (filtered)": ("/catalog/", {"kind": "component", "type": "service",
                                           "lifecycle": "production"}),
@@ -92,8 +93,36 @@ def run(args: argparse.Namespace) -> None:
         "entity relations tab": (f"/catalog/default/component/{sample.name}/", {"tab": "relations"}),
         "group page": (f"/catalog/default/group/{group.name}/", {}),
         "api by-name": (f"/api/catalog/entities/by-name/component/default/{sample.name}", {}),
+        "api by-query p1": ("/api/catalog/entities/by-query", {"filter": "kind=component",
+                                                              "orderField": "metadata.name,asc"}),
+        "api by-query p1 fields": ("/api/catalog/entities/by-query", {
+            "filter": "kind=component", "orderField": "metadata.name,asc",
+            "fields": "kind,metadata.namespace,metadata.name"}),
+        "api by-query text": ("/api/catalog/entities/by-query", {
+            "fullTextFilterTerm": "ledger", "fullTextFilterFields": "metadata.name,metadata.title"}),
+        "api list 500": ("/api/catalog/entities", {"filter": "kind=component", "limit": 500}),
+        "api list 500 fields": ("/api/catalog/entities", {"filter": "kind=component", "limit": 500,
+                                                         "fields": "kind,metadata.name"}),
     }  # fmt: skip
-    print(f"\n{'page':24} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+    # Later by-query pages, through the cursors (20 per page): must cost what the first does.
+    cursor_page: dict[str, Any] = {
+        "filter": "kind=component",
+        "orderField": "metadata.name,asc",
+        "limit": 20,
+    }
+    for target in (50, 300):
+        body = client.get("/api/catalog/entities/by-query", cursor_page).json()
+        for _ in range(target - 1):
+            body = client.get(
+                "/api/catalog/entities/by-query",
+                {"cursor": body["pageInfo"]["nextCursor"], "limit": 20},
+            ).json()
+        pages[f"api by-query p{target}"] = (
+            "/api/catalog/entities/by-query",
+            {"cursor": body["pageInfo"]["nextCursor"], "limit": 20},
+        )
+    refs = list(Entity.objects.order_by("-id").values_list("ref", flat=True)[:1000])
+    print(f"\n{'page':24} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}  {'size':>11}")
     for label, (url, params) in pages.items():
         headers = {"HX-Request": "true"} if "htmx" in label else {}
         client.get(url, params, headers=headers)  # warm up
@@ -108,7 +137,25 @@ def run(args: argparse.Namespace) -> None:
             client.get(url, params, headers=headers)
         p50 = statistics.median(times)
         p95 = statistics.quantiles(times, n=20)[18]
-        print(f"{label:24} {p50:8.1f} {p95:8.1f} {len(queries):8d}")
+        print(f"{label:24} {p50:8.1f} {p95:8.1f} {len(queries):8d}  {len(response.content):>9,} B")
+    import json
+
+    for label, body in (
+        ("api by-refs 1000", {"entityRefs": refs}),
+        ("api by-refs 1000 fields", {"entityRefs": refs, "fields": ["metadata.name"]}),
+    ):
+        payload = json.dumps(body)
+        times = []
+        for _ in range(args.requests // 3):
+            started = time.perf_counter()
+            response = client.post(
+                "/api/catalog/entities/by-refs", payload, content_type="application/json"
+            )
+            times.append((time.perf_counter() - started) * 1000)
+        with CaptureQueriesContext(connection) as queries:
+            client.post("/api/catalog/entities/by-refs", payload, content_type="application/json")
+        p50, p95 = statistics.median(times), statistics.quantiles(times, n=20)[18]
+        print(f"{label:24} {p50:8.1f} {p95:8.1f} {len(queries):8d}  {len(response.content):>9,} B")
 
 
 if __name__ == "__main__":

@@ -138,13 +138,13 @@ class ExtraKindAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked")
-    list_filter = ("revoked",)
+    list_display = ("name", "user", "prefix", "can_write", "created_at", "last_used_at", "revoked")
+    list_filter = ("revoked", "can_write")
     search_fields = ("name", "user__username", "prefix")
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     readonly_fields = ("prefix", "last_used_at")
-    fields = ("name", "user", "revoked", "prefix", "last_used_at")
+    fields = ("name", "user", "can_write", "revoked", "prefix", "last_used_at")
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         if not change:

@@ -234,7 +234,10 @@ class Relation(models.Model):
 
 
 class ApiToken(models.Model):
-    """A token for the read-only catalog API; only its SHA-256 hash is stored."""
+    """A token for the catalog API; only its SHA-256 hash is stored.
+
+    Every token reads. Only a token issued with `can_write` may make Paved fetch or change
+    locations (register, analyze, refresh, delete), and then only as its user may."""
 
     name = models.CharField(max_length=100)
     user = models.ForeignKey(
@@ -247,6 +250,13 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
+    can_write = models.BooleanField(
+        default=False,
+        help_text=(
+            "Also register, analyze, refresh and delete catalog locations through the API, "
+            "with the rights of its user."
+        ),
+    )
 
     class Meta:
         ordering = ["-created_at"]

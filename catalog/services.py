@@ -200,10 +200,39 @@ class LocationRefused(ValueError):
     """A location that needs a URL Paved may not fetch; nothing of it is registered."""
 
 
-def register_and_refresh(*, target: Target, actor: User | None) -> tuple[Location, IngestResult]:
+def location_target(type_: str, target: str) -> Target:
+    """A `{type, target}` pair as the API sends it (Backstage's location input)."""
+    if type_ not in (FILE, URL, REPO):
+        raise ValueError(f"unknown location type {type_[:30]!r}; use url, repo or file")
+    value = target.strip()
+    if not value or "\x00" in value:
+        raise ValueError("the location target must be a non-empty text")
+    if type_ == URL and not value.startswith(("http://", "https://")):
+        raise ValueError(f"{value[:200]!r} is not an http(s) URL")
+    if type_ == REPO and not _REPO_RE.fullmatch(value.partition("#")[0]):
+        raise ValueError(f"{value[:200]!r} is not owner/name[/path] of a repository")
+    return parse_location_input(f"{type_}:{value}")
+
+
+def registration_refusal(*, target: Target, actor: User | None) -> str:
+    """Why `actor` may not register `target` at all ("" when they may): files on the portal
+    server are the platform team's alone."""
+    if target.type == FILE and actor is not None and not actor.is_staff:
+        return (
+            "Only platform admins may register files on the portal server; "
+            "paste a URL or owner/name of a repository."
+        )
+    return ""
+
+
+def register_and_refresh(
+    *, target: Target, actor: User | None, read: ReadResult | None = None
+) -> tuple[Location, IngestResult]:
     """The Register page's confirm: read once, refuse the whole location if any URL it needs
-    is not one Paved may fetch from, else register it and store what was read."""
-    read = preview_location(target=target, actor=actor)
+    is not one Paved may fetch from, else register it and store what was read. `read` is a
+    fresh read of `target` for `actor` (a preview just made), so it is not fetched twice."""
+    if read is None:
+        read = preview_location(target=target, actor=actor)
     if read.refused:
         raise LocationRefused(read.refused[0])
     location = register_location(target=target, actor=actor)
@@ -234,6 +263,53 @@ def register_location(*, target: Target, actor: User | None) -> Location:
             after={"type": target.type, "target": target.target},
         )
     return location
+
+
+def may_manage_location(user: User, location: Location) -> bool:
+    """Refreshing or deleting a location: platform admins, and whoever registered it."""
+    return user.is_staff or (
+        location.created_by_id is not None and location.created_by_id == user.pk
+    )
+
+
+def delete_location(*, location: Location, actor: User) -> int:
+    """Unregister a location and delete the entities it provided, as Backstage does.
+
+    They are deleted rather than left behind: an entity without a location reads as one the
+    platform team saved in Paved, which a developer's location must never become."""
+    if not may_manage_location(actor, location):
+        raise PermissionDenied(
+            "Only platform admins and the person who registered a location may delete it."
+        )
+    with transaction.atomic():
+        locked = Location.objects.select_for_update().filter(pk=location.pk).first()
+        if locked is None:
+            return 0
+        deleted = Entity.objects.filter(location=locked).count()
+        Entity.objects.filter(location=locked).delete()
+        audit.record(
+            actor=actor,
+            action="catalog.location.deleted",
+            target=locked,
+            before={"type": locked.type, "target": locked.target, "entities": deleted},
+        )
+        locked.delete()
+    logger.info("deleted catalog location %s and its %d entities", location, deleted)
+    return deleted
+
+
+def refresh_entity(*, entity: Entity, actor: User) -> IngestResult | None:
+    """Re-read the location an entity came from, now. None for an entity saved in Paved (there
+    is nothing to re-read)."""
+    location = entity.location
+    if location is None:
+        return None
+    if not may_manage_location(actor, location):
+        raise PermissionDenied(
+            "Only platform admins and the person who registered its location may refresh "
+            f"{entity.ref}."
+        )
+    return refresh_location(location=location)
 
 
 def approve_location(*, location: Location, actor: User) -> None:

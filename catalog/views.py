@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.apidocs import summarize_openapi
 from catalog.graph import build_graph, entity_url
-from catalog.ingestion import FILE
 from catalog.models import Entity, make_ref
 from catalog.observability import component_links
 from catalog.queries import (
@@ -29,6 +28,7 @@ from catalog.services import (
     parse_location_input,
     preview_location,
     register_and_refresh,
+    registration_refusal,
 )
 from catalog.tabs import extra_tabs_for
 from catalog.techdocs import docs_page, has_docs
@@ -188,11 +188,9 @@ def register(request: HttpRequest) -> HttpResponse:
     ctx["value"] = value
     try:
         target = parse_location_input(value)
-        if target.type == FILE and not request.user.is_staff:
-            raise ValueError(
-                "Only platform admins may register files on the portal server; "
-                "paste a URL or owner/name of a repository."
-            )
+        refusal = registration_refusal(target=target, actor=request.user)  # type: ignore[arg-type]
+        if refusal:
+            raise ValueError(refusal)
     except ValueError as exc:
         ctx["error"] = str(exc)
         return render_page(request, "catalog/register.html", ctx, partial="form", status=422)

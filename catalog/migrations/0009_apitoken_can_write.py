@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0007_location_approval'),
+        ('catalog', '0008_search_index_in_meta'),
     ]
 
     operations = [

@@ -1,12 +1,14 @@
 // Re-extract the JSON Schemas that @backstage/catalog-model and @backstage/plugin-scaffolder-common
 // publish (bundled in their dist/ as JS modules) into catalog/schemas/backstage/ as plain JSON,
 // and record the package versions in versions.json. Run with: bin/backstage-node refresh-schemas.cjs
+// (`--out DIR` writes elsewhere; the tests use it to check the vendored copy is unchanged).
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..', '..');
-const out = path.join(root, 'catalog', 'schemas', 'backstage');
+const outFlag = process.argv.indexOf('--out');
+const out = outFlag > -1 ? path.resolve(process.argv[outFlag + 1]) : path.join(root, 'catalog', 'schemas', 'backstage');
 const packages = [
   ['@backstage/catalog-model', 'dist/schema'],
   ['@backstage/plugin-scaffolder-common', 'dist'],

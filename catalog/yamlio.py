@@ -1,9 +1,10 @@
-"""YAML read the way Backstage reads it: YAML 1.2 core schema, duplicate keys are errors.
+"""YAML read the way Backstage reads it: YAML 1.2 core schema, duplicate keys are errors, keys
+are strings.
 
 PyYAML implements YAML 1.1, where `no`/`off` are booleans and `2025-03-14` is a date; Backstage
 (the `yaml` npm package) uses the 1.2 core schema, where both stay strings. We keep libyaml's C
-parser for speed (10,000 documents in a few hundred milliseconds) and swap only the resolvers and
-the mapping constructor, which run in Python either way.
+parser for speed (10,000 documents in a few hundred milliseconds): it composes the nodes, and our
+own code turns them into values (`_build`), as the `yaml` package's `toJSON()` would.
 """
 
 from __future__ import annotations
@@ -19,92 +20,6 @@ from yaml.constructor import ConstructorError
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_FILE_BYTES = 8 * 1024 * 1024  # files larger than this are refused, not parsed
-
-
-class Yaml12Loader(_Base):
-    """SafeLoader with YAML 1.2 core schema resolvers and duplicate-key detection."""
-
-    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if not isinstance(node, yaml.MappingNode):
-            raise ConstructorError(
-                None, None, f"expected a mapping, found {node.id}", node.start_mark
-            )
-        mapping: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                hash(key)
-            except TypeError:
-                raise ConstructorError(
-                    "while reading a mapping",
-                    node.start_mark,
-                    "a mapping key must be a plain value, not a list or mapping",
-                    key_node.start_mark,
-                ) from None
-            if key in mapping:
-                raise ConstructorError(
-                    "while reading a mapping",
-                    node.start_mark,
-                    f"duplicate key {key!r} (each key may appear only once)",
-                    key_node.start_mark,
-                )
-            mapping[key] = self.construct_object(value_node, deep=deep)
-        return mapping
-
-
-def _construct_int(loader: Yaml12Loader, node: yaml.ScalarNode) -> int:
-    value = str(loader.construct_scalar(node))
-    if value.startswith("0o"):
-        return int(value[2:], 8)
-    if value.startswith("0x"):
-        return int(value[2:], 16)
-    return int(value, 10)
-
-
-def _construct_float(loader: Yaml12Loader, node: yaml.ScalarNode) -> float:
-    value = str(loader.construct_scalar(node)).lower()
-    if value.endswith(".inf"):
-        return float("-inf") if value.startswith("-") else float("inf")
-    if value == ".nan":
-        return float("nan")
-    return float(value)
-
-
-def _construct_bool(loader: Yaml12Loader, node: yaml.ScalarNode) -> bool:
-    return str(loader.construct_scalar(node)).lower() == "true"
-
-
-Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-Yaml12Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
-Yaml12Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
-Yaml12Loader.add_constructor("tag:yaml.org,2002:map", Yaml12Loader.construct_yaml_map)
-# The 1.1-only tags (timestamp, merge, binary, omap, set, ...) keep PyYAML's constructors but are
-# only reached when written explicitly (`!!timestamp`); nothing resolves to them implicitly.
-
-# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
-Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
-)
-Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
-Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
-    list("-+0123456789"),
-)
-Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?(?:\.inf|\.Inf|\.INF)|\.nan|\.NaN|\.NAN)$"
-    ),
-    list("-+0123456789."),
-)
 
 
 @dataclass(frozen=True)

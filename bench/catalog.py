@@ -56,15 +56,17 @@ def bench_validation(args: argparse.Namespace) -> None:
     from catalog.validation import validate_entity
 
     docs = generate(args.entities, args.groups)
-    best = float("inf")
+    best = best_cpu = float("inf")
     for _ in range(5):
         batch = copy.deepcopy(docs)  # validation may fill in defaults; start fresh each time
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         invalid = sum(not validate_entity(doc).valid for doc in batch)
         best = min(best, time.perf_counter() - started)
+        best_cpu = min(best_cpu, time.process_time() - started_cpu)
+    # CPU time too: on a shared machine the wall clock mostly measures the other jobs.
     print(
         f"validation:            {best:6.3f} s  {len(docs) / best:8,.0f} documents/s  "
-        f"({len(docs):,} documents, {invalid} invalid; best of 5)"
+        f"({len(docs):,} documents, {invalid} invalid; best of 5; CPU {best_cpu:.3f} s)"
     )
 
 

@@ -20,6 +20,7 @@ class DocumentReport:
     kind: str | None
     name: str | None
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -33,6 +34,7 @@ class DocumentReport:
             "name": self.name,
             "valid": self.valid,
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
 
@@ -60,6 +62,7 @@ def check_text(
                 kind=verdict.kind,
                 name=verdict.name,
                 errors=[str(e) for e in verdict.errors],
+                warnings=list(doc.warnings),
             )
         )
     return reports

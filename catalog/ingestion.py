@@ -172,6 +172,7 @@ class ProcessedEntity:
     source: str
     relations: list[RelationRow] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def etag(self) -> str:
@@ -210,6 +211,7 @@ class ProcessedEntity:
             "metadata": meta,
             "spec": spec,
             "source": self.source[:1000],
+            "processing_warnings": self.warnings,
             "search_text": " ".join(
                 [
                     self.name,
@@ -364,6 +366,7 @@ def read_location(
                 source=source,
                 relations=verdict.relations,
                 errors=[f"document {doc.index} of {source}: {e}" for e in errors],
+                warnings=[f"document {doc.index} of {source}: {w}" for w in doc.warnings],
             )
             if kind == "Location" and not errors:
                 spec = doc.data.get("spec") or {}

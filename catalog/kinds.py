@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import DatabaseError
 
-from catalog.validation import KindSchema
+from catalog.jsonschemas import KindSchema, extra_kind
 
 
 def extra_kind_schemas() -> dict[str, KindSchema]:
@@ -18,6 +18,6 @@ def extra_kind_schemas() -> dict[str, KindSchema]:
     schemas = {}
     for row in rows:
         versions = tuple(v.strip() for v in row.api_versions.split(",") if v.strip())
-        required = {f.strip(): "any" for f in row.required_spec_fields.split(",") if f.strip()}
-        schemas[row.kind] = KindSchema(row.kind, versions, required, {}, row.description)
+        required = [f.strip() for f in row.required_spec_fields.split(",") if f.strip()]
+        schemas[row.kind] = extra_kind(row.kind, versions, required, row.description)
     return schemas

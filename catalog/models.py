@@ -136,6 +136,8 @@ class Entity(models.Model):
     )
     etag = models.CharField(max_length=64, blank=True, help_text="hash of the processed entity")
     processing_errors = models.JSONField(default=list, blank=True)
+    # Read and stored, but not exactly as written (e.g. a list used as a mapping key).
+    processing_warnings = models.JSONField(default=list, blank=True)
     orphaned_at = models.DateTimeField(null=True, blank=True, db_index=True)
     search_text = models.TextField(blank=True, help_text="what free-text search looks at")
 

@@ -463,7 +463,7 @@ def refresh_location(*, location: Location, read: ReadResult | None = None) -> I
 _UPDATE_FIELDS = [
     "kind", "namespace", "name", "api_version", "title", "description", "spec_type",
     "lifecycle", "owner_ref", "tags", "metadata", "spec", "source", "search_text", "etag",
-    "processing_errors", "location", "orphaned_at", "updated_at",
+    "processing_errors", "processing_warnings", "location", "orphaned_at", "updated_at",
 ]  # fmt: skip
 
 
@@ -534,9 +534,9 @@ def rebuild_relations(*, refs: list[str], new_refs: list[str] = ()) -> int:  # t
 _ENTITY_COLUMNS = [
     "kind", "namespace", "name", "ref", "api_version", "title", "description", "spec_type",
     "lifecycle", "owner_ref", "tags", "metadata", "spec", "source", "search_text", "etag",
-    "processing_errors", "location_id", "created_at", "updated_at",
+    "processing_errors", "processing_warnings", "location_id", "created_at", "updated_at",
 ]  # fmt: skip
-_JSON_COLUMNS = {"tags", "metadata", "spec", "processing_errors"}
+_JSON_COLUMNS = {"tags", "metadata", "spec", "processing_errors", "processing_warnings"}
 
 
 def insert_entities(rows: list[dict[str, Any]]) -> None:

@@ -1,19 +1,25 @@
-"""Backstage's entity rules, in pure Python (no Django), fast enough for 10,000 documents.
+"""Backstage's entity rules (no Django), fast enough for 10,000 documents.
 
-Sources: @backstage/catalog-model 1.10.3 (KubernetesValidatorFunctions, CommonValidatorFunctions,
-FieldFormatEntityPolicy, the kind JSON schemas, ref.ts, location/helpers.ts) — see
-docs/catalog.md. Unlike Backstage, which stops at the first failing field, we report every
-problem we find, each as "<field path>: <what is wrong> (<rule>)".
+The envelope and the built-in kinds are checked against the JSON Schemas Backstage publishes
+(catalog.jsonschemas); around them, Backstage's entity policies are small functions here: default
+namespace, no foreign root fields, field formats (KubernetesValidatorFunctions,
+CommonValidatorFunctions, FieldFormatEntityPolicy), plus references (ref.ts, location/helpers.ts)
+and relations. Sources: @backstage/catalog-model 1.10.3, see docs/catalog.md. Unlike Backstage,
+which stops at the first failing field, we report every problem, each as "<field path>: <what is
+wrong>".
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
+from catalog.jsonschemas import CORE_KINDS, KindSchema, envelope, problems
 from portal.lib.links import is_safe_link, link_scheme
+
+__all__ = ["CORE_KINDS", "KindSchema"]
 
 # --- Field formats ------------------------------------------------------------------------------
 
@@ -286,171 +292,23 @@ def parse_location_ref(ref: str) -> LocationRef:
 
 # --- Kinds --------------------------------------------------------------------------------------
 
-CORE_API_VERSIONS = ("backstage.io/v1alpha1", "backstage.io/v1beta1")
-TEMPLATE_API_VERSIONS = ("scaffolder.backstage.io/v1beta3",)
-
-# field -> type: "str", "[str]", "obj", "[obj]", "enum:a|b", "any", "obj|[any]"
-_S, _L, _O = "str", "[str]", "obj"
-
-
-@dataclass(frozen=True)
-class KindSchema:
-    """What a kind requires and allows in `spec` (extra spec keys are always allowed)."""
-
-    kind: str
-    api_versions: tuple[str, ...]
-    required: dict[str, str] = field(default_factory=dict)
-    optional: dict[str, str] = field(default_factory=dict)
-    description: str = ""
-
-
-CORE_KINDS: dict[str, KindSchema] = {
-    k.kind: k
-    for k in [
-        KindSchema(
-            "Component",
-            CORE_API_VERSIONS,
-            {"type": _S, "lifecycle": _S, "owner": _S},
-            {
-                "system": _S,
-                "subcomponentOf": _S,
-                "providesApis": _L,
-                "consumesApis": _L,
-                "dependsOn": _L,
-                "dependencyOf": _L,
-            },
-        ),
-        KindSchema(
-            "API",
-            CORE_API_VERSIONS,
-            {"type": _S, "lifecycle": _S, "owner": _S, "definition": _S},
-            {"system": _S},
-        ),
-        KindSchema(
-            "Resource",
-            CORE_API_VERSIONS,
-            {"type": _S, "owner": _S},
-            {"system": _S, "dependsOn": _L, "dependencyOf": _L},
-        ),
-        KindSchema("System", CORE_API_VERSIONS, {"owner": _S}, {"domain": _S, "type": _S}),
-        KindSchema("Domain", CORE_API_VERSIONS, {"owner": _S}, {"subdomainOf": _S, "type": _S}),
-        KindSchema(
-            "Group",
-            CORE_API_VERSIONS,
-            {"type": _S, "children": "[str]*"},
-            {"profile": "profile", "parent": _S, "members": "[str]*"},
-        ),
-        KindSchema("User", CORE_API_VERSIONS, {"memberOf": "[str]*"}, {"profile": "profile"}),
-        KindSchema(
-            "Location",
-            CORE_API_VERSIONS,
-            {},
-            {"type": _S, "target": _S, "targets": _L, "presence": "enum:required|optional"},
-        ),
-        KindSchema(
-            "Template",
-            TEMPLATE_API_VERSIONS,
-            {"type": _S, "steps": "steps"},
-            {
-                "owner": _S,
-                "lifecycle": _S,
-                "parameters": "obj|[any]",
-                "output": _O,
-                "secrets": _O,
-                "presentation": _O,
-            },
-        ),
-    ]
-}
-
-
-def _check_type(path: str, value: Any, type_: str, errors: list[FieldError]) -> None:
-    if type_ == _S:
-        if not isinstance(value, str) or not value:
-            errors.append(FieldError(path, f"must be a non-empty string, found {_show(value)}"))
-    elif type_ in (_L, "[str]*"):
-        if not isinstance(value, list):
-            errors.append(FieldError(path, f"must be a list of strings, found {_show(value)}"))
-            return
-        for i, item in enumerate(value):
-            if not isinstance(item, str) or not item:
-                errors.append(
-                    FieldError(f"{path}.{i}", f"must be a non-empty string, found {_show(item)}")
-                )
-    elif type_ == _O:
-        if not isinstance(value, dict):
-            errors.append(FieldError(path, f"must be a mapping, found {_show(value)}"))
-    elif type_ == "obj|[any]":
-        if not isinstance(value, dict | list):
-            errors.append(FieldError(path, f"must be a mapping or a list, found {_show(value)}"))
-    elif type_.startswith("enum:"):
-        allowed = type_[5:].split("|")
-        if value not in allowed:
-            errors.append(
-                FieldError(path, f"must be one of {', '.join(allowed)}, found {_show(value)}")
-            )
-    elif type_ == "profile":
-        if not isinstance(value, dict):
-            errors.append(FieldError(path, f"must be a mapping, found {_show(value)}"))
-            return
-        for key in ("displayName", "email", "picture"):
-            if key in value and (not isinstance(value[key], str) or not value[key]):
-                errors.append(
-                    FieldError(
-                        f"{path}.{key}", f"must be a non-empty string, found {_show(value[key])}"
-                    )
-                )
-    elif type_ == "steps":
-        if not isinstance(value, list):
-            errors.append(FieldError(path, f"must be a list of steps, found {_show(value)}"))
-            return
-        for i, step in enumerate(value):
-            if not isinstance(step, dict):
-                errors.append(FieldError(f"{path}.{i}", f"must be a mapping, found {_show(step)}"))
-            elif not isinstance(step.get("action"), str) or not step.get("action"):
-                errors.append(FieldError(f"{path}.{i}.action", "is required (a non-empty string)"))
+PLACEHOLDERS = ("$text", "$json", "$yaml")
 
 
 def _is_placeholder(value: Any) -> bool:
     return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in PLACEHOLDERS
 
 
-PLACEHOLDERS = ("$text", "$json", "$yaml")
-
-
 def validate_kind(entity: Mapping[str, Any], schema: KindSchema, errors: list[FieldError]) -> None:
-    """The kind's JSON schema: apiVersion, spec present, required/optional spec field types."""
-    api_version = entity.get("apiVersion")
-    if api_version not in schema.api_versions:
-        errors.append(
-            FieldError(
-                "apiVersion",
-                f"{schema.kind} entities use {' or '.join(schema.api_versions)}, "
-                f"found {_show(api_version)}",
-            )
-        )
-    spec = entity.get("spec")
-    if spec is None:
-        errors.append(FieldError("spec", f"is required for {schema.kind} entities"))
+    """The kind's published schema (apiVersion, spec and its fields), every violation reported
+    (except on fields already reported by the envelope)."""
+    compiled = schema.compiled_for(entity)
+    if compiled.accepts(entity):
         return
-    if not isinstance(spec, dict):
-        errors.append(FieldError("spec", f"must be a mapping, found {_show(spec)}"))
-        return
-    required = schema.required
-    if schema.kind == "API" and spec.get("type") == "mcp-server":
-        # API type mcp-server (catalog-model 1.9.0): `remotes` replaces `definition`.
-        required = {k: v for k, v in required.items() if k != "definition"}
-        remotes = spec.get("remotes")
-        if not isinstance(remotes, list):
-            errors.append(FieldError("spec.remotes", "is required for mcp-server APIs (a list)"))
-    for key, type_ in required.items():
-        if key not in spec:
-            errors.append(FieldError(f"spec.{key}", f"is required for {schema.kind} entities"))
-        else:
-            _check_type(f"spec.{key}", spec[key], type_, errors)
-    for key, type_ in schema.optional.items():
-        if key in spec:
-            _check_type(f"spec.{key}", spec[key], type_, errors)
+    reported = {e.path for e in errors}
+    for problem in problems(compiled, entity, _show, kind=schema.kind):
+        if problem.path not in reported:
+            errors.append(FieldError(problem.path, problem.message))
 
 
 # Relation fields: spec field -> (forward, reverse, default kind or None). Order is Backstage's.
@@ -511,8 +369,9 @@ RELATION_PAIRS = {
 RELATION_PAIRS.update({v: k for k, v in list(RELATION_PAIRS.items())})
 
 
-@dataclass(frozen=True)
-class RelationRow:
+class RelationRow(NamedTuple):
+    """One relation row (a tuple: tens of thousands are built per refresh)."""
+
     source: str
     type: str
     target: str
@@ -543,10 +402,10 @@ def derive_relations(
         if key in _SORTED_FIELDS:
             items = sorted(items, key=str)
         for i, item in enumerate(items):
-            path = f"spec.{key}" + (f".{i}" if isinstance(value, list) else "")
             try:
                 target = parse_ref(item, default_kind=default_kind, default_namespace=namespace)
             except RefError as exc:
+                path = f"spec.{key}" + (f".{i}" if isinstance(value, list) else "")
                 hint = (
                     " (dependsOn/dependencyOf entries need a kind, e.g. component:name)"
                     if default_kind is None
@@ -560,110 +419,120 @@ def derive_relations(
     return rows, errors
 
 
-# --- Whole entity -------------------------------------------------------------------------------
+# --- Whole entity: the envelope schema and the policies around it --------------------------------
 
-_ROOT_KEYS = {"apiVersion", "kind", "metadata", "spec"}
+KNOWN_ROOT_FIELDS = ("apiVersion", "kind", "metadata", "spec")
+
+
+def default_namespace(entity: Mapping[str, Any]) -> str:
+    """DefaultNamespaceEntityPolicy: an entity without a namespace is in `default`."""
+    meta = entity.get("metadata")
+    namespace = meta.get("namespace") if isinstance(meta, dict) else None
+    return namespace if isinstance(namespace, str) and namespace else "default"
+
+
+def foreign_root_fields(entity: Mapping[str, Any], reported: set[str]) -> list[FieldError]:
+    """NoForeignRootFieldsEntityPolicy: only apiVersion, kind, metadata and spec at the root.
+
+    `relations` and `status` pass the envelope schema but are written by the catalog itself, so
+    a document that carries them is refused like any other unknown field."""
+    return [
+        FieldError(
+            str(key), "unknown root field; an entity has only apiVersion, kind, metadata and spec"
+        )
+        for key in entity
+        if key not in KNOWN_ROOT_FIELDS and str(key) not in reported
+    ]
+
+
+def field_formats(entity: Mapping[str, Any], reported: set[str]) -> list[FieldError]:
+    """FieldFormatEntityPolicy (makeValidator defaults), plus the portal's safe-link rule.
+
+    Fields the envelope schema already refused (`reported`) are not reported twice. The checks
+    are called directly (not through `check_field`): this runs for every document."""
+    errors: list[FieldError] = []
+
+    def bad(path: str, rule: str, value: object) -> None:
+        if path not in reported:
+            errors.append(_format_error(path, rule, value))
+
+    if not is_valid_api_version(entity.get("apiVersion")):
+        bad("apiVersion", "api_version", entity.get("apiVersion"))
+    if not is_valid_kind(entity.get("kind")):
+        bad("kind", "kind", entity.get("kind"))
+    meta = entity.get("metadata")
+    if not isinstance(meta, dict):
+        return errors
+    if not is_valid_entity_name(meta.get("name")):
+        bad("metadata.name", "entity_name", meta.get("name"))
+    if "namespace" in meta and not is_valid_namespace(meta["namespace"]):
+        bad("metadata.namespace", "namespace", meta["namespace"])
+    for section, key_ok, value_ok, key_rule, value_rule in (
+        ("labels", is_valid_label_key, is_valid_label_value, "label_key", "label_value"),
+        ("annotations", is_valid_annotation_key, is_valid_annotation_value,
+         "annotation_key", "annotation_value"),
+    ):  # fmt: skip
+        values = meta.get(section)
+        if not isinstance(values, dict):
+            continue
+        for k, v in values.items():
+            if not key_ok(k):
+                message = _format_error("", key_rule, k).message
+                errors.append(FieldError(f"metadata.{section}", f"key {message}"))
+            elif not value_ok(v):
+                bad(f"metadata.{section}.{k}", value_rule, v)
+    tags = meta.get("tags")
+    for i, tag in enumerate(tags if isinstance(tags, list) else ()):
+        if not is_valid_tag(tag):
+            bad(f"metadata.tags.{i}", "tag", tag)
+    links = meta.get("links")
+    for i, link in enumerate(links if isinstance(links, list) else ()):
+        if isinstance(link, dict):
+            errors += _link_formats(f"metadata.links.{i}", link, reported)
+    return errors
+
+
+def _link_formats(path: str, link: Mapping[str, Any], reported: set[str]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    url = link.get("url")
+    if f"{path}.url" not in reported:
+        if not is_valid_url(url):
+            errors.append(_format_error(f"{path}.url", "link_url", url))
+        elif not is_safe_link(url):
+            # Links are clicked in the portal: only schemes that open a page or a mail.
+            errors.append(
+                FieldError(
+                    f"{path}.url",
+                    f"{_show(url)} is not allowed: a link must be an http, https or "
+                    f"mailto URL, not {link_scheme(str(url))}: (link_url rule)",
+                )
+            )
+    for opt in ("title", "icon"):
+        value = link.get(opt)
+        blank = not isinstance(value, str) or not value.strip()
+        if opt in link and blank and f"{path}.{opt}" not in reported:
+            errors.append(FieldError(f"{path}.{opt}", "must be a non-empty string"))
+    return errors
 
 
 def validate_envelope(entity: Any) -> list[FieldError]:
-    """Envelope schema, no foreign root fields, and Backstage's field-format policy."""
+    """Backstage's entity policies in its order: the `Entity` schema, no foreign root fields,
+    field formats. Unlike Backstage, which stops at the first, every problem is reported."""
     if not isinstance(entity, dict):
         return [FieldError("", f"expected a mapping at the document root, found {_show(entity)}")]
-    errors: list[FieldError] = []
-    for key in entity:
-        if key not in _ROOT_KEYS and key not in ("relations", "status"):
-            errors.append(
-                FieldError(
-                    str(key),
-                    "unknown root field; an entity has only apiVersion, kind, metadata and spec",
-                )
-            )
-    for key in ("apiVersion", "kind"):
-        if key not in entity or entity[key] is None:
-            errors.append(FieldError(key, "is required"))
-        elif not isinstance(entity[key], str) or not entity[key]:
-            errors.append(
-                FieldError(key, f"must be a non-empty string, found {_show(entity[key])}")
-            )
-        else:
-            rule = "api_version" if key == "apiVersion" else "kind"
-            if not check_field(rule, entity[key]):
-                errors.append(_format_error(key, rule, entity[key]))
-    meta = entity.get("metadata")
-    if meta is None:
-        errors.append(FieldError("metadata", "is required (a mapping with at least a name)"))
-        return errors
-    if not isinstance(meta, dict):
-        errors.append(FieldError("metadata", f"must be a mapping, found {_show(meta)}"))
-        return errors
-    if "spec" in entity and entity["spec"] is not None and not isinstance(entity["spec"], dict):
-        errors.append(FieldError("spec", f"must be a mapping, found {_show(entity['spec'])}"))
-    if meta.get("name") is None:
-        errors.append(FieldError("metadata.name", "is required"))
-    elif not is_valid_entity_name(meta["name"]):
-        errors.append(_format_error("metadata.name", "entity_name", meta["name"]))
-    if "namespace" in meta and not is_valid_namespace(meta["namespace"]):
-        errors.append(_format_error("metadata.namespace", "namespace", meta["namespace"]))
-    for key in ("title", "description", "uid", "etag"):
-        if key in meta and not isinstance(meta[key], str):
-            errors.append(
-                FieldError(f"metadata.{key}", f"must be a string, found {_show(meta[key])}")
-            )
-    for section, key_rule, value_rule in (
-        ("labels", "label_key", "label_value"),
-        ("annotations", "annotation_key", "annotation_value"),
-    ):
-        values = meta.get(section)
-        if values is None:
-            continue
-        if not isinstance(values, dict):
-            errors.append(
-                FieldError(f"metadata.{section}", f"must be a mapping, found {_show(values)}")
-            )
-            continue
-        for k, v in values.items():
-            if not check_field(key_rule, k):
-                errors.append(
-                    FieldError(
-                        f"metadata.{section}", "key " + _format_error("", key_rule, k).message
-                    )
-                )
-            elif not check_field(value_rule, v):
-                errors.append(_format_error(f"metadata.{section}.{k}", value_rule, v))
-    tags = meta.get("tags")
-    if tags is not None:
-        if not isinstance(tags, list):
-            errors.append(FieldError("metadata.tags", f"must be a list, found {_show(tags)}"))
-        else:
-            for i, tag in enumerate(tags):
-                if not is_valid_tag(tag):
-                    errors.append(_format_error(f"metadata.tags.{i}", "tag", tag))
-    links = meta.get("links")
-    if links is not None:
-        if not isinstance(links, list):
-            errors.append(FieldError("metadata.links", f"must be a list, found {_show(links)}"))
-        else:
-            for i, link in enumerate(links):
-                if not isinstance(link, dict):
-                    errors.append(FieldError(f"metadata.links.{i}", "must be a mapping with a url"))
-                    continue
-                url = link.get("url")
-                if not is_valid_url(url):
-                    errors.append(_format_error(f"metadata.links.{i}.url", "link_url", url))
-                elif not is_safe_link(url):
-                    # Links are clicked in the portal: only schemes that open a page or a mail.
-                    errors.append(
-                        FieldError(
-                            f"metadata.links.{i}.url",
-                            f"{_show(url)} is not allowed: a link must be an http, https or "
-                            f"mailto URL, not {link_scheme(str(url))}: (link_url rule)",
-                        )
-                    )
-                for opt in ("title", "icon", "type"):
-                    if opt in link and (not isinstance(link[opt], str) or not link[opt].strip()):
-                        errors.append(
-                            FieldError(f"metadata.links.{i}.{opt}", "must be a non-empty string")
-                        )
+    checked = envelope()
+    if checked.accepts(entity):
+        errors: list[FieldError] = []
+    else:
+        errors = [
+            FieldError(p.path, p.message)
+            for p in problems(checked, entity, _show)
+            # an unknown root field is worded once, by the policy below
+            if not (p.keyword == "additionalProperties" and "." not in p.path)
+        ]
+    reported = {e.path for e in errors}
+    errors += foreign_root_fields(entity, reported)
+    errors += field_formats(entity, reported)
     return errors
 
 
@@ -701,8 +570,7 @@ def validate_entity(
     meta = entity.get("metadata") if isinstance(entity, dict) else None
     meta = meta if isinstance(meta, dict) else {}
     name = meta.get("name") if isinstance(meta.get("name"), str) else None
-    ns_value = meta.get("namespace")
-    namespace: str = ns_value if isinstance(ns_value, str) else "default"
+    namespace = default_namespace(entity) if isinstance(entity, dict) else "default"
     relations: list[RelationRow] = []
     if isinstance(kind, str) and isinstance(entity, dict):
         schema = CORE_KINDS.get(kind) or (extra_kinds or {}).get(kind)

@@ -114,7 +114,12 @@ def entity_detail(request: HttpRequest, namespace: str, kind: str, name: str) ->
         for key, label in CORE_TABS
         if (key != "api" or entity.kind == "API")
         and (key != "docs" or has_docs(entity))
-        and (key != "errors" or entity.processing_errors or entity.orphaned_at)
+        and (
+            key != "errors"
+            or entity.processing_errors
+            or entity.processing_warnings
+            or entity.orphaned_at
+        )
     ]
     ctx: dict[str, Any] = {
         "entity": entity,

@@ -1,13 +1,15 @@
-"""YAML read the way Backstage reads it: YAML 1.2 core schema, duplicate keys are errors.
+"""YAML read the way Backstage reads it: YAML 1.2 core schema, duplicate keys are errors, keys
+are strings.
 
 PyYAML implements YAML 1.1, where `no`/`off` are booleans and `2025-03-14` is a date; Backstage
 (the `yaml` npm package) uses the 1.2 core schema, where both stay strings. We keep libyaml's C
-parser for speed (10,000 documents in a few hundred milliseconds) and swap only the resolvers and
-the mapping constructor, which run in Python either way.
+parser for speed (10,000 documents in a few hundred milliseconds): it composes the nodes, and our
+own code turns them into values (`_build`), as the `yaml` package's `toJSON()` would.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -20,92 +22,6 @@ _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 8 * 1024 * 1024  # files larger than this are refused, not parsed
 
 
-class Yaml12Loader(_Base):
-    """SafeLoader with YAML 1.2 core schema resolvers and duplicate-key detection."""
-
-    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if not isinstance(node, yaml.MappingNode):
-            raise ConstructorError(
-                None, None, f"expected a mapping, found {node.id}", node.start_mark
-            )
-        mapping: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                hash(key)
-            except TypeError:
-                raise ConstructorError(
-                    "while reading a mapping",
-                    node.start_mark,
-                    "a mapping key must be a plain value, not a list or mapping",
-                    key_node.start_mark,
-                ) from None
-            if key in mapping:
-                raise ConstructorError(
-                    "while reading a mapping",
-                    node.start_mark,
-                    f"duplicate key {key!r} (each key may appear only once)",
-                    key_node.start_mark,
-                )
-            mapping[key] = self.construct_object(value_node, deep=deep)
-        return mapping
-
-
-def _construct_int(loader: Yaml12Loader, node: yaml.ScalarNode) -> int:
-    value = str(loader.construct_scalar(node))
-    if value.startswith("0o"):
-        return int(value[2:], 8)
-    if value.startswith("0x"):
-        return int(value[2:], 16)
-    return int(value, 10)
-
-
-def _construct_float(loader: Yaml12Loader, node: yaml.ScalarNode) -> float:
-    value = str(loader.construct_scalar(node)).lower()
-    if value.endswith(".inf"):
-        return float("-inf") if value.startswith("-") else float("inf")
-    if value == ".nan":
-        return float("nan")
-    return float(value)
-
-
-def _construct_bool(loader: Yaml12Loader, node: yaml.ScalarNode) -> bool:
-    return str(loader.construct_scalar(node)).lower() == "true"
-
-
-Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-Yaml12Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
-Yaml12Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
-Yaml12Loader.add_constructor("tag:yaml.org,2002:map", Yaml12Loader.construct_yaml_map)
-# The 1.1-only tags (timestamp, merge, binary, omap, set, ...) keep PyYAML's constructors but are
-# only reached when written explicitly (`!!timestamp`); nothing resolves to them implicitly.
-
-# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
-Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
-)
-Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
-Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
-    list("-+0123456789"),
-)
-Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?(?:\.inf|\.Inf|\.INF)|\.nan|\.NaN|\.NAN)$"
-    ),
-    list("-+0123456789."),
-)
-
-
 @dataclass(frozen=True)
 class YamlDocument:
     """One document of a (possibly multi-document) YAML file."""
@@ -113,6 +29,7 @@ class YamlDocument:
     index: int  # 0-based position in the file, counting null documents too
     data: Any
     line: int  # 1-based line where the document starts
+    warnings: tuple[str, ...] = ()  # read, but not as written (see _build)
 
 
 class YamlError(ValueError):
@@ -180,8 +97,73 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return value  # !!str and unknown tags keep the text
 
 
-def _build(node: yaml.Node, memo: dict[int, Any]) -> Any:
-    """Node graph -> Python values; duplicate keys raise; aliases share values."""
+def _js_number(value: float) -> str:
+    """How JavaScript writes a number (the key Backstage's YAML reader makes of `1.0: x`)."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    text = repr(value)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        sign = "-" if exponent.startswith("-") else "+"
+        text = f"{mantissa.removesuffix('.0')}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+    return text
+
+
+def _key_text(value: Any) -> str:
+    """A scalar key as the JavaScript object key Backstage ends up with."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10**21 else _js_number(float(value))
+    if isinstance(value, float):
+        return _js_number(value)
+    return str(value)
+
+
+def _flow(node: yaml.Node, source: str) -> str:
+    """A collection key written back in YAML flow style, as the `yaml` npm package writes it
+    when it turns such a key into a string: `{ a: 1, b }`, `[ x, "y" ]`; scalars as written."""
+    if isinstance(node, yaml.ScalarNode):
+        if node.style == "'":
+            return "'" + str(node.value).replace("'", "''") + "'"
+        if node.style in ('"', "|", ">"):
+            return json.dumps(node.value, ensure_ascii=False)
+        return str(node.value)
+    if isinstance(node, yaml.SequenceNode):
+        items = [_flow(item, source) for item in node.value]
+        start, end = "[", "]"
+    else:
+        items = []
+        for key_node, value_node in node.value:
+            key = _flow(key_node, source)
+            if isinstance(value_node, yaml.ScalarNode) and value_node.value == "":
+                # `{ a }` (no value written) and `{ a: }` (an empty one) are kept apart
+                between = source[key_node.end_mark.index : value_node.start_mark.index]
+                items.append(f"{key}:" if ":" in between else key)
+            else:
+                items.append(f"{key}: {_flow(value_node, source)}")
+        start, end = "{", "}"
+    if not items:
+        return start + end
+    if sum(len(item) + 2 for item in items) + 2 > 80:  # the package's line width
+        return start + "\n  " + ",\n  ".join(items) + "\n" + end
+    return f"{start} {', '.join(items)} {end}"
+
+
+def _build(node: yaml.Node, memo: dict[int, Any], warnings: list[str], source: str) -> Any:
+    """Node graph -> Python values; duplicate keys raise; aliases share values.
+
+    Keys become strings, as in Backstage (a JavaScript object has only string keys): `1` is
+    "1", `true` is "true", `~` is "". A list or mapping used as a key becomes its flow-style
+    text with a warning, where PyYAML would give up on the whole file."""
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node)
     key = id(node)
@@ -190,25 +172,36 @@ def _build(node: yaml.Node, memo: dict[int, Any]) -> Any:
     if isinstance(node, yaml.SequenceNode):
         seq: list[Any] = []
         memo[key] = seq
-        seq.extend(_build(item, memo) for item in node.value)
+        seq.extend(_build(item, memo, warnings, source) for item in node.value)
         return seq
-    mapping: dict[Any, Any] = {}
+    mapping: dict[str, Any] = {}
     memo[key] = mapping
+    seen: set[tuple[str, Any]] = set()
     for key_node, value_node in node.value:
-        k = _build(key_node, memo)
-        try:
-            hash(k)
-        except TypeError:
+        identity: tuple[str, Any]
+        if isinstance(key_node, yaml.ScalarNode):
+            k = _scalar(key_node)
+            # Compared by value as the `yaml` package does: `1` and `1.0` are the same key,
+            # `1` and `true` are not (they are in a Python dict).
+            identity = (type(k).__name__ if isinstance(k, bool | str) or k is None else "n", k)
+            text = _key_text(k)
+        else:
+            text = _flow(key_node, source)
+            identity = ("c", text)
+            mark = key_node.start_mark
+            shape = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+            warnings.append(
+                f"line {mark.line + 1}, column {mark.column + 1}: a {shape} is used as a "
+                f"mapping key; it was read as the text {json.dumps(text)} (as Backstage "
+                "reads it). Quote the key if that is what you mean."
+            )
+        if identity in seen:
             raise ConstructorError(
                 "while reading a mapping", node.start_mark,
-                "a mapping key must be a plain value, not a list or mapping", key_node.start_mark,
-            ) from None  # fmt: skip
-        if k in mapping:
-            raise ConstructorError(
-                "while reading a mapping", node.start_mark,
-                f"duplicate key {k!r} (each key may appear only once)", key_node.start_mark,
+                f"duplicate key {text!r} (each key may appear only once)", key_node.start_mark,
             )  # fmt: skip
-        mapping[k] = _build(value_node, memo)
+        seen.add(identity)
+        mapping[text] = _build(value_node, memo, warnings, source)
     return mapping
 
 
@@ -229,8 +222,9 @@ def parse_documents(text: str | bytes) -> list[YamlDocument]:
         while loader.check_node():
             node = loader.get_node()
             line = node.start_mark.line + 1 if node is not None else 1
-            data = _build(node, {}) if node is not None else None
-            docs.append(YamlDocument(index=len(docs), data=data, line=line))
+            warnings: list[str] = []
+            data = _build(node, {}, warnings, text) if node is not None else None
+            docs.append(YamlDocument(len(docs), data, line, tuple(warnings)))
     except yaml.YAMLError as exc:
         raise YamlError(_describe(exc)) from exc
     except RecursionError:

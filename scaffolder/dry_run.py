@@ -190,7 +190,7 @@ def dry_run(
                     step_outputs.update(kind().run(ctx) or {})
                 else:
                     result.log.append(f"[{key}] INFO Not executed in a dry run: {action}")
-                    step_outputs.update(kind.dry_run_outputs(item))
+                    step_outputs.update(kind.dry_run_outputs_in(item, workspace))
             outputs[key] = step_outputs
         except (
             StepInputError,
@@ -206,7 +206,7 @@ def dry_run(
     if not failed:
         try:
             variables = current_variables()
-            result.output = render_output(template.output, variables)
+            result.output = render_output(template.output, variables, dry_run=True)
         except ExpressionError as exc:
             failed, result.error = True, str(exc)
     result.status = "failed" if failed else "completed"

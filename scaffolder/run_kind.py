@@ -130,8 +130,13 @@ def entity_url(entity_ref: str) -> str:
         return f"/catalog/?q={name}"
 
 
-def render_output(output_spec: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
-    """Evaluate `spec.output`: links and text honour `if`; entityRef links point at the catalog."""
+def render_output(
+    output_spec: Mapping[str, Any], variables: Mapping[str, Any], *, dry_run: bool = False
+) -> dict[str, Any]:
+    """Evaluate `spec.output`: links and text honour `if`; entityRef links point at the catalog.
+
+    In a dry run the entity does not exist yet and its ref may not be known: a link given by
+    `entityRef` is kept all the same (as Backstage keeps it), with an empty url if need be."""
     result: dict[str, Any] = {"links": [], "text": []}
     for index, link in enumerate(output_spec.get("links") or []):
         where = f"output link {index + 1}"
@@ -143,20 +148,22 @@ def render_output(output_spec: Mapping[str, Any], variables: Mapping[str, Any]) 
             {k: v for k, v in link.items() if k != "if"}, variables, where=where
         )
         url = rendered.get("url") or ""
-        if not url and rendered.get("entityRef"):
-            url = entity_url(str(rendered["entityRef"]))
-        if not url:
+        entity_ref = str(rendered.get("entityRef") or "")
+        if not url and entity_ref:
+            url = entity_url(entity_ref)
+        if not url and not (dry_run and "entityRef" in rendered):
             continue
-        if not is_safe_link(str(url), allow_relative=True):
+        if url and not is_safe_link(str(url), allow_relative=True):
             # A template (or a value typed into it) may not put a javascript: link on the page.
             continue
-        result["links"].append(
-            {
-                "title": str(rendered.get("title") or url),
-                "url": str(url),
-                "icon": rendered.get("icon", ""),
-            }
-        )
+        shown: dict[str, Any] = {
+            "title": str(rendered.get("title") or url or entity_ref),
+            "url": str(url),
+            "icon": rendered.get("icon", ""),
+        }
+        if "entityRef" in rendered:
+            shown["entityRef"] = entity_ref
+        result["links"].append(shown)
     for index, text in enumerate(output_spec.get("text") or []):
         where = f"output text {index + 1}"
         if "if" in text and not is_truthy(

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import jsonschema
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from scaffolder.engine.authority import Write
     from scaffolder.engine.context import StepContext
     from scaffolder.models import Run, Step
@@ -69,6 +71,12 @@ class StepKind:
         """Plausible outputs for `scaffold dry-run`, computed without side effects, so that
         later steps' expressions (`steps.publish.output.remoteUrl`) can still be shown."""
         return {}
+
+    @classmethod
+    def dry_run_outputs_in(cls, inputs: dict[str, Any], workspace: Path) -> dict[str, Any]:
+        """`dry_run_outputs`, for kinds whose outputs follow from the files the dry run has
+        written so far (catalog:register: the entity the workspace's catalog-info.yaml names)."""
+        return cls.dry_run_outputs(inputs)
 
     @classmethod
     def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:

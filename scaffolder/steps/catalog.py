@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
 
 from catalog.ingestion import REPO
 from catalog.models import Location, make_ref
+from catalog.yamlio import MAX_FILE_BYTES, YamlError, parse_documents
 from portal.providers import git_host
 from portal.providers.base import PermanentProviderError
 from scaffolder.catalog_bridge import location_target, register_repository_entities
@@ -16,6 +18,7 @@ from scaffolder.engine.context import StepContext
 from scaffolder.engine.registry import NOTHING, OUTSIDE, StepKind, register_step
 from scaffolder.models import Run
 from scaffolder.steps._files import target_dir
+from scaffolder.workspace import UnsafePath, safe_join
 
 
 def split_contents_url(url: str) -> tuple[str, str, str]:
@@ -76,6 +79,31 @@ class CatalogRegister(StepKind):
     @classmethod
     def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
         return {"catalogInfoUrl": cls._url(inputs), "entityRef": ""}
+
+    @classmethod
+    def dry_run_outputs_in(cls, inputs: dict[str, Any], workspace: Path) -> dict[str, Any]:
+        """The entity the run would register, read from the catalog-info.yaml the dry run
+        rendered into the workspace (the file publish would push), so that an output link
+        with only `entityRef` shows where it will lead."""
+        outputs = cls.dry_run_outputs(inputs)
+        if inputs.get("catalogInfoUrl"):
+            return outputs  # a file in another repository: not in this workspace
+        relative = str(inputs.get("catalogInfoPath") or "/catalog-info.yaml").lstrip("/")
+        try:
+            path = safe_join(workspace, relative, what="catalogInfoPath")
+            if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+                return outputs
+            documents = [
+                d.data
+                for d in parse_documents(path.read_bytes())
+                if isinstance(d.data, dict) and d.data.get("kind")
+                and isinstance(d.data.get("metadata"), dict)
+            ]  # fmt: skip
+        except (UnsafePath, YamlError, OSError):
+            return outputs
+        if documents:
+            outputs["entityRef"] = pick_entity_ref(documents)
+        return outputs
 
     @classmethod
     def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:

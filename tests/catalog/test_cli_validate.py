@@ -70,9 +70,9 @@ def test_valid_file_exits_0_and_json_lists_each_document(files: dict[str, Path])
     assert code == 0
     assert json.loads(out) == [
         {"path": str(files["good.yaml"]), "index": 0, "kind": "Component", "name": "petstore",
-         "valid": True, "errors": []},
+         "valid": True, "errors": [], "warnings": []},
         {"path": str(files["good.yaml"]), "index": 1, "kind": "Group", "name": "team-a",
-         "valid": True, "errors": []},
+         "valid": True, "errors": [], "warnings": []},
     ]  # fmt: skip
 
 

@@ -343,3 +343,31 @@ def test_url_hosts_must_be_allowed(http_server: str, settings: Any) -> None:
     assert any(f"127.0.0.1:{port} is not an address Paved may fetch from" in e
                and "PAVED_OUTBOUND_ALLOWED_HOSTS" in e for e in result.errors)  # fmt: skip
     assert result.added == 0
+
+
+def test_list_used_as_a_key_is_read_with_a_warning_shown_on_the_entity(
+    tmp_path: Path, owner_client: Any
+) -> None:
+    # Backstage's YAML reader turns the key into its text and warns; the file is not refused.
+    path = tmp_path / "catalog-info.yaml"
+    path.write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: matrix}\n"
+        "spec:\n  type: service\n  lifecycle: production\n  owner: team-orders\n"
+        "  hosts:\n    - {{ gitlab_hostname }}\n"
+    )
+    result = ingest(path)
+    assert result.errors == []
+    assert result.added == 1
+    entity = Entity.objects.get(ref="component:default/matrix")
+    assert entity.processing_errors == []
+    assert entity.spec["hosts"] == [{"{ gitlab_hostname }": None}]
+    assert Relation.objects.filter(source=entity, type="ownedBy").exists()
+    [warning] = entity.processing_warnings
+    assert warning.startswith(f"document 0 of file:{path}: line 9, column 8: a mapping is used")
+    page = owner_client.get("/catalog/default/component/matrix/", {"tab": "errors"})
+    assert page.status_code == 200
+    assert "{ gitlab_hostname }" in page.content.decode()
+    # Read again unchanged: still one warning, nothing rewritten.
+    again = ingest(path)
+    assert again.unchanged == 1
+    assert Entity.objects.get(pk=entity.pk).processing_warnings == [warning]

@@ -72,6 +72,12 @@ def test_docs_template_from_the_corpus(tmp_path: Path, capsys: pytest.CaptureFix
     assert "acme/my-docs" in catalog_info
     assert (tmp_path / "out/docs/index.md").exists()
     assert result["output"]["links"][0]["url"] == "https://github.com/acme/my-docs"
+    # The entityRef-only link is kept, pointing where the entity will be once registered: the
+    # ref comes from the catalog-info.yaml the dry run rendered.
+    assert result["output"]["links"][1] == {
+        "title": "Open in catalog", "icon": "catalog",
+        "entityRef": "component:default/my-docs", "url": "/catalog/default/component/my-docs/",
+    }  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -251,3 +257,26 @@ def test_bad_arguments_fail_with_a_reason_not_a_traceback(
         call_command(*args, "--output", str(a_file))
     assert exit_info.value.code == 1
     assert "is a file; give a folder" in json.loads(capsys.readouterr().out)["error"]
+
+
+@pytest.mark.django_db
+def test_entity_ref_link_is_kept_when_the_ref_is_not_known_yet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No catalog-info.yaml in the workspace: the ref is unknown, the link is still listed
+    # (a real run drops a link that leads nowhere).
+    path = _write_template(
+        tmp_path,
+        "    - id: register\n      action: catalog:register\n      input:\n"
+        "        repoContentsUrl: https://github.com/acme/x/blob/main\n"
+        "  output:\n    links:\n      - title: Open in catalog\n"
+        "        entityRef: ${{ steps.register.output.entityRef }}\n"
+        "      - title: Fixed\n        entityRef: component:default/fixed\n",
+    )
+    code, result = _dry_run(path, {"name": "a"}, tmp_path / "out", capsys)
+    assert code == 0, result
+    assert result["output"]["links"] == [
+        {"title": "Open in catalog", "url": "", "icon": "", "entityRef": ""},
+        {"title": "Fixed", "url": "/catalog/default/component/fixed/", "icon": "",
+         "entityRef": "component:default/fixed"},
+    ]  # fmt: skip

@@ -53,6 +53,8 @@ class Command(BaseCommand):
                     self.stdout.write(f"INVALID  {label}")
                     for error in r.errors:
                         self.stdout.write(f"           document {r.index}: {error}")
+                for warning in r.warnings:
+                    self.stdout.write(f"  warning  document {r.index}: {warning}")
             invalid = sum(1 for r in reports if not r.valid)
             self.stdout.write(
                 f"{len(reports)} documents, {len(reports) - invalid} valid, {invalid} invalid"

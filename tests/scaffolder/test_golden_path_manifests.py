@@ -3,6 +3,7 @@ option combination. Services select the Rollout's pods, routes point at Services
 
 from __future__ import annotations
 
+import copy
 import re
 import subprocess
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.scaffolder.golden import Variant, all_variants, kustomize, render
+from tests.schemas.validate import ControlPlane
 
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
@@ -61,3 +63,32 @@ def test_services_select_the_rollout_pods_after_kustomize(variant: Variant, tmp_
     assert pod_labels["app.kubernetes.io/part-of"] == expected_part_of
     assert pod_labels["paved.dev/owner"] == "team-orders"
     assert all(o["metadata"]["namespace"] == variant.name for g in objects.values() for o in g)
+
+
+@pytest.mark.parametrize("variant", all_variants(), ids=lambda v: v.label)
+def test_every_skeleton_manifest_is_valid_against_the_published_schemas(
+    variant: Variant, tmp_path: Path
+) -> None:
+    tree = render(variant, tmp_path / "out")
+    objects = kustomize(tree / "deploy/k8s")
+    assert ControlPlane().check_all(objects) == len(objects)
+    assert {o["kind"] for o in objects} >= {"Rollout", "Service", "HTTPRoute", "ExternalSecret"}
+
+
+def test_the_validator_refuses_what_an_api_server_would(tmp_path: Path) -> None:
+    """The check above is only worth something if it fails on a real mistake."""
+    tree = render(all_variants()[0], tmp_path / "out")
+    by_kind = _by_kind(kustomize(tree / "deploy/k8s"))
+    plane = ControlPlane()
+    rollout = copy.deepcopy(by_kind["Rollout"][0])
+    rollout["spec"]["strategy"]["canary"]["stepz"] = []
+    assert any("'stepz' was unexpected" in e for e in plane.errors(rollout))
+    route = copy.deepcopy(by_kind["HTTPRoute"][0])
+    route["spec"]["rules"][0]["matches"][0]["path"]["value"] = "no-slash"
+    assert any("must be an absolute path" in e for e in plane.errors(route)), plane.errors(route)
+    service = copy.deepcopy(by_kind["Service"][0])
+    service["spec"]["ports"][0]["port"] = "eighty"
+    assert plane.errors(service)
+    secret = copy.deepcopy(by_kind["ExternalSecret"][0])
+    secret["metadata"]["labels"]["app.kubernetes.io/part-of"] = "system:default/shop"
+    assert any("not a valid label value" in e for e in plane.errors(secret))

@@ -105,7 +105,8 @@ def namespace_manifests(spec: NamespaceSpec) -> list[dict[str, Any]]:
 
 
 def application_manifest(app: ApplicationSpec, *, argocd_namespace: str) -> dict[str, Any]:
-    """An Argo CD Application (argoproj.io/v1alpha1) syncing automatically with prune/selfHeal."""
+    """An Argo CD Application (argoproj.io/v1alpha1) syncing automatically with prune/selfHeal,
+    leaving canary traffic weights to Argo Rollouts."""
     check_dns_label("application name", app.name)
     check_dns_label("destination namespace", app.destination_namespace)
     labels = {**MANAGED_BY, ENVIRONMENT_LABEL: app.environment, **app.labels}
@@ -133,8 +134,18 @@ def application_manifest(app: ApplicationSpec, *, argocd_namespace: str) -> dict
             },
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True},
-                "syncOptions": ["CreateNamespace=true"],
+                # A sync must not reset what ignoreDifferences leaves to the controllers.
+                "syncOptions": ["CreateNamespace=true", "RespectIgnoreDifferences=true"],
             },
+            # Argo Rollouts' Gateway API plugin moves the backend weights during a canary;
+            # selfHeal would otherwise put them back to what git says mid-rollout.
+            "ignoreDifferences": [
+                {
+                    "group": "gateway.networking.k8s.io",
+                    "kind": "HTTPRoute",
+                    "jqPathExpressions": [".spec.rules[].backendRefs[].weight"],
+                }
+            ],
         },
     }
 

@@ -23,6 +23,7 @@ BASE_PLATFORM: dict[str, Any] = {
     "hostPattern": "{name}.{environment}.apps.example.com",
     "rolloutsGatewayPlugin": True,
     "onCallProvider": "none",
+    "prometheusUrl": "http://prometheus-operated.monitoring.svc:9090",
 }
 # The platform's on-call tool, and the choice made in the form: each of the four choices.
 ON_CALL = [("none", "platform"), ("pagerduty", "pagerduty"), ("opsgenie", "opsgenie"),

@@ -4,12 +4,14 @@ option combination. Services select the Rollout's pods, routes point at Services
 from __future__ import annotations
 
 import copy
+import os
 import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.scaffolder.golden import Variant, all_variants, kustomize, render
 from tests.schemas.validate import ControlPlane
@@ -92,3 +94,122 @@ def test_the_validator_refuses_what_an_api_server_would(tmp_path: Path) -> None:
     secret = copy.deepcopy(by_kind["ExternalSecret"][0])
     secret["metadata"]["labels"]["app.kubernetes.io/part-of"] = "system:default/shop"
     assert any("not a valid label value" in e for e in plane.errors(secret))
+
+
+def _git(*args: str, cwd: Path) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_ci_release_job_records_the_built_image_and_argo_cd_deploys_it(tmp_path: Path) -> None:
+    """The release job's own script, run on a clone of the new repository: the tag CI pushed
+    ends up in what kustomize builds, in one commit on main, and a re-run changes nothing."""
+    tree = render(all_variants()[0], tmp_path / "out")
+    _git("add", "-A", cwd=tree)
+    _git("-c", "user.name=Paved", "-c", "user.email=paved@example.com",
+         "commit", "-qm", "Scaffold", cwd=tree)  # fmt: skip
+    origin = tmp_path / "origin.git"
+    _git("clone", "-q", "--bare", str(tree), str(origin), cwd=tmp_path)
+    clone = tmp_path / "clone"
+    _git("clone", "-q", str(origin), str(clone), cwd=tmp_path)
+    before = kustomize(clone / "deploy/k8s")
+    assert _by_kind(before)["Rollout"][0]["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        "ghcr.io/acme/orders-api:pending-first-build"
+    )
+
+    workflow = yaml.safe_load((tree / ".github/workflows/ci.yaml").read_text())
+    release = workflow["jobs"]["release"]
+    assert release["needs"] == "build"
+    assert release["permissions"] == {"contents": "write"}
+    [script] = [s["run"] for s in release["steps"] if "run" in s]
+    sha = "1234567890" * 4  # all digits: must stay a string in YAML
+    for _ in range(2):
+        done = subprocess.run(["bash", "-e", "-c", script], cwd=clone, env={**os.environ, "TAG": sha},
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    log = _git("log", "--format=%s", "main", cwd=origin).splitlines()
+    assert log == ["Deploy 123456789012 [skip ci]", "Scaffold"]  # the re-run committed nothing
+    published = tmp_path / "published"
+    _git("clone", "-q", str(origin), str(published), cwd=tmp_path)
+    kustomization = yaml.safe_load((published / "deploy/k8s/kustomization.yaml").read_text())
+    assert kustomization["images"][0]["newTag"] == sha
+    [rollout] = _by_kind(kustomize(published / "deploy/k8s"))["Rollout"]
+    container = rollout["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == f"ghcr.io/acme/orders-api:{sha}"
+    # The build job pushes exactly that name (lower-cased repository) and tag.
+    build = workflow["jobs"]["build"]
+    assert "${GITHUB_REPOSITORY,,}" in build["steps"][1]["run"]
+    push = next(s for s in build["steps"] if s.get("name") == "Push")
+    assert "${{ steps.name.outputs.image }}:${{ github.sha }}" in push["run"]
+
+
+@pytest.mark.parametrize("canary", [True, False], ids=["canary", "bluegreen"])
+def test_the_rollout_is_analysed_on_the_metrics_the_app_exports(
+    canary: bool, tmp_path: Path
+) -> None:
+    variant = Variant(canary, True, ("none", "platform"), False)
+    tree = render(variant, tmp_path / "out")
+    objects = _by_kind(kustomize(tree / "deploy/k8s"))
+    [rollout], [template] = objects["Rollout"], objects["AnalysisTemplate"]
+    strategy = rollout["spec"]["strategy"]
+    analysis = (
+        strategy["canary"]["analysis"] if canary else strategy["blueGreen"]["postPromotionAnalysis"]
+    )
+    assert analysis["templates"] == [{"templateName": template["metadata"]["name"]}]
+    assert analysis["args"] == [
+        {"name": "revision", "valueFrom": {"podTemplateHashValue": "Latest"}}
+    ]
+    assert [a["name"] for a in template["spec"]["args"]] == ["revision"]
+    if canary:
+        assert analysis["startingStep"] == 1  # measured from the first canary step on
+
+    # Prometheus names the OpenTelemetry histogram http.server.request.duration (seconds) like
+    # this; the app's own test (tests/test_telemetry.py) proves it exports that histogram.
+    telemetry = (tree / "app/telemetry.py").read_text()
+    assert "http.server.request.duration" in telemetry
+    assert 'SERVICE_NAMESPACE = "team-orders"' in telemetry
+    env = {e["name"]: e for e in rollout["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["OTEL_SERVICE_NAME"]["value"] == "orders-api"
+    assert (
+        "rollouts.pod_template_hash=$(POD_TEMPLATE_HASH)"
+        in env["OTEL_RESOURCE_ATTRIBUTES"]["value"]
+    )
+    assert env["POD_TEMPLATE_HASH"]["valueFrom"]["fieldRef"]["fieldPath"] == (
+        "metadata.labels['rollouts-pod-template-hash']"
+    )
+    metrics = {m["name"]: m for m in template["spec"]["metrics"]}
+    assert set(metrics) == {"success-rate", "latency-p95"}
+    for metric in metrics.values():
+        query = metric["provider"]["prometheus"]["query"]
+        assert "http_server_request_duration_seconds" in query
+        assert 'job="team-orders/orders-api"' in query  # service.namespace/service.name
+        assert 'rollouts_pod_template_hash="{{args.revision}}"' in query
+        assert metric["provider"]["prometheus"]["address"].startswith("http://prometheus")
+        assert metric["successCondition"].startswith("isNaN(result) || ")
+        assert metric["failureLimit"] == 1
+    assert (
+        'http_response_status_code!~"5.."'
+        in metrics["success-rate"]["provider"]["prometheus"]["query"]
+    )
+
+
+def test_argo_cd_leaves_the_canary_weights_to_the_rollouts_plugin(tmp_path: Path) -> None:
+    from portal.providers.base import ApplicationSpec
+    from portal.providers.manifests import application_manifest
+
+    tree = render(Variant(True, True, ("none", "platform"), False), tmp_path / "out")
+    [route] = _by_kind(kustomize(tree / "deploy/k8s"))["HTTPRoute"]
+    app = application_manifest(
+        ApplicationSpec(name="orders-api-dev", repo_url="https://github.com/acme/orders-api.git",
+                        path="deploy/k8s", destination_namespace="orders-api"),
+        argocd_namespace="argocd",
+    )  # fmt: skip
+    [ignored] = app["spec"]["ignoreDifferences"]
+    assert (ignored["group"], ignored["kind"]) == ("gateway.networking.k8s.io", "HTTPRoute")
+    assert ignored["jqPathExpressions"] == [".spec.rules[].backendRefs[].weight"]
+    # The expression names the fields the plugin changes in the route the service ships.
+    weights = [b["weight"] for rule in route["spec"]["rules"] for b in rule["backendRefs"]]
+    assert weights == [100, 0]
+    assert "RespectIgnoreDifferences=true" in app["spec"]["syncPolicy"]["syncOptions"]
+    assert app["spec"]["syncPolicy"]["automated"]["selfHeal"] is True

@@ -235,7 +235,7 @@ class _Tilt:
                     text=True,
                     check=True,
                 ).stdout
-            ),  # fmt: skip
+            ),
             "decode_yaml_stream": lambda text: [d for d in yaml.safe_load_all(text) if d],
             "encode_yaml_stream": lambda objects: yaml.safe_dump_all(objects),
             "k8s_yaml": lambda text: self.objects.extend(yaml.safe_load_all(text)),

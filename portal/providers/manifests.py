@@ -16,6 +16,7 @@ OWNER_LABEL = "paved.dev/owner"
 SERVICE_LABEL = "paved.dev/service"
 ENVIRONMENT_LABEL = "paved.dev/environment"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "paved"}
+NOTIFY_ON_DEPLOYED = "notifications.argoproj.io/subscribe.on-deployed.paved"
 
 DEFAULT_QUOTA = {
     "requests.cpu": "2",
@@ -119,6 +120,10 @@ def application_manifest(app: ApplicationSpec, *, argocd_namespace: str) -> dict
             "name": app.name,
             "namespace": argocd_namespace,
             "labels": labels,
+            # Argo CD notifications post each deployment to Paved's /hooks/argocd (the
+            # `paved` service and `on-deployed` trigger, docs/metrics.md): DORA numbers and the
+            # template-to-first-deployment time need no setup per application.
+            "annotations": {NOTIFY_ON_DEPLOYED: ""},
             "finalizers": ["resources-finalizer.argocd.argoproj.io"],
         },
         "spec": {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import yaml
+from django.db import transaction
 
 from catalog.models import make_ref
 from portal.providers import git_host
@@ -127,7 +128,20 @@ class CatalogRegister(StepKind):
             )
         for document in documents:
             ctx.log.info("Registered %s in the catalog.", _entity_ref(document))
-        return {"entityRef": pick_entity_ref(documents), "catalogInfoUrl": url}
+        entity_ref = pick_entity_ref(documents)
+        if entity_ref.startswith("component:"):
+            _record_created_component(ctx.run, entity_ref)
+        return {"entityRef": entity_ref, "catalogInfoUrl": url}
+
+
+def _record_created_component(run: Run, entity_ref: str) -> None:
+    """The run remembers the component it created: metrics link the component's first
+    deployment back to it (template-to-production time, golden-path adoption)."""
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(pk=run.pk)
+        locked.context = {**(locked.context or {}), "component_ref": entity_ref}
+        locked.save(update_fields=["context"])
+    run.context = locked.context
 
 
 @register_step

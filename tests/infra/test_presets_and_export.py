@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -87,7 +88,7 @@ def test_export_crossplane_writes_xrds_and_compositions(tmp_path: Path) -> None:
     assert function["spec"]["package"].startswith("xpkg.crossplane.io/crossplane-contrib/")
     # The seed's composed resource, field for field, inside the function's input.
     [rds] = step["input"]["resources"]
-    seed = SEED_COMPOSITION["spec"]["resources"][0]
+    seed: dict[str, Any] = SEED_COMPOSITION["spec"]["resources"][0]  # type: ignore[index]
     assert rds["base"]["spec"]["forProvider"].items() >= seed["base"]["spec"]["forProvider"].items()
     assert engine_version_is_a_string(tmp_path / "out/compositions/postgresql-aws-production.yaml")
     assert len(list((tmp_path / "out/compositions").glob("*.yaml"))) == Composition.objects.count()
@@ -104,7 +105,7 @@ def test_export_for_crossplane_v1_keeps_native_patch_and_transform(tmp_path: Pat
     assert "mode" not in composition["spec"]
     assert composition["spec"]["writeConnectionSecretsToNamespace"] == "crossplane-system"
     [rds] = composition["spec"]["resources"]
-    seed = SEED_COMPOSITION["spec"]["resources"][0]
+    seed: dict[str, Any] = SEED_COMPOSITION["spec"]["resources"][0]  # type: ignore[index]
     assert rds["base"]["apiVersion"] == seed["base"]["apiVersion"]
     assert rds["patches"][: len(seed["patches"])] == seed["patches"]
     assert [d["name"] for d in rds["connectionDetails"]] == [

@@ -38,10 +38,7 @@ def test_another_teams_private_repository_cannot_be_registered_or_previewed(
     assert not Entity.objects.filter(name="stealth-project").exists()
 
     # Its own team may.
-    assert (
-        owner_client.post(
-            "/catalog/register/", {"location": "team-orders/stealth", "action": "confirm"}
-        ).status_code
-        == 302
-    )
+    assert owner_client.post(
+        "/catalog/register/", {"location": "team-orders/stealth", "action": "confirm"}
+    ).status_code == 302
     assert Entity.objects.filter(name="stealth-project").exists()

@@ -8,7 +8,13 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from infra.crossplane import render_composition, render_xrd, to_yaml
+from infra.crossplane import (
+    export_composition,
+    render_composition,
+    render_function,
+    render_xrd,
+    to_yaml,
+)
 from infra.models import (
     Approval,
     Composition,
@@ -36,14 +42,15 @@ class TierInline(admin.TabularInline):  # type: ignore[type-arg]
     )
 
 
-@admin.action(description="Export as Crossplane YAML (XRD + Compositions)")
+@admin.action(description="Export for Crossplane v2 (XRD, Pipeline Compositions, Function)")
 def export_yaml(
     modeladmin: Any, request: HttpRequest, queryset: QuerySet[ResourceClass]
 ) -> HttpResponse:
-    docs: list[str] = []
+    # The same files as `infra export-crossplane` (Crossplane v2), in one stream.
+    docs: list[str] = [to_yaml(render_function())]
     for rc in queryset.prefetch_related("compositions"):
         docs.append(to_yaml(render_xrd(rc)))
-        docs.extend(to_yaml(render_composition(c)) for c in rc.compositions.all())
+        docs.extend(to_yaml(export_composition(c, target="v2")) for c in rc.compositions.all())
     response = HttpResponse("---\n".join(docs), content_type="application/yaml")
     response["Content-Disposition"] = 'attachment; filename="crossplane.yaml"'
     return response

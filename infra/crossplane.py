@@ -267,6 +267,138 @@ def render_composition(composition: Composition) -> dict[str, Any]:
     }
 
 
+# --- export for a control plane (`infra export-crossplane --crossplane v2|v1`) ------------------
+
+EXPORT_TARGETS = ("v2", "v1")
+# Crossplane v2 has no default package registry: the Function package is fully qualified.
+PATCH_AND_TRANSFORM_PACKAGE = (
+    "xpkg.crossplane.io/crossplane-contrib/function-patch-and-transform:v0.10.8"
+)
+# Where legacy (v1-style) XRs and their composed resources keep connection secrets; Crossplane
+# copies the keys the XRD lists into the claim's `<name>-secret` in the claim's namespace.
+LEGACY_CONNECTION_NAMESPACE = "crossplane-system"
+
+
+class ExportError(ValueError):
+    pass
+
+
+def render_function() -> dict[str, Any]:
+    """The Function package every Pipeline-mode Composition Paved exports runs."""
+    return {
+        "apiVersion": "pkg.crossplane.io/v1",
+        "kind": "Function",
+        "metadata": {"name": PATCH_AND_TRANSFORM},
+        "spec": {"package": PATCH_AND_TRANSFORM_PACKAGE},
+    }
+
+
+def _namespaced_api(api_version: str) -> str:
+    """Namespaced XRs compose namespaced managed resources: `<group>.m.upbound.io` in the
+    Upbound providers (rds.aws.upbound.io -> rds.aws.m.upbound.io)."""
+    group, _, version = api_version.rpartition("/")
+    if group.endswith(".upbound.io") and ".m." not in f"{group}.":
+        group = group.removesuffix(".upbound.io") + ".m.upbound.io"
+    return f"{group}/{version}"
+
+
+def _legacy_api(api_version: str) -> str:
+    return api_version.replace(".m.upbound.io/", ".upbound.io/")
+
+
+def _format(fmt: str) -> list[dict[str, Any]]:
+    return [{"type": "string", "string": {"type": "Format", "fmt": fmt}}]
+
+
+def wire_connection(
+    resource: Mapping[str, Any], keys: Sequence[str], *, namespaced: bool
+) -> dict[str, Any]:
+    """A composed resource that writes its connection secret and passes the class's keys on.
+
+    Legacy XRs (claims): the resource writes its secret to crossplane-system under a name from
+    the XR's uid, and `connectionDetails` carry the keys into the XR's secret, which Crossplane
+    copies into the claim's. Namespaced XRs (v2): the resource writes its secret next to it,
+    and function-patch-and-transform composes the Secret the XR's writeConnectionSecretToRef
+    names from `connectionDetails`."""
+    from infra.presets import CONNECTION_DETAILS
+
+    out: dict[str, Any] = json.loads(json.dumps(resource))
+    name = str(out.get("name") or "resource")
+    base = out.setdefault("base", {})
+    api = str(base.get("apiVersion", ""))
+    base["apiVersion"] = _namespaced_api(api) if namespaced else _legacy_api(api)
+    spec = base.setdefault("spec", {})
+    patches = out.setdefault("patches", [])
+    source = "metadata.name" if namespaced else "metadata.uid"
+    secret_ref: dict[str, Any] = {} if namespaced else {"namespace": LEGACY_CONNECTION_NAMESPACE}
+    spec["writeConnectionSecretToRef"] = {
+        **secret_ref,
+        **spec.get("writeConnectionSecretToRef", {}),
+    }
+    patches.append({"type": "FromCompositeFieldPath", "fromFieldPath": source,
+                    "toFieldPath": "spec.writeConnectionSecretToRef.name",
+                    "transforms": _format(f"%s-{name}")})  # fmt: skip
+    kind_key = (_legacy_api(api).rpartition("/")[0], str(base.get("kind", "")))
+    known = CONNECTION_DETAILS.get(kind_key, {})
+    if kind_key == ("rds.aws.upbound.io", "Instance") and "password" in keys:
+        # RDS generates the master password and stores it where the provider reads it back.
+        provider = spec.setdefault("forProvider", {})
+        provider.setdefault("username", "app")
+        provider.setdefault("autoGeneratePassword", True)
+        provider.setdefault("passwordSecretRef", {"key": "password", **secret_ref})
+        patches.append({"type": "FromCompositeFieldPath", "fromFieldPath": source,
+                        "toFieldPath": "spec.forProvider.passwordSecretRef.name",
+                        "transforms": _format(f"%s-{name}-password")})  # fmt: skip
+    out["connectionDetails"] = [
+        {"name": key, **known.get(key, {"type": "FromConnectionSecretKey",
+                                         "fromConnectionSecretKey": key})}
+        for key in keys
+    ]  # fmt: skip
+    return out
+
+
+def export_composition(composition: Composition, *, target: str) -> dict[str, Any]:
+    """The Composition as a control plane of `target` runs it: Pipeline mode on Crossplane v2
+    (native patch-and-transform is gone there), the stored mode on v1; connection details
+    wired into the secret the claim or XR names (`<name>-secret`)."""
+    rc = composition.resource_class
+    namespaced = rc.crossplane_version == CrossplaneVersion.V2
+    if namespaced and target == "v1":
+        raise ExportError(
+            f"{rc.name} uses Crossplane v2 namespaced composite resources, which Crossplane 1.x "
+            "does not serve; export for v2, or set the class to Crossplane v1 (claims)"
+        )
+    keys = [str(k) for k in rc.connection_secret_keys or []]
+    resources = [wire_connection(r, keys, namespaced=namespaced) for r in composition.resources]
+    # The XR kind: a Composition naming the claim kind (as the seed does) is never selected.
+    spec: dict[str, Any] = {"compositeTypeRef": {"apiVersion": rc.api_version, "kind": rc.xr_kind}}
+    if not namespaced:
+        spec["writeConnectionSecretsToNamespace"] = (
+            composition.write_connection_secrets_to_namespace or LEGACY_CONNECTION_NAMESPACE
+        )
+    if target == "v2" or composition.mode == CompositionMode.PIPELINE:
+        fn_input: dict[str, Any] = {
+            "apiVersion": "pt.fn.crossplane.io/v1beta1",
+            "kind": "Resources",
+        }
+        if composition.patch_sets:
+            fn_input["patchSets"] = composition.patch_sets
+        fn_input["resources"] = _pipeline_resources(resources)
+        spec["mode"] = "Pipeline"
+        spec["pipeline"] = [{"step": "patch-and-transform",
+                             "functionRef": {"name": PATCH_AND_TRANSFORM}, "input": fn_input}]  # fmt: skip
+    else:
+        if composition.patch_sets:
+            spec["patchSets"] = composition.patch_sets
+        spec["resources"] = resources
+    return {
+        "apiVersion": COMPOSITION_API,
+        "kind": "Composition",
+        "metadata": {"name": composition.name, "labels": composition.selector_labels},
+        "spec": spec,
+    }
+
+
 def to_yaml(obj: Any) -> str:
     return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, allow_unicode=True)
 

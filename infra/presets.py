@@ -435,3 +435,34 @@ def install_presets(apps: Any = None) -> int:
         _, new = policy_model.objects.get_or_create(environment=env, team_ref="", defaults=fields)
         created += int(new)
     return created
+
+
+# Where each composed kind publishes the connection keys the classes declare, as the Upbound
+# AWS providers write them (key -> where from). Anything not listed is read from the composed
+# resource's connection secret under the same key. Adjust with the provider version you run.
+CONNECTION_DETAILS: dict[tuple[str, str], dict[str, dict[str, str]]] = {
+    ("rds.aws.upbound.io", "Instance"): {
+        "username": {"type": "FromConnectionSecretKey", "fromConnectionSecretKey": "username"},
+        "password": {"type": "FromConnectionSecretKey",
+                     "fromConnectionSecretKey": "attribute.password"},
+        "endpoint": {"type": "FromConnectionSecretKey", "fromConnectionSecretKey": "address"},
+        "port": {"type": "FromConnectionSecretKey", "fromConnectionSecretKey": "port"},
+    },
+    ("elasticache.aws.upbound.io", "ReplicationGroup"): {
+        "endpoint": {"type": "FromFieldPath",
+                     "fromFieldPath": "status.atProvider.primaryEndpointAddress"},
+        "port": {"type": "FromFieldPath", "fromFieldPath": "status.atProvider.port"},
+        "password": {"type": "FromConnectionSecretKey",
+                     "fromConnectionSecretKey": "attribute.auth_token"},
+    },
+    ("sqs.aws.upbound.io", "Queue"): {
+        "url": {"type": "FromFieldPath", "fromFieldPath": "status.atProvider.url"},
+        "arn": {"type": "FromFieldPath", "fromFieldPath": "status.atProvider.arn"},
+    },
+    ("s3.aws.upbound.io", "Bucket"): {
+        "bucketName": {"type": "FromFieldPath", "fromFieldPath": "status.atProvider.id"},
+        "region": {"type": "FromFieldPath", "fromFieldPath": "spec.forProvider.region"},
+        "endpoint": {"type": "FromFieldPath",
+                     "fromFieldPath": "status.atProvider.bucketRegionalDomainName"},
+    },
+}  # fmt: skip

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from catalog.models import Entity
 from infra.models import RequestStatus, ResourceRequest
@@ -150,38 +150,69 @@ def self_service_rate(since: date, until: date) -> dict[str, Any]:
 
 
 def template_time_to_production(since: date, until: date) -> dict[str, Any]:
-    """Hours from a scaffolder run finishing to the first successful production deployment of
-    the component it created (runs finished in the window; components deployed at all)."""
+    """From a template run starting to the first successful deployment of the component it
+    created (its `catalog:register` step records `component_ref` on the run), for runs finished
+    in the window. The first deployment counts in whatever environment it happened: the golden
+    path's first environment is the one its Argo CD application deploys to, dev or staging.
+
+    Returned per run (`services`, newest first), per template (`templates`) and overall (median
+    over the deployed runs, in hours as the weekly report reads it)."""
     runs = list(
         scaffolder_runs()
         .filter(finished_at__date__gte=since, finished_at__date__lte=until)
         .exclude(context__component_ref=None)
-        .values_list("context__component_ref", "finished_at")
+        .order_by("-finished_at")
+        .values_list("context__component_ref", "context__template__ref", "started_at", "created_at")
     )
-    names = {str(ref).rsplit("/", 1)[-1].lower(): ref for ref, _ in runs if ref}
-    firsts = dict(
-        Deployment.objects.filter(
-            component_key__in=names,
-            environment="production",
-            status=DeploymentStatus.SUCCESS,
-        )
-        .values("component_key")
-        .annotate(first=Min("finished_at"))
-        .values_list("component_key", "first")
-    )
-    hours = []
-    for ref, finished in runs:
-        if not ref:
-            continue
-        first = firsts.get(str(ref).rsplit("/", 1)[-1].lower())
-        if first is not None and first >= finished:
-            hours.append((first - finished).total_seconds() / 3600)
+    started = [(ref, template, begin or created) for ref, template, begin, created in runs if ref]
+    keys = {_component_key(ref) for ref, _, _ in started}
+    earliest = min((begin for _, _, begin in started), default=None)
+    deployments: dict[str, list[tuple[Any, str]]] = {}
+    if earliest is not None:
+        for key, at, environment in (
+            Deployment.objects.filter(
+                component_key__in=keys, status=DeploymentStatus.SUCCESS, finished_at__gte=earliest
+            )
+            .order_by("finished_at")
+            .values_list("component_key", "finished_at", "environment")
+        ):
+            deployments.setdefault(key, []).append((at, environment))
+    services: list[dict[str, Any]] = []
+    per_template: dict[str, list[float]] = {}
+    counts: dict[str, int] = {}
+    for ref, template, begin in started:
+        key = _component_key(ref)
+        first = next(((at, env) for at, env in deployments.get(key, []) if at >= begin), None)
+        template_ref = str(template or "")
+        counts[template_ref] = counts.get(template_ref, 0) + 1
+        minutes = (first[0] - begin).total_seconds() / 60 if first else None
+        if minutes is not None:
+            per_template.setdefault(template_ref, []).append(minutes)
+        services.append({"component": key, "component_ref": ref, "template": template_ref,
+                         "started_at": begin, "first_deployed_at": first[0] if first else None,
+                         "environment": first[1] if first else "", "minutes": minutes})  # fmt: skip
+    hours = [row["minutes"] / 60 for row in services if row["minutes"] is not None]
+    templates = [
+        {
+            "template": ref,
+            "runs": counts[ref],
+            "deployed": len(per_template.get(ref, [])),
+            "median_minutes": statistics.median(per_template[ref]) if ref in per_template else None,
+        }
+        for ref in sorted(counts)
+    ]
     return {
-        "runs": len(runs),
+        "runs": len(started),
         "deployed": len(hours),
         "median_hours": statistics.median(hours) if hours else None,
         "hours": hours,
+        "services": services,
+        "templates": templates,
     }
+
+
+def _component_key(ref: str) -> str:
+    return str(ref).rsplit("/", 1)[-1].lower()
 
 
 def daily_active_users(since: date, until: date) -> dict[str, Any]:

@@ -463,6 +463,10 @@ PAVED_SERVICE_HOST_PATTERN = env_str(
     "PAVED_SERVICE_HOST_PATTERN", "{name}.{environment}.apps.example.com"
 ).strip()
 PAVED_ROLLOUTS_GATEWAY_PLUGIN = env_bool("PAVED_ROLLOUTS_GATEWAY_PLUGIN", True)
+# The Prometheus the services' canary analysis (Argo Rollouts AnalysisTemplate) queries.
+PAVED_PROMETHEUS_URL = env_str(
+    "PAVED_PROMETHEUS_URL", "http://prometheus-operated.monitoring.svc:9090"
+).strip()
 # Commit an ESO PushSecret next to each infrastructure claim, so services read connection secrets
 # from PAVED_CLUSTER_SECRET_STORE like their own (docs/infra.md).
 PAVED_INFRA_PUSH_CONNECTION_SECRETS = env_bool("PAVED_INFRA_PUSH_CONNECTION_SECRETS", True)
@@ -488,7 +492,12 @@ def _check_host_pattern(pattern: str) -> None:
 
 
 _check_host_pattern(PAVED_SERVICE_HOST_PATTERN)
-for _setting in ("PAVED_CLUSTER_SECRET_STORE", "PAVED_GATEWAY_NAME", "PAVED_GATEWAY_NAMESPACE"):
+for _setting in (
+    "PAVED_CLUSTER_SECRET_STORE",
+    "PAVED_GATEWAY_NAME",
+    "PAVED_GATEWAY_NAMESPACE",
+    "PAVED_PROMETHEUS_URL",
+):
     if not globals()[_setting]:
         raise ImproperlyConfigured(f"{_setting} must not be empty")
 

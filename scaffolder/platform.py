@@ -27,4 +27,6 @@ def platform_context() -> dict[str, Any]:
         # Canary traffic shifted on the HTTPRoute by Argo Rollouts' Gateway API plugin.
         "rolloutsGatewayPlugin": bool(settings.PAVED_ROLLOUTS_GATEWAY_PLUGIN),
         "onCallProvider": provider or "none",
+        # Where Argo Rollouts' canary analysis reads the services' metrics.
+        "prometheusUrl": settings.PAVED_PROMETHEUS_URL,
     }

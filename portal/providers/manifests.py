@@ -16,6 +16,7 @@ OWNER_LABEL = "paved.dev/owner"
 SERVICE_LABEL = "paved.dev/service"
 ENVIRONMENT_LABEL = "paved.dev/environment"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "paved"}
+NOTIFY_ON_DEPLOYED = "notifications.argoproj.io/subscribe.on-deployed.paved"
 
 DEFAULT_QUOTA = {
     "requests.cpu": "2",
@@ -105,7 +106,8 @@ def namespace_manifests(spec: NamespaceSpec) -> list[dict[str, Any]]:
 
 
 def application_manifest(app: ApplicationSpec, *, argocd_namespace: str) -> dict[str, Any]:
-    """An Argo CD Application (argoproj.io/v1alpha1) syncing automatically with prune/selfHeal."""
+    """An Argo CD Application (argoproj.io/v1alpha1) syncing automatically with prune/selfHeal,
+    leaving canary traffic weights to Argo Rollouts."""
     check_dns_label("application name", app.name)
     check_dns_label("destination namespace", app.destination_namespace)
     labels = {**MANAGED_BY, ENVIRONMENT_LABEL: app.environment, **app.labels}
@@ -118,6 +120,10 @@ def application_manifest(app: ApplicationSpec, *, argocd_namespace: str) -> dict
             "name": app.name,
             "namespace": argocd_namespace,
             "labels": labels,
+            # Argo CD notifications post each deployment to Paved's /hooks/argocd (the
+            # `paved` service and `on-deployed` trigger, docs/metrics.md): DORA numbers and the
+            # template-to-first-deployment time need no setup per application.
+            "annotations": {NOTIFY_ON_DEPLOYED: ""},
             "finalizers": ["resources-finalizer.argocd.argoproj.io"],
         },
         "spec": {
@@ -133,8 +139,18 @@ def application_manifest(app: ApplicationSpec, *, argocd_namespace: str) -> dict
             },
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True},
-                "syncOptions": ["CreateNamespace=true"],
+                # A sync must not reset what ignoreDifferences leaves to the controllers.
+                "syncOptions": ["CreateNamespace=true", "RespectIgnoreDifferences=true"],
             },
+            # Argo Rollouts' Gateway API plugin moves the backend weights during a canary;
+            # selfHeal would otherwise put them back to what git says mid-rollout.
+            "ignoreDifferences": [
+                {
+                    "group": "gateway.networking.k8s.io",
+                    "kind": "HTTPRoute",
+                    "jqPathExpressions": [".spec.rules[].backendRefs[].weight"],
+                }
+            ],
         },
     }
 

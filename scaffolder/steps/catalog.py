@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
+from django.db import transaction
 
 from catalog.ingestion import REPO
 from catalog.models import Location, make_ref
@@ -162,7 +163,20 @@ class CatalogRegister(StepKind):
             )
         for document in documents:
             ctx.log.info("Registered %s in the catalog.", _entity_ref(document))
-        return {"entityRef": pick_entity_ref(documents), "catalogInfoUrl": url}
+        entity_ref = pick_entity_ref(documents)
+        if entity_ref.startswith("component:"):
+            _record_created_component(ctx.run, entity_ref)
+        return {"entityRef": entity_ref, "catalogInfoUrl": url}
+
+
+def _record_created_component(run: Run, entity_ref: str) -> None:
+    """The run remembers the component it created: metrics link the component's first
+    deployment back to it (template-to-production time, golden-path adoption)."""
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(pk=run.pk)
+        locked.context = {**(locked.context or {}), "component_ref": entity_ref}
+        locked.save(update_fields=["context"])
+    run.context = locked.context
 
 
 @register_step

@@ -59,8 +59,9 @@ def test_admin_export_action_downloads_yaml(client: Client, platform_admin: User
     )
     assert response.status_code == 200
     docs = list(yaml.safe_load_all(response.content))
-    assert docs[0]["kind"] == "CompositeResourceDefinition"
-    assert {d["metadata"]["name"] for d in docs[1:]} == {
+    assert [d["kind"] for d in docs[:2]] == ["Function", "CompositeResourceDefinition"]
+    assert all(d["spec"]["mode"] == "Pipeline" for d in docs[2:])
+    assert {d["metadata"]["name"] for d in docs[2:]} == {
         "postgresql-aws-dev",
         "postgresql-aws-staging",
         "postgresql-aws-production",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from infra.crossplane import render_composition, render_xrd
 from infra.models import Composition, CrossplaneVersion, Policy, ResourceClass, Tier
@@ -71,17 +73,58 @@ def test_export_crossplane_writes_xrds_and_compositions(tmp_path: Path) -> None:
     }
     assert "additionalProperties" not in params  # not allowed next to properties in a CRD
     assert list(params["properties"]) == ["storageGB", "tier", "region", "backupEnabled"]
+    # Crossplane v2 by default: Pipeline mode through function-patch-and-transform, declared.
     composition = yaml.safe_load(
         (tmp_path / "out/compositions/postgresql-aws-production.yaml").read_text()
     )
-    assert composition == SEED_COMPOSITION
-    # Key order as in the seed, and engineVersion stays a string.
-    text = (tmp_path / "out/compositions/postgresql-aws-production.yaml").read_text()
-    assert text.index("compositeTypeRef") < text.index("resources")
-    assert "engineVersion: '16'" in text
-    # Every key in the seed's order, as the platform team wrote it.
-    assert text == yaml.safe_dump(SEED_COMPOSITION, sort_keys=False)
+    assert composition["spec"]["mode"] == "Pipeline"
+    assert "resources" not in composition["spec"]
+    [step] = composition["spec"]["pipeline"]
+    assert step["functionRef"] == {"name": "function-patch-and-transform"}
+    function = yaml.safe_load(
+        (tmp_path / "out/functions/function-patch-and-transform.yaml").read_text()
+    )
+    assert function["kind"] == "Function"
+    assert function["spec"]["package"].startswith("xpkg.crossplane.io/crossplane-contrib/")
+    # The seed's composed resource, field for field, inside the function's input.
+    [rds] = step["input"]["resources"]
+    seed: dict[str, Any] = SEED_COMPOSITION["spec"]["resources"][0]  # type: ignore[index]
+    assert rds["base"]["spec"]["forProvider"].items() >= seed["base"]["spec"]["forProvider"].items()
+    assert engine_version_is_a_string(tmp_path / "out/compositions/postgresql-aws-production.yaml")
     assert len(list((tmp_path / "out/compositions").glob("*.yaml"))) == Composition.objects.count()
+
+
+def engine_version_is_a_string(path: Path) -> bool:
+    return "engineVersion: '16'" in path.read_text()
+
+
+def test_export_for_crossplane_v1_keeps_native_patch_and_transform(tmp_path: Path) -> None:
+    call_command("infra", "export-crossplane", str(tmp_path / "out"), "--crossplane", "v1")
+    text = (tmp_path / "out/compositions/postgresql-aws-production.yaml").read_text()
+    composition = yaml.safe_load(text)
+    assert "mode" not in composition["spec"]
+    assert composition["spec"]["writeConnectionSecretsToNamespace"] == "crossplane-system"
+    [rds] = composition["spec"]["resources"]
+    seed: dict[str, Any] = SEED_COMPOSITION["spec"]["resources"][0]  # type: ignore[index]
+    assert rds["base"]["apiVersion"] == seed["base"]["apiVersion"]
+    assert rds["patches"][: len(seed["patches"])] == seed["patches"]
+    assert [d["name"] for d in rds["connectionDetails"]] == [
+        "username",
+        "password",
+        "endpoint",
+        "port",
+    ]
+    assert text.index("compositeTypeRef") < text.index("resources")
+    assert not (tmp_path / "out/functions").exists()  # nothing runs a function here
+
+
+def test_a_v2_class_cannot_be_exported_for_crossplane_v1_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    ResourceClass.objects.filter(name="redis").update(crossplane_version=CrossplaneVersion.V2)
+    with pytest.raises(CommandError, match="redis uses Crossplane v2 namespaced composite"):
+        call_command("infra", "export-crossplane", str(tmp_path / "out"), "--crossplane", "v1")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_v2_class_exports_a_namespaced_xrd_and_pipeline_compositions() -> None:

@@ -31,7 +31,11 @@ def test_upsert_sends_the_application_with_bearer_token(argocd_settings, fake_ar
     app = fake_argocd.apps["orders-api-dev"]
     assert app["metadata"]["namespace"] == "argocd"
     assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
-    assert app["spec"]["syncPolicy"]["syncOptions"] == ["CreateNamespace=true"]
+    assert app["spec"]["syncPolicy"]["syncOptions"] == [
+        "CreateNamespace=true",
+        "RespectIgnoreDifferences=true",
+    ]
+    assert app["spec"]["ignoreDifferences"][0]["kind"] == "HTTPRoute"
     assert not deployer.ensure_application(APP)
     assert len([r for r in fake_argocd.requests if r.method == "POST"]) == 1
 

@@ -57,8 +57,13 @@ def test_application_manifest(git_root):
     )
     assert app["spec"]["syncPolicy"] == {
         "automated": {"prune": True, "selfHeal": True},
-        "syncOptions": ["CreateNamespace=true"],
+        "syncOptions": ["CreateNamespace=true", "RespectIgnoreDifferences=true"],
     }
+    # Canary weights on the HTTPRoute belong to Argo Rollouts, not to selfHeal.
+    assert app["spec"]["ignoreDifferences"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute",
+         "jqPathExpressions": [".spec.rules[].backendRefs[].weight"]}
+    ]  # fmt: skip
     assert app["spec"]["source"] == {
         "repoURL": "http://paved.test/git/acme/orders-api.git",
         "path": "deploy/staging",

@@ -1,4 +1,5 @@
-"""`manage.py infra render REQUEST.yaml [--json]` and `manage.py infra export-crossplane DIR`."""
+"""`manage.py infra render REQUEST.yaml [--json]` and
+`manage.py infra export-crossplane DIR [--crossplane v2|v1]`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import yaml
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from infra.crossplane import to_json, to_yaml
+from infra.crossplane import EXPORT_TARGETS, ExportError, to_json, to_yaml
 from infra.export import export_crossplane
 from infra.validation import RequestInvalid, RequestSpec, validate_request
 
@@ -27,12 +28,23 @@ class Command(BaseCommand):
             "export-crossplane", help="Write the XRDs and Compositions as YAML files."
         )
         export.add_argument("directory")
+        export.add_argument(
+            "--crossplane",
+            choices=EXPORT_TARGETS,
+            default="v2",
+            help="The control plane: v2 (Pipeline mode, default) or v1 (Crossplane 1.x).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "render":
             self._render(options["request_file"], as_json=options["json"])
         else:
-            written = export_crossplane(Path(options["directory"]))
+            try:
+                written = export_crossplane(
+                    Path(options["directory"]), crossplane=options["crossplane"]
+                )
+            except ExportError as exc:
+                raise CommandError(str(exc)) from None
             self.stdout.write(f"Wrote {len(written)} files to {options['directory']}.")
 
     def _render(self, path: str, *, as_json: bool) -> None:

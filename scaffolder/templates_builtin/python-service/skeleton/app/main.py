@@ -4,22 +4,30 @@ from fastapi import FastAPI
 
 from app.telemetry import setup_telemetry
 
-app = FastAPI(title="${{ values.name }}")
-setup_telemetry(app, service_name="${{ values.name }}")
+SERVICE_NAME = "${{ values.name }}"
+OWNER = "${{ values.team }}"
 
 
-@app.get("/healthz")
-def healthz() -> dict[str, str]:
-    """Liveness: the process is up."""
-    return {"status": "ok"}
+def create_app() -> FastAPI:
+    """The service's routes, on a new application (tests build their own)."""
+    service = FastAPI(title=SERVICE_NAME)
+
+    @service.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness: the process is up."""
+        return {"status": "ok"}
+
+    @service.get("/readyz")
+    def readyz() -> dict[str, str]:
+        """Readiness: add checks for the service's dependencies here."""
+        return {"status": "ready"}
+
+    @service.get("/")
+    def index() -> dict[str, str]:
+        return {"service": SERVICE_NAME, "owner": OWNER}
+
+    return service
 
 
-@app.get("/readyz")
-def readyz() -> dict[str, str]:
-    """Readiness: add checks for the service's dependencies here."""
-    return {"status": "ready"}
-
-
-@app.get("/")
-def index() -> dict[str, str]:
-    return {"service": "${{ values.name }}", "owner": "${{ values.team }}"}
+app = create_app()
+setup_telemetry(app, service_name=SERVICE_NAME)

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 
 from catalog.api import hash_token
 from catalog.models import ApiToken, Entity, ExtraKind, Location, ObservabilityLink, Relation
-from catalog.services import approve_location, refresh_location
+from catalog.services import approve_location, refresh_location, remove_location
 from portal.admin_tokens import remember_plain_token, token_created_response
 
 
@@ -100,6 +100,14 @@ class LocationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                        "approved_by", "approved_at")  # fmt: skip
     raw_id_fields = ("created_by",)
     actions = ["refresh_now", "approve_templates"]
+
+    def delete_model(self, request: HttpRequest, obj: Location) -> None:
+        # Its entities go with it: left without a location they would read as saved in Paved.
+        remove_location(location=obj, actor=request.user)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Location]) -> None:
+        for location in queryset:
+            remove_location(location=location, actor=request.user)  # type: ignore[arg-type]
 
     @admin.display(boolean=True, description="templates approved")
     def templates_approved(self, obj: Location) -> bool:

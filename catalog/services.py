@@ -273,29 +273,35 @@ def may_manage_location(user: User, location: Location) -> bool:
 
 
 def delete_location(*, location: Location, actor: User) -> int:
-    """Unregister a location and delete the entities it provided, as Backstage does.
-
-    They are deleted rather than left behind: an entity without a location reads as one the
-    platform team saved in Paved, which a developer's location must never become."""
+    """Unregister a location and delete the entities it provided, as Backstage does — for
+    platform admins and the person who registered it."""
     if not may_manage_location(actor, location):
         raise PermissionDenied(
             "Only platform admins and the person who registered a location may delete it."
         )
+    return remove_location(location=location, actor=actor)
+
+
+def remove_location(*, location: Location, actor: User | None) -> int:
+    """Remove a location and the entities it provided; the caller has decided who may (the API
+    above, Django admin, the undo of the run that registered it). Entities are deleted rather
+    than left behind: one without a location reads as saved in Paved by the platform team,
+    which a developer's location must never become."""
     with transaction.atomic():
         locked = Location.objects.select_for_update().filter(pk=location.pk).first()
         if locked is None:
             return 0
-        deleted = Entity.objects.filter(location=locked).count()
+        refs = list(Entity.objects.filter(location=locked).values_list("ref", flat=True))
         Entity.objects.filter(location=locked).delete()
         audit.record(
-            actor=actor,
+            actor=actor if actor is not None and actor.is_authenticated else None,
             action="catalog.location.deleted",
             target=locked,
-            before={"type": locked.type, "target": locked.target, "entities": deleted},
+            before={"type": locked.type, "target": locked.target, "entities": refs},
         )
         locked.delete()
-    logger.info("deleted catalog location %s and its %d entities", location, deleted)
-    return deleted
+    logger.info("deleted catalog location %s and its %d entities", location, len(refs))
+    return len(refs)
 
 
 def refresh_entity(*, entity: Entity, actor: User) -> IngestResult | None:
@@ -321,22 +327,6 @@ def approve_location(*, location: Location, actor: User) -> None:
     Location.objects.filter(pk=location.pk).update(approved_by=actor, approved_at=timezone.now())
     location.refresh_from_db(fields=["approved_by", "approved_at"])
     audit.record(actor=actor, action="catalog.location.approved", target=location)
-
-
-def unregister_location(*, location: Location, actor: User | None) -> int:
-    """Remove a location and the entities it provides (undoing a failed run). Returns how many
-    entities went; relations pointing at them stay, unresolved, as for any missing entity."""
-    with transaction.atomic():
-        refs = list(Entity.objects.filter(location=location).values_list("ref", flat=True))
-        Entity.objects.filter(location=location).delete()
-        audit.record(
-            actor=actor if actor and actor.is_authenticated else None,
-            action="catalog.location.unregistered",
-            target=location,
-            before={"type": location.type, "target": location.target, "entities": refs},
-        )
-        location.delete()
-    return len(refs)
 
 
 def import_locations(*, targets: list[str], actor: User | None) -> list[IngestResult]:

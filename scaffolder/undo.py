@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 
 from catalog.ingestion import REPO
 from catalog.models import Location
-from catalog.services import unregister_location
+from catalog.services import remove_location
 from portal import audit
 from portal.providers import cluster, deployer, git_host
 from scaffolder.engine.authority import (
@@ -162,7 +162,7 @@ def _remove(record: ProvisionedResource, ctx: StepContext) -> bool:
         location = Location.objects.filter(type=REPO, target=record.key).first()
         if location is None:
             return False
-        unregister_location(location=location, actor=ctx.run.requested_by)
+        remove_location(location=location, actor=ctx.run.requested_by)
         return True
     # A branch stays with its pull request (closing it is the reviewer's call).
     ctx.log.info("Left %s and its pull request as they are.", describe(record))

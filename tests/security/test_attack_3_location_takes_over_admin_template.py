@@ -94,3 +94,27 @@ def test_a_developers_group_document_grants_no_membership(
     assert entity("group:default/team-orders-shadow") is not None
     attacker.refresh_from_db()
     assert group_refs_for_user(attacker) == {"group:default/team-payments"}
+
+
+@pytest.mark.django_db
+def test_an_admin_deleting_a_developers_location_leaves_no_entity_that_reads_as_trusted(
+    embedded: Path, attacker: User, attacker_client: Client, admin_client: Client
+) -> None:
+    """Left without a location, a developer's Group document would read as saved in Paved (and
+    grant membership); deleting the location in admin removes its entities with it."""
+    from catalog.services import group_refs_for_user
+
+    group = {"apiVersion": "backstage.io/v1alpha1", "kind": "Group",
+             "metadata": {"name": "team-orders-shadow"},
+             "spec": {"type": "team", "children": [], "members": ["oscar"]}}  # fmt: skip
+    push("team-payments", "groups", {"catalog-info.yaml": yaml.safe_dump(group)})
+    register(attacker_client, "team-payments/groups")
+    location = Location.objects.get(target="team-payments/groups")
+    response = admin_client.post(f"/admin/catalog/location/{location.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Location.objects.filter(pk=location.pk).exists()
+    assert entity("group:default/team-orders-shadow") is None
+    assert not Entity.objects.filter(kind__iexact="group", location__isnull=True,
+                                     name="team-orders-shadow").exists()  # fmt: skip
+    attacker.refresh_from_db()
+    assert group_refs_for_user(attacker) == {"group:default/team-payments"}

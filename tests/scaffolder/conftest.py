@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,3 +15,10 @@ def test_providers() -> Iterator[None]:
     register_test_providers()
     yield
     unregister_test_providers()
+
+
+@pytest.fixture
+def git_root(settings: Any, tmp_path: Path) -> Path:
+    """The local git host's repositories, under this test's folder."""
+    settings.PAVED_GIT_LOCAL_ROOT = tmp_path / "git"
+    return tmp_path / "git"

@@ -30,12 +30,6 @@ VALUES = {"name": "orders-api", "owner": "group:default/team-orders",
           "repoUrl": "localhost?owner=team-orders&repo=orders-api"}  # fmt: skip
 
 
-@pytest.fixture
-def git_root(settings: Any, tmp_path: Path) -> Path:
-    settings.PAVED_GIT_LOCAL_ROOT = tmp_path / "git"
-    return tmp_path / "git"
-
-
 def _check_results(run: Run) -> None:
     from portal.providers import cluster, git_host
 

@@ -5,32 +5,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client, override_settings
+from django.test import Client
 
 from catalog.models import Entity
 from scaffolder.demo import load_builtin_templates
 from scaffolder.engine.runner import RunStartError
 from scaffolder.models import Run, RunStatus, TemplateVersion
 from scaffolder.services import start_template_run
+from tests.scaffolder.test_golden_path_embedded import EMBEDDED, VALUES
 from tests.scaffolder.test_template_runs import drive
 
 pytestmark = pytest.mark.django_db
-
-EMBEDDED = override_settings(
-    PAVED_GIT_PROVIDER="local", PAVED_DEPLOY_PROVIDER="gitops", PAVED_CLUSTER_PROVIDER="gitops"
-)
-VALUES = {"name": "orders-api", "owner": "group:default/team-orders",
-          "repoUrl": "localhost?owner=team-orders&repo=orders-api"}  # fmt: skip
-
-
-@pytest.fixture
-def git_root(settings: Any, tmp_path: Path) -> Path:
-    settings.PAVED_GIT_LOCAL_ROOT = tmp_path / "git"
-    return tmp_path / "git"
 
 
 @EMBEDDED

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client, override_settings
+from django.test import Client
 
 from catalog.ingestion import REPO
 from catalog.models import Entity, Location
@@ -17,21 +17,10 @@ from scaffolder.demo import load_builtin_templates
 from scaffolder.engine.runner import advance_run, execute_step
 from scaffolder.models import ProvisionedResource, Run, RunStatus, StepStatus, TemplateVersion
 from scaffolder.services import start_template_run
+from tests.scaffolder.test_golden_path_embedded import EMBEDDED, VALUES
 from tests.scaffolder.test_template_runs import drive
 
 pytestmark = pytest.mark.django_db
-
-EMBEDDED = override_settings(
-    PAVED_GIT_PROVIDER="local", PAVED_DEPLOY_PROVIDER="gitops", PAVED_CLUSTER_PROVIDER="gitops"
-)
-VALUES = {"name": "orders-api", "owner": "group:default/team-orders",
-          "repoUrl": "localhost?owner=team-orders&repo=orders-api"}  # fmt: skip
-
-
-@pytest.fixture
-def git_root(settings: Any, tmp_path: Path) -> Path:
-    settings.PAVED_GIT_LOCAL_ROOT = tmp_path / "git"
-    return tmp_path / "git"
 
 
 def _gitops_files() -> list[str]:

@@ -198,10 +198,13 @@ def test_docs_site_each_step(owner: User) -> None:
 def test_publishing_never_overwrites_another_teams_repository(owner: User) -> None:
     load_builtin_templates()
     host = DiskGitHost()
+    version = TemplateVersion.objects.get(ref="template:default/python-service")
+    run = start_template_run(version=version, values=golden_values(), actor=owner)
+    # Another team's repository appears after Create checked the name (which refuses it when
+    # it is already there): the publish step itself must not write over it.
     theirs, _ = host.ensure_repository("team-orders", "orders-api")
     host.commit_files(theirs, {"README.md": b"their service\n"}, message="theirs")
-    version = TemplateVersion.objects.get(ref="template:default/python-service")
-    run = drive(start_template_run(version=version, values=golden_values(), actor=owner))
+    run = drive(run)
     assert run.status == RunStatus.FAILED
     error = Step.objects.get(run=run, key="publish").error
     assert "team-orders/orders-api already exists with other content" in error

@@ -69,10 +69,19 @@ def _setup() -> tuple[Any, User]:
     from scaffolder.models import TemplateVersion
 
     load_builtin_templates()
-    Entity.objects.get_or_create(
+    from catalog.models import Relation
+
+    team, _ = Entity.objects.get_or_create(
         ref="group:default/team-orders", defaults={"kind": "Group", "name": "team-orders"}
     )
     user, _ = User.objects.get_or_create(username="bench", defaults={"email": "bench@example.com"})
+    # The requester is in the owning team: steps act with the requester's authority.
+    person, _ = Entity.objects.get_or_create(
+        ref="user:default/bench", defaults={"kind": "User", "name": "bench", "user": user}
+    )
+    Relation.objects.get_or_create(
+        source=person, type="memberOf", target_ref=team.ref, defaults={"target": team}
+    )
     return TemplateVersion.objects.get(ref="template:default/python-service"), user
 
 

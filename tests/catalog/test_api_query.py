@@ -41,6 +41,7 @@ def big_catalog() -> None:
             "lifecycle": spec.get("lifecycle", ""), "owner_ref": "group:default/team-orders",
             "tags": [], "metadata": {"name": name, "namespace": "default"}, "spec": spec,
             "source": "", "search_text": name, "etag": f"e{i}", "processing_errors": [],
+            "processing_warnings": [],
             "location_id": None, "created_at": now, "updated_at": now,
         })  # fmt: skip
     insert_entities(rows)

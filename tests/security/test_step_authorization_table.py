@@ -51,6 +51,9 @@ TABLE: dict[str, tuple[dict[str, Any], str]] = {
                            "provider": "p"}, "internal"),
     "infra:delete-claim": ({"request_id": 1, "api_version": "v1", "kind": "X", "namespace": "n",
                             "name": "n", "environment": "dev"}, "internal"),
+    # Removes what a run recorded; acts on the record's team (internal: a template cannot
+    # name it, an undo run adds it).
+    "undo:remove": ({"record_id": 0}, "undo"),
     # Its targets are the entities in the file it reads: checked with them (test below).
     "catalog:register": ({"catalogInfoUrl": "http://h/team-orders/orders-api/blob/main/c.yaml"},
                          "documents"),
@@ -103,12 +106,22 @@ def test_step_authorization(
     inputs, refusal = TABLE[action]
     victim_run, attacker_run, admin_run = _run(owner), _run(outsider), _run(platform_admin)
     writes = kind.write_targets(inputs, attacker_run)
-    assert writes, f"{action} declares no write targets"
+    assert writes or refusal == "undo", f"{action} declares no write targets"
     if refusal == "internal":
         assert kind.internal
         authorize(attacker_run, "s", writes, internal=True)  # Paved's own flow
         with pytest.raises(NotAuthorized, match="GitOps repository is written only by Paved"):
             authorize(attacker_run, "s", writes, internal=False)
+        return
+    if refusal == "undo":
+        assert kind.internal
+        record = reserve(kind="repository", key="team-orders/orders-api", owner_ref=ORDERS,
+                         run=victim_run, step_key="publish")  # fmt: skip
+        undo_inputs = {"record_id": record.pk}
+        with pytest.raises(NotAuthorized, match="belongs to group:default/team-orders"):
+            authorize(attacker_run, "s", kind.write_targets(undo_inputs, attacker_run),
+                      internal=True)  # fmt: skip
+        authorize(victim_run, "s", kind.write_targets(undo_inputs, victim_run), internal=True)
         return
     if refusal == "documents":
         document_owner = [Write("catalog", name="component:default/x", owner=ORDERS)]

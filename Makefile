@@ -32,15 +32,15 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true $(PY) manage.py migrate --no-input -v 0
-	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true $(PY) manage.py load_demo_data
+	@PAVED_DEMO=true PAVED_LOCAL_LOGIN=true $(PY) manage.py migrate --no-input -v 0
+	@PAVED_DEMO=true PAVED_LOCAL_LOGIN=true $(PY) manage.py load_demo_data
 	@echo ""
 	@echo "  Paved is starting on  http://127.0.0.1:$(PAVED_PORT)/"
 	@echo "  Demo login:           alice / paved-demo   (platform admin)"
-	@echo "                        carol / paved-demo   (developer, Orders team)"
+	@echo "                        carol / paved-demo   (Carol Lead, lead of the Orders team)"
 	@echo "  Ctrl-C stops the web server, the worker and the scheduler."
 	@echo ""
-	@PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true exec $(VENV)/bin/honcho -f Procfile.dev start
+	@PAVED_DEMO=true PAVED_LOCAL_LOGIN=true exec $(VENV)/bin/honcho -f Procfile.dev start
 
 services:
 	@bin/ensure-services

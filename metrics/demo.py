@@ -72,7 +72,7 @@ def load_demo_metrics() -> str:
                     )
     result = ingest_generic((str(i), json.dumps(e)) for i, e in enumerate(lines, 1))
     refresh_rollups()
-    return f"metrics: {result.loaded} events loaded, {result.duplicate} already there"
+    return f"{result.loaded} delivery events loaded, {result.duplicate} already there"
 
 
 register_demo_loader("metrics", 90, load_demo_metrics)

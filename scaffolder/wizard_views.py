@@ -26,7 +26,9 @@ from scaffolder.models import TemplateVersion
 from scaffolder.parameters import (
     CatalogFilter,
     apply_defaults,
+    offers_groups,
     page_visible,
+    prefill_owners,
     search_entities,
     secret_parameter_names,
     validate_page,
@@ -79,10 +81,16 @@ def entity_search(request: HttpRequest) -> HttpResponse:
     if filters is None:
         return HttpResponseBadRequest("filter must be a JSON list of {key: [values]} objects")
     text = request.GET.get(param, "")[:200]
+    entities = search_entities(filters, text, user=request.user)
     return render(
         request,
         "scaffolder/_entity_options.html",
-        {"entities": search_entities(filters, text), "prefix": f"id_{param}", "text": text},
+        {
+            "entities": entities,
+            "prefix": f"id_{param}",
+            "text": text,
+            "more_by_typing": not text and offers_groups(filters),
+        },
     )
 
 
@@ -158,7 +166,8 @@ def _wizard(
     request: HttpRequest, entity: Entity, version: TemplateVersion, template: Template
 ) -> HttpResponse:
     values = decode_state(request.POST.get("state", "")) if request.method == "POST" else {}
-    values = apply_defaults(template.pages, values) if request.method == "GET" else values
+    if request.method == "GET":
+        values = prefill_owners(template.pages, apply_defaults(template.pages, values), request.user)
     indexes = _visible_indexes(template, values)
     try:
         current = int(

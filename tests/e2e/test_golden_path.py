@@ -140,7 +140,7 @@ def test_golden_path_end_to_end(
     page.locator("#template-default-python-service").get_by_role("link", name="Choose").click()
     field = page.locator("#id_name")
     field.press_sequentially("Orders API", delay=10)
-    expect(page.locator("#field-name-errors")).to_contain_text("Must match the pattern")
+    expect(page.locator("#field-name-errors")).to_contain_text("“orders-api” would do")
     field.fill("")
     field.press_sequentially(name, delay=10)
     expect(page.locator("#field-name-errors")).to_be_empty()

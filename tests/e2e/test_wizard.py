@@ -41,7 +41,7 @@ def test_create_a_service_from_the_golden_path(
     # As-you-type validation: the server's message appears under the field, then goes away.
     field = page.locator("#id_name")
     field.press_sequentially("Bad Name", delay=20)
-    expect(page.locator("#field-name-errors")).to_contain_text("Must match the pattern")
+    expect(page.locator("#field-name-errors")).to_contain_text("“bad-name” would do")
     field.fill("")
     field.press_sequentially(name, delay=20)
     expect(page.locator("#field-name-errors")).to_be_empty()

@@ -399,7 +399,7 @@ def test_demo_loader_names_team_leads() -> None:
     from infra.models import TeamLead
 
     load_demo_catalog()
-    assert load_demo_infra().endswith("2 team leads")
+    assert load_demo_infra().endswith("team leads: carol (team-orders), erin (team-payments)")
     assert TeamLead.objects.filter(
         group_ref="group:default/team-orders", user__username="carol"
     ).exists()

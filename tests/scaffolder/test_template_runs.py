@@ -136,7 +136,9 @@ def test_invalid_values_never_start_a_run(owner: User) -> None:
             version=version, values={"name": "Bad Name!", "repoUrl": "nope"}, actor=owner
         )
     text = "\n".join(info.value.problems)
-    assert "name: Must match the pattern" in text
+    assert "name: Use only lower-case letters, digits and dashes" in text
+    assert "“bad-name” would do" in text
+    assert "[a-z]" not in text  # never the regular expression itself
     assert "owner: This field is required." in text
     assert "repoUrl:" in text
     assert not Run.objects.exists()

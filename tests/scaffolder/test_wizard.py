@@ -68,7 +68,8 @@ def test_wizard_pages_validation_review_and_create(
     )
     assert response.status_code == 422
     body = response.content.decode()
-    assert "Must match the pattern" in body
+    assert "“bad-name” would do" in body
+    assert "[a-z" not in body.split('id="field-name-errors"')[1][:400]
     assert "This field is required." in body
     # Page 1 valid -> page 2.
     response = _post(owner_client, {"state": "{}", "page": "0", "action": "next", "name": "orders-api",
@@ -127,7 +128,7 @@ def test_field_validation_as_you_type(owner_client: Client, templates: None) -> 
     )
     assert bad.status_code == 422
     assert 'id="field-name-errors"' in bad.content.decode()
-    assert "Must match the pattern" in bad.content.decode()
+    assert "Use lower-case letters only: “upper”." in bad.content.decode()
     good = owner_client.post(
         url,
         {"field": "name", "page": "0", "state": "{}", "name": "fine-name"},
@@ -270,3 +271,43 @@ def test_a_page_that_does_not_exist_shows_the_first_one(
         f"{WIZARD}validate", {"state": "{}", "page": "-1", "field": "name", "name": "x"}
     )
     assert response.status_code == 404
+
+
+def test_owner_is_prefilled_with_my_team(
+    owner_client: Client, owner: User, team: Entity, templates: None
+) -> None:
+    page = owner_client.get(WIZARD).content.decode()
+    assert 'name="owner" id="id_owner" value="group:default/team-orders"' in page
+
+
+def test_owner_is_left_empty_for_someone_without_a_team(client: Client, templates: None) -> None:
+    client.force_login(User.objects.create_user("loner", "loner@example.com", "x"))
+    page = client.get(WIZARD).content.decode()
+    assert 'name="owner" id="id_owner" value=""' in page
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("Orders API", "“orders-api” would do"),
+        ("UPPER", "Use lower-case letters only: “upper”."),
+        ("9lives", "Start with a letter, not “9”."),
+        ("orders-", "End with a letter or a digit, not “-”."),
+        ("ab"[:1], "Too short: use at least 3 characters."),
+        ("a" * 50, "Too long: use at most 40 characters."),
+        ("Über API", "“uber-api” would do"),
+        ("日本語", "Lower-case letters, digits and dashes"),  # the field's own description
+    ],
+)
+def test_name_errors_say_what_is_wrong_in_plain_words(
+    owner_client: Client, templates: None, typed: str, message: str
+) -> None:
+    response = owner_client.post(
+        "/create/default/python-service/validate",
+        {"field": "name", "page": "0", "state": "{}", "name": typed},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert message in body
+    assert "pattern" not in body.lower() and "[a-z]" not in body

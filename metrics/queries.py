@@ -13,6 +13,7 @@ from typing import Any, cast
 from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
 
+from catalog.names import ref_name
 from catalog.models import Entity
 from metrics import dora
 from metrics.models import Change, DailyRollup, Deployment, DirtyDay, Incident
@@ -130,7 +131,7 @@ def environments() -> list[str]:
 
 
 def team_name(owner_ref: str) -> str:
-    return owner_ref.rsplit("/", 1)[-1]
+    return ref_name(owner_ref)
 
 
 def components_of_team(team: str) -> QuerySet[Entity]:

@@ -132,7 +132,7 @@ def team(request: HttpRequest, team: str) -> HttpResponse:
     return _scope_page(
         request,
         f"team:{owner_ref}",
-        f"Team {team}",
+        queries.team_name(owner_ref),
         {
             "_window": window,
             "_env": env,

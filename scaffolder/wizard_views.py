@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from catalog.models import Entity
+from catalog.names import display_names
 from portal.htmx import is_partial, render_page
 from scaffolder.dry_run import DryRunResult, dry_run
 from scaffolder.engine.runner import RunStartError
@@ -145,6 +146,13 @@ def _review_rows(template: Template, values: dict[str, Any]) -> list[dict[str, A
         page = template.pages[index]
         fields = [f for f in page_fields_view(page, values) if f.name in values]
         rows.append({"title": page.get("title") or f"Page {index + 1}", "fields": fields})
+    # Picked entities by their display names, the reference after it (one query).
+    picked = [f for row in rows for f in row["fields"] if f.widget == "entity" and f.value]
+    names = display_names(str(f.value).lower() for f in picked)
+    for f in picked:
+        name = names.get(str(f.value).lower())
+        if name:
+            f.shown = f"{name} ({f.value})"
     return rows
 
 

@@ -7,6 +7,7 @@ cache for PAVED_TECHDOCS_CACHE_SECONDS: viewing the tab does not fetch on every 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from catalog.ingestion import URL, ReadError, Target, read_target
 from catalog.models import Entity
 from portal.lib.markdown import RenderedMarkdown, render_markdown
 
+logger = logging.getLogger(__name__)
 TECHDOCS_REF = "backstage.io/techdocs-ref"
 _PAGE = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.md")
 
@@ -74,5 +76,15 @@ def docs_page(entity: Entity, page: str = "index.md") -> DocsPage:
         target = base.resolve(page) if page != "index.md" else base
         text = _read_text(target)
     except ReadError as exc:
-        return DocsPage(page, None, str(exc))
+        # The reader's message names server paths and hosts: logged for the platform team, a
+        # plain sentence for the page.
+        logger.info("docs of %s, page %s: %s", entity.ref, page, exc)
+        if "does not exist" in str(exc):
+            return DocsPage(
+                page,
+                None,
+                f"this component has no {page} in its docs folder yet. Its owners can add "
+                f"docs/{page} to the repository.",
+            )
+        return DocsPage(page, None, "they could not be read from the repository just now.")
     return DocsPage(page, render_markdown(text))

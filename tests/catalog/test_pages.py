@@ -350,3 +350,18 @@ def test_register_confirm_over_htmx_redirects_client(owner_client: Any, served: 
     )
     assert response.status_code == 200
     assert response["HX-Redirect"].endswith("/catalog/default/component/checkout/")
+
+
+def test_docs_tab_without_an_index_page_says_so_plainly(
+    owner_client: Any, tmp_path: Path
+) -> None:
+    ingest_docs(
+        tmp_path,
+        [component("undocumented",
+                   metadata={"annotations": {"backstage.io/techdocs-ref": "dir:."}})],
+    )  # fmt: skip
+    url = reverse("catalog:entity-detail", args=["default", "component", "undocumented"])
+    body = owner_client.get(url, {"tab": "docs"}).content.decode()
+    assert "this component has no index.md in its docs folder yet" in body
+    assert str(tmp_path) not in body  # no server path
+    assert "does not exist" not in body

@@ -50,3 +50,9 @@ def test_other_errors_keep_their_traceback() -> None:
     record.status_code = 500
     assert ForbiddenWithoutTraceback().filter(record)
     assert record.exc_info is not None
+
+
+def test_favicon_ico_is_the_icon_for_everyone(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("paved/favicon.svg")

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
+from typing import Any
 
-from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db.models.fields.json import KT
 
 from catalog.models import Entity
 
-_TEAM_NAMES_KEY = "paved:catalog:team-names"
-_TEAM_NAMES_SECONDS = 60  # a renamed team shows its new name within a minute
+# Team names are read once per request (one small query), whatever the number of rows shown.
+_memo = threading.local()
+
+
+def _forget(**_kwargs: Any) -> None:
+    _memo.__dict__.pop("team_names", None)
+
+
+request_started.connect(_forget, dispatch_uid="catalog.names.forget-start")
+request_finished.connect(_forget, dispatch_uid="catalog.names.forget-finish")
 
 
 def display_names(refs: Iterable[str]) -> dict[str, str]:
@@ -26,15 +36,15 @@ def display_names(refs: Iterable[str]) -> dict[str, str]:
 
 
 def team_names() -> dict[str, str]:
-    """Every Group's display name by reference, cached briefly: teams are few, and owners are
-    shown on many pages."""
-    names: dict[str, str] | None = cache.get(_TEAM_NAMES_KEY)
+    """Every Group's display name by reference, read once per request: teams are few, and
+    owners are shown in many rows."""
+    names: dict[str, str] | None = getattr(_memo, "team_names", None)
     if names is None:
         rows = Entity.objects.filter(kind__iexact="group").values(
             "ref", "name", "title", shown=KT("spec__profile__displayName")
         )
         names = {row["ref"]: row["shown"] or row["title"] or row["name"] for row in rows}
-        cache.set(_TEAM_NAMES_KEY, names, _TEAM_NAMES_SECONDS)
+        _memo.team_names = names
     return names
 
 

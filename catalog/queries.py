@@ -225,7 +225,7 @@ def relations_of(entity: Entity) -> list[Relation]:
         .order_by("type", "target_ref")
     )
     seen: set[tuple[str, str]] = set()
-    unique = []
+    unique: list[Relation] = []
     for row in rows:
         if (row.type, row.target_ref) not in seen:
             seen.add((row.type, row.target_ref))

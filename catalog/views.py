@@ -19,9 +19,9 @@ from catalog.observability import component_links
 from catalog.queries import (
     SORTS,
     ListFilters,
+    attach_owner_names,
     entities_for_list,
     entity_by_name,
-    attach_owner_names,
     facets,
     kind_tabs,
     relations_of,

@@ -13,8 +13,8 @@ from typing import Any, cast
 from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
 
-from catalog.names import ref_name
 from catalog.models import Entity
+from catalog.names import ref_name
 from metrics import dora
 from metrics.models import Change, DailyRollup, Deployment, DirtyDay, Incident
 from metrics.rollups import COUNT_FIELDS, refresh_rollups, summarize

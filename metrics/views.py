@@ -132,7 +132,9 @@ def team(request: HttpRequest, team: str) -> HttpResponse:
     return _scope_page(
         request,
         f"team:{owner_ref}",
-        queries.team_name(owner_ref),
+        # "Orders Team" when the catalog names it; a team without a display name stays
+        # recognisable as a team.
+        queries.team_name(owner_ref) if queries.team_name(owner_ref) != team else f"Team {team}",
         {
             "_window": window,
             "_env": env,
@@ -166,7 +168,9 @@ def component(request: HttpRequest, name: str) -> HttpResponse:
             "level": "component",
             "entity": entity,
             "team": entity.owner_ref.rsplit("/", 1)[-1] if entity and entity.owner_ref else "",
-            "team_label": queries.team_name(entity.owner_ref) if entity and entity.owner_ref else "",
+            "team_label": queries.team_name(entity.owner_ref)
+            if entity and entity.owner_ref
+            else "",
             "deployments": deployments,
             "incidents": queries.recent_incidents(key),
         },

@@ -142,7 +142,9 @@ def search_entities(
             return own
         return list(query.only(*fields).order_by("name", "ref")[:limit])
     ranked = query.annotate(
-        theirs=Case(When(ref__in=mine, then=Value(0)), default=Value(1), output_field=IntegerField())
+        theirs=Case(
+            When(ref__in=mine, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
     )
     return list(ranked.only(*fields).order_by("theirs", "name", "ref")[:limit])
 
@@ -418,9 +420,8 @@ def pattern_message(schema: Mapping[str, Any], value: Any) -> str:
             "Use only lower-case letters, digits and dashes (no spaces or other characters): "
             f"“{suggestion}” would do."
         )
-    if text[:1].isdigit() or text[:1] in "-_.":
-        if _matches_pattern(pattern, "a" + text[1:]):
-            return f"Start with a letter, not “{text[:1]}”."
+    if (text[:1].isdigit() or text[:1] in "-_.") and _matches_pattern(pattern, "a" + text[1:]):
+        return f"Start with a letter, not “{text[:1]}”."
     if len(text) < 3 and _matches_pattern(pattern, text.lower() + "a" * (3 - len(text))):
         return "Too short: use at least 3 characters."
     for size in range(min(len(text), 100) - 1, 2, -1):

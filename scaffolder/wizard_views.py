@@ -21,7 +21,7 @@ from portal.htmx import is_partial, render_page
 from scaffolder.dry_run import DryRunResult, dry_run
 from scaffolder.engine.runner import RunStartError
 from scaffolder.expressions import ExpressionLimitExceeded, shared_time_limit
-from scaffolder.forms import decode_state, encode_state, page_fields_view, parse_page
+from scaffolder.forms import FieldView, decode_state, encode_state, page_fields_view, parse_page
 from scaffolder.loader import Template, TemplateInvalid, load_template_text
 from scaffolder.models import TemplateVersion
 from scaffolder.parameters import (
@@ -142,12 +142,13 @@ def _step_rows(template: Template) -> list[dict[str, str]]:
 
 def _review_rows(template: Template, values: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
+    picked: list[FieldView] = []
     for index in _visible_indexes(template, values):
         page = template.pages[index]
         fields = [f for f in page_fields_view(page, values) if f.name in values]
         rows.append({"title": page.get("title") or f"Page {index + 1}", "fields": fields})
+        picked += [f for f in fields if f.widget == "entity" and f.value]
     # Picked entities by their display names, the reference after it (one query).
-    picked = [f for row in rows for f in row["fields"] if f.widget == "entity" and f.value]
     names = display_names(str(f.value).lower() for f in picked)
     for f in picked:
         name = names.get(str(f.value).lower())
@@ -175,7 +176,9 @@ def _wizard(
 ) -> HttpResponse:
     values = decode_state(request.POST.get("state", "")) if request.method == "POST" else {}
     if request.method == "GET":
-        values = prefill_owners(template.pages, apply_defaults(template.pages, values), request.user)
+        values = prefill_owners(
+            template.pages, apply_defaults(template.pages, values), request.user
+        )
     indexes = _visible_indexes(template, values)
     try:
         current = int(

@@ -86,7 +86,8 @@ def test_list_shows_components_by_default_with_a_kind_switcher(
     assert "The orders service" in body
     assert 'href="/catalog/default/user/olivia/"' not in body  # people are under "People"
     assert 'aria-label="Kinds"' in body
-    assert 'href="?kind=group"' in body and 'href="?kind=all"' in body
+    assert 'href="?kind=group"' in body
+    assert 'href="?kind=all"' in body
     # The owner column names the team; the ref is only its title.
     assert 'title="group:default/team-orders">Orders Team</a>' in body
     people = owner_client.get(LIST, {"kind": "user"}).content.decode()
@@ -102,8 +103,10 @@ def test_tag_chips_filter_the_list(owner_client: Any, catalog: Path) -> None:
     assert 'href="?tag=critical"' in body  # not "??tag=critical"
     assert "??" not in body
     tagged = owner_client.get(LIST, {"tag": "critical"}).content.decode()
-    assert "The orders service" in tagged and "payments-ui" not in tagged
-    assert "tagged" in tagged and "show all tags" in tagged
+    assert "The orders service" in tagged
+    assert "payments-ui" not in tagged
+    assert "tagged" in tagged
+    assert "show all tags" in tagged
 
 
 def test_pagination_on_ten_thousand_entities(
@@ -352,9 +355,7 @@ def test_register_confirm_over_htmx_redirects_client(owner_client: Any, served: 
     assert response["HX-Redirect"].endswith("/catalog/default/component/checkout/")
 
 
-def test_docs_tab_without_an_index_page_says_so_plainly(
-    owner_client: Any, tmp_path: Path
-) -> None:
+def test_docs_tab_without_an_index_page_says_so_plainly(owner_client: Any, tmp_path: Path) -> None:
     ingest_docs(
         tmp_path,
         [component("undocumented",
@@ -365,3 +366,23 @@ def test_docs_tab_without_an_index_page_says_so_plainly(
     assert "this component has no index.md in its docs folder yet" in body
     assert str(tmp_path) not in body  # no server path
     assert "does not exist" not in body
+
+
+def test_team_names_are_read_once_per_request_and_never_stale(
+    client: Any, owner: Any, django_assert_num_queries: Any
+) -> None:
+    from django.template import Context, Template
+
+    from catalog.names import _forget, ref_name
+
+    Entity.objects.filter(ref="group:default/team-orders").update(title="Orders")
+    _forget()
+    rows = Template("{% load catalog_names %}{% for r in refs %}{{ r|ref_name }};{% endfor %}")
+    with django_assert_num_queries(1):
+        out = rows.render(Context({"refs": ["group:default/team-orders"] * 50}))
+    assert out == "Orders;" * 50
+    Entity.objects.filter(ref="group:default/team-orders").update(title="Orders Team")
+    client.force_login(owner)
+    client.get("/")  # a request: what was read for the last one is forgotten
+    assert ref_name("group:default/team-orders") == "Orders Team"
+    assert ref_name("component:default/orders") == "orders"

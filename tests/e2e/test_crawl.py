@@ -17,7 +17,6 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,9 +146,8 @@ def crawl(
     )
     page.set_viewport_size(LAPTOP)  # type: ignore[arg-type]
     page.goto(f"{base}/")
-    start = ["/"] + _links(page, base)  # the navigation, the user menu and the home page
-    for selector in (".mainnav a", ".usermenu .menu a", ".footer a"):
-        assert page.locator(selector).count() or selector != ".mainnav a", "no navigation"
+    assert page.locator(".mainnav a").count() >= 5, "no navigation"
+    start = ["/", *_links(page, base)]  # the navigation, the user menu and the home page
     queue = list(dict.fromkeys(start))
     # The home page differs per person (what waits for them); the rest is shared by shape.
     own_navigation = {"/"}
@@ -206,7 +204,7 @@ def crawl(
 
 
 @pytest.fixture
-def demo(settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def demo(settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The demo organisation as `make run` loads it, plus a failed run and a production
     database request waiting for approval (pages a newcomer meets early)."""
     settings.PAVED_LOCAL_LOGIN = True
@@ -227,7 +225,6 @@ def demo(settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     )
     drive(failed)
     _pending_request(carol)
-    yield
 
 
 def _pending_request(carol: Any) -> None:

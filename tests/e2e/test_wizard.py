@@ -48,6 +48,7 @@ def test_create_a_service_from_the_golden_path(
     # The owner is an autocomplete on the catalog: a value not in it is refused by the server;
     # typing shows matching options, the keyboard picks one.
     owner = page.get_by_role("combobox", name=re.compile("Owning team"))
+    expect(owner).to_have_value("group:default/team-orders")  # her own team, pre-filled
     owner.fill("no-such-team")
     owner.press("Tab")
     expect(page.locator("#field-owner-errors")).to_contain_text("is not in the catalog")
@@ -71,7 +72,7 @@ def test_create_a_service_from_the_golden_path(
     page.get_by_role("button", name="Review").click()
 
     expect(page.get_by_role("heading", name="Review")).to_be_visible()
-    expect(page.locator("#wizard")).to_contain_text(f"repo={name}")
+    expect(page.locator("#wizard")).to_contain_text(f"team-orders/{name} on ")
     screenshot(page, "wizard-review")
     page.get_by_role("button", name="Create").click()
 

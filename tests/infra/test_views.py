@@ -475,17 +475,21 @@ def test_component_page_has_infrastructure_and_costs_tabs(
 def test_parameters_are_labelled_in_words_with_the_sizes_explained(
     client: Client, owner: User, orders_service: Entity
 ) -> None:
-    body = login(client, owner).get(
-        reverse("infra:request-create") + "?resource_class=postgresql&environment=production"
-    ).content.decode()
+    body = (
+        login(client, owner)
+        .get(reverse("infra:request-create") + "?resource_class=postgresql&environment=production")
+        .content.decode()
+    )
     assert '<label for="id_param_storageGB">Storage (GB)</label>' in body
     assert '<label for="id_param_tier">Size</label>' in body
     assert "Daily backups" in body
-    assert ">storageGB<" not in body and ">backupEnabled<" not in body
+    assert ">storageGB<" not in body
+    assert ">backupEnabled<" not in body
     assert "see the tiers" not in body
     # The sizes of the chosen environment, next to the field: what they are and cost.
     assert "What the sizes mean in production" in body
-    assert "db.t3.medium" in body and "$140.00 a month" in body
+    assert "db.t3.medium" in body
+    assert "$140.00 a month" in body
     # Backups start on.
     assert 'id="id_param_backupEnabled" checked' in body
 
@@ -541,4 +545,5 @@ def test_update_preview_says_what_is_missing(
         {**empty, "action": ""},
         headers={"HX-Request": "true"},
     ).content.decode()
-    assert "is required" not in quiet and "Not yet" not in quiet
+    assert "is required" not in quiet
+    assert "Not yet" not in quiet

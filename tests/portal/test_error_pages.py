@@ -25,7 +25,9 @@ def test_unknown_url_shows_the_branded_page_not_the_url_list(
     page = response.content.decode()
     assert "There is nothing here" in page
     assert 'aria-label="Main"' in page  # the portal's navigation: a way back
-    assert "URLconf" not in page and "URL patterns" not in page and "admin/" not in page
+    assert "URLconf" not in page
+    assert "URL patterns" not in page
+    assert "admin/" not in page
 
 
 def test_a_403_is_logged_as_one_line_without_traceback(

@@ -29,7 +29,7 @@ def test_template_list_recommended_first_and_search(owner_client: Client, templa
     page = owner_client.get("/create/").content.decode()
     assert page.index("Python service (FastAPI)") < page.index("Static documentation site")
     assert "Recommended" in page
-    assert "group:default/platform-team" in page
+    assert "owned by platform-team" in page  # the team by name, not its reference
     hit = owner_client.get("/create/?q=fastapi", headers={"HX-Request": "true"}).content.decode()
     assert "Python service" in hit
     assert "Static documentation site" not in hit
@@ -90,7 +90,10 @@ def test_wizard_pages_validation_review_and_create(
     assert response.status_code == 200
     review = response.content.decode()
     assert "Review" in review
-    assert "localhost?owner=team-orders&amp;repo=orders-api" in review
+    # The repository as people read it, the owner by name with its reference after it.
+    assert "team-orders/orders-api on localhost" in review
+    assert "?owner=" not in review.split("Review", 1)[1].split("<form", 1)[0]
+    assert "team-orders (group:default/team-orders)" in review
     assert "orders-api" in review
     assert "production" in review
     state = response.context["state"]
@@ -310,4 +313,5 @@ def test_name_errors_say_what_is_wrong_in_plain_words(
     assert response.status_code == 422
     body = response.content.decode()
     assert message in body
-    assert "pattern" not in body.lower() and "[a-z]" not in body
+    assert "pattern" not in body.lower()
+    assert "[a-z]" not in body

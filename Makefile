@@ -12,13 +12,14 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PAVED_PORT ?= 8000
 export PAVED_PORT
 
-.PHONY: help venv run test lint format bench demo clean services chromium
+.PHONY: help venv run test lint format bench demo clean services chromium screenshots
 
 help:
 	@echo "make run    start web + worker + scheduler on http://127.0.0.1:$(PAVED_PORT) (embedded stack)"
 	@echo "make test   run the whole suite against PostgreSQL and Redis"
 	@echo "make lint   ruff, ruff format --check, mypy, makemigrations --check"
 	@echo "make bench  print the benchmark numbers"
+	@echo "make screenshots  every page as a developer and an admin, laptop and phone, in screenshots/"
 
 $(STAMP): pyproject.toml
 	@PYTHON_BIN=$$(bin/find-python) || exit 1; \
@@ -68,6 +69,14 @@ format: $(STAMP)
 bench: $(STAMP) services
 	@for script in bench/*.py; do echo "== $$script"; \
 	  DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) $(PY) $$script || exit 1; done
+
+# The browser crawl on the demo data, saving each page it opens at 1280 and 390 px.
+SCREENSHOTS ?= screenshots
+screenshots: $(STAMP) services chromium
+	@rm -rf $(SCREENSHOTS)
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	  PAVED_SCREENSHOTS=$(abspath $(SCREENSHOTS)) $(PY) -m pytest -q -p no:randomly tests/e2e/test_crawl.py
+	@echo "Screenshots: $(SCREENSHOTS)/ ($$(ls $(SCREENSHOTS) | wc -l) files)"
 
 clean:
 	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache

@@ -121,7 +121,12 @@ def test_golden_path_end_to_end(
     # --- 1. Sign in through SSO as a new developer -----------------------------------------
     requests.put(
         f"{sso}/users/dana",
-        json={"email": "dana@example.com", "name": "Dana Lee", "preferred_username": "dana"},
+        json={
+            "email": "dana@example.com",
+            "email_verified": True,
+            "name": "Dana Lee",
+            "preferred_username": "dana",
+        },
         timeout=10,
     ).raise_for_status()
     page.goto(f"{base}/create/")

@@ -72,7 +72,9 @@ def shape(url: str) -> str:
     the query left out, except tabs, which are different pages."""
     parts = urlsplit(url)
     # Runs stay apart: a failed run and a finished one look different.
-    path = parts.path if parts.path.startswith("/runs/") else re.sub(r"/\d+(?=/|$)", "/N", parts.path)
+    path = (
+        parts.path if parts.path.startswith("/runs/") else re.sub(r"/\d+(?=/|$)", "/N", parts.path)
+    )
     tab = dict(parse_qsl(parts.query)).get("tab", "overview")
     # Overview pages differ by kind (people, teams, services); other tabs share a template.
     kind = r"\2" if tab == "overview" else "KIND"

@@ -77,7 +77,8 @@ def test_golden_path_end_to_end(owner: User) -> None:
     }
     warnings = RunLogLine.objects.filter(run=run, level="WARNING").values_list("message", flat=True)
     assert any(
-        "No on-call provider is configured" in w and "no rotation was created" in w
+        "has no on-call tool (PagerDuty or Opsgenie) connected" in w
+        and "no rotation was created" in w
         for w in warnings
     ), list(warnings)
     assert run.context["template"]["version_id"] == version.pk

@@ -12,13 +12,14 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PAVED_PORT ?= 8000
 export PAVED_PORT
 
-.PHONY: help venv run test lint format bench demo clean services chromium
+.PHONY: help venv run test lint format bench demo clean services chromium screenshots
 
 help:
 	@echo "make run    start web + worker + scheduler on http://127.0.0.1:$(PAVED_PORT) (embedded stack)"
 	@echo "make test   run the whole suite against PostgreSQL and Redis"
 	@echo "make lint   ruff, ruff format --check, mypy, makemigrations --check"
 	@echo "make bench  print the benchmark numbers"
+	@echo "make screenshots  every page as a developer and an admin, laptop and phone, in screenshots/"
 
 $(STAMP): pyproject.toml
 	@PYTHON_BIN=$$(bin/find-python) || exit 1; \
@@ -38,12 +39,12 @@ venv: $(STAMP)
 run: $(STAMP)
 	@$(PY) bin/embedded-postgres start
 	@trap '$(PY) bin/embedded-postgres stop' EXIT; \
-	export PAVED_DEBUG=true PAVED_LOCAL_LOGIN=true; \
+	export PAVED_DEMO=true PAVED_LOCAL_LOGIN=true; \
 	$(PY) manage.py migrate --no-input -v 0 && $(PY) manage.py load_demo_data || exit 1; \
 	echo ""; \
 	echo "  Paved is starting on  http://127.0.0.1:$(PAVED_PORT)/"; \
 	echo "  Demo login:           alice / paved-demo   (platform admin)"; \
-	echo "                        carol / paved-demo   (developer, Orders team)"; \
+	echo "                        carol / paved-demo   (Carol Lead, lead of the Orders team)"; \
 	echo "  Ctrl-C stops the web server, the worker, the scheduler and the database."; \
 	echo ""; \
 	$(VENV)/bin/honcho -f Procfile.dev start
@@ -74,6 +75,14 @@ format: $(STAMP)
 bench: $(STAMP) services
 	@for script in bench/*.py; do echo "== $$script"; \
 	  DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) $(PY) $$script || exit 1; done
+
+# The browser crawl on the demo data, saving each page it opens at 1280 and 390 px.
+SCREENSHOTS ?= screenshots
+screenshots: $(STAMP) services chromium
+	@rm -rf $(SCREENSHOTS)
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	  PAVED_SCREENSHOTS=$(abspath $(SCREENSHOTS)) $(PY) -m pytest -q -p no:randomly tests/e2e/test_crawl.py
+	@echo "Screenshots: $(SCREENSHOTS)/ ($$(ls $(SCREENSHOTS) | wc -l) files)"
 
 clean:
 	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache

@@ -162,6 +162,14 @@ class Entity(models.Model):
 
     @property
     def display_name(self) -> str:
+        """What people call it: a person's or team's `spec.profile.displayName`, else
+        `metadata.title`, else the name (never a loaded-on-demand column: lists stay one query)."""
+        if "spec" not in self.get_deferred_fields() and isinstance(self.spec, dict):
+            profile = self.spec.get("profile")
+            if isinstance(profile, dict):
+                shown = profile.get("displayName")
+                if isinstance(shown, str) and shown.strip():
+                    return shown.strip()
         return self.title or self.name
 
     @property

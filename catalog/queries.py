@@ -8,7 +8,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.db.models.fields.json import KT, KeyTextTransform, KeyTransform
 
 from catalog.models import Entity, Relation
 from catalog.services import group_refs_for_user
@@ -37,6 +38,18 @@ SORTS = {
     "type": ("spec_type", "name"),
     "-updated": ("-updated_at", "name"),
 }
+DEFAULT_KIND = "component"
+# The kind switcher above the list, in this order (other kinds follow under "All").
+KIND_TABS = (
+    ("component", "Components"),
+    ("api", "APIs"),
+    ("system", "Systems"),
+    ("resource", "Resources"),
+    ("domain", "Domains"),
+    ("group", "Teams"),
+    ("user", "People"),
+    ("template", "Templates"),
+)
 _WORD = re.compile(r"[\w.+#:-]+", re.UNICODE)
 
 
@@ -58,8 +71,11 @@ class ListFilters:
     @classmethod
     def from_query(cls, params: Any) -> ListFilters:
         sort = params.get("sort", "name")
+        # Services first: without a kind the list shows Components; "all" shows every kind.
+        kind = params.get("kind")
+        kind = DEFAULT_KIND if kind is None else "" if kind.strip().lower() == "all" else kind
         return cls(
-            kind=params.get("kind", "").strip()[:63],
+            kind=kind.strip()[:63],
             type=params.get("type", "").strip()[:100],
             owner=params.get("owner", "").strip()[:400],
             lifecycle=params.get("lifecycle", "").strip()[:100],
@@ -115,10 +131,38 @@ def entities_for_list(
     return qs.order_by(*SORTS[filters.sort])
 
 
+def kind_tabs(current: str) -> list[dict[str, Any]]:
+    """The kind switcher: each kind with how many entities it has (one grouped query)."""
+    counts: dict[str, int] = {}
+    for row in Entity.objects.values("kind").annotate(n=Count("id")).order_by():
+        counts[str(row["kind"]).lower()] = counts.get(str(row["kind"]).lower(), 0) + int(row["n"])
+    tabs = [
+        {"kind": kind, "label": label, "count": counts.get(kind, 0), "current": kind == current}
+        for kind, label in KIND_TABS
+        if counts.get(kind) or kind == current
+    ]
+    tabs.append(
+        {"kind": "all", "label": "All", "count": sum(counts.values()), "current": not current}
+    )
+    return tabs
+
+
+def attach_owner_names(entities: list[Entity]) -> None:
+    """Set `owner_name` on each entity: its owner's display name (one query for the page)."""
+    refs = {e.owner_ref for e in entities if e.owner_ref}
+    names: dict[str, str] = {}
+    if refs:
+        for row in Entity.objects.filter(ref__in=refs).values(
+            "ref", "name", "title", shown=KT("spec__profile__displayName")
+        ):
+            names[row["ref"]] = row["shown"] or row["title"] or row["name"]
+    for entity in entities:
+        entity.owner_name = names.get(entity.owner_ref) or entity.owner_ref.split("/")[-1]  # type: ignore[attr-defined]
+
+
 def facets() -> dict[str, list[str]]:
-    """Values for the filter drop-downs (three small indexed queries)."""
+    """Values for the filter drop-downs (two small indexed queries; kinds: `kind_tabs`)."""
     return {
-        "kinds": list(Entity.objects.order_by("kind").values_list("kind", flat=True).distinct()),
         "types": [
             t
             for t in Entity.objects.order_by("spec_type")
@@ -164,10 +208,15 @@ def relations_of(entity: Entity) -> list[Relation]:
             "target__spec_type",
             "target__lifecycle",
         )
+        .annotate(
+            target_profile_name=KeyTextTransform(
+                "displayName", KeyTransform("profile", "target__spec")
+            )
+        )
         .order_by("type", "target_ref")
     )
     seen: set[tuple[str, str]] = set()
-    unique = []
+    unique: list[Relation] = []
     for row in rows:
         if (row.type, row.target_ref) not in seen:
             seen.add((row.type, row.target_ref))

@@ -7,16 +7,18 @@ cache for PAVED_TECHDOCS_CACHE_SECONDS: viewing the tab does not fetch on every 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 
-from catalog.ingestion import URL, ReadError, Target, read_target
+from catalog.ingestion import FILE, URL, ReadError, Target, read_target
 from catalog.models import Entity
 from portal.lib.markdown import RenderedMarkdown, render_markdown
 
+logger = logging.getLogger(__name__)
 TECHDOCS_REF = "backstage.io/techdocs-ref"
 _PAGE = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.md")
 
@@ -69,10 +71,24 @@ def _read_text(target: Target) -> str:
 def docs_page(entity: Entity, page: str = "index.md") -> DocsPage:
     if not _PAGE.fullmatch(page) or ".." in page:
         return DocsPage(page, None, f"{page!r} is not a docs page name")
+    target: Target | None = None
     try:
         base = _base(entity)
         target = base.resolve(page) if page != "index.md" else base
         text = _read_text(target)
     except ReadError as exc:
+        missing = str(exc).startswith("file ") and str(exc).endswith("does not exist")
+        if missing or (str(exc).startswith("repository ") and " has no " in str(exc)):
+            logger.info("docs of %s, page %s: %s", entity.ref, page, exc)
+            return DocsPage(
+                page,
+                None,
+                f"this component has no {page} in its docs folder yet. Its owners can add "
+                f"docs/{page} to the repository.",
+            )
+        if target is not None and target.type == FILE:
+            # A local file's error names a path on the server: logged, not shown.
+            logger.warning("docs of %s, page %s: %s", entity.ref, page, exc)
+            return DocsPage(page, None, "they could not be read from the repository just now.")
         return DocsPage(page, None, str(exc))
     return DocsPage(page, render_markdown(text))

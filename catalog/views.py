@@ -18,9 +18,11 @@ from catalog.observability import component_links
 from catalog.queries import (
     SORTS,
     ListFilters,
+    attach_owner_names,
     entities_for_list,
     entity_by_name,
     facets,
+    kind_tabs,
     relations_of,
 )
 from catalog.services import (
@@ -57,12 +59,14 @@ def entity_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(entities_for_list(request.user, filters), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    attach_owner_names(list(page.object_list))
     return render_page(
         request,
         "catalog/entity_list.html",
         {
             "page": page,
             "filters": filters,
+            "kind_tabs": kind_tabs(filters.kind.lower()),
             "facets": facets(),
             "sorts": list(SORTS),
             "nav_section": "catalog",

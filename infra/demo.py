@@ -13,7 +13,6 @@ DEMO_LEADS = {"team-orders": "carol", "team-payments": "erin"}
 
 def load_demo_infra() -> str:
     created = install_presets()
-    leads = 0
     users = get_user_model().objects.filter(username__in=DEMO_LEADS.values())
     by_name = {u.get_username(): u for u in users}
     for team, username in DEMO_LEADS.items():
@@ -21,5 +20,6 @@ def load_demo_infra() -> str:
         if user is None:
             continue
         TeamLead.objects.get_or_create(group_ref=make_ref("Group", "default", team), user=user)
-        leads += 1
-    return f"{created} preset rows added, {leads} team leads"
+    named = ", ".join(f"{user} ({team})" for team, user in DEMO_LEADS.items() if user in by_name)
+    presets = f"{created} resource classes and policies added" if created else "presets in place"
+    return f"{presets}; team leads: {named or 'none (load the catalog first)'}"

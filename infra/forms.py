@@ -3,6 +3,7 @@ checks themselves live in infra.validation, so the form, the CLI and the steps a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -30,8 +31,20 @@ def field_name_for(problem_field: str) -> str | None:
     return None
 
 
+def human_label(key: str) -> str:
+    """`storageGB` -> "Storage (GB)", `backupEnabled` -> "Backup enabled": a parameter without
+    a `title` in its schema is still labelled in words."""
+    words = re.findall(r"[A-Z]{2,}(?=[A-Z][a-z]|$)|[A-Z]?[a-z]+|[A-Z]+|\d+", key)
+    if not words:
+        return key
+    units = [w for w in words[1:] if w.isupper() and len(w) > 1]
+    text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words if w not in units)
+    text = text[:1].upper() + text[1:]
+    return f"{text} ({' '.join(units)})" if units else text
+
+
 def _param_field(key: str, schema: dict[str, Any], required: bool) -> forms.Field:
-    label = key
+    label = str(schema.get("title") or human_label(key))
     help_text = str(schema.get("description", ""))
     kind = schema.get("type")
     if "enum" in schema:
@@ -119,6 +132,38 @@ class RequestForm(forms.Form):
             for key, sub in self.chosen_class.parameter_properties().items():
                 self.fields[PARAM_PREFIX + key] = _param_field(key, sub, key in required)
                 self.param_names.append(key)
+        # What each size means where it would run, next to the tier field (no "see the tiers"
+        # pointing nowhere). Environment: the chosen one, else the first offered.
+        env = str((data or {}).get("environment") or (initial or {}).get("environment") or "")
+        self.tier_environment = env if env in envs else (envs[0] if envs else "")
+        self.tiers = (
+            list(
+                self.chosen_class.tiers.filter(environment=self.tier_environment).order_by(
+                    "monthly_cost", "name"
+                )
+            )
+            if self.chosen_class is not None and self.tier_environment
+            else []
+        )
+
+    @classmethod
+    def with_class_defaults(cls, data: Any, *, user: User | AnonymousUser) -> RequestForm:
+        """The form after the person switched the resource class: the new class's parameters
+        start at their schema defaults (a checkbox that was not on the page is not "off")."""
+        probe = cls(data, user=user)
+        if probe.chosen_class is None:
+            return probe
+        filled = data.copy()
+        for key, schema in probe.chosen_class.parameter_properties().items():
+            name = PARAM_PREFIX + key
+            if name not in filled and schema.get("default") is not None:
+                default = schema["default"]
+                if isinstance(default, bool):
+                    if default:
+                        filled[name] = "on"
+                else:
+                    filled[name] = str(default)
+        return cls(filled, user=user)
 
     def param_fields(self) -> list[forms.BoundField]:
         return [self[PARAM_PREFIX + key] for key in self.param_names]

@@ -31,12 +31,18 @@ def _tier_param() -> dict[str, Any]:
         "type": "string",
         "enum": list(TIERS),
         "default": "standard",
-        "description": "What the platform team defines per environment (see the tiers).",
+        "title": "Size",
+        "description": "How big it is; what each size means and costs is listed under this field.",
     }
 
 
 def _region_param() -> dict[str, Any]:
-    return {"type": "string", "enum": list(REGIONS), "description": "AWS region."}
+    return {
+        "type": "string",
+        "enum": list(REGIONS),
+        "title": "Region",
+        "description": "The AWS region it runs in; production allows only some of them.",
+    }
 
 
 # The seed's Composition (platform-engineering-2026), reproduced field for field.
@@ -85,14 +91,16 @@ CLASSES: dict[str, dict[str, Any]] = {
                     "type": "integer",
                     "minimum": 10,
                     "maximum": 1000,
-                    "description": "Allocated storage in GB.",
+                    "title": "Storage (GB)",
+                    "description": "Allocated storage in GB, from 10 to 1000.",
                 },
                 "tier": _tier_param(),
                 "region": _region_param(),
                 "backupEnabled": {
                     "type": "boolean",
                     "default": True,
-                    "description": "Automated daily backups.",
+                    "title": "Daily backups",
+                    "description": "Automated daily backups. Keep them on for production data.",
                 },
             },
             "required": ["storageGB", "tier", "region"],
@@ -181,6 +189,7 @@ CLASSES: dict[str, dict[str, Any]] = {
                 "highAvailability": {
                     "type": "boolean",
                     "default": False,
+                    "title": "High availability",
                     "description": "A replica in a second availability zone.",
                 },
             },
@@ -230,13 +239,19 @@ CLASSES: dict[str, dict[str, Any]] = {
             "properties": {
                 "tier": _tier_param(),
                 "region": _region_param(),
-                "fifo": {"type": "boolean", "default": False, "description": "Ordered delivery."},
+                "fifo": {
+                    "type": "boolean",
+                    "default": False,
+                    "title": "Ordered delivery (FIFO)",
+                    "description": "Messages are delivered in the order they were sent.",
+                },
                 "retentionHours": {
                     "type": "integer",
                     "minimum": 1,
                     "maximum": 336,
                     "default": 96,
-                    "description": "How long unread messages are kept.",
+                    "title": "Keep unread messages (hours)",
+                    "description": "How long unread messages are kept, 1 to 336 hours.",
                 },
             },
             "required": ["tier", "region"],
@@ -281,11 +296,17 @@ CLASSES: dict[str, dict[str, Any]] = {
                     "minimum": 1,
                     "maximum": 100000,
                     "default": 50,
+                    "title": "Expected size (GB)",
                     "description": "Expected size in GB (for quotas and the cost estimate).",
                 },
                 "tier": _tier_param(),
                 "region": _region_param(),
-                "versioning": {"type": "boolean", "default": True},
+                "versioning": {
+                    "type": "boolean",
+                    "default": True,
+                    "title": "Keep old versions",
+                    "description": "Object versioning: overwritten or deleted files can be restored.",
+                },
             },
             "required": ["tier", "region"],
             "additionalProperties": False,

@@ -105,16 +105,23 @@ def request_create(request: HttpRequest) -> HttpResponse:
 def request_preview(request: HttpRequest) -> HttpResponse:
     """The live preview: the claim YAML and monthly cost, or what is still wrong."""
     form = RequestForm(request.POST, user=request.user)
+    class_changed = request.POST.get("shown_class") != (
+        form.chosen_class.name if form.chosen_class else ""
+    )
+    if class_changed:
+        form = RequestForm.with_class_defaults(request.POST, user=request.user)
+    # Live previews (htmx, on change) stay quiet about fields not filled in yet; a click on
+    # "Update preview" says what is still missing.
+    asked = request.POST.get("action") == "preview"
     checked = None
     if form.is_valid():
         try:
             checked = services.preview_request(spec=form.to_spec(), actor=request.user)
         except RequestInvalid as exc:
-            form.add_problems(exc, skip_required=True)
+            form.add_problems(exc, skip_required=not asked)
     context = _form_context(form, checked)
-    context["class_changed"] = request.POST.get("shown_class") != (
-        form.chosen_class.name if form.chosen_class else ""
-    )
+    context["class_changed"] = class_changed
+    context["asked"] = asked
     return render_page(request, "infra/request_form.html", context, partial="preview-update")
 
 

@@ -31,8 +31,9 @@ def _frame(
     width: int = WIDTH,
 ) -> SafeString:
     inner_h = HEIGHT - PAD_T - PAD_B
+    classes = "chart wide" if width > WIDTH else "chart"
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {HEIGHT}" role="img" '
+        f'<svg class="{classes}" viewBox="0 0 {width} {HEIGHT}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
     ]
@@ -56,7 +57,8 @@ def _frame(
             )
     parts.append("</svg>")
     return format_html(
-        '<figure class="chart-figure"><figcaption>{}</figcaption>{}</figure>',
+        '<figure class="chart-figure"><figcaption>{}</figcaption>'
+        '<div class="chart-scroll" tabindex="0">{}</div></figure>',
         title,
         mark_safe("".join(parts)),  # noqa: S308  (every interpolated value above is escaped)
     )

@@ -16,6 +16,12 @@ from metrics.services import ingest_generic
 from portal.demo import register_demo_loader
 
 DEMO_COMPONENTS = {"orders-service": 1.5, "payments-service": 0.6}  # deployments per weekday
+INCIDENT_TITLES = (
+    "Elevated error rate after deploy",
+    "Slow responses at peak",
+    "Database connection errors",
+    "Failed health checks in production",
+)
 
 
 def load_demo_metrics() -> str:
@@ -54,6 +60,8 @@ def load_demo_metrics() -> str:
                         "started_at": (finished - timedelta(minutes=6)).isoformat(),
                         "finished_at": finished.isoformat(),
                         "commits": commits,
+                        # The deployed head: the newest commit it shipped.
+                        "commit": max(commits, key=lambda c: c["committed_at"])["sha"],
                         "hotfix": hotfix,
                     }
                 )
@@ -63,6 +71,7 @@ def load_demo_metrics() -> str:
                         {
                             "type": "incident",
                             "id": f"demo-inc-{dep_id}",
+                            "title": INCIDENT_TITLES[n % len(INCIDENT_TITLES)],
                             "component": component,
                             "started_at": start.isoformat(),
                             "resolved_at": (
@@ -72,7 +81,7 @@ def load_demo_metrics() -> str:
                     )
     result = ingest_generic((str(i), json.dumps(e)) for i, e in enumerate(lines, 1))
     refresh_rollups()
-    return f"metrics: {result.loaded} events loaded, {result.duplicate} already there"
+    return f"{result.loaded} delivery events loaded, {result.duplicate} already there"
 
 
 register_demo_loader("metrics", 90, load_demo_metrics)

@@ -14,6 +14,7 @@ from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
 
 from catalog.models import Entity
+from catalog.names import ref_name
 from metrics import dora
 from metrics.models import Change, DailyRollup, Deployment, DirtyDay, Incident
 from metrics.rollups import COUNT_FIELDS, refresh_rollups, summarize
@@ -130,7 +131,7 @@ def environments() -> list[str]:
 
 
 def team_name(owner_ref: str) -> str:
-    return owner_ref.rsplit("/", 1)[-1]
+    return ref_name(owner_ref)
 
 
 def components_of_team(team: str) -> QuerySet[Entity]:

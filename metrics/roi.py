@@ -80,7 +80,7 @@ def calculate(
 def roi_context(params: Any, *, today: date) -> dict[str, Any]:
     m = measured(today)
     values = dict(DEFAULTS)
-    sources = dict.fromkeys(DEFAULTS, "seed default")
+    sources = dict.fromkeys(DEFAULTS, "the launch plan's estimate")
     for key in ("after_hours", "services_per_month"):
         if m.get(key) is not None:
             values[key] = float(m[key])

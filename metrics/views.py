@@ -97,7 +97,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "_env": env,
             "level": "org",
             "groups": [
-                dict(g, label=queries.team_name(g["name"]))
+                dict(g, label=queries.team_name(g["name"]), slug=g["name"].rsplit("/", 1)[-1])
                 for g in queries.grouped("team:", window, env)
             ],
             "group_kind": "team",
@@ -132,12 +132,15 @@ def team(request: HttpRequest, team: str) -> HttpResponse:
     return _scope_page(
         request,
         f"team:{owner_ref}",
-        f"Team {team}",
+        # "Orders Team" when the catalog names it; a team without a display name stays
+        # recognisable as a team.
+        queries.team_name(owner_ref) if queries.team_name(owner_ref) != team else f"Team {team}",
         {
             "_window": window,
             "_env": env,
             "level": "team",
             "team": team,
+            "team_label": queries.team_name(owner_ref),
             "groups": [
                 dict(g, label=g["name"])
                 for g in queries.grouped("component:", window, env, owner_ref__in=refs)
@@ -164,7 +167,10 @@ def component(request: HttpRequest, name: str) -> HttpResponse:
             "_env": env,
             "level": "component",
             "entity": entity,
-            "team": queries.team_name(entity.owner_ref) if entity and entity.owner_ref else "",
+            "team": entity.owner_ref.rsplit("/", 1)[-1] if entity and entity.owner_ref else "",
+            "team_label": queries.team_name(entity.owner_ref)
+            if entity and entity.owner_ref
+            else "",
             "deployments": deployments,
             "incidents": queries.recent_incidents(key),
         },

@@ -71,6 +71,15 @@ def check_production_components(app_configs: Any = None, **kwargs: Any) -> list[
                 id="paved.E005",
             )
         )
+    if settings.PAVED_DEMO:
+        problems.append(
+            Error(
+                "PAVED_DEMO is on: the demo login hint is shown, anyone may sign up with a "
+                "password when local login is on, and cookies are sent over plain HTTP.",
+                hint="PAVED_DEMO is for `make run` on your own machine; unset it in production.",
+                id="paved.E006",
+            )
+        )
     if settings.PAVED_NO_LOGIN_METHOD:
         problems.append(
             Error(

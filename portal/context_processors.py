@@ -10,5 +10,6 @@ def paved(request: HttpRequest) -> dict[str, Any]:
     return {
         "PAVED_LOCAL_LOGIN": settings.PAVED_LOCAL_LOGIN,
         "PAVED_DEBUG": settings.DEBUG,
+        "PAVED_DEMO": settings.DEBUG or settings.PAVED_DEMO,
         "nav_section": request.resolver_match.namespace if request.resolver_match else "",
     }

@@ -31,6 +31,10 @@ PAVED_DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Core ---------------------------------------------------------------------------------
 DEBUG = env_bool("PAVED_DEBUG", False)
+# The demo on one's own machine (`make run`): plain HTTP on 127.0.0.1, demo accounts, sign-up.
+# Kept apart from DEBUG so that `make run` shows Paved's own 404/500 pages, not Django's
+# technical pages listing every URL pattern.
+PAVED_DEMO = env_bool("PAVED_DEMO", False)
 
 
 def _load_secret_key() -> tuple[str, bool]:
@@ -223,7 +227,7 @@ if _github_client_id:
     _github_url = env_str("PAVED_GITHUB_OAUTH_URL", "").rstrip("/")
     if _github_url:  # GitHub Enterprise Server
         SOCIALACCOUNT_PROVIDERS["github"]["GITHUB_URL"] = _github_url
-if not PAVED_LOCAL_LOGIN and not SOCIALACCOUNT_PROVIDERS and not DEBUG:
+if not PAVED_LOCAL_LOGIN and not SOCIALACCOUNT_PROVIDERS and not (DEBUG or PAVED_DEMO):
     # Not fatal (health checks must still answer), but `check` reports it.
     PAVED_NO_LOGIN_METHOD = True
 else:
@@ -260,9 +264,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("PAVED_SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("PAVED_SECURE_COOKIES", not (DEBUG or PAVED_DEMO))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = env_int("PAVED_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_SECONDS = env_int("PAVED_HSTS_SECONDS", 0 if DEBUG or PAVED_DEMO else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 # Preloading is a decision for the whole domain, not for one app on it: opt in explicitly.
 SECURE_HSTS_PRELOAD = env_bool("PAVED_HSTS_PRELOAD", False)
@@ -529,7 +533,10 @@ if PAVED_LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "portal.lib.redaction.RedactingFilter"}},
+    "filters": {
+        "redact": {"()": "portal.lib.redaction.RedactingFilter"},
+        "forbidden_without_traceback": {"()": "portal.lib.logfilters.ForbiddenWithoutTraceback"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
@@ -543,6 +550,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": PAVED_LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # A 403 is an answer, not a fault: one line, no traceback.
+        "django.request": {"filters": ["forbidden_without_traceback"]},
         "kubernetes": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
     },

@@ -13,6 +13,7 @@ admin.site.index_title = "Platform team"
 urlpatterns = [
     path("", home_views.home, name="home"),
     path("healthz", home_views.healthz, name="healthz"),
+    path("favicon.ico", home_views.favicon, name="favicon"),
     path("readyz", home_views.readyz, name="readyz"),
     path("search/", search_views.search, name="search"),
     path("notifications/", notification_views.notification_list, name="notifications"),

@@ -18,7 +18,7 @@ def load_builtin_templates() -> str:
     from scaffolder.services import save_template_file
 
     versions = [save_template_file(path) for path in builtin_template_files()]
-    return "templates: " + ", ".join(f"{v.ref} v{v.version}" for v in versions)
+    return ", ".join(f"{v.ref} v{v.version}" for v in versions)
 
 
 register_demo_loader("scaffolder", 30, load_builtin_templates)

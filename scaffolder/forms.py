@@ -46,11 +46,17 @@ class FieldView:
     autofocus: bool = False
     masked: bool = False
     search_url: str = ""  # entity pickers: the autocomplete endpoint with this field's filter
+    shown: str = ""  # how the review names a picked entity (its display name)
 
     @property
     def display_value(self) -> str:
         if self.masked:
             return "***"
+        if self.shown:
+            return self.shown
+        if self.widget == "repo-url" and self.repo.get("repo"):
+            # People read "owner/name on host", not Backstage's host?owner=...&repo=... form.
+            return f"{self.repo['owner']}/{self.repo['repo']} on {self.repo['host']}"
         if isinstance(self.value, list | dict):
             return json.dumps(self.value)
         if isinstance(self.value, bool):

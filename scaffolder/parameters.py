@@ -9,13 +9,17 @@ entity references (and exist in the catalog unless arbitrary values are allowed)
 from __future__ import annotations
 
 import copy
+import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
-from django.db.models import Q
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Case, IntegerField, Q, Value, When
 
 from catalog.models import Entity
+from catalog.services import group_refs_subquery
 from scaffolder.expressions import (
     ExpressionError,
     ExpressionLimitExceeded,
@@ -104,18 +108,71 @@ def describe_filter(filters: CatalogFilter) -> str:
     return " or ".join(kinds) if kinds else "entity"
 
 
+def offers_groups(filters: CatalogFilter) -> bool:
+    """A picker that offers teams (an owner): the person's own teams come first."""
+    return any("group" in {k.lower() for k in clause.get("kind", [])} for clause in filters)
+
+
 def search_entities(
-    filters: CatalogFilter, text: str, *, limit: int = PICKER_RESULTS
+    filters: CatalogFilter,
+    text: str,
+    *,
+    user: User | AnonymousUser | None = None,
+    limit: int = PICKER_RESULTS,
 ) -> list[Entity]:
     """Up to `limit` entities matching the picker's filter whose name, title or reference
-    contains `text`: ONE query whatever the size of the catalog."""
+    contains `text`: ONE query whatever the size of the catalog.
+
+    For a picker of teams and a signed-in `user`, the user's own teams come first, and with no
+    text only they are offered (other teams are found by typing): the first suggestion is never
+    the whole organisation."""
     query = Entity.objects.filter(filter_q(filters))
     text = text.strip()
     if text:
         query = query.filter(
             Q(name__icontains=text) | Q(title__icontains=text) | Q(ref__icontains=text)
         )
-    return list(query.only("ref", "kind", "name", "title").order_by("name", "ref")[:limit])
+    fields = ("ref", "kind", "name", "title", "spec")
+    if user is None or not user.is_authenticated or not offers_groups(filters):
+        return list(query.only(*fields).order_by("name", "ref")[:limit])
+    mine = group_refs_subquery(user)
+    if not text:
+        own = list(query.filter(ref__in=mine).only(*fields).order_by("name", "ref")[:limit])
+        if own:
+            return own
+        return list(query.only(*fields).order_by("name", "ref")[:limit])
+    ranked = query.annotate(
+        theirs=Case(
+            When(ref__in=mine, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+    )
+    return list(ranked.only(*fields).order_by("theirs", "name", "ref")[:limit])
+
+
+def prefill_owners(
+    pages: list[dict[str, Any]], values: Mapping[str, Any], user: User | AnonymousUser
+) -> dict[str, Any]:
+    """An empty owner field starts with the person's own team (the first by name when they are
+    in several), so the new service is theirs unless they choose otherwise."""
+    result = dict(values)
+    if not user.is_authenticated:
+        return result
+    for page in pages:
+        for name, prop in page_properties(page).items():
+            if prop.get("ui:field") not in ("OwnerPicker", "MyGroupsPicker") or result.get(name):
+                continue
+            filters = picker_filter(prop)
+            if not offers_groups(filters):
+                continue
+            own = (
+                Entity.objects.filter(filter_q(filters), ref__in=group_refs_subquery(user))
+                .order_by("name", "ref")
+                .values_list("ref", flat=True)
+                .first()
+            )
+            if own:
+                result[name] = own
+    return result
 
 
 def page_visible(page: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
@@ -318,7 +375,7 @@ def validate_page(
 def _friendly(error: jsonschema.ValidationError) -> str:
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "pattern":
-        return f"Must match the pattern {schema.get('pattern')}."
+        return pattern_message(schema, error.instance)
     if error.validator == "enum":
         return "Choose one of: " + ", ".join(str(v) for v in schema.get("enum", [])) + "."
     if error.validator in ("minLength", "maxLength", "minimum", "maximum"):
@@ -333,6 +390,44 @@ def _friendly(error: jsonschema.ValidationError) -> str:
     if error.validator == "type":
         return f"Must be a {error.validator_value}."
     return str(error.message)
+
+
+def _matches_pattern(pattern: str, value: str) -> bool:
+    try:
+        return re.search(pattern, value) is not None
+    except re.error:
+        return False
+
+
+def pattern_message(schema: Mapping[str, Any], value: Any) -> str:
+    """Say in plain words what is wrong with a value that does not match a field's pattern
+    (never the regular expression itself): the common mistakes get their own message with a
+    suggestion that would pass; otherwise the field's own help explains the rule."""
+    pattern = str(schema.get("pattern") or "")
+    text = str(value)
+    rule = str(schema.get("description") or schema.get("ui:help") or "").strip()
+    explained = f" {rule}" if rule else ""
+    if text != text.strip():
+        return "Remove the spaces at the start or end."
+    if text.endswith(("-", "_", ".")) and _matches_pattern(pattern, text[:-1] + "a"):
+        return f"End with a letter or a digit, not “{text[-1]}”."
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    suggestion = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
+    if text.lower() != text and _matches_pattern(pattern, text.lower()):
+        return f"Use lower-case letters only: “{text.lower()}”."
+    if suggestion != text and suggestion and _matches_pattern(pattern, suggestion):
+        return (
+            "Use only lower-case letters, digits and dashes (no spaces or other characters): "
+            f"“{suggestion}” would do."
+        )
+    if (text[:1].isdigit() or text[:1] in "-_.") and _matches_pattern(pattern, "a" + text[1:]):
+        return f"Start with a letter, not “{text[:1]}”."
+    if len(text) < 3 and _matches_pattern(pattern, text.lower() + "a" * (3 - len(text))):
+        return "Too short: use at least 3 characters."
+    for size in range(min(len(text), 100) - 1, 2, -1):
+        if _matches_pattern(pattern, text[:size]):
+            return f"Too long: use at most {size} characters."
+    return f"“{text}” is not allowed here.{explained}" if rule else f"“{text}” is not allowed here."
 
 
 def visible_pages(pages: list[dict[str, Any]], values: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -17,17 +17,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from catalog.models import Entity
+from catalog.names import display_names
 from portal.htmx import is_partial, render_page
 from scaffolder.dry_run import DryRunResult, dry_run
 from scaffolder.engine.runner import RunStartError, watch_enqueue
 from scaffolder.expressions import ExpressionLimitExceeded, shared_time_limit
-from scaffolder.forms import decode_state, encode_state, page_fields_view, parse_page
+from scaffolder.forms import FieldView, decode_state, encode_state, page_fields_view, parse_page
 from scaffolder.loader import Template, TemplateInvalid, load_template_text
 from scaffolder.models import TemplateVersion
 from scaffolder.parameters import (
     CatalogFilter,
     apply_defaults,
+    offers_groups,
     page_visible,
+    prefill_owners,
     search_entities,
     secret_parameter_names,
     validate_page,
@@ -82,10 +85,16 @@ def entity_search(request: HttpRequest) -> HttpResponse:
     if filters is None:
         return HttpResponseBadRequest("filter must be a JSON list of {key: [values]} objects")
     text = request.GET.get(param, "")[:200]
+    entities = search_entities(filters, text, user=request.user)
     return render(
         request,
         "scaffolder/_entity_options.html",
-        {"entities": search_entities(filters, text), "prefix": f"id_{param}", "text": text},
+        {
+            "entities": entities,
+            "prefix": f"id_{param}",
+            "text": text,
+            "more_by_typing": not text and offers_groups(filters),
+        },
     )
 
 
@@ -136,10 +145,18 @@ def _step_rows(template: Template) -> list[dict[str, str]]:
 
 def _review_rows(template: Template, values: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
+    picked: list[FieldView] = []
     for index in _visible_indexes(template, values):
         page = template.pages[index]
         fields = [f for f in page_fields_view(page, values) if f.name in values]
         rows.append({"title": page.get("title") or f"Page {index + 1}", "fields": fields})
+        picked += [f for f in fields if f.widget == "entity" and f.value]
+    # Picked entities by their display names, the reference after it (one query).
+    names = display_names(str(f.value).lower() for f in picked)
+    for f in picked:
+        name = names.get(str(f.value).lower())
+        if name:
+            f.shown = f"{name} ({f.value})"
     return rows
 
 
@@ -161,7 +178,10 @@ def _wizard(
     request: HttpRequest, entity: Entity, version: TemplateVersion, template: Template
 ) -> HttpResponse:
     values = decode_state(request.POST.get("state", "")) if request.method == "POST" else {}
-    values = apply_defaults(template.pages, values) if request.method == "GET" else values
+    if request.method == "GET":
+        values = prefill_owners(
+            template.pages, apply_defaults(template.pages, values), request.user
+        )
     indexes = _visible_indexes(template, values)
     try:
         current = int(

@@ -19,7 +19,7 @@ from portal.auth.github import PavedGitHubProvider, github_refusal
 class PavedAccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Self-registration with a password exists only for local accounts.
-        return bool(settings.PAVED_LOCAL_LOGIN and settings.DEBUG)
+        return bool(settings.PAVED_LOCAL_LOGIN and (settings.DEBUG or settings.PAVED_DEMO))
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         # Say why a password is refused, instead of "wrong password", when local login is off.

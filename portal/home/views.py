@@ -6,7 +6,8 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -20,6 +21,14 @@ logger = logging.getLogger(__name__)
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render_page(request, "portal/home.html", home_sections(request.user))
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers fetch /favicon.ico by themselves (Django's admin pages link none): the icon,
+    not a 404 in the console."""
+    return HttpResponsePermanentRedirect(static("paved/favicon.svg"))
 
 
 @login_not_required

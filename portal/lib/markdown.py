@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +30,9 @@ class RenderedMarkdown:
     toc: list[dict[str, object]]
 
 
+_SCROLLABLE = re.compile(r"<(pre|table)(?=[\s>])")
+
+
 def render_markdown(
     text: str, *, resolve_link: Callable[[str], str | None] | None = None
 ) -> RenderedMarkdown:
@@ -48,6 +52,8 @@ def render_markdown(
         link_rel="noopener noreferrer",
         attribute_filter=_link_filter(resolve_link) if resolve_link is not None else None,
     )
+    # Wide tables and code blocks scroll inside their box: keyboard users must reach them too.
+    html = _SCROLLABLE.sub(r'<\1 tabindex="0"', html)
     toc = getattr(md, "toc_tokens", [])
     return RenderedMarkdown(html=html, toc=list(toc))
 

@@ -234,6 +234,18 @@ class OnCallStep(StepKind):
         return writes
 
     @classmethod
+    def wrong_tool(cls, configured: str) -> str:
+        """Said to the developer (the run page) and to the template's author (dry runs): which
+        tool was asked for, which one this Paved uses, and what to choose instead."""
+        tools = {"pagerduty": "PagerDuty", "opsgenie": "Opsgenie"}
+        return (
+            f"On-call through {tools.get(cls.provider, cls.provider)} was asked for, but this "
+            f"Paved pages through {tools.get(configured, configured)}: choose the platform's "
+            f"on-call tool instead (template authors: use the {configured} step, "
+            f"not {cls.name})"
+        )
+
+    @classmethod
     def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
         """What the step would return, without calling anyone; a step the configured provider
         cannot serve fails the dry run with the message the real run would give."""
@@ -242,11 +254,7 @@ class OnCallStep(StepKind):
         if configured == "none" or inputs.get("teamOnly"):
             return {"onCall": group_ref, "rotation": None}
         if configured != cls.provider:
-            raise PermanentProviderError(
-                f"{cls.name} needs PAVED_ONCALL_PROVIDER={cls.provider}, but this Paved uses "
-                f"{configured}; use the {configured} step in the template",
-                provider=cls.provider,
-            )
+            raise PermanentProviderError(cls.wrong_tool(configured), provider=cls.provider)
         value = team if cls.provider == "opsgenie" else "(the service id, known when it runs)"
         return {
             "provider": cls.provider,
@@ -275,18 +283,14 @@ class OnCallStep(StepKind):
         provider = on_call()
         if provider is None or inputs.get("teamOnly"):
             why = (
-                "No on-call provider is configured (PAVED_ONCALL_PROVIDER)"
+                "This Paved has no on-call tool (PagerDuty or Opsgenie) connected"
                 if provider is None
                 else f"The template asked for the owning team only (not {provider.name})"
             )
             return self._record_team(ctx, name=name, group_ref=group_ref, team=team,
                                      repo_url=repo_url, path=path, why=why)  # fmt: skip
         if provider.name != self.provider:
-            raise PermanentProviderError(
-                f"{self.name} needs PAVED_ONCALL_PROVIDER={self.provider}, but this Paved uses "
-                f"{provider.name}; use the {provider.name} step in the template",
-                provider=self.provider,
-            )
+            raise PermanentProviderError(self.wrong_tool(provider.name), provider=self.provider)
         ref, created = provider.ensure_service(
             name,
             team=team,

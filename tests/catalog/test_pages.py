@@ -76,6 +76,71 @@ def test_list_filters_and_search(owner_client: Any, catalog: Path) -> None:
     assert "1 entity" in owner_client.get(LIST, {"kind": "api"}).content.decode()
 
 
+def test_list_shows_components_by_default_with_a_kind_switcher(
+    owner_client: Any, catalog: Path
+) -> None:
+    Entity.objects.filter(ref="group:default/team-orders").update(
+        spec={"type": "team", "profile": {"displayName": "Orders Team"}}
+    )
+    body = owner_client.get(LIST).content.decode()
+    assert "The orders service" in body
+    assert 'href="/catalog/default/user/olivia/"' not in body  # people are under "People"
+    assert 'aria-label="Kinds"' in body
+    assert 'href="?kind=group"' in body
+    assert 'href="?kind=all"' in body
+    # The owner column names the team; the ref is only its title.
+    assert 'title="group:default/team-orders">Orders Team</a>' in body
+    people = owner_client.get(LIST, {"kind": "user"}).content.decode()
+    assert 'href="/catalog/default/user/olivia/"' in people
+    assert "The orders service" not in people
+    everything = owner_client.get(LIST, {"kind": "all"}).content.decode()
+    assert 'href="/catalog/default/user/olivia/"' in everything
+    assert "The orders service" in everything
+
+
+def test_tag_chips_filter_the_list(owner_client: Any, catalog: Path) -> None:
+    body = owner_client.get(LIST).content.decode()
+    assert 'href="?tag=critical"' in body  # not "??tag=critical"
+    assert "??" not in body
+    tagged = owner_client.get(LIST, {"tag": "critical"}).content.decode()
+    assert "The orders service" in tagged
+    assert "payments-ui" not in tagged
+    assert "tagged" in tagged
+    assert "show all tags" in tagged
+
+
+def test_pagination_on_ten_thousand_entities(
+    client: Any, owner: Any, django_assert_max_num_queries: Any
+) -> None:
+    import time
+
+    Entity.objects.bulk_create(
+        Entity(
+            kind="Component" if i % 4 else "User",
+            name=f"svc-{i:05}",
+            ref=f"{'component' if i % 4 else 'user'}:default/svc-{i:05}",
+            owner_ref="group:default/team-orders" if i % 4 else "",
+            tags=["python"] if i % 2 else ["go"],
+            spec_type="service",
+        )
+        for i in range(10_000)
+    )
+    client.force_login(owner)
+    client.get("/")
+    started = time.monotonic()
+    with django_assert_max_num_queries(9):
+        first = client.get(LIST).content.decode()
+    elapsed = time.monotonic() - started
+    assert "7500 entities" in first  # Components only
+    assert "Page 1 of 300" in first
+    assert 'href="?page=2"' in first
+    with django_assert_max_num_queries(9):
+        later = client.get(LIST, {"page": "3", "tag": "python"}).content.decode()
+    assert "Page 3 of 200" in later
+    assert 'href="?page=4&amp;tag=python"' in later or 'href="?tag=python&amp;page=4"' in later
+    assert elapsed < 2.0, f"the first page took {elapsed:.2f}s"
+
+
 def test_htmx_request_gets_only_the_results(owner_client: Any, catalog: Path) -> None:
     response = owner_client.get(LIST, {"q": "orders"}, headers={"HX-Request": "true"})
     body = response.content.decode()
@@ -91,8 +156,9 @@ def test_list_query_count_is_independent_of_size(
     ingest_docs(tmp_path, [component(f"svc-{i}") for i in range(count)])
     client.force_login(owner)
     client.get("/")  # absorbs once-a-day writes of other apps (daily-active-user middleware)
-    # session + user, count + page, facets (3), my groups for "mine" (1)
-    with django_assert_num_queries(8):
+    # session + user, count + page, kind tabs (1), facets (2), my groups for "mine" (1),
+    # the owners' display names (1)
+    with django_assert_num_queries(9):
         response = client.get(LIST, {"q": "svc", "mine": "1", "sort": "-updated"})
     assert response.status_code == 200
     assert f"{count} entit" in response.content.decode()
@@ -287,3 +353,36 @@ def test_register_confirm_over_htmx_redirects_client(owner_client: Any, served: 
     )
     assert response.status_code == 200
     assert response["HX-Redirect"].endswith("/catalog/default/component/checkout/")
+
+
+def test_docs_tab_without_an_index_page_says_so_plainly(owner_client: Any, tmp_path: Path) -> None:
+    ingest_docs(
+        tmp_path,
+        [component("undocumented",
+                   metadata={"annotations": {"backstage.io/techdocs-ref": "dir:."}})],
+    )  # fmt: skip
+    url = reverse("catalog:entity-detail", args=["default", "component", "undocumented"])
+    body = owner_client.get(url, {"tab": "docs"}).content.decode()
+    assert "this component has no index.md in its docs folder yet" in body
+    assert str(tmp_path) not in body  # no server path
+    assert "does not exist" not in body
+
+
+def test_team_names_are_read_once_per_request_and_never_stale(
+    client: Any, owner: Any, django_assert_num_queries: Any
+) -> None:
+    from django.template import Context, Template
+
+    from catalog.names import _forget, ref_name
+
+    Entity.objects.filter(ref="group:default/team-orders").update(title="Orders")
+    _forget()
+    rows = Template("{% load catalog_names %}{% for r in refs %}{{ r|ref_name }};{% endfor %}")
+    with django_assert_num_queries(1):
+        out = rows.render(Context({"refs": ["group:default/team-orders"] * 50}))
+    assert out == "Orders;" * 50
+    Entity.objects.filter(ref="group:default/team-orders").update(title="Orders Team")
+    client.force_login(owner)
+    client.get("/")  # a request: what was read for the last one is forgotten
+    assert ref_name("group:default/team-orders") == "Orders Team"
+    assert ref_name("component:default/orders") == "orders"

@@ -41,13 +41,14 @@ def test_create_a_service_from_the_golden_path(
     # As-you-type validation: the server's message appears under the field, then goes away.
     field = page.locator("#id_name")
     field.press_sequentially("Bad Name", delay=20)
-    expect(page.locator("#field-name-errors")).to_contain_text("Must match the pattern")
+    expect(page.locator("#field-name-errors")).to_contain_text("“bad-name” would do")
     field.fill("")
     field.press_sequentially(name, delay=20)
     expect(page.locator("#field-name-errors")).to_be_empty()
     # The owner is an autocomplete on the catalog: a value not in it is refused by the server;
     # typing shows matching options, the keyboard picks one.
     owner = page.get_by_role("combobox", name=re.compile("Owning team"))
+    expect(owner).to_have_value("group:default/team-orders")  # her own team, pre-filled
     owner.fill("no-such-team")
     owner.press("Tab")
     expect(page.locator("#field-owner-errors")).to_contain_text("is not in the catalog")
@@ -71,7 +72,7 @@ def test_create_a_service_from_the_golden_path(
     page.get_by_role("button", name="Review").click()
 
     expect(page.get_by_role("heading", name="Review")).to_be_visible()
-    expect(page.locator("#wizard")).to_contain_text(f"repo={name}")
+    expect(page.locator("#wizard")).to_contain_text(f"team-orders/{name} on ")
     screenshot(page, "wizard-review")
     page.get_by_role("button", name="Create").click()
 

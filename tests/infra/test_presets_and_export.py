@@ -67,7 +67,7 @@ def test_export_crossplane_writes_xrds_and_compositions(tmp_path: Path) -> None:
     ]["parameters"]
     assert params["properties"]["storageGB"] == {
         "type": "integer",
-        "description": "Allocated storage in GB.",
+        "description": "Allocated storage in GB, from 10 to 1000.",
         "minimum": 10,
         "maximum": 1000,
     }

@@ -361,7 +361,7 @@ def test_team_costs(client: Client, owner: User, outsider: User, platform_admin:
                     orders_service: Entity, cluster_dir: Path) -> None:  # fmt: skip
     ready_request(owner)
     body = login(client, owner).get(reverse("infra:cost-list")).content.decode()
-    assert "group:default/team-orders" in body
+    assert "<h2>team-orders " in body  # the team by name, not its reference
     assert "$17.30 / month" in body
     assert (
         "team-orders"
@@ -399,7 +399,7 @@ def test_demo_loader_names_team_leads() -> None:
     from infra.models import TeamLead
 
     load_demo_catalog()
-    assert load_demo_infra().endswith("2 team leads")
+    assert load_demo_infra().endswith("team leads: carol (team-orders), erin (team-payments)")
     assert TeamLead.objects.filter(
         group_ref="group:default/team-orders", user__username="carol"
     ).exists()
@@ -453,7 +453,7 @@ def test_lead_only_approval_without_a_lead_says_so(
     Policy.objects.filter(environment="production").update(approvers="team_lead")
     req = ready_request(owner, "production")
     page = login(client, owner).get(reverse("infra:request-detail", args=[req.pk]))
-    assert "No lead is named for group:default/team-orders" in page.content.decode()
+    assert "No lead is named for team-orders" in page.content.decode()
 
 
 def test_component_page_has_infrastructure_and_costs_tabs(
@@ -470,3 +470,80 @@ def test_component_page_has_infrastructure_and_costs_tabs(
     assert 'id="component-infra"' in infra_tab
     costs_tab = client.get(url, {"tab": "costs"}).content.decode()
     assert 'data-testid="component-total"' in costs_tab
+
+
+def test_parameters_are_labelled_in_words_with_the_sizes_explained(
+    client: Client, owner: User, orders_service: Entity
+) -> None:
+    body = (
+        login(client, owner)
+        .get(reverse("infra:request-create") + "?resource_class=postgresql&environment=production")
+        .content.decode()
+    )
+    assert '<label for="id_param_storageGB">Storage (GB)</label>' in body
+    assert '<label for="id_param_tier">Size</label>' in body
+    assert "Daily backups" in body
+    assert ">storageGB<" not in body
+    assert ">backupEnabled<" not in body
+    assert "see the tiers" not in body
+    # The sizes of the chosen environment, next to the field: what they are and cost.
+    assert "What the sizes mean in production" in body
+    assert "db.t3.medium" in body
+    assert "$140.00 a month" in body
+    # Backups start on.
+    assert 'id="id_param_backupEnabled" checked' in body
+
+
+def test_label_without_a_title_is_still_words() -> None:
+    from infra.forms import human_label
+
+    assert human_label("storageGB") == "Storage (GB)"
+    assert human_label("backupEnabled") == "Backup enabled"
+    assert human_label("tier") == "Tier"
+
+
+def test_switching_class_keeps_defaults_and_swaps_only_lists_that_exist(
+    client: Client, owner: User, orders_service: Entity
+) -> None:
+    # The page showed the queue's fields; the person picks PostgreSQL.
+    response = login(client, owner).post(
+        reverse("infra:request-preview"),
+        {
+            "resource_class": "postgresql",
+            "shown_class": "queue",
+            "component": "component:default/orders-service",
+            "environment": "production",
+            "provider": "aws",
+            "name": "orders-db",
+            "param_tier": "standard",
+            "param_region": "eu-west-1",
+        },
+        headers={"HX-Request": "true"},
+    )
+    body = response.content.decode()
+    fields = body[body.index('<fieldset id="param-fields"') :]
+    fields = fields[: fields.index("</fieldset>")]
+    assert 'id="id_param_backupEnabled" checked' in fields
+    # Error lists of the new class's fields come inside the new fieldset only, never as
+    # separate out-of-band swaps whose target is not on the page yet.
+    outside = body.replace(fields, "")
+    assert 'id="id_param_backupEnabled-errors" hx-swap-oob' not in outside
+    assert 'id="id_name-errors" hx-swap-oob="true"' in outside
+
+
+def test_update_preview_says_what_is_missing(
+    client: Client, owner: User, orders_service: Entity
+) -> None:
+    empty = {"resource_class": "postgresql", "shown_class": "postgresql", "action": "preview"}
+    response = login(client, owner).post(reverse("infra:request-preview"), empty)
+    body = response.content.decode()
+    assert "Not yet: fill in or fix the fields marked in the form" in body
+    assert "is required" in body or "choose the component" in body
+    # A live preview while typing stays quiet about what is not filled in yet.
+    quiet = client.post(
+        reverse("infra:request-preview"),
+        {**empty, "action": ""},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert "is required" not in quiet
+    assert "Not yet" not in quiet

@@ -86,7 +86,7 @@ def test_dashboard_drilldown_and_svg(client: Client, owner: User, loaded: None) 
     assert "/metrics/components/checkout/" in team
     comp = client.get("/metrics/components/checkout/?window=7&until=2026-03-08")
     assert comp.status_code == 200
-    assert "<code>c4</code>" in comp.content.decode()  # d5's commit, in the recent deployments
+    assert '<code title="c4">c4</code>' in comp.content.decode()  # d5's commit, recent deployments
     assert client.get("/metrics/teams/nobody/").status_code == 404
     partial = client.get("/metrics/?window=30", headers={"HX-Request": "true"})
     assert partial.content.decode().lstrip().startswith('<div id="metrics-body">')
@@ -225,3 +225,16 @@ def test_unlinked_and_report_lists_make_a_fixed_number_of_queries(
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get("/metrics/unlinked/").status_code == 200
         assert client.get("/metrics/reports/").status_code == 200
+
+
+def test_team_page_is_headed_by_the_teams_display_name(client: Any, owner: Any) -> None:
+    from catalog.models import Entity
+
+    Entity.objects.filter(ref="group:default/team-orders").update(
+        spec={"type": "team", "profile": {"displayName": "Orders Team"}}
+    )
+    Entity.objects.create(kind="Component", name="checkout", owner_ref="group:default/team-orders")
+    client.force_login(owner)
+    body = client.get("/metrics/teams/team-orders/").content.decode()
+    assert "Delivery metrics: Orders Team" in body
+    assert "Team team-orders" not in body

@@ -48,6 +48,8 @@ PUBLIC_PREFIXES: tuple[str, ...] = (
 PUBLIC_PREFIXES += ("/catalog/webhooks/", "/api/catalog/", "/api/metrics/", "/hooks/")
 # The OpenAPI document answers 401 JSON without a session or API token (tests/fuzz/test_openapi.py).
 PUBLIC_PREFIXES += ("/api/openapi.json",)
+# Browsers ask for /favicon.ico on every site (Django's admin pages do not link one).
+PUBLIC_PREFIXES += ("/favicon.ico",)
 
 
 def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -183,6 +183,7 @@ def test_check_deploy_complains_about_embedded_defaults(tmp_path: Path) -> None:
     ("change", "expected"),
     [
         ({"PAVED_LOCAL_LOGIN": "true"}, "paved.W001"),
+        ({"PAVED_DEMO": "true"}, "paved.E006"),
         ({"PAVED_SSO_LOGIN_ON_GET": "true"}, "paved.W002"),
         ({"PAVED_SERVICE_HOST_PATTERN": "{name}.{environment}.apps.example.com"}, "paved.W003"),
         ({"PAVED_OIDC_SERVER_URL": ""}, "paved.E004"),

@@ -83,7 +83,7 @@ class MakeRun:
         result = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
-            env={**self.env, "PAVED_DEBUG": "true"},
+            env={**self.env, "PAVED_DEMO": "true"},
             capture_output=True,
             text=True,
             timeout=120,
@@ -163,6 +163,13 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(make_run: MakeRun) -> No
         timeout=15,
     )
     assert signed_in.url.rstrip("/") == make_run.url, signed_in.text[:500]
+    assert "Demo data: sign in as" in page.text
+
+    # An unknown URL shows Paved's own page, not Django's list of every URL pattern.
+    missing = session.get(f"{make_run.url}/docs/runs.md", timeout=15)
+    assert missing.status_code == 404
+    assert "There is nothing here" in missing.text
+    assert "URLconf" not in missing.text
 
     # The worker consumes tasks through the filesystem broker.
     started = make_run.manage("start_demo_run", "--seconds", "1")

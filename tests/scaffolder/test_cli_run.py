@@ -87,5 +87,5 @@ def test_scaffold_run_rejects_bad_values(
             owner.username,
         )
     assert exit_info.value.code == 1
-    assert "name: Must match the pattern" in capsys.readouterr().err
+    assert "name: Too short: use at least 3 characters." in capsys.readouterr().err
     assert not Run.objects.exists()

@@ -174,3 +174,38 @@ def test_multi_entity_picker_appends_references_to_a_list(team: Entity) -> None:
     )
     values = parse_page({"properties": {"people": MULTI}}, {}, data)
     assert values == {"people": ["group:default/team-orders", "user:default/olivia"]}
+
+
+def test_owner_picker_offers_my_teams_first_and_others_only_on_search(
+    owner_client: Client, team: Entity, other_team: Entity
+) -> None:
+    _entity("Group", "acme", title="ACME Corp", spec={"type": "organization"})
+    Entity.objects.filter(pk=team.pk).update(title="Orders Team")
+    owner_client.get("/create/")
+    with CaptureQueriesContext(connection) as queries:
+        empty = _search(owner_client, OWNER, "")
+    assert len([q for q in queries.captured_queries if "catalog_entity" in q["sql"]]) == 1
+    # Nothing typed: only my own team (never the organisation as the first suggestion).
+    assert 'data-value="group:default/team-orders"' in empty
+    assert "Orders Team" in empty
+    assert "acme" not in empty
+    assert "team-payments" not in empty
+    assert "Type to find another team." in empty
+    # Typing finds the others, with my team first.
+    typed = _search(owner_client, OWNER, "team")
+    assert typed.index("group:default/team-orders") < typed.index("group:default/team-payments")
+    assert 'data-value="group:default/acme"' in _search(owner_client, OWNER, "acme")
+
+
+def test_owner_picker_without_a_team_lists_every_group(client: Client, other_team: Entity) -> None:
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_user("loner", "loner@example.com", "x"))
+    assert 'data-value="group:default/team-payments"' in _search(client, OWNER, "")
+
+
+def test_people_and_teams_show_their_display_names(owner_client: Client) -> None:
+    _entity("Group", "team-search", spec={"profile": {"displayName": "Search Squad"}})
+    html = _search(owner_client, OWNER, "search")
+    assert "Search Squad" in html
+    assert '<span class="help">group:default/team-search</span>' in html  # the ref, secondary

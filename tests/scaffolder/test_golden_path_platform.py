@@ -204,7 +204,7 @@ def test_a_tool_this_paved_does_not_use_fails_before_anything_is_rendered(
     result = json.loads(capsys.readouterr().out)
     assert exit_info.value.code == 1
     assert (
-        "opsgenie:team needs PAVED_ONCALL_PROVIDER=opsgenie, but this Paved uses pagerduty"
+        "On-call through Opsgenie was asked for, but this Paved pages through PagerDuty"
         in (result["error"])
     )
     statuses = {s["id"]: s["status"] for s in result["steps"]}

@@ -313,7 +313,7 @@ def test_without_a_provider_the_team_is_recorded_and_no_rotation_claimed(
     assert fake_pagerduty.calls == []
     lines = RunLogLine.objects.filter(run=run, level="WARNING").values_list("message", flat=True)
     assert (
-        "No on-call provider is configured (PAVED_ONCALL_PROVIDER); recorded team-orders as "
+        "This Paved has no on-call tool (PagerDuty or Opsgenie) connected; recorded team-orders as "
         "on-call in the catalog and the runbook — no rotation was created"
     ) in lines
     assert "Created" not in _log(run)
@@ -339,7 +339,9 @@ def test_step_for_another_provider_fails_clearly(
 ) -> None:
     run = _drive(_start("pagerduty:service"))
     assert run.status == RunStatus.FAILED
-    assert "pagerduty:service needs PAVED_ONCALL_PROVIDER=pagerduty" in run.steps.get().error
+    error = run.steps.get().error
+    assert "On-call through PagerDuty was asked for, but this Paved pages through Opsgenie" in error
+    assert "PAVED_" not in error
     assert opsgenie.calls == []
 
 

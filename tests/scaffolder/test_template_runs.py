@@ -77,7 +77,8 @@ def test_golden_path_end_to_end(owner: User) -> None:
     }
     warnings = RunLogLine.objects.filter(run=run, level="WARNING").values_list("message", flat=True)
     assert any(
-        "No on-call provider is configured" in w and "no rotation was created" in w
+        "has no on-call tool (PagerDuty or Opsgenie) connected" in w
+        and "no rotation was created" in w
         for w in warnings
     ), list(warnings)
     assert run.context["template"]["version_id"] == version.pk
@@ -136,7 +137,9 @@ def test_invalid_values_never_start_a_run(owner: User) -> None:
             version=version, values={"name": "Bad Name!", "repoUrl": "nope"}, actor=owner
         )
     text = "\n".join(info.value.problems)
-    assert "name: Must match the pattern" in text
+    assert "name: Use only lower-case letters, digits and dashes" in text
+    assert "“bad-name” would do" in text
+    assert "[a-z]" not in text  # never the regular expression itself
     assert "owner: This field is required." in text
     assert "repoUrl:" in text
     assert not Run.objects.exists()

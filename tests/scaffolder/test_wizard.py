@@ -29,7 +29,7 @@ def test_template_list_recommended_first_and_search(owner_client: Client, templa
     page = owner_client.get("/create/").content.decode()
     assert page.index("Python service (FastAPI)") < page.index("Static documentation site")
     assert "Recommended" in page
-    assert "group:default/platform-team" in page
+    assert "owned by platform-team" in page  # the team by name, not its reference
     hit = owner_client.get("/create/?q=fastapi", headers={"HX-Request": "true"}).content.decode()
     assert "Python service" in hit
     assert "Static documentation site" not in hit
@@ -68,7 +68,8 @@ def test_wizard_pages_validation_review_and_create(
     )
     assert response.status_code == 422
     body = response.content.decode()
-    assert "Must match the pattern" in body
+    assert "“bad-name” would do" in body
+    assert "[a-z" not in body.split('id="field-name-errors"')[1][:400]
     assert "This field is required." in body
     # Page 1 valid -> page 2.
     response = _post(owner_client, {"state": "{}", "page": "0", "action": "next", "name": "orders-api",
@@ -89,7 +90,10 @@ def test_wizard_pages_validation_review_and_create(
     assert response.status_code == 200
     review = response.content.decode()
     assert "Review" in review
-    assert "localhost?owner=team-orders&amp;repo=orders-api" in review
+    # The repository as people read it, the owner by name with its reference after it.
+    assert "team-orders/orders-api on localhost" in review
+    assert "?owner=" not in review.split("Review", 1)[1].split("<form", 1)[0]
+    assert "team-orders (group:default/team-orders)" in review
     assert "orders-api" in review
     assert "production" in review
     state = response.context["state"]
@@ -127,7 +131,7 @@ def test_field_validation_as_you_type(owner_client: Client, templates: None) -> 
     )
     assert bad.status_code == 422
     assert 'id="field-name-errors"' in bad.content.decode()
-    assert "Must match the pattern" in bad.content.decode()
+    assert "Use lower-case letters only: “upper”." in bad.content.decode()
     good = owner_client.post(
         url,
         {"field": "name", "page": "0", "state": "{}", "name": "fine-name"},
@@ -270,3 +274,44 @@ def test_a_page_that_does_not_exist_shows_the_first_one(
         f"{WIZARD}validate", {"state": "{}", "page": "-1", "field": "name", "name": "x"}
     )
     assert response.status_code == 404
+
+
+def test_owner_is_prefilled_with_my_team(
+    owner_client: Client, owner: User, team: Entity, templates: None
+) -> None:
+    page = owner_client.get(WIZARD).content.decode()
+    assert 'name="owner" id="id_owner" value="group:default/team-orders"' in page
+
+
+def test_owner_is_left_empty_for_someone_without_a_team(client: Client, templates: None) -> None:
+    client.force_login(User.objects.create_user("loner", "loner@example.com", "x"))
+    page = client.get(WIZARD).content.decode()
+    assert 'name="owner" id="id_owner" value=""' in page
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("Orders API", "“orders-api” would do"),
+        ("UPPER", "Use lower-case letters only: “upper”."),
+        ("9lives", "Start with a letter, not “9”."),
+        ("orders-", "End with a letter or a digit, not “-”."),
+        ("ab"[:1], "Too short: use at least 3 characters."),
+        ("a" * 50, "Too long: use at most 40 characters."),
+        ("Über API", "“uber-api” would do"),
+        ("日本語", "Lower-case letters, digits and dashes"),  # the field's own description
+    ],
+)
+def test_name_errors_say_what_is_wrong_in_plain_words(
+    owner_client: Client, templates: None, typed: str, message: str
+) -> None:
+    response = owner_client.post(
+        "/create/default/python-service/validate",
+        {"field": "name", "page": "0", "state": "{}", "name": typed},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert message in body
+    assert "pattern" not in body.lower()
+    assert "[a-z]" not in body

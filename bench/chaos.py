@@ -275,8 +275,9 @@ def trial(
     from django.db import connection
 
     from catalog.models import Entity, Relation
+    from runs.models import Run, Step, StepStatus
     from scaffolder.demo import load_builtin_templates
-    from scaffolder.models import Run, Step, StepStatus, TemplateVersion
+    from scaffolder.models import TemplateVersion
     from scaffolder.services import start_template_run
 
     load_builtin_templates()
@@ -435,7 +436,7 @@ def verify(
     from django.conf import settings
 
     from catalog.models import Entity, Location
-    from scaffolder.models import Run, RunLogLine, RunStatus, StepStatus
+    from runs.models import Run, RunLogLine, RunStatus, StepStatus
 
     root = Path(settings.PAVED_GIT_LOCAL_ROOT)
     gitops = root / "platform" / "gitops.git"
@@ -574,7 +575,7 @@ def takeover_latencies(chaos: Chaos, workers: list[Process]) -> list[tuple[float
     """For each step a killed worker held: seconds from the kill to the line of its takeover,
     how many of them no worker was ready (all killed or starting), and whether a broker or
     database outage fell in between (nobody can take over then)."""
-    from scaffolder.models import RunLogLine
+    from runs.models import RunLogLine
 
     outages = chaos.broker_cuts + chaos.db_cuts
     latencies = []

@@ -91,9 +91,9 @@ def _values(index: int, mode: str) -> dict[str, Any]:
 
 
 def run_in_process(version: Any, user: User, index: int) -> dict[str, Any]:
-    from scaffolder.engine import runner
-    from scaffolder.engine.registry import get_step_kind
-    from scaffolder.models import Run, StepStatus
+    from runs import runner
+    from runs.models import Run, StepStatus
+    from runs.registry import get_step_kind
     from scaffolder.services import start_template_run
 
     action_time: dict[str, float] = defaultdict(float)
@@ -161,7 +161,7 @@ def _worker_env(db_name: str) -> dict[str, str]:
 
 def run_on_worker(version: Any, user: User, runs: int, db_name: str) -> list[dict[str, Any]]:
     from portal.celery import app
-    from scaffolder.models import Run
+    from runs.models import Run
     from scaffolder.services import start_template_run
 
     app.control.purge()

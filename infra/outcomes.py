@@ -11,8 +11,8 @@ from django.utils import timezone
 from infra.models import Approval, ApprovalStatus, ChangeAction, RequestStatus, ResourceRequest
 from infra.services import RUN_KIND, log_event
 from infra.validation import estimate_monthly_cost
-from scaffolder.engine.registry import RunKindHooks, register_run_kind
-from scaffolder.models import Run, RunLogLine, RunStatus
+from runs.models import Run, RunLogLine, RunStatus
+from runs.registry import RunKindHooks, register_run_kind
 
 
 def _fulfilled_without_human(req: ResourceRequest) -> bool:

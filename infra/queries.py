@@ -18,7 +18,7 @@ from infra.models import (
     ResourceRequest,
     TeamLead,
 )
-from scaffolder.models import Run
+from runs.models import Run
 
 INACTIVE = [RequestStatus.DELETED, RequestStatus.REJECTED, RequestStatus.CANCELLED]
 

@@ -42,8 +42,8 @@ from infra.validation import (
     validate_request,
 )
 from portal import audit
-from scaffolder.engine.runner import StepSpec, start_run
-from scaffolder.models import Run
+from runs.models import Run
+from runs.runner import StepSpec, start_run
 
 RUN_KIND = "infra"
 

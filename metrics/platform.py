@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from catalog.models import Entity
 from infra.models import RequestStatus, ResourceRequest
 from metrics.models import DailyActiveUser, Deployment, DeploymentStatus
-from scaffolder.models import Run, RunLogLine, RunStatus
+from runs.models import Run, RunLogLine, RunStatus
 
 TEMPLATE_ANNOTATION = "paved.dev/template"
 INACTIVE_LIFECYCLES = ("deprecated", "retired", "archived")
@@ -92,7 +92,7 @@ def scaffolder_runs() -> QuerySet[Run]:
     return Run.objects.filter(kind="scaffolder", status=RunStatus.SUCCEEDED)
 
 
-RETRY_LOG_PREFIX = "Retry requested by"  # written by scaffolder.engine.runner.retry_run
+RETRY_LOG_PREFIX = "Retry requested by"  # written by runs.runner.retry_run
 
 
 def self_service_rate(since: date, until: date) -> dict[str, Any]:

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.github",
     "portal",
     "catalog",
+    "runs",
     "scaffolder",
     "infra",
     "metrics",

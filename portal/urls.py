@@ -30,6 +30,7 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("api/openapi.json", include("catalog.openapi_urls")),
     path("api/catalog/", include("catalog.api_urls")),
+    path("", include("runs.urls")),
     path("", include("scaffolder.urls")),
     path("infra/", include("infra.urls")),
     path("metrics/", include("metrics.urls")),

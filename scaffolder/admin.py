@@ -8,56 +8,8 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from scaffolder.loader import TemplateInvalid, load_template_text
-from scaffolder.models import Run, RunLogLine, Step, TemplateVersion
+from scaffolder.models import TemplateVersion
 from scaffolder.services import save_template
-
-
-class ReadOnlyAdminMixin:
-    """Run history is evidence: the platform team reads it, nobody edits it."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class StepInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
-    model = Step
-    fields = ("position", "key", "kind", "status", "attempt", "started_at", "finished_at", "error")
-    readonly_fields = fields
-    extra = 0
-
-
-@admin.register(Run)
-class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = (
-        "id",
-        "title",
-        "kind",
-        "status",
-        "requested_by",
-        "owner_ref",
-        "created_at",
-        "finished_at",
-    )
-    list_filter = ("status", "kind", "created_at")
-    search_fields = ("title", "subject", "owner_ref", "requested_by__username")
-    list_select_related = ("requested_by",)
-    date_hierarchy = "created_at"
-    inlines = [StepInline]
-
-
-@admin.register(RunLogLine)
-class RunLogLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("run", "seq", "level", "message", "created_at")
-    list_filter = ("level",)
-    search_fields = ("message",)
-    list_select_related = ("run",)
-    show_full_result_count = False
 
 
 class TemplateVersionForm(forms.ModelForm):  # type: ignore[type-arg]

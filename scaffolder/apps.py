@@ -3,18 +3,17 @@ from django.apps import AppConfig
 
 class ScaffolderConfig(AppConfig):
     name = "scaffolder"
-    verbose_name = "Scaffolder and runs"
+    verbose_name = "Scaffolder"
 
     def ready(self) -> None:
         from django.conf import settings
 
+        from runs.registry import load_extra_step_modules
         from scaffolder import (
             demo,  # noqa: F401  (registers the demo loader for the shipped templates)
             home,  # noqa: F401  (registers the home section and search)
             run_kind,  # noqa: F401  (registers the "scaffolder" run kind)
-            undo,  # noqa: F401  (registers the undo step kind)
         )
-        from scaffolder.engine.registry import load_extra_step_modules
         from scaffolder.steps import (  # noqa: F401  (registers step kinds)
             argocd,
             catalog,

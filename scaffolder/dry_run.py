@@ -14,15 +14,15 @@ from typing import Any
 
 from portal.lib.redaction import redact, redact_data, redacting
 from portal.providers.base import ProviderError
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import EACH_KEY, StepInputError, get_step_kind
+from runs.context import StepContext
+from runs.models import Run, Step
+from runs.registry import EACH_KEY, StepInputError, get_step_kind
+from runs.workspace import UnsafePath, workspace_files
 from scaffolder.expressions import ExpressionError
 from scaffolder.loader import Template
-from scaffolder.models import Run, Step
 from scaffolder.parameters import format_errors, secret_parameter_names, validate_values
 from scaffolder.platform import platform_context
 from scaffolder.run_kind import expression_variables, render_output, resolve_step
-from scaffolder.workspace import UnsafePath, workspace_files
 
 EXECUTED_PREFIXES = ("fetch:", "fs:")
 logger = logging.getLogger(__name__)

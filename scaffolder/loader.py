@@ -16,7 +16,7 @@ import jsonschema
 import yaml
 
 from portal.lib.links import is_safe_link
-from scaffolder.engine.registry import step_kinds
+from runs.registry import step_kinds
 from scaffolder.expressions import ExpressionError, check_syntax
 from scaffolder.parameters import secret_parameter_names
 from scaffolder.secret_flow import elsewhere_problems, input_problems

@@ -1,5 +1,5 @@
-"""Who may see and act on a run: the requester, members of the owning team, and platform
-admins. Templates limited to some teams."""
+"""Who may use a template: published ones, within the teams they are limited to. (Who may see
+a run is runs/permissions.py.)"""
 
 from __future__ import annotations
 
@@ -7,26 +7,7 @@ from django.contrib.auth.models import AnonymousUser, User
 
 from catalog.models import Entity, Location
 from catalog.services import group_refs_for_user
-from scaffolder.models import Run, TemplatePublication
-
-
-def can_view_run(user: User | AnonymousUser, run: Run) -> bool:
-    """The requester (even after leaving the team), members of the owning team and platform
-    admins; the same rule as Run.objects.visible_to, for a run already loaded. Everyone else
-    is told the run does not exist (404), so its existence is not confirmed either."""
-    if not user.is_authenticated:
-        return False
-    if getattr(user, "is_staff", False):
-        return True
-    if run.requested_by_id is not None and run.requested_by_id == user.pk:
-        return True
-    return bool(run.owner_ref) and run.owner_ref in group_refs_for_user(user)
-
-
-def can_manage_run(user: User | AnonymousUser, run: Run) -> bool:
-    """Cancelling and retrying need the same standing as seeing the run."""
-    return can_view_run(user, run)
-
+from scaffolder.models import TemplatePublication
 
 # Platform admins limit a template to some teams with this annotation on the Template entity:
 #   metadata.annotations["paved.dev/allowed-groups"]: "team-orders, group:default/platform-team"

@@ -19,9 +19,9 @@ from django.contrib.auth.models import User
 from catalog.models import Entity, make_ref
 from portal.providers import cluster, deployer, git_host
 from portal.providers.base import ProviderError
+from runs.authority import APPLICATION, NAMESPACE, REPOSITORY, Write, record_for
+from runs.registry import EACH_KEY, OUTSIDE, get_step_kind
 from scaffolder.dry_run import dry_run
-from scaffolder.engine.authority import APPLICATION, NAMESPACE, REPOSITORY, Write, record_for
-from scaffolder.engine.registry import EACH_KEY, OUTSIDE, get_step_kind
 from scaffolder.loader import Template
 
 # Parameters that name the new service, checked as the person types.

@@ -17,12 +17,12 @@ from django.urls import NoReverseMatch, reverse
 
 from portal.lib.links import is_safe_link
 from portal.lib.markdown import render_markdown
-from scaffolder.engine.registry import EACH_KEY, RunKindHooks, register_run_kind
-from scaffolder.engine.secrets import run_secrets
+from runs.models import Run, RunStatus, Step, StepStatus
+from runs.registry import EACH_KEY, RunKindHooks, register_run_kind
+from runs.secrets import run_secrets
+from runs.workspace import remove_workspace
 from scaffolder.expressions import ExpressionError, evaluate, evaluate_data, is_truthy
-from scaffolder.models import Run, RunStatus, Step, StepStatus
 from scaffolder.platform import platform_context
-from scaffolder.workspace import remove_workspace
 
 RUN_KIND = "scaffolder"
 logger = logging.getLogger(__name__)

@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from catalog.ingestion import FILE
 from catalog.models import Entity, make_ref
+from runs.models import Run
+from runs.runner import RunStartError, StepSpec, start_run
 from scaffolder.dry_run import template_context
-from scaffolder.engine.runner import RunStartError, StepSpec, start_run
 from scaffolder.loader import Problem, Template, TemplateInvalid, load_template_text
-from scaffolder.models import Run, TemplatePublication, TemplateVersion
+from scaffolder.models import TemplatePublication, TemplateVersion
 from scaffolder.parameters import format_errors, secret_parameter_names, validate_values
 from scaffolder.permissions import can_use_template, unusable_reason
 from scaffolder.platform import platform_context

@@ -1,15 +1,9 @@
 from django.urls import path
 
-from scaffolder import views, wizard_views
+from scaffolder import wizard_views
 
 app_name = "scaffolder"
 urlpatterns = [
-    path("runs/", views.run_list, name="run-list"),
-    path("runs/<int:run_id>/", views.run_detail, name="run-detail"),
-    path("runs/<int:run_id>/log", views.run_log, name="run-log"),
-    path("runs/<int:run_id>/cancel", views.run_cancel, name="run-cancel"),
-    path("runs/<int:run_id>/retry", views.run_retry, name="run-retry"),
-    path("runs/<int:run_id>/undo", views.run_undo, name="run-undo"),
     path("create/", wizard_views.template_list, name="template-list"),
     path("create/editor/", wizard_views.template_editor, name="template-editor"),
     path("create/entities", wizard_views.entity_search, name="entity-search"),

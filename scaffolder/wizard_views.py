@@ -19,8 +19,9 @@ from django_htmx.http import HttpResponseClientRedirect
 from catalog.models import Entity
 from catalog.names import display_names
 from portal.htmx import is_partial, render_page
+from runs.runner import RunStartError, watch_enqueue
+from runs.views import QUEUED_MESSAGE
 from scaffolder.dry_run import DryRunResult, dry_run
-from scaffolder.engine.runner import RunStartError, watch_enqueue
 from scaffolder.expressions import ExpressionLimitExceeded, shared_time_limit
 from scaffolder.forms import FieldView, decode_state, encode_state, page_fields_view, parse_page
 from scaffolder.loader import Template, TemplateInvalid, load_template_text
@@ -40,7 +41,6 @@ from scaffolder.permissions import can_use_template
 from scaffolder.preflight import NAME_FIELDS, name_taken_message
 from scaffolder.queries import template_entity, templates_for_list
 from scaffolder.services import start_template_run, template_of, user_context, version_for_entity
-from scaffolder.views import QUEUED_MESSAGE
 
 MAX_SHOWN_FILE_CHARS = 20_000
 
@@ -230,7 +230,7 @@ def _wizard(
             if unsent:
                 # The run is saved; only its first message is missing, and recovery sends it.
                 messages.warning(request, QUEUED_MESSAGE.format(pk=run.pk))
-            url = reverse("scaffolder:run-detail", args=[run.pk])
+            url = reverse("runs:run-detail", args=[run.pk])
             return HttpResponseClientRedirect(url) if is_partial(request) else redirect(url)
     elif request.method == "POST" and action == "review":
         _clean, errors = validate_values(template.pages, values)

@@ -1,1 +1,1 @@
-"""Infra step kinds, registered with the scaffolder's engine by InfraConfig.ready()."""
+"""Infra step kinds, registered with the run engine (runs.registry) by InfraConfig.ready()."""

@@ -25,10 +25,10 @@ from infra.validation import RequestInvalid, RequestSpec, validate_request
 from portal.providers import cluster
 from portal.providers.base import PermanentProviderError, TransientProviderError
 from portal.providers.gitops import manifest_path
-from scaffolder.engine.authority import GITOPS, Write
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import NOTHING, OUTSIDE, StepKind, register_step
-from scaffolder.models import Run
+from runs.authority import GITOPS, Write
+from runs.context import StepContext
+from runs.models import Run
+from runs.registry import NOTHING, OUTSIDE, StepKind, register_step
 
 _TARGET_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -18,10 +18,10 @@ from django.urls import reverse
 from infra.services import ActionDenied, request_from_scaffolder
 from infra.validation import RequestInvalid
 from portal.providers.base import PermanentProviderError
-from scaffolder.engine.authority import COMPONENT, Write
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import OUTSIDE, StepKind, register_step
-from scaffolder.models import Run
+from runs.authority import COMPONENT, Write
+from runs.context import StepContext
+from runs.models import Run
+from runs.registry import OUTSIDE, StepKind, register_step
 
 
 @register_step

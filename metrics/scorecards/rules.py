@@ -292,7 +292,7 @@ def _prepare_provisioning_warnings(
 ) -> dict[str, tuple[int, int, str]]:
     """repository slug -> (run id, number of warnings, first warning) for the repositories of
     this batch that a Paved run created and whose steps finished with warnings."""
-    from scaffolder.models import ProvisionedResource, Step
+    from runs.models import ProvisionedResource, Step
 
     slugs = {repo_slug(c).lower() for c in components} - {""}
     runs = dict(

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from portal.providers.base import PermanentProviderError
-from scaffolder.engine.context import StepContext
-from scaffolder.workspace import UnsafePath, safe_join
+from runs.context import StepContext
+from runs.workspace import UnsafePath, safe_join
 
 
 def template_base_dir(ctx: StepContext) -> Path:

@@ -8,10 +8,10 @@ from django.conf import settings
 
 from portal.providers import deployer, git_host
 from portal.providers.base import ApplicationSpec, PermanentProviderError
-from scaffolder.engine.authority import APPLICATION, Write
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import OUTSIDE, StepKind, register_step
-from scaffolder.models import Run
+from runs.authority import APPLICATION, Write
+from runs.context import StepContext
+from runs.models import Run
+from runs.registry import OUTSIDE, StepKind, register_step
 from scaffolder.steps.publish import repo_target
 
 

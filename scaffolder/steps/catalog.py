@@ -13,13 +13,13 @@ from catalog.models import Location, make_ref
 from catalog.yamlio import MAX_FILE_BYTES, YamlError, parse_documents
 from portal.providers import git_host
 from portal.providers.base import PermanentProviderError
+from runs.authority import CATALOG, CATALOG_LOCATION, Write, authorize, reserve
+from runs.context import StepContext
+from runs.models import Run
+from runs.registry import NOTHING, OUTSIDE, StepKind, register_step
+from runs.workspace import UnsafePath, safe_join
 from scaffolder.catalog_bridge import location_target, register_repository_entities
-from scaffolder.engine.authority import CATALOG, CATALOG_LOCATION, Write, authorize, reserve
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import NOTHING, OUTSIDE, StepKind, register_step
-from scaffolder.models import Run
 from scaffolder.steps._files import target_dir
-from scaffolder.workspace import UnsafePath, safe_join
 
 
 def split_contents_url(url: str) -> tuple[str, str, str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import NOTHING, StepKind, register_step
+from runs.context import StepContext
+from runs.registry import NOTHING, StepKind, register_step
 
 MAX_WAIT_SECONDS = 600
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from portal.providers.base import PermanentProviderError
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import NOTHING, StepKind, register_step
+from runs.context import StepContext
+from runs.registry import NOTHING, StepKind, register_step
+from runs.workspace import UnsafePath, safe_join
 from scaffolder.steps._files import resolve_source, source_files, target_dir
-from scaffolder.workspace import UnsafePath, safe_join
 
 
 @register_step

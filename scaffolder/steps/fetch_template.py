@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from portal.providers.base import PermanentProviderError
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import NOTHING, StepKind, register_step
+from runs.context import StepContext
+from runs.registry import NOTHING, StepKind, register_step
+from runs.workspace import MAX_FILE_BYTES, UnsafePath, safe_join
 from scaffolder.expressions import ExpressionError, render_string
 from scaffolder.steps._files import matches_any, resolve_source, source_files, target_dir
-from scaffolder.workspace import MAX_FILE_BYTES, UnsafePath, safe_join
 
 TEMPLATE_INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from portal.providers.base import PermanentProviderError
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import NOTHING, StepKind, register_step
+from runs.context import StepContext
+from runs.registry import NOTHING, StepKind, register_step
+from runs.workspace import UnsafePath, safe_join
 from scaffolder.steps._files import matches_any, target_dir
-from scaffolder.workspace import UnsafePath, safe_join
 
 
 def _in_workspace(ctx: StepContext, rel: str, what: str) -> Path:

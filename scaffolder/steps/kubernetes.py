@@ -7,10 +7,10 @@ from typing import Any, ClassVar
 
 from portal.providers import cluster
 from portal.providers.base import NamespaceSpec
-from scaffolder.engine.authority import NAMESPACE, Write
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import OUTSIDE, StepKind, register_step
-from scaffolder.models import Run
+from runs.authority import NAMESPACE, Write
+from runs.context import StepContext
+from runs.models import Run
+from runs.registry import OUTSIDE, StepKind, register_step
 
 DEFAULT_QUOTA = {
     "requests.cpu": "2",

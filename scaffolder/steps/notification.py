@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import NOTHING, StepKind, register_step
+from runs.context import StepContext
+from runs.registry import NOTHING, StepKind, register_step
 
 
 @register_step

@@ -20,10 +20,10 @@ from django.conf import settings
 from catalog.models import Entity
 from portal.providers import git_host, on_call
 from portal.providers.base import OnCallRef, PermanentProviderError
-from scaffolder.engine.authority import ONCALL, REPOSITORY, Write
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import OUTSIDE, StepInputError, StepKind, register_step
-from scaffolder.models import Run
+from runs.authority import ONCALL, REPOSITORY, Write
+from runs.context import StepContext
+from runs.models import Run
+from runs.registry import OUTSIDE, StepInputError, StepKind, register_step
 
 ON_CALL_ANNOTATION = "paved.dev/on-call"  # the owning group, when no rotation exists
 DEFAULT_CATALOG_INFO = "catalog-info.yaml"

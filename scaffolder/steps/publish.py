@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from portal.providers import git_host
 from portal.providers.base import GitHost, NameTaken, PermanentProviderError, RepoRef
-from scaffolder.engine.authority import (
+from runs.authority import (
     PULL_REQUEST,
     REPOSITORY,
     Write,
@@ -22,11 +22,11 @@ from scaffolder.engine.authority import (
     record_for,
     reserve,
 )
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import OUTSIDE, StepKind, register_step
+from runs.context import StepContext
+from runs.models import Run
+from runs.registry import OUTSIDE, StepKind, register_step
+from runs.workspace import UnsafePath, safe_join, workspace_files
 from scaffolder.expressions import parse_repo_url
-from scaffolder.models import Run
-from scaffolder.workspace import UnsafePath, safe_join, workspace_files
 
 PUBLISH_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -29,7 +29,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, e
 
 from catalog.models import Entity
 from portal.demo import DEMO_PASSWORD
-from scaffolder.engine.runner import StepSpec, start_run
+from runs.runner import StepSpec, start_run
 from tests.infra.conftest import SEED_REQUEST, drive
 
 pytestmark = pytest.mark.django_db(transaction=True)

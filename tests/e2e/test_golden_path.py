@@ -32,8 +32,8 @@ from catalog.observability import install_default_links
 from infra.models import Policy, RequestStatus, ResourceRequest
 from infra.presets import install_presets
 from portal.providers.gitops.provider import GitOpsProvider
+from runs.models import Run
 from scaffolder.demo import load_builtin_templates
-from scaffolder.models import Run
 from tests.conftest import make_group, make_member, wait_for
 from tests.e2e.conftest import screenshot
 from tests.portal.test_auth import settings_from_env

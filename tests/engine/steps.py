@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from portal.providers.base import PermanentProviderError, TransientProviderError
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import NOTHING, StepKind, register_step
+from runs.context import StepContext
+from runs.registry import NOTHING, StepKind, register_step
 
 
 def _effects_dir() -> Path:

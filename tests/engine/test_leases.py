@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 import pytest
 from django.utils import timezone
 
-from scaffolder.engine.lease import LeaseKeeper, lease_seconds
-from scaffolder.engine.registry import NOTHING, StepKind, register_step, step_kinds
-from scaffolder.engine.runner import StepSpec, claim_step, start_run
-from scaffolder.models import StepStatus
+from runs.lease import LeaseKeeper, lease_seconds
+from runs.models import StepStatus
+from runs.registry import NOTHING, StepKind, register_step, step_kinds
+from runs.runner import StepSpec, claim_step, start_run
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from scaffolder.engine.runner import StepSpec, claim_step, recover_stalled_steps, start_run
-from scaffolder.models import RunStatus, Step, StepStatus
+from runs.models import RunStatus, Step, StepStatus
+from runs.runner import StepSpec, claim_step, recover_stalled_steps, start_run
 
 pytestmark = pytest.mark.django_db
 

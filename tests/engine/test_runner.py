@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
-from scaffolder.engine.runner import (
+from runs.models import Run, RunLogLine, RunStatus, Step, StepStatus
+from runs.runner import (
     RunStartError,
     RunStateError,
     StepSpec,
@@ -19,7 +20,6 @@ from scaffolder.engine.runner import (
     retry_run,
     start_run,
 )
-from scaffolder.models import Run, RunLogLine, RunStatus, Step, StepStatus
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from scaffolder.models import Run
+from runs.models import Run
 
 pytestmark = pytest.mark.django_db
 

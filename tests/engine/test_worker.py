@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from scaffolder.engine.runner import StepSpec, recover_stalled_steps, start_run
-from scaffolder.models import Run, RunStatus, Step, StepStatus
+from runs.models import Run, RunStatus, Step, StepStatus
+from runs.runner import StepSpec, recover_stalled_steps, start_run
 from tests.conftest import WorkerProcess, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

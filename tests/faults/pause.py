@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models.signals import post_save
 
-from scaffolder.models import RunLogLine
+from runs.models import RunLogLine
 
 PREFIX = os.environ.get("PAVED_TEST_PAUSE_ON", "")
 MARKER = Path(os.environ.get("PAVED_TEST_PAUSE_MARKER", "/nonexistent/paved-pause-marker"))

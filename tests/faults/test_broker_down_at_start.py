@@ -16,8 +16,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import override_settings
 
+from runs.models import Run, RunStatus, StepStatus
 from scaffolder.demo import load_builtin_templates
-from scaffolder.models import Run, RunStatus, StepStatus
 from tests.conftest import ROOT, WorkerProcess, wait_for
 from tests.faults.stack import BeatProcess, PrivateRedis, golden_path_env
 

@@ -15,7 +15,7 @@ import pytest
 import requests
 from django.db import connection
 
-from scaffolder.models import Run, RunStatus
+from runs.models import Run, RunStatus
 from tests.conftest import ROOT, WorkerProcess, wait_for
 from tests.faults.stack import PrivateRedis, free_port
 from tests.faults.tcp_proxy import TcpProxy
@@ -34,7 +34,7 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 
 START_RUN = """
-from scaffolder.engine.runner import StepSpec, start_run
+from runs.runner import StepSpec, start_run
 run = start_run(kind="demo", title="survives a broker restart", actor=None, steps=[
     StepSpec("slow", "test:side-effect", inputs={"label": "one", "seconds": 2}),
     StepSpec("next", "test:side-effect", inputs={"label": "two"}),

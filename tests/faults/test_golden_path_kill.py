@@ -15,9 +15,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from catalog.models import Entity, Location
+from runs.models import Run, RunStatus, Step, StepStatus
+from runs.runner import recover_stalled_steps
 from scaffolder.demo import load_builtin_templates
-from scaffolder.engine.runner import recover_stalled_steps
-from scaffolder.models import Run, RunStatus, Step, StepStatus, TemplateVersion
+from scaffolder.models import TemplateVersion
 from scaffolder.services import start_template_run
 from tests.conftest import WorkerProcess, wait_for
 from tests.faults.stack import golden_path_env

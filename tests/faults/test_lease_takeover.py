@@ -13,9 +13,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import override_settings
 
+from runs.models import Run, RunLogLine, RunStatus, Step, StepStatus
+from runs.runner import StepSpec, start_run
 from scaffolder.demo import load_builtin_templates
-from scaffolder.engine.runner import StepSpec, start_run
-from scaffolder.models import Run, RunLogLine, RunStatus, Step, StepStatus, TemplateVersion
+from scaffolder.models import TemplateVersion
 from scaffolder.services import start_template_run
 from tests.conftest import WorkerProcess, wait_for
 from tests.faults.stack import BeatProcess, golden_path_env

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from scaffolder.engine.runner import StepSpec, start_run
-from scaffolder.models import Run, RunStatus
+from runs.models import Run, RunStatus
+from runs.runner import StepSpec, start_run
 from tests.conftest import WorkerProcess, wait_for
 from tests.faults.stack import BeatProcess, PrivateRedis
 from tests.faults.tcp_proxy import TcpProxy

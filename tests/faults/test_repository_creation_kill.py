@@ -18,11 +18,12 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from portal.providers.local_git.provider import LocalGitHost
+from runs.models import Run, RunStatus, Step, StepStatus
+from runs.runner import recover_stalled_steps
+from runs.tasks import collect_workspaces as collect_task
 from scaffolder.demo import load_builtin_templates
-from scaffolder.engine.runner import recover_stalled_steps
-from scaffolder.models import Run, RunStatus, Step, StepStatus, TemplateVersion
+from scaffolder.models import TemplateVersion
 from scaffolder.services import start_template_run
-from scaffolder.tasks import collect_workspaces as collect_task
 from tests.conftest import WorkerProcess, wait_for
 from tests.faults.stack import freezing_git, golden_path_env
 

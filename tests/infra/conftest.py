@@ -13,8 +13,8 @@ import tests.infra.cluster  # noqa: F401  (registers test-cluster / gitops-test)
 from catalog.models import Entity
 from infra.models import ResourceClass, TeamLead
 from infra.presets import install_presets
-from scaffolder.engine.runner import advance_run, execute_step
-from scaffolder.models import Run, Step, StepStatus
+from runs.models import Run, Step, StepStatus
+from runs.runner import advance_run, execute_step
 
 SEED_REQUEST: dict[str, Any] = {
     "resourceClass": "postgresql",

@@ -20,8 +20,8 @@ from infra.models import (
     ResourceRequest,
 )
 from infra.validation import RequestInvalid, RequestSpec
-from scaffolder.engine.runner import retry_run
-from scaffolder.models import Run, RunStatus
+from runs.models import Run, RunStatus
+from runs.runner import retry_run
 from tests.infra.cluster import manifest_path, set_conditions
 from tests.infra.conftest import SEED_CLAIM, SEED_REQUEST, drive, latest_run
 
@@ -423,7 +423,7 @@ def test_production_resize_waits_for_approval_and_rejection_keeps_the_resource(
 def test_cancelling_the_runs_cancels_the_request(
     owner: User, orders_service: Entity, cluster_dir: Path
 ) -> None:
-    from scaffolder.engine.runner import cancel_run
+    from runs.runner import cancel_run
 
     req = services.submit_request(spec=spec(), actor=owner)  # production: approval run
     cancel_run(latest_run(req.subject), actor=owner)

@@ -46,7 +46,7 @@ def test_an_approval_waits_for_its_deciders_and_the_requester_hears_the_outcome(
 
 
 def test_a_failed_run_tells_the_person_who_started_it(owner: User) -> None:
-    from scaffolder.engine.runner import StepSpec, start_run
+    from runs.runner import StepSpec, start_run
     from tests.scaffolder.test_template_runs import drive as drive_run
 
     run = start_run(kind="scaffolder", title="Broken", actor=owner,

@@ -13,7 +13,7 @@ from django.core.management import call_command
 
 from catalog.models import Entity
 from infra.models import Policy, RequestStatus, ResourceClass, ResourceRequest
-from scaffolder.models import Run
+from runs.models import Run
 from tests.infra.conftest import SEED_CLAIM, SEED_REQUEST
 
 pytestmark = pytest.mark.django_db

@@ -13,9 +13,9 @@ from infra import services
 from infra.models import RequestStatus, ResourceRequest
 from infra.queries import component_infra_summary
 from infra.validation import RequestSpec
-from scaffolder.engine.registry import get_step_kind
-from scaffolder.engine.runner import RunStartError, StepSpec, start_run
-from scaffolder.models import RunStatus
+from runs.models import RunStatus
+from runs.registry import get_step_kind
+from runs.runner import RunStartError, StepSpec, start_run
 from tests.infra.conftest import SEED_REQUEST, drive, latest_run
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from catalog.models import Entity
 from infra import services
 from infra.models import ApprovalStatus, RequestStatus, ResourceRequest
 from infra.validation import RequestSpec
-from scaffolder.models import Run
+from runs.models import Run
 from tests.infra.conftest import SEED_REQUEST, drive, latest_run
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from catalog.models import Entity
 from infra import services
 from infra.models import RequestStatus, ResourceRequest
 from infra.validation import RequestSpec
-from scaffolder.models import Run, RunStatus
+from runs.models import Run, RunStatus
 from tests.conftest import wait_for
 from tests.infra.cluster import manifest_path
 from tests.infra.conftest import SEED_CLAIM, SEED_REQUEST

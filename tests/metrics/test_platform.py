@@ -15,8 +15,8 @@ from metrics import platform
 from metrics.events import parse_event
 from metrics.models import IntegrationToken
 from metrics.services import Incoming, ingest
-from scaffolder.engine.runner import retry_run
-from scaffolder.models import Run, RunStatus, Step
+from runs.models import Run, RunStatus, Step
+from runs.runner import retry_run
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -146,7 +146,7 @@ def test_golden_path_check_agrees_with_adoption_metric() -> None:
     component("by-run")
     component("handmade")
     component("old", lifecycle="deprecated")
-    from scaffolder.models import Run, RunStatus
+    from runs.models import Run, RunStatus
 
     Run.objects.create(kind="scaffolder", title="t", status=RunStatus.SUCCEEDED,
                        context={"component_ref": "component:default/by-run"})  # fmt: skip

@@ -16,8 +16,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from portal.providers.manifests import NOTIFY_ON_DEPLOYED
+from runs.models import Run, RunStatus
 from scaffolder.demo import load_builtin_templates
-from scaffolder.models import Run, RunStatus, TemplateVersion
+from scaffolder.models import TemplateVersion
 from scaffolder.services import start_template_run
 from tests.scaffolder.test_golden_path_embedded import EMBEDDED, VALUES
 from tests.scaffolder.test_template_runs import drive

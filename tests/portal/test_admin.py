@@ -41,11 +41,11 @@ def test_every_changelist_opens_searches_and_filters(client, platform_admin) -> 
 
 def test_platform_models_have_useful_list_columns() -> None:
     for model, model_admin in admin.site._registry.items():
-        if model._meta.app_label in {"catalog", "scaffolder", "infra", "metrics", "portal"}:
+        if model._meta.app_label in {"catalog", "runs", "scaffolder", "infra", "metrics", "portal"}:
             assert model_admin.list_display != ("__str__",), f"{model.__name__} lists only __str__"
 
 
-@pytest.mark.parametrize("label", ["scaffolder_run", "scaffolder_runlogline", "portal_auditevent"])
+@pytest.mark.parametrize("label", ["runs_run", "runs_runlogline", "portal_auditevent"])
 def test_history_is_read_only(client, platform_admin, label) -> None:
     client.force_login(platform_admin)
     assert client.get(reverse(f"admin:{label}_add")).status_code == 403

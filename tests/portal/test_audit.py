@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from portal.models import AuditEvent
-from scaffolder.engine.runner import StepSpec, cancel_run, execute_step, retry_run, start_run
+from runs.runner import StepSpec, cancel_run, execute_step, retry_run, start_run
 
 pytestmark = pytest.mark.django_db
 

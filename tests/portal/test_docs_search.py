@@ -35,7 +35,7 @@ def test_nothing_found() -> None:
 def test_docs_are_listed_after_other_groups(
     owner, owner_client, django_capture_on_commit_callbacks
 ) -> None:
-    from scaffolder.engine.runner import StepSpec, start_run
+    from runs.runner import StepSpec, start_run
 
     with django_capture_on_commit_callbacks(execute=False):
         start_run(kind="demo", title="A run", actor=owner, steps=[StepSpec("a", "debug:log")])

@@ -7,10 +7,10 @@ from typing import Any, ClassVar
 
 from portal.providers import cluster, deployer, git_host
 from portal.providers.base import ApplicationSpec, NamespaceSpec
-from scaffolder.engine.authority import GITOPS, Write
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import OUTSIDE, StepKind, register_step
-from scaffolder.models import Run
+from runs.authority import GITOPS, Write
+from runs.context import StepContext
+from runs.models import Run
+from runs.registry import OUTSIDE, StepKind, register_step
 
 
 @register_step

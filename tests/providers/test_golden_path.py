@@ -8,8 +8,8 @@ import pytest
 import tests.providers.steps  # noqa: F401  (registers test:provision-service)
 from portal.providers.gitops import GitOpsProvider
 from portal.providers.local_git import LocalGitHost
-from scaffolder.engine.runner import StepSpec, advance_run, execute_step, start_run
-from scaffolder.models import Run, RunStatus, Step, StepStatus
+from runs.models import Run, RunStatus, Step, StepStatus
+from runs.runner import StepSpec, advance_run, execute_step, start_run
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,9 @@ from django.contrib.auth.models import User
 
 from portal.providers.base import ApplicationSpec, NamespaceSpec
 from portal.providers.manifests import application_manifest, namespace_manifests
+from runs.models import RunStatus
 from scaffolder.demo import load_builtin_templates
-from scaffolder.models import RunStatus, TemplateVersion
+from scaffolder.models import TemplateVersion
 from scaffolder.services import start_template_run
 from tests.scaffolder.test_golden_path_embedded import EMBEDDED, VALUES
 from tests.scaffolder.test_template_runs import drive

@@ -13,9 +13,9 @@ from django.contrib.auth.models import User
 
 from catalog.models import Entity
 from metrics.scorecards.rules import RULES, BatchCache, RuleContext
-from scaffolder.engine.authority import REPOSITORY, note_attempt, record_for, reserve
-from scaffolder.engine.runner import StepSpec, advance_run, execute_step, start_run
-from scaffolder.models import Run, RunStatus, Step, StepStatus
+from runs.authority import REPOSITORY, note_attempt, record_for, reserve
+from runs.models import Run, RunStatus, Step, StepStatus
+from runs.runner import StepSpec, advance_run, execute_step, start_run
 from scaffolder.services import save_template, start_template_run
 from tests.conftest import WorkerProcess, wait_for
 

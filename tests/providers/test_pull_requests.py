@@ -15,8 +15,8 @@ from portal.models import AuditEvent
 from portal.providers import git_host
 from portal.providers.base import PermanentProviderError, RepoRef
 from portal.providers.local_git.provider import LocalGitHost, repo_dir
-from scaffolder.engine.runner import retry_run
-from scaffolder.models import Run, RunStatus, Step
+from runs.models import Run, RunStatus, Step
+from runs.runner import retry_run
 from scaffolder.services import save_template, start_template_run
 from tests.scaffolder.test_template_runs import drive
 

@@ -12,8 +12,8 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import override_settings
 
+from runs.models import Run, RunStatus
 from scaffolder.demo import load_builtin_templates
-from scaffolder.models import Run, RunStatus
 from tests.scaffolder.providers import DiskGitHost
 
 PROVIDERS = {

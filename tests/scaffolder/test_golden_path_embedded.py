@@ -14,8 +14,9 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 
 from catalog.models import Entity
+from runs.models import Run, RunStatus, StepStatus
 from scaffolder.demo import load_builtin_templates
-from scaffolder.models import Run, RunStatus, StepStatus, TemplateVersion
+from scaffolder.models import TemplateVersion
 from scaffolder.services import start_template_run
 from tests.conftest import wait_for
 from tests.scaffolder.test_template_runs import drive

@@ -18,9 +18,10 @@ from django.core.management import call_command
 
 from catalog.models import Entity
 from portal.settings import _check_host_pattern
+from runs.models import RunStatus, StepStatus
 from scaffolder.demo import load_builtin_templates
 from scaffolder.expressions import ExpressionError, evaluate
-from scaffolder.models import RunStatus, StepStatus, TemplateVersion
+from scaffolder.models import TemplateVersion
 from scaffolder.platform import platform_context
 from scaffolder.services import start_template_run
 from tests.fakes.pagerduty import FakePagerDuty

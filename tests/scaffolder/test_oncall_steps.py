@@ -16,8 +16,8 @@ from catalog.models import Entity
 from portal.providers import git_host
 from portal.providers.base import CommitRef, RepoRef
 from portal.providers.registry import GIT_HOSTS
-from scaffolder.engine.runner import StepSpec, advance_run, execute_step, start_run
-from scaffolder.models import Run, RunLogLine, RunStatus, Step, StepStatus
+from runs.models import Run, RunLogLine, RunStatus, Step, StepStatus
+from runs.runner import StepSpec, advance_run, execute_step, start_run
 from scaffolder.steps.oncall import set_annotation
 from tests.fakes.opsgenie import FakeOpsgenie
 from tests.fakes.pagerduty import FakePagerDuty

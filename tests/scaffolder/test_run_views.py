@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from scaffolder.engine.runner import StepSpec, execute_step, start_run
-from scaffolder.models import Run, RunStatus, StepStatus
+from runs.models import Run, RunStatus, StepStatus
+from runs.runner import StepSpec, execute_step, start_run
 
 pytestmark = pytest.mark.django_db
 

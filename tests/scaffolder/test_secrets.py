@@ -15,9 +15,9 @@ from django.utils import timezone
 from portal.lib.redaction import MASK
 from portal.lib.sealing import SealBroken, seal, unseal
 from portal.models import AuditEvent
-from scaffolder.engine.runner import RunStateError, retry_run
-from scaffolder.engine.secrets import purge_expired_run_secrets
-from scaffolder.models import Run, RunLogLine, RunSecret, RunStatus, Step
+from runs.models import Run, RunLogLine, RunSecret, RunStatus, Step
+from runs.runner import RunStateError, retry_run
+from runs.secrets import purge_expired_run_secrets
 from scaffolder.services import save_template, start_template_run
 from tests.scaffolder.test_template_runs import drive
 
@@ -141,7 +141,7 @@ def test_a_failed_run_keeps_sealed_secrets_for_its_retry_until_purged(
 
 
 def test_cancelling_discards_the_secrets(owner: User, template_version: Any) -> None:
-    from scaffolder.engine.runner import cancel_run
+    from runs.runner import cancel_run
 
     run = start_template_run(
         version=template_version, values={"name": "x1", "token": TOKEN}, actor=owner

@@ -12,7 +12,7 @@ import yaml
 from django.contrib.auth.models import User
 from django.test import override_settings
 
-from scaffolder.models import RunStatus, StepStatus
+from runs.models import RunStatus, StepStatus
 from scaffolder.services import save_template, start_template_run
 from tests.scaffolder.providers import DiskGitHost
 from tests.scaffolder.test_template_runs import drive

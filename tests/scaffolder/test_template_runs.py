@@ -10,11 +10,12 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 
 from catalog.models import Entity, Relation
+from runs.models import Run, RunLogLine, RunStatus, Step, StepStatus
+from runs.runner import RunStartError, advance_run, execute_step, retry_run
+from runs.workspace import workspace_path
 from scaffolder.demo import load_builtin_templates
-from scaffolder.engine.runner import RunStartError, advance_run, execute_step, retry_run
-from scaffolder.models import Run, RunLogLine, RunStatus, Step, StepStatus, TemplateVersion
+from scaffolder.models import TemplateVersion
 from scaffolder.services import save_template, start_template_run, version_for_entity
-from scaffolder.workspace import workspace_path
 from tests.scaffolder.providers import DiskGitHost
 
 pytestmark = [pytest.mark.django_db]

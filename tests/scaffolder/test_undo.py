@@ -13,9 +13,10 @@ from django.test import Client
 from catalog.ingestion import REPO
 from catalog.models import Entity, Location
 from portal.models import AuditEvent
+from runs.models import ProvisionedResource, Run, RunStatus, StepStatus
+from runs.runner import advance_run, execute_step
 from scaffolder.demo import load_builtin_templates
-from scaffolder.engine.runner import advance_run, execute_step
-from scaffolder.models import ProvisionedResource, Run, RunStatus, StepStatus, TemplateVersion
+from scaffolder.models import TemplateVersion
 from scaffolder.services import start_template_run
 from tests.scaffolder.test_golden_path_embedded import EMBEDDED, VALUES
 from tests.scaffolder.test_template_runs import drive
@@ -93,7 +94,7 @@ def test_undo_removes_exactly_what_the_failed_run_created(
 def test_undo_of_a_run_that_registered_its_catalog_entry_removes_it(
     owner: User, git_root: Path
 ) -> None:
-    from scaffolder.undo import start_undo
+    from runs.undo import start_undo
 
     load_builtin_templates()
     version = TemplateVersion.objects.get(ref="template:default/python-service")

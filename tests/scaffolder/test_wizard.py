@@ -11,8 +11,9 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog.models import Entity
+from runs.models import Run, Step
 from scaffolder.demo import load_builtin_templates
-from scaffolder.models import Run, Step, TemplatePublication
+from scaffolder.models import TemplatePublication
 
 pytestmark = pytest.mark.django_db
 
@@ -235,7 +236,7 @@ def test_a_template_limited_to_some_groups(
 ) -> None:
     """`paved.dev/allowed-groups` hides the template from other teams: not listed, 404 in the
     wizard, and the service refuses to start a run for them."""
-    from scaffolder.engine.runner import RunStartError
+    from runs.runner import RunStartError
     from scaffolder.services import start_template_run, version_for_entity
 
     entity = Entity.objects.get(kind__iexact="template", name="python-service")

@@ -15,18 +15,19 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portal.celery import app
-from scaffolder.demo import load_builtin_templates
-from scaffolder.engine.runner import retry_run
-from scaffolder.models import Run, RunLogLine, RunStatus, Step, StepStatus, TemplateVersion
-from scaffolder.services import start_template_run
-from scaffolder.tasks import collect_workspaces as collect_task
-from scaffolder.tasks import empty_workspace_trash as empty_task
-from scaffolder.workspace import (
+from runs.models import Run, RunLogLine, RunStatus, Step, StepStatus
+from runs.runner import retry_run
+from runs.tasks import collect_workspaces as collect_task
+from runs.tasks import empty_workspace_trash as empty_task
+from runs.workspace import (
     collect_workspaces,
     remove_workspace,
     workspace_for_run,
     workspace_path,
 )
+from scaffolder.demo import load_builtin_templates
+from scaffolder.models import TemplateVersion
+from scaffolder.services import start_template_run
 from tests.scaffolder.providers import DiskGitHost
 from tests.scaffolder.test_template_runs import TEST_PROVIDERS, drive, golden_values
 

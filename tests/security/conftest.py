@@ -14,7 +14,7 @@ from django.test import Client
 
 from catalog.models import Entity
 from portal.providers.base import RepoRef
-from scaffolder.models import Run
+from runs.models import Run
 
 EMBEDDED = {
     "PAVED_GIT_PROVIDER": "local",
@@ -134,7 +134,7 @@ def attempt(client: Client, ref: str, values: dict[str, Any] | None = None) -> t
     """Create through the wizard, as the attacker would, and follow the run to its end.
     Returns ("refused at create", page text) when Create said no and no run started, else
     (the run's final status, its error)."""
-    from scaffolder.models import Run
+    from runs.models import Run
     from tests.conftest import wait_for
 
     before = last_run()

@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from catalog.models import Location
-from scaffolder.models import Run, RunLogLine, RunStatus, Step
+from runs.models import Run, RunLogLine, RunStatus, Step
 from scaffolder.services import version_for_entity
 from tests.conftest import wait_for
 from tests.security.conftest import (

@@ -16,7 +16,7 @@ import yaml
 from django.contrib.auth.models import User
 from django.test import Client
 
-from scaffolder.models import Run, RunStatus
+from runs.models import Run, RunStatus
 from tests.conftest import wait_for
 from tests.security.conftest import (
     attempt,
@@ -134,7 +134,7 @@ def test_attack_2_the_gitops_repository_and_other_teams_owners_are_out_of_reach(
     outcome, text = attempt(attacker_client, "template:default/squat-gitops")
     assert outcome == "refused at create"
     assert "The repository platform/gitops already exists" in text
-    from scaffolder.engine.runner import StepSpec, start_run
+    from runs.runner import StepSpec, start_run
 
     squat = start_run(kind="scaffolder", title="squat", actor=attacker, steps=[
         StepSpec(key="file", kind="catalog:write", inputs={"entity": BINDING}),

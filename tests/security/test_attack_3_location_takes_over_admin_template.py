@@ -18,8 +18,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from catalog.models import Entity, Location
+from runs.models import Run
 from scaffolder.demo import load_builtin_templates
-from scaffolder.models import Run
 from tests.security.conftest import entity, push, register, start_in_wizard, template_doc
 
 IMPOSTOR = template_doc(

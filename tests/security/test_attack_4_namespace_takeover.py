@@ -14,8 +14,8 @@ import yaml
 from django.contrib.auth.models import User
 from django.test import Client
 
-from scaffolder.engine.runner import StepSpec, start_run
-from scaffolder.models import Run, RunStatus
+from runs.models import Run, RunStatus
+from runs.runner import StepSpec, start_run
 from tests.conftest import wait_for
 from tests.security.conftest import attempt, gitops_commits, push, register
 

@@ -14,7 +14,8 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
-from scaffolder.models import Run, RunStatus, StepStatus, TemplateVersion
+from runs.models import Run, RunStatus, StepStatus
+from scaffolder.models import TemplateVersion
 from scaffolder.services import save_template, start_template_run
 from tests.scaffolder.test_template_runs import drive
 

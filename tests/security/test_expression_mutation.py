@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from scaffolder.models import Run, RunStatus, StepStatus
+from runs.models import Run, RunStatus, StepStatus
 from scaffolder.services import save_template, start_template_run
 from tests.scaffolder.test_template_runs import drive
 

@@ -33,8 +33,8 @@ from infra.validation import RequestSpec
 from portal.providers.base import RepoRef
 from portal.providers.gitops import GitOpsProvider
 from portal.providers.local_git import LocalGitHost
-from scaffolder.engine.runner import StepSpec, start_run
-from scaffolder.models import Run, RunStatus
+from runs.models import Run, RunStatus
+from runs.runner import StepSpec, start_run
 from tests.conftest import make_member
 from tests.infra.conftest import drive, latest_run
 

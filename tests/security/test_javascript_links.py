@@ -14,9 +14,10 @@ from django.test import Client, override_settings
 
 from catalog.graph import entity_url as entity_page
 from catalog.models import Entity, Location
-from scaffolder.engine.runner import advance_run, execute_step
+from runs.models import Run, StepStatus
+from runs.runner import advance_run, execute_step
 from scaffolder.loader import TemplateInvalid
-from scaffolder.models import Run, StepStatus, TemplateVersion
+from scaffolder.models import TemplateVersion
 from scaffolder.services import save_template, start_template_run
 
 pytestmark = pytest.mark.django_db

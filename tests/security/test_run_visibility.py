@@ -21,8 +21,8 @@ from infra import services as infra_services
 from infra.models import Approval, RequestEvent, RequestStatus, ResourceRequest
 from infra.validation import RequestSpec
 from portal.models import AuditEvent
-from scaffolder.engine.runner import StepSpec, execute_step, start_run
-from scaffolder.models import Run, RunLogLine, RunStatus, Step
+from runs.models import Run, RunLogLine, RunStatus, Step
+from runs.runner import StepSpec, execute_step, start_run
 from tests.conftest import make_member
 from tests.infra.conftest import SEED_REQUEST, cluster_dir, orders_service, presets  # noqa: F401
 
@@ -96,12 +96,12 @@ def _assert_like_a_missing_run(response: Any, missing: Any) -> None:
 
 
 RUN_URLS = [
-    ("get", "scaffolder:run-detail", {}, {}),
-    ("get", "scaffolder:run-log", {"after": "0"}, {"HTTP_HX_REQUEST": "true"}),
-    ("get", "scaffolder:run-log", {"after": "1"}, {}),
-    ("post", "scaffolder:run-retry", {"step": "register"}, {}),
-    ("post", "scaffolder:run-retry", {}, {"HTTP_HX_REQUEST": "true"}),
-    ("post", "scaffolder:run-cancel", {}, {}),
+    ("get", "runs:run-detail", {}, {}),
+    ("get", "runs:run-log", {"after": "0"}, {"HTTP_HX_REQUEST": "true"}),
+    ("get", "runs:run-log", {"after": "1"}, {}),
+    ("post", "runs:run-retry", {"step": "register"}, {}),
+    ("post", "runs:run-retry", {}, {"HTTP_HX_REQUEST": "true"}),
+    ("post", "runs:run-cancel", {}, {}),
 ]
 
 
@@ -125,10 +125,10 @@ def test_another_teams_run_is_in_none_of_the_outsiders_lists_or_search(
     run = _failed_run(owner)
     attacker = _client(outsider)
     pages = [
-        attacker.get(reverse("scaffolder:run-list")),
-        attacker.get(reverse("scaffolder:run-list"), {"scope": "all"}),
-        attacker.get(reverse("scaffolder:run-list"), {"scope": "all"}, HTTP_HX_REQUEST="true"),
-        attacker.get(reverse("scaffolder:run-list"), {"scope": "all", "status": "failed"}),
+        attacker.get(reverse("runs:run-list")),
+        attacker.get(reverse("runs:run-list"), {"scope": "all"}),
+        attacker.get(reverse("runs:run-list"), {"scope": "all"}, HTTP_HX_REQUEST="true"),
+        attacker.get(reverse("runs:run-list"), {"scope": "all", "status": "failed"}),
         attacker.get(reverse("home")),
         attacker.get(reverse("search"), {"q": "orders-ledger"}),
         attacker.get(reverse("search"), {"q": str(run.pk)}),
@@ -138,7 +138,7 @@ def test_another_teams_run_is_in_none_of_the_outsiders_lists_or_search(
         assert page.status_code == 200
         body = page.content.decode()
         assert TITLE not in body
-        assert reverse("scaffolder:run-detail", args=[run.pk]) not in body
+        assert reverse("runs:run-detail", args=[run.pk]) not in body
 
 
 @pytest.mark.parametrize("who", ["teammate", "requester_who_left", "platform_admin"])
@@ -155,16 +155,16 @@ def test_the_team_the_requester_and_platform_admins_still_see_the_run(
     else:
         viewer = request.getfixturevalue("platform_admin")
     client = _client(viewer)
-    page = client.get(reverse("scaffolder:run-detail", args=[run.pk]))
+    page = client.get(reverse("runs:run-detail", args=[run.pk]))
     assert page.status_code == 200
     assert PRIVATE_REPO in page.content.decode()
-    poll = client.get(reverse("scaffolder:run-log", args=[run.pk]), {"after": "0"})
+    poll = client.get(reverse("runs:run-log", args=[run.pk]), {"after": "0"})
     assert poll.status_code == 200
     assert f"pushed {PRIVATE_REPO}" in poll.content.decode()
-    detail = reverse("scaffolder:run-detail", args=[run.pk])
-    assert detail in client.get(reverse("scaffolder:run-list"), {"scope": "all"}).content.decode()
+    detail = reverse("runs:run-detail", args=[run.pk])
+    assert detail in client.get(reverse("runs:run-list"), {"scope": "all"}).content.decode()
     assert detail in client.get(reverse("search"), {"q": "orders-ledger"}).content.decode()
-    retry = client.post(reverse("scaffolder:run-retry", args=[run.pk]), {"step": "register"})
+    retry = client.post(reverse("runs:run-retry", args=[run.pk]), {"step": "register"})
     assert retry.status_code == 302
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING
@@ -178,16 +178,16 @@ def test_run_list_of_a_team_member_stays_flat_at_many_runs(
     teammate = make_member("tara", team)
     client = _client(teammate)
     _pending_run(owner)
-    client.get(reverse("scaffolder:run-list"), {"scope": "all"})  # warm session, content types
+    client.get(reverse("runs:run-list"), {"scope": "all"})  # warm session, content types
     with django_assert_num_queries(4) as one:
-        client.get(reverse("scaffolder:run-list"), {"scope": "all"})
+        client.get(reverse("runs:run-list"), {"scope": "all"})
     for i in range(40):
         _pending_run(owner if i % 2 else outsider)
         Run.objects.filter(pk=Run.objects.latest("id").pk, requested_by=outsider).update(
             owner_ref="group:default/team-payments"
         )
     with django_assert_num_queries(len(one.captured_queries)):
-        response = client.get(reverse("scaffolder:run-list"), {"scope": "all"})
+        response = client.get(reverse("runs:run-list"), {"scope": "all"})
     assert response.content.decode().count(TITLE) == 21  # 1 + 20 team-orders runs
     with django_assert_num_queries(1):
         assert Run.objects.visible_to(teammate).count() == 21
@@ -253,7 +253,7 @@ def test_a_team_lead_sees_the_request_but_only_the_runs_of_teams_they_belong_to(
     TeamLead.objects.create(group_ref="group:default/team-orders", user=lead)
     run = Run.objects.get(subject=orders_db.subject)
     url = reverse("infra:request-detail", args=[orders_db.pk])
-    run_url = reverse("scaffolder:run-detail", args=[run.pk])
+    run_url = reverse("runs:run-detail", args=[run.pk])
     lead_page = _client(lead).get(url)
     assert lead_page.status_code == 200
     assert f'href="{run_url}"' not in lead_page.content.decode()

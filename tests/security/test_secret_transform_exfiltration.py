@@ -17,8 +17,9 @@ from catalog.ingestion import REPO, Target
 from catalog.models import Entity
 from catalog.services import refresh_location, register_location
 from portal.lib.redaction import MASK
+from runs.models import Run, RunLogLine, RunStatus, Step
 from scaffolder.loader import TemplateInvalid
-from scaffolder.models import Run, RunLogLine, RunStatus, Step, TemplateVersion
+from scaffolder.models import TemplateVersion
 from scaffolder.services import save_template, start_template_run
 from tests.catalog.conftest import local_git as local_git_host
 from tests.catalog.helpers import push_repo

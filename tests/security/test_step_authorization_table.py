@@ -13,10 +13,10 @@ import pytest
 from django.contrib.auth.models import User
 
 from catalog.models import Entity
-from scaffolder.engine.authority import NotAuthorized, Write, authorize, reserve
-from scaffolder.engine.registry import NOTHING, OUTSIDE, StepKind, register_step, step_kinds
-from scaffolder.engine.runner import StepSpec, start_run
-from scaffolder.models import Run
+from runs.authority import NotAuthorized, Write, authorize, reserve
+from runs.models import Run
+from runs.registry import NOTHING, OUTSIDE, StepKind, register_step, step_kinds
+from runs.runner import StepSpec, start_run
 
 ORDERS = "group:default/team-orders"
 

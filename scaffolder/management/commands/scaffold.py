@@ -18,10 +18,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
 from catalog.models import Entity
+from runs.models import Run
+from runs.runner import RunStartError
 from scaffolder.dry_run import dry_run
-from scaffolder.engine.runner import RunStartError
 from scaffolder.loader import TemplateInvalid, load_template_file
-from scaffolder.models import Run, TemplateVersion
+from scaffolder.models import TemplateVersion
 
 
 def _read_values(path: str | None) -> dict[str, Any]:
@@ -144,6 +145,6 @@ class Command(BaseCommand):
             # Pages of the portal are linked relative to it; a terminal needs the full address.
             url = urljoin(base, str(link["url"]))
             self.stdout.write(f"link: {link['title']}: {url}")
-        page = urljoin(base, reverse("scaffolder:run-detail", args=[run.pk]))
+        page = urljoin(base, reverse("runs:run-detail", args=[run.pk]))
         self.stdout.write(f"Run #{run.pk} {run.status}: {page} {run.error}".rstrip())
         return 0 if run.status == "succeeded" else 1

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
-from scaffolder.engine.runner import RunStartError, StepSpec, start_run
+from runs.runner import RunStartError, StepSpec, start_run
 
 
 class Command(BaseCommand):
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             run = start_run(kind="demo", title="Demo run", steps=steps, actor=actor)
         except RunStartError as exc:
             raise CommandError(str(exc)) from exc
-        url = settings.PAVED_BASE_URL + reverse("scaffolder:run-detail", args=[run.pk])
+        url = settings.PAVED_BASE_URL + reverse("runs:run-detail", args=[run.pk])
         self.stdout.write(f"Started run #{run.pk}: {url}")
 
     def _actor(self, username: str) -> User | None:

@@ -27,10 +27,10 @@ from catalog.models import Entity
 from catalog.queries import team_owns_repository as repository_named_by_team
 from catalog.services import group_refs_for_user
 from portal.providers.base import PermanentProviderError
-from scaffolder.models import ProvisionedResource
+from runs.models import ProvisionedResource
 
 if TYPE_CHECKING:
-    from scaffolder.models import Run
+    from runs.models import Run
 
 # What a step may write, in `Write.what`.
 REPOSITORY = "repository"  # create a repository or commit to it: name = owner/repo

@@ -34,25 +34,19 @@ from portal import audit
 from portal.lib.redaction import MASK, redact, redact_data
 from portal.notifications import notify
 from portal.providers.base import PermanentProviderError, TransientProviderError
-from scaffolder.engine import secrets
-from scaffolder.engine.authority import NotAuthorized, authorize
-from scaffolder.engine.context import StepCancelled, StepContext
-from scaffolder.engine.lease import LeaseKeeper, lease_seconds
-from scaffolder.engine.logging import StepLogger, append_log
-from scaffolder.engine.registry import (
+from runs import secrets
+from runs.authority import NotAuthorized, authorize
+from runs.context import StepCancelled, StepContext
+from runs.lease import LeaseKeeper, lease_seconds
+from runs.logging import StepLogger, append_log
+from runs.models import DONE_STEP_STATUSES, Run, RunStatus, Step, StepStatus
+from runs.registry import (
     EACH_KEY,
     StepInputError,
     get_step_kind,
     run_kind_hooks,
 )
-from scaffolder.models import (
-    DONE_STEP_STATUSES,
-    Run,
-    RunStatus,
-    Step,
-    StepStatus,
-)
-from scaffolder.workspace import workspace_for_run, workspace_path
+from runs.workspace import workspace_for_run, workspace_path
 
 logger = logging.getLogger(__name__)
 
@@ -343,7 +337,7 @@ def _notify_requester(run: Run, status: RunStatus, error: str) -> None:
         [User.objects.filter(pk=run.requested_by_id or 0).first()],
         kind=f"run.{status}",
         title=f"Run #{run.pk} {done}: {run.title}",
-        url=reverse("scaffolder:run-detail", args=[run.pk]),
+        url=reverse("runs:run-detail", args=[run.pk]),
         body=error,
     )
 

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.utils import timezone
 
-from scaffolder.models import TERMINAL_RUN_STATUSES, Run
+from runs.models import TERMINAL_RUN_STATUSES, Run
 
 logger = logging.getLogger(__name__)
 _FOLDER = re.compile(r"^(\d+)-\d{20}$")

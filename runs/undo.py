@@ -18,7 +18,7 @@ from catalog.models import Location
 from catalog.services import remove_location
 from portal import audit
 from portal.providers import cluster, deployer, git_host
-from scaffolder.engine.authority import (
+from runs.authority import (
     APPLICATION,
     CATALOG,
     CATALOG_LOCATION,
@@ -27,11 +27,11 @@ from scaffolder.engine.authority import (
     REPOSITORY,
     Write,
 )
-from scaffolder.engine.context import StepContext
-from scaffolder.engine.registry import OUTSIDE, StepKind, register_step
-from scaffolder.engine.runner import RunStartError, StepSpec, start_run
-from scaffolder.models import ProvisionedResource, Run, RunStatus
-from scaffolder.permissions import can_manage_run
+from runs.context import StepContext
+from runs.models import ProvisionedResource, Run, RunStatus
+from runs.permissions import can_manage_run
+from runs.registry import OUTSIDE, StepKind, register_step
+from runs.runner import RunStartError, StepSpec, start_run
 
 UNDO_RUN_KIND = "undo"
 UNDOABLE = (RunStatus.FAILED, RunStatus.CANCELLED)

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from portal.lib.redaction import redact
-from scaffolder.models import LogLevel, Run, RunLogLine
+from runs.models import LogLevel, Run, RunLogLine
 
 MAX_LINE_LENGTH = 8000
 _LEVELS = {

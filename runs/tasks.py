@@ -7,8 +7,7 @@ from celery import shared_task
 from django.conf import settings
 
 from portal.providers.local_git.provider import LocalGitHost
-from scaffolder import workspace
-from scaffolder.engine import runner, secrets
+from runs import runner, secrets, workspace
 
 
 @shared_task(name="scaffolder.advance_run", acks_late=True, reject_on_worker_lost=True)

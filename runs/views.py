@@ -12,11 +12,11 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from portal.health import recent_broker_problem
 from portal.htmx import render_page
-from scaffolder.engine.runner import RunStartError, RunStateError, cancel_run, retry_run
-from scaffolder.models import Run, RunStatus
-from scaffolder.permissions import can_manage_run
-from scaffolder.queries import log_lines_after, run_for_detail, runs_for_list
-from scaffolder.undo import UNDOABLE, active_undo, created_by, describe, start_undo
+from runs.models import Run, RunStatus
+from runs.permissions import can_manage_run
+from runs.queries import log_lines_after, run_for_detail, runs_for_list
+from runs.runner import RunStartError, RunStateError, cancel_run, retry_run
+from runs.undo import UNDOABLE, active_undo, created_by, describe, start_undo
 
 PAGE_SIZE = 25
 
@@ -32,7 +32,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     )
     return render_page(
         request,
-        "scaffolder/run_list.html",
+        "runs/run_list.html",
         {"page": page, "mine": mine, "status": status, "statuses": RunStatus.choices},
         partial="run-table",
     )
@@ -70,7 +70,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     lines = log_lines_after(run, 0, limit=2000)
     return render_page(
         request,
-        "scaffolder/run_detail.html",
+        "runs/run_detail.html",
         {
             "run": run,
             "lines": lines,
@@ -103,10 +103,10 @@ def run_undo(request: HttpRequest, run_id: int) -> HttpResponse:
                 problems = exc.problems
             else:
                 messages.success(request, f"Undoing run #{run.pk}: run #{undo.pk} removes it.")
-                return redirect("scaffolder:run-detail", undo.pk)
+                return redirect("runs:run-detail", undo.pk)
     return render_page(
         request,
-        "scaffolder/run_undo.html",
+        "runs/run_undo.html",
         {"run": run, "removes": [describe(r) for r in records], "problems": problems,
          "active": active_undo(run)},
         status=422 if problems else 200,
@@ -131,7 +131,7 @@ def run_log(request: HttpRequest, run_id: int) -> HttpResponse:
         "workers_unreachable": _workers_unreachable(run),
         "oob": True,
     }
-    response = render_page(request, "scaffolder/run_detail.html", context, partial="log-update")
+    response = render_page(request, "runs/run_detail.html", context, partial="log-update")
     if run.is_finished and not lines:
         stop = HttpResponseStopPolling(response.content)
         stop["Vary"] = "HX-Request"
@@ -140,7 +140,7 @@ def run_log(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 def _after_action(request: HttpRequest, run: Run) -> HttpResponse:
-    url = reverse("scaffolder:run-detail", args=[run.pk])
+    url = reverse("runs:run-detail", args=[run.pk])
     if getattr(request, "htmx", False):
         return HttpResponseClientRedirect(url)
     return redirect(url)

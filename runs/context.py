@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scaffolder.engine.lease import extend_lease
-from scaffolder.engine.logging import StepLogger
-from scaffolder.models import Run, RunStatus, Step
+from runs.lease import extend_lease
+from runs.logging import StepLogger
+from runs.models import Run, RunStatus, Step
 
 
 class StepCancelled(Exception):

@@ -12,9 +12,9 @@ import jsonschema
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from scaffolder.engine.authority import Write
-    from scaffolder.engine.context import StepContext
-    from scaffolder.models import Run, Step
+    from runs.authority import Write
+    from runs.context import StepContext
+    from runs.models import Run, Step
 
 
 # What a step kind writes (StepKind.writes).

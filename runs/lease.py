@@ -19,8 +19,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from scaffolder.engine.registry import StepKind
-from scaffolder.models import Step, StepStatus
+from runs.models import Step, StepStatus
+from runs.registry import StepKind
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from portal.lib.redaction import MASK, redacting
 from portal.lib.sealing import SealBroken, seal, unseal
-from scaffolder.models import Run, RunSecret, RunStatus
+from runs.models import Run, RunSecret, RunStatus
 
 SECRET_FIELDS_KEY = "secret_fields"  # noqa: S105 (a context key, not a secret)
 _CACHE_ATTR = "_paved_secret_values"

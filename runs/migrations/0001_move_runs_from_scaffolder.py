@@ -15,7 +15,12 @@ MOVED = ["run", "step", "runsecret", "runlogline", "provisionedresource"]
 
 def _relabel(apps, from_label, to_label):
     content_type = apps.get_model("contenttypes", "ContentType")
-    content_type.objects.filter(app_label=from_label, model__in=MOVED).update(app_label=to_label)
+    for moved in content_type.objects.filter(app_label=from_label, model__in=MOVED):
+        # An empty twin left by an earlier migrate (post_migrate creates missing types) gives
+        # way to the one that carries the permissions and admin history.
+        content_type.objects.filter(app_label=to_label, model=moved.model).delete()
+        moved.app_label = to_label
+        moved.save(update_fields=["app_label"])
 
 
 def forwards(apps, schema_editor):

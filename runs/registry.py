@@ -50,7 +50,8 @@ class StepKind:
     # PAVED_STEP_LEASE_SECONDS. Never a number of seconds: the engine extends the lease while
     # the step works, so a short lease never steals live work and 1 suits nearly every kind.
     lease_multiple: ClassVar[int] = 1
-    # Steps that only inspect (dry-run safe) are run by `scaffold dry-run`.
+    # Kinds with no side effect outside the run's workspace: a dry run runs them for real (in a
+    # throw-away workspace); it only pretends the others (`dry_run`).
     dry_run_safe: ClassVar[bool] = False
     # Steps that write the run's workspace; a retry runs them again when the workspace was
     # garbage-collected, so that later steps find the files they need.
@@ -65,6 +66,14 @@ class StepKind:
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         raise NotImplementedError
+
+    def dry_run(self, ctx: StepContext) -> dict[str, Any]:
+        """What the step does in a dry run (ctx.dry_run): the real thing for `dry_run_safe`
+        kinds; for the others nothing but a log line and plausible outputs."""
+        if self.dry_run_safe:
+            return self.run(ctx)
+        ctx.log.info("Not executed in a dry run: %s", self.name)
+        return self.dry_run_outputs_in(ctx.inputs, ctx.workspace)
 
     @classmethod
     def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal import audit
-from portal.lib.redaction import MASK, redact, redact_data
+from portal.lib.redaction import redact, redact_data
 from portal.notifications import notify
 from portal.providers.base import PermanentProviderError, TransientProviderError
 from runs import secrets
@@ -40,12 +40,8 @@ from runs.context import StepCancelled, StepContext
 from runs.lease import LeaseKeeper, lease_seconds
 from runs.logging import StepLogger, append_log
 from runs.models import DONE_STEP_STATUSES, Run, RunStatus, Step, StepStatus
-from runs.registry import (
-    EACH_KEY,
-    StepInputError,
-    get_step_kind,
-    run_kind_hooks,
-)
+from runs.registry import StepInputError, StepKind, get_step_kind, run_kind_hooks
+from runs.stepping import PreparedStep, perform_step, prepare_step, shown_inputs
 from runs.workspace import workspace_for_run, workspace_path
 
 logger = logging.getLogger(__name__)
@@ -380,11 +376,6 @@ def claim_step(step_id: int, token: str, lease_seconds: int) -> bool:
     return claimed == 1
 
 
-def _stored_inputs(kind_secret_inputs: tuple[str, ...], inputs: dict[str, Any]) -> dict[str, Any]:
-    shown = {k: (MASK if k in kind_secret_inputs else v) for k, v in inputs.items()}
-    return dict(redact_data(shown))
-
-
 def execute_step(step_id: int) -> str:
     """Run one step if it can be claimed. Returns what happened (for logs and tests)."""
     step = Step.objects.select_related("run").filter(pk=step_id).first()
@@ -397,6 +388,41 @@ def execute_step(step_id: int) -> str:
 
 
 def _execute_step(step_id: int, step: Step) -> str:
+    """Claim the step, resolve and authorize its inputs, run it, record the outcome."""
+    claim = _claim(step_id, step)
+    if isinstance(claim, str):
+        return claim
+    prepared = _prepare(step, claim)
+    if isinstance(prepared, str):
+        return prepared
+    if not prepared.should_run:
+        Step.objects.filter(pk=step_id, claimed_by=claim.token).update(
+            status=StepStatus.SKIPPED, finished_at=timezone.now(), lease_expires_at=None
+        )
+        claim.log.info("Skipped step '%s': its condition is false.", step.name)
+        advance_run(step.run_id)
+        return "skipped"
+    Step.objects.filter(pk=step_id, claimed_by=claim.token).update(
+        resolved_inputs=shown_inputs(claim.kind_cls, prepared)
+    )
+    outputs = _perform(step, claim, prepared)
+    if isinstance(outputs, str):
+        return outputs
+    return _succeed(step, claim, outputs)
+
+
+@dataclass
+class _Claim:
+    """A step this worker holds: its kind, the claim token and lease, its log."""
+
+    kind_cls: type[StepKind]
+    token: str
+    lease: int
+    log: StepLogger
+
+
+def _claim(step_id: int, step: Step) -> _Claim | str:
+    """Take the step (or say why not); the run becomes running with its first claimed step."""
     try:
         kind_cls = get_step_kind(step.kind)
     except KeyError as exc:
@@ -427,31 +453,27 @@ def _execute_step(step_id: int, step: Step) -> str:
     if step.attempt > step.max_attempts:
         _fail_step(step_id, token, f"gave up after {step.max_attempts} attempts")
         return "failed"
+    return _Claim(kind_cls=kind_cls, token=token, lease=lease, log=log)
 
+
+def _prepare(step: Step, claim: _Claim) -> PreparedStep | str:
+    """Resolve the inputs with the run kind's rules and check every item against the kind's
+    schema and the requester's authority, before anything is written."""
+    run, kind_cls = step.run, claim.kind_cls
     hooks = run_kind_hooks(run.kind)
-    iterations: list[dict[str, Any]] | None = None
     try:
-        if hooks.resolve_inputs is not None:
-            inputs, should_run = hooks.resolve_inputs(run, step)
-        else:
-            inputs, should_run = dict(step.inputs), True
-        if not should_run:
-            Step.objects.filter(pk=step_id, claimed_by=token).update(
-                status=StepStatus.SKIPPED, finished_at=timezone.now(), lease_expires_at=None
-            )
-            log.info("Skipped step '%s': its condition is false.", step.name)
-            advance_run(run.pk)
-            return "skipped"
-        # A Backstage `each` step: the run kind resolved one input per item.
-        if isinstance(inputs.get(EACH_KEY), list):
-            iterations = inputs.pop(EACH_KEY)
-        for item_inputs in iterations if iterations is not None else [inputs]:
-            kind_cls.validate_inputs(item_inputs)
+        resolved = (
+            hooks.resolve_inputs(run, step)
+            if hooks.resolve_inputs is not None
+            else (dict(step.inputs), True)
+        )
+        prepared = prepare_step(kind_cls, resolved)
+        for item_inputs in prepared.items if prepared.should_run else []:
             # Acts with the requester's authority: refused before anything is written.
             authorize(run, step.key, kind_cls.write_targets(item_inputs, run),
                       internal=kind_cls.internal)  # fmt: skip
     except NotAuthorized as exc:
-        _fail_step(step_id, token, f"not allowed: {exc}")
+        _fail_step(step.pk, claim.token, f"not allowed: {exc}")
         audit.record(
             actor=run.requested_by,
             action="step.refused",
@@ -461,30 +483,29 @@ def _execute_step(step_id: int, step: Step) -> str:
         )
         return "failed"
     except StepInputError as exc:
-        _fail_step(step_id, token, f"invalid input: {exc}")
+        _fail_step(step.pk, claim.token, f"invalid input: {exc}")
         return "failed"
     except DATABASE_GONE:
         raise
     except Exception as exc:
-        _fail_step(step_id, token, str(exc) or exc.__class__.__name__)
+        _fail_step(step.pk, claim.token, str(exc) or exc.__class__.__name__)
         return "failed"
+    return prepared
 
-    shown = (
-        {EACH_KEY: [_stored_inputs(kind_cls.secret_inputs, i) for i in iterations]}
-        if iterations is not None
-        else _stored_inputs(kind_cls.secret_inputs, inputs)
-    )
-    Step.objects.filter(pk=step_id, claimed_by=token).update(resolved_inputs=shown)
+
+def _perform(step: Step, claim: _Claim, prepared: PreparedStep) -> dict[str, Any] | str:
+    """Run the step under its lease; a failure becomes a retry, a failed step or a stop."""
+    run, step_id, token, log = step.run, step.pk, claim.token, claim.log
     outputs_by_key = dict(
         run.steps.filter(status=StepStatus.SUCCEEDED).values_list("key", "outputs")
     )
     ctx = StepContext(
         run=run,
         step=step,
-        inputs=inputs,
+        inputs=prepared.inputs,
         log=log,
         claim_token=token,
-        lease_seconds=lease,
+        lease_seconds=claim.lease,
         step_outputs=outputs_by_key,
         workspace=workspace_for_run(run),
     )
@@ -493,11 +514,8 @@ def _execute_step(step_id: int, step: Step) -> str:
     else:
         log.info("Started step '%s' (%s), attempt %d.", step.name, step.kind, step.attempt)
     try:
-        with LeaseKeeper(step_id, token, lease):
-            if iterations is None:
-                outputs = kind_cls().run(ctx) or {}
-            else:
-                outputs = _run_each(kind_cls, ctx, iterations)
+        with LeaseKeeper(step_id, token, claim.lease):
+            return perform_step(claim.kind_cls, ctx, prepared)
     except StepCancelled as exc:
         Step.objects.filter(pk=step_id, claimed_by=token).update(
             status=StepStatus.CANCELLED, finished_at=timezone.now(), lease_expires_at=None
@@ -520,9 +538,14 @@ def _execute_step(step_id: int, step: Step) -> str:
         _fail_step(step_id, token, f"{exc.__class__.__name__}: {exc}{origin}")
         return "failed"
 
+
+def _succeed(step: Step, claim: _Claim, outputs: dict[str, Any]) -> str:
+    """Store the outputs if this worker still holds the step, then move the run on."""
     stored_outputs = redact_data(outputs)
     finished_at = timezone.now()
-    finished = Step.objects.filter(pk=step_id, status=StepStatus.RUNNING, claimed_by=token).update(
+    finished = Step.objects.filter(
+        pk=step.pk, status=StepStatus.RUNNING, claimed_by=claim.token
+    ).update(
         status=StepStatus.SUCCEEDED,
         outputs=stored_outputs,
         finished_at=finished_at,
@@ -530,35 +553,20 @@ def _execute_step(step_id: int, step: Step) -> str:
         error="",
     )
     if not finished:
-        log.warning("Step '%s' finished, but another worker had taken it over.", step.name)
+        claim.log.warning("Step '%s' finished, but another worker had taken it over.", step.name)
         return "lost-lease"
     # What the UPDATE wrote, without reading the row back.
     step.status, step.outputs, step.finished_at = StepStatus.SUCCEEDED, stored_outputs, finished_at
-    log.info("Finished step '%s' in %.2f s.", step.name, step.duration or 0.0)
+    claim.log.info("Finished step '%s' in %.2f s.", step.name, step.duration or 0.0)
     audit.record(
         actor=None,
         action="step.succeeded",
         target=step,
-        target_label=f"run {run.pk} / {step.key}",
+        target_label=f"run {step.run_id} / {step.key}",
         after={"attempt": step.attempt, "outputs": step.outputs},
     )
-    advance_run(run.pk)
+    advance_run(step.run_id)
     return "succeeded"
-
-
-def _run_each(
-    kind_cls: type[Any], ctx: StepContext, iterations: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """Run an `each` step once per item; every output key becomes a list, item by item."""
-    collected: dict[str, list[Any]] = {}
-    for index, item_inputs in enumerate(iterations):
-        ctx.inputs = item_inputs
-        ctx.log.info("Item %d of %d.", index + 1, len(iterations))
-        for key, value in (kind_cls().run(ctx) or {}).items():
-            collected.setdefault(key, [None] * index).append(value)
-        for values in collected.values():
-            values.extend([None] * (index + 1 - len(values)))
-    return dict(collected)
 
 
 def _retry_or_fail(step: Step, token: str, message: str, retry_after: float | None) -> str:

@@ -1,8 +1,10 @@
 """Run a template without side effects (`scaffold dry-run`, the template editor).
 
-fetch:* and fs:* actions really run, in a throw-away workspace; every other action is not
-executed: its input is resolved and reported, and it contributes plausible outputs
-(`dry_run_outputs`) so that later expressions can still be evaluated and shown.
+The steps go through the engine's own step procedure (runs/stepping.py), exactly as a worker
+takes them, with each step kind's `dry_run` in place of `run`: fetch:* and fs:* kinds
+(`dry_run_safe`) really run, in a throw-away workspace; every other kind is not executed: its
+input is resolved and reported, and it contributes plausible outputs (`dry_run_outputs`) so
+that later expressions can still be evaluated and shown.
 """
 
 from __future__ import annotations
@@ -16,16 +18,24 @@ from portal.lib.redaction import redact, redact_data, redacting
 from portal.providers.base import ProviderError
 from runs.context import StepContext
 from runs.models import Run, Step
-from runs.registry import EACH_KEY, StepInputError, get_step_kind
+from runs.registry import StepInputError, get_step_kind
+from runs.stepping import perform_step, prepare_step, shown_inputs
 from runs.workspace import UnsafePath, workspace_files
 from scaffolder.expressions import ExpressionError
-from scaffolder.loader import Template
+from scaffolder.loader import Template, step_id
 from scaffolder.parameters import format_errors, secret_parameter_names, validate_values
 from scaffolder.platform import platform_context
-from scaffolder.run_kind import expression_variables, render_output, resolve_step
+from scaffolder.run_kind import (
+    RUN_KIND,
+    expression_variables,
+    render_output,
+    resolve_step_inputs,
+    template_step_specs,
+)
 
-EXECUTED_PREFIXES = ("fetch:", "fs:")
 logger = logging.getLogger(__name__)
+# What a failing step's message may come from; anything else is a bug and propagates.
+STEP_ERRORS = (StepInputError, ProviderError, UnsafePath, ExpressionError, ValueError, OSError)
 
 
 class DryRunLog:
@@ -81,13 +91,81 @@ def template_context(
         "version": version,
         "base_dir": str(template.base_dir) if template.base_dir else "",
         "output": template.output,
-        "each": {_step_id(s, i): s["each"] for i, s in enumerate(steps) if "each" in s},
-        "conditions": {_step_id(s, i): s["if"] for i, s in enumerate(steps) if "if" in s},
+        "each": {step_id(s, i): s["each"] for i, s in enumerate(steps) if "each" in s},
+        "conditions": {step_id(s, i): s["if"] for i, s in enumerate(steps) if "if" in s},
     }
 
 
-def _step_id(step: dict[str, Any], index: int) -> str:
-    return str(step.get("id") or f"step-{index + 1}")
+@dataclass
+class _DryRun:
+    """The in-memory state a dry run walks the steps with: what a Run's rows hold for a worker."""
+
+    run: Run
+    workspace: Path
+    result: DryRunResult
+    variables: dict[str, Any]
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def current_variables(self) -> dict[str, Any]:
+        """What expressions see now: the values and the outputs of the steps so far."""
+        return expression_variables(**self.variables, step_outputs=self.outputs)
+
+    def step(self, step: Step) -> dict[str, Any]:
+        """One step, as a worker takes it; returns its report row. Raises STEP_ERRORS."""
+        row: dict[str, Any] = {"id": step.key, "name": step.name, "action": step.kind,
+                               "status": "completed", "input": {}}  # fmt: skip
+        self.result.steps.append(row)
+        kind_cls = get_step_kind(step.kind)
+        try:
+            resolved = resolve_step_inputs(self.run, step, self.current_variables())
+        except ExpressionError as exc:
+            raise _Unresolved(str(exc)) from exc
+        prepared = prepare_step(kind_cls, resolved)
+        if not prepared.should_run:
+            row["status"] = "skipped"
+            self.outputs[step.key] = {}
+            return row
+        row["input"] = shown_inputs(kind_cls, prepared)
+        row["executed"] = kind_cls.dry_run_safe
+        ctx = StepContext(
+            run=self.run,
+            step=step,
+            inputs=prepared.inputs,
+            log=DryRunLog(self.result.log, step.key),  # type: ignore[arg-type]
+            claim_token="dry-run",  # noqa: S106
+            lease_seconds=0,
+            dry_run=True,
+            step_outputs=self.outputs,
+            workspace=self.workspace,
+        )
+        self.outputs[step.key] = row["output"] = perform_step(kind_cls, ctx, prepared)
+        return row
+
+    def all_steps(self, steps: list[Step]) -> bool:
+        """Every step in order; after a failure the rest are skipped. True when none failed."""
+        for index, step in enumerate(steps):
+            try:
+                self.step(step)
+            except STEP_ERRORS as exc:
+                self.result.steps[index]["status"] = "failed"
+                self.result.error = _failure(step.key, exc)
+                for later in steps[index + 1 :]:
+                    self.result.steps.append({"id": later.key, "name": later.name,
+                                              "action": later.kind, "status": "skipped",
+                                              "input": {}})  # fmt: skip
+                return False
+        return True
+
+
+class _Unresolved(ValueError):
+    """A step's `if`, `each` or input expression failed: the message names the step already."""
+
+
+def _failure(key: str, exc: Exception) -> str:
+    if isinstance(exc, _Unresolved):
+        return str(exc)
+    message = f"invalid input: {exc}" if isinstance(exc, StepInputError) else str(exc)
+    return f"Step '{key}' failed: {message}"
 
 
 def dry_run(
@@ -113,100 +191,24 @@ def dry_run(
         if clean.get(name) not in (None, "")
     }
     run = Run(
-        kind="scaffolder",
+        kind=RUN_KIND,
         title=template.title,
         inputs=clean,
-        context={
-            "template": template_context(template),
-            "user": user or {},
-            "platform": platform,
-        },
-    )
-    outputs: dict[str, dict[str, Any]] = {}
-
-    def current_variables() -> dict[str, Any]:
-        """What expressions see now: the values and the outputs of the steps so far."""
-        return expression_variables(
-            parameters=clean,
-            step_outputs=outputs,
-            user=user,
-            task_id="dry-run",
-            secrets=secret_values,
-            platform=platform,
-        )
-
-    failed = False
-    for index, spec in enumerate(template.steps):
-        key = _step_id(spec, index)
-        action = str(spec["action"])
-        row: dict[str, Any] = {
-            "id": key,
-            "name": spec.get("name") or key,
-            "action": action,
-            "status": "completed",
-            "input": {},
-        }
-        result.steps.append(row)
-        if failed:
-            row["status"] = "skipped"
-            continue
-        variables = current_variables()
-        try:
-            inputs, should_run = resolve_step(
-                key=key,
-                raw_inputs=spec.get("input") or {},
-                condition=spec.get("if"),
-                each=spec.get("each"),
-                variables=variables,
-            )
-        except ExpressionError as exc:
-            row["status"], failed, result.error = "failed", True, str(exc)
-            continue
-        if not should_run:
-            row["status"] = "skipped"
-            outputs[key] = {}
-            continue
-        iterations = inputs.pop(EACH_KEY) if EACH_KEY in inputs else None
-        row["input"] = {EACH_KEY: iterations} if iterations is not None else inputs
-        kind = get_step_kind(action)
-        executed = action.startswith(EXECUTED_PREFIXES)
-        row["executed"] = executed
-        try:
-            step_outputs: dict[str, Any] = {}
-            for item in iterations if iterations is not None else [inputs]:
-                kind.validate_inputs(item)
-                if executed:
-                    ctx = StepContext(
-                        run=run,
-                        step=Step(key=key, name=row["name"], kind=action),
-                        inputs=item,
-                        log=DryRunLog(result.log, key),  # type: ignore[arg-type]
-                        claim_token="dry-run",  # noqa: S106
-                        lease_seconds=0,
-                        dry_run=True,
-                        step_outputs=outputs,
-                        workspace=workspace,
-                    )
-                    step_outputs.update(kind().run(ctx) or {})
-                else:
-                    result.log.append(f"[{key}] INFO Not executed in a dry run: {action}")
-                    step_outputs.update(kind.dry_run_outputs_in(item, workspace))
-            outputs[key] = step_outputs
-        except (
-            StepInputError,
-            ProviderError,
-            UnsafePath,
-            ExpressionError,
-            ValueError,
-            OSError,
-        ) as exc:
-            message = f"invalid input: {exc}" if isinstance(exc, StepInputError) else str(exc)
-            row["status"], failed = "failed", True
-            result.error = f"Step '{key}' failed: {message}"
+        context={"template": template_context(template), "user": user or {},
+                 "platform": platform},
+    )  # fmt: skip
+    steps = [
+        Step(run=run, position=position, key=spec.key, name=spec.name, kind=spec.kind,
+             inputs=spec.inputs, condition=spec.condition)
+        for position, spec in enumerate(template_step_specs(template))
+    ]  # fmt: skip
+    walk = _DryRun(run=run, workspace=workspace, result=result, variables={
+        "parameters": clean, "user": user, "task_id": "dry-run", "secrets": secret_values,
+        "platform": platform})  # fmt: skip
+    failed = not walk.all_steps(steps)
     if not failed:
         try:
-            variables = current_variables()
-            result.output = render_output(template.output, variables, dry_run=True)
+            result.output = render_output(template.output, walk.current_variables(), dry_run=True)
         except ExpressionError as exc:
             failed, result.error = True, str(exc)
     result.status = "failed" if failed else "completed"

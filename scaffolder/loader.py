@@ -8,6 +8,7 @@ from.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,11 @@ class Template:
     @property
     def output(self) -> dict[str, Any]:
         return dict(self.spec.get("output") or {})
+
+
+def step_id(step: Mapping[str, Any], index: int) -> str:
+    """A step's id: its `id`, or `step-N` (1-based) as Backstage names a step without one."""
+    return str(step.get("id") or f"step-{index + 1}")
 
 
 def parameter_pages(parameters: Any) -> list[dict[str, Any]]:
@@ -333,11 +339,11 @@ def validate_document(document: Any) -> list[Problem]:
         if not isinstance(step, dict):
             problems.append(Problem(line, f"step {index + 1} must be a mapping"))
             continue
-        step_id = str(step.get("id") or f"step-{index + 1}")
-        label = f"step {step_id!r}"
-        if step_id in seen:
+        key = step_id(step, index)
+        label = f"step {key!r}"
+        if key in seen:
             problems.append(Problem(_line_of(step, "id"), f"{label}: id is used twice"))
-        seen.add(step_id)
+        seen.add(key)
         action = step.get("action")
         if not action:
             problems.append(Problem(line, f"{label}: action is required"))

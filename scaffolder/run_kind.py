@@ -19,9 +19,11 @@ from portal.lib.links import is_safe_link
 from portal.lib.markdown import render_markdown
 from runs.models import Run, RunStatus, Step, StepStatus
 from runs.registry import EACH_KEY, RunKindHooks, register_run_kind
+from runs.runner import StepSpec
 from runs.secrets import run_secrets
 from runs.workspace import remove_workspace
 from scaffolder.expressions import ExpressionError, evaluate, evaluate_data, is_truthy
+from scaffolder.loader import Template, step_id
 from scaffolder.platform import platform_context
 
 RUN_KIND = "scaffolder"
@@ -102,17 +104,35 @@ def _run_variables(run: Run) -> dict[str, Any]:
     )
 
 
-def resolve_inputs(run: Run, step: Step) -> tuple[dict[str, Any], bool]:
+def resolve_step_inputs(
+    run: Run, step: Step, variables: Mapping[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """A step's `if`, `each` and `input` as the template wrote them, against `variables`: from
+    the database for a real run, from memory for a dry run."""
     template = run.context.get("template") or {}
     each = (template.get("each") or {}).get(step.key)
     condition: Any = (template.get("conditions") or {}).get(step.key, step.condition or None)
     return resolve_step(
-        key=step.key,
-        raw_inputs=step.inputs,
-        condition=condition,
-        each=each,
-        variables=_run_variables(run),
+        key=step.key, raw_inputs=step.inputs, condition=condition, each=each, variables=variables
     )
+
+
+def resolve_inputs(run: Run, step: Step) -> tuple[dict[str, Any], bool]:
+    return resolve_step_inputs(run, step, _run_variables(run))
+
+
+def template_step_specs(template: Template) -> list[StepSpec]:
+    """The steps a run of `template` is made of, for real runs and dry runs alike."""
+    return [
+        StepSpec(
+            key=step_id(step, index),
+            kind=str(step["action"]),
+            name=str(step.get("name") or step.get("id") or step["action"]),
+            inputs=dict(step.get("input") or {}),
+            condition=step["if"] if isinstance(step.get("if"), str) else "",
+        )
+        for index, step in enumerate(template.steps)
+    ]
 
 
 def entity_url(entity_ref: str) -> str:

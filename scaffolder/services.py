@@ -14,7 +14,7 @@ from django.utils import timezone
 from catalog.ingestion import FILE
 from catalog.models import Entity, make_ref
 from runs.models import Run
-from runs.runner import RunStartError, StepSpec, start_run
+from runs.runner import RunStartError, start_run
 from scaffolder.dry_run import template_context
 from scaffolder.loader import Problem, Template, TemplateInvalid, load_template_text
 from scaffolder.models import TemplatePublication, TemplateVersion
@@ -22,7 +22,7 @@ from scaffolder.parameters import format_errors, secret_parameter_names, validat
 from scaffolder.permissions import can_use_template, unusable_reason
 from scaffolder.platform import platform_context
 from scaffolder.preflight import names_taken
-from scaffolder.run_kind import RUN_KIND
+from scaffolder.run_kind import RUN_KIND, template_step_specs
 
 
 def _hash(text: str, base_dir: str) -> str:
@@ -221,16 +221,7 @@ def start_template_run(
     taken = names_taken(template, clean, actor)
     if taken:
         raise RunStartError(taken)
-    steps = [
-        StepSpec(
-            key=str(step.get("id") or f"step-{index + 1}"),
-            kind=str(step["action"]),
-            name=str(step.get("name") or step.get("id") or step["action"]),
-            inputs=dict(step.get("input") or {}),
-            condition=step["if"] if isinstance(step.get("if"), str) else "",
-        )
-        for index, step in enumerate(template.steps)
-    ]
+    steps = template_step_specs(template)
     label = clean.get("name") or clean.get("component_id") or ""
     return start_run(
         kind=RUN_KIND,

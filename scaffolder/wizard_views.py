@@ -40,6 +40,7 @@ from scaffolder.parameters import (
 from scaffolder.permissions import can_use_template
 from scaffolder.preflight import NAME_FIELDS, name_taken_message
 from scaffolder.queries import template_entity, templates_for_list
+from scaffolder.run_kind import template_step_specs
 from scaffolder.services import start_template_run, template_of, user_context, version_for_entity
 
 MAX_SHOWN_FILE_CHARS = 20_000
@@ -133,14 +134,10 @@ def _visible_indexes(template: Template, values: dict[str, Any]) -> list[int]:
 
 def _step_rows(template: Template) -> list[dict[str, str]]:
     return [
-        {
-            "id": str(s.get("id") or f"step-{i + 1}"),
-            "name": str(s.get("name") or s.get("id") or s["action"]),
-            "action": str(s["action"]),
-            "conditional": "yes" if "if" in s else "",
-        }
-        for i, s in enumerate(template.steps)
-    ]
+        {"id": spec.key, "name": spec.name, "action": spec.kind,
+         "conditional": "yes" if "if" in raw else ""}
+        for spec, raw in zip(template_step_specs(template), template.steps, strict=True)
+    ]  # fmt: skip
 
 
 def _review_rows(template: Template, values: dict[str, Any]) -> list[dict[str, Any]]:

@@ -7,22 +7,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from portal.admin_base import ReadOnlyAdminMixin
 from scaffolder.loader import TemplateInvalid, load_template_text
 from scaffolder.models import Run, RunLogLine, Step, TemplateVersion
 from scaffolder.services import save_template
-
-
-class ReadOnlyAdminMixin:
-    """Run history is evidence: the platform team reads it, nobody edits it."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class StepInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]

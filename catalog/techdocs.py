@@ -16,10 +16,11 @@ from django.core.cache import cache
 
 from catalog.ingestion import FILE, URL, ReadError, Target, read_target
 from catalog.models import Entity
+from portal import annotations
 from portal.lib.markdown import RenderedMarkdown, render_markdown
 
 logger = logging.getLogger(__name__)
-TECHDOCS_REF = "backstage.io/techdocs-ref"
+TECHDOCS_REF = annotations.TECHDOCS_REF
 _PAGE = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.md")
 
 

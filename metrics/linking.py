@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from django.db.models.functions import Lower
 
 from catalog.models import Entity
+from portal import annotations
 
-REPO_ANNOTATION = "github.com/project-slug"
-ARGOCD_ANNOTATION = "argocd/app-name"
-PAGERDUTY_ANNOTATION = "pagerduty.com/service-id"
-OPSGENIE_ANNOTATION = "opsgenie.com/team"
+REPO_ANNOTATION = annotations.GITHUB_PROJECT_SLUG
+ARGOCD_ANNOTATION = annotations.ARGOCD_APP_NAME
+PAGERDUTY_ANNOTATION = annotations.PAGERDUTY_SERVICE_ID
+OPSGENIE_ANNOTATION = annotations.OPSGENIE_TEAM
 
 BY_ANNOTATION = {
     "repo": REPO_ANNOTATION,

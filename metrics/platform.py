@@ -17,9 +17,10 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from catalog.models import Entity
 from infra.models import RequestStatus, ResourceRequest
 from metrics.models import DailyActiveUser, Deployment, DeploymentStatus
+from portal import annotations
 from scaffolder.models import Run, RunLogLine, RunStatus
 
-TEMPLATE_ANNOTATION = "paved.dev/template"
+TEMPLATE_ANNOTATION = annotations.TEMPLATE
 INACTIVE_LIFECYCLES = ("deprecated", "retired", "archived")
 
 # A rule takes the active components and returns the pks that are on the golden path.

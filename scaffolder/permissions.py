@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 
 from catalog.models import Entity, Location
-from catalog.services import group_refs_for_user
+from catalog.queries import group_refs_for_user
+from portal.annotations import ALLOWED_GROUPS
 from scaffolder.models import Run, TemplatePublication
 
 
@@ -30,7 +31,7 @@ def can_manage_run(user: User | AnonymousUser, run: Run) -> bool:
 
 # Platform admins limit a template to some teams with this annotation on the Template entity:
 #   metadata.annotations["paved.dev/allowed-groups"]: "team-orders, group:default/platform-team"
-ALLOWED_GROUPS_ANNOTATION = "paved.dev/allowed-groups"
+ALLOWED_GROUPS_ANNOTATION = ALLOWED_GROUPS
 
 
 def template_allowed_groups(entity: Entity) -> set[str] | None:

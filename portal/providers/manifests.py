@@ -10,11 +10,12 @@ from typing import Any
 
 import yaml
 
+from portal import annotations
 from portal.providers.base import ApplicationSpec, NamespaceSpec, PermanentProviderError
 
-OWNER_LABEL = "paved.dev/owner"
-SERVICE_LABEL = "paved.dev/service"
-ENVIRONMENT_LABEL = "paved.dev/environment"
+OWNER_LABEL = annotations.OWNER_LABEL
+SERVICE_LABEL = annotations.SERVICE_LABEL
+ENVIRONMENT_LABEL = annotations.ENVIRONMENT_LABEL
 MANAGED_BY = {"app.kubernetes.io/managed-by": "paved"}
 NOTIFY_ON_DEPLOYED = "notifications.argoproj.io/subscribe.on-deployed.paved"
 

@@ -24,8 +24,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Entity
+from catalog.queries import group_refs_for_user
 from catalog.queries import team_owns_repository as repository_named_by_team
-from catalog.services import group_refs_for_user
 from portal.providers.base import PermanentProviderError
 from scaffolder.models import ProvisionedResource
 

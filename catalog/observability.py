@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from catalog.models import Entity
-from portal import annotations
+from portal.annotations import ARGOCD_APP_NAME, ENVIRONMENT, NAMESPACE_KEYS, PAGERDUTY_SERVICE_ID
 
 
 def _annotation(*keys: str) -> Callable[[Entity], str]:
@@ -43,7 +43,7 @@ def _annotation(*keys: str) -> Callable[[Entity], str]:
 
 
 def _namespace(entity: Entity) -> str:
-    read = _annotation(*annotations.NAMESPACE_KEYS)
+    read = _annotation(*NAMESPACE_KEYS)
     return read(entity) or entity.name
 
 
@@ -71,17 +71,13 @@ PLACEHOLDERS: dict[str, Placeholder] = {
             "argocd/app-namespace; default: the component's name)",
             _namespace,
         ),
-        Placeholder(
-            "environment", "annotation paved.dev/environment", _annotation(annotations.ENVIRONMENT)
-        ),
+        Placeholder("environment", "annotation paved.dev/environment", _annotation(ENVIRONMENT)),
         Placeholder("system", "spec.system", _system),
-        Placeholder(
-            "argocd_app", "annotation argocd/app-name", _annotation(annotations.ARGOCD_APP_NAME)
-        ),
+        Placeholder("argocd_app", "annotation argocd/app-name", _annotation(ARGOCD_APP_NAME)),
         Placeholder(
             "pagerduty_service_id",
             "annotation pagerduty.com/service-id",
-            _annotation(annotations.PAGERDUTY_SERVICE_ID),
+            _annotation(PAGERDUTY_SERVICE_ID),
         ),
     )
 }

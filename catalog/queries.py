@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.fields.json import KT, KeyTextTransform, KeyTransform
 
 from catalog.models import Entity, Relation
-from portal import annotations
+from portal.annotations import is_project_slug
 
 # --- Who is in which team ---------------------------------------------------------------
 
@@ -293,6 +293,6 @@ def team_owns_repository(groups: set[str], full_name: str) -> bool:
         "metadata__annotations", flat=True
     ):
         for key, value in (found or {}).items():
-            if annotations.is_project_slug(key) and str(value).strip("/").lower() == full_name:
+            if is_project_slug(key) and str(value).strip("/").lower() == full_name:
                 return True
     return False

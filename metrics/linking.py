@@ -8,12 +8,17 @@ from dataclasses import dataclass, field
 from django.db.models.functions import Lower
 
 from catalog.models import Entity
-from portal import annotations
+from portal.annotations import (
+    ARGOCD_APP_NAME,
+    GITHUB_PROJECT_SLUG,
+    OPSGENIE_TEAM,
+    PAGERDUTY_SERVICE_ID,
+)
 
-REPO_ANNOTATION = annotations.GITHUB_PROJECT_SLUG
-ARGOCD_ANNOTATION = annotations.ARGOCD_APP_NAME
-PAGERDUTY_ANNOTATION = annotations.PAGERDUTY_SERVICE_ID
-OPSGENIE_ANNOTATION = annotations.OPSGENIE_TEAM
+REPO_ANNOTATION = GITHUB_PROJECT_SLUG
+ARGOCD_ANNOTATION = ARGOCD_APP_NAME
+PAGERDUTY_ANNOTATION = PAGERDUTY_SERVICE_ID
+OPSGENIE_ANNOTATION = OPSGENIE_TEAM
 
 BY_ANNOTATION = {
     "repo": REPO_ANNOTATION,

@@ -17,10 +17,10 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from catalog.models import Entity
 from infra.models import RequestStatus, ResourceRequest
 from metrics.models import DailyActiveUser, Deployment, DeploymentStatus
-from portal import annotations
+from portal.annotations import TEMPLATE
 from scaffolder.models import Run, RunLogLine, RunStatus
 
-TEMPLATE_ANNOTATION = annotations.TEMPLATE
+TEMPLATE_ANNOTATION = TEMPLATE
 INACTIVE_LIFECYCLES = ("deprecated", "retired", "archived")
 
 # A rule takes the active components and returns the pks that are on the golden path.

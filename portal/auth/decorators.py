@@ -24,12 +24,12 @@ def platform_admin_required[**P, R](
         view: Callable[Concatenate[HttpRequest, P], R],
     ) -> Callable[Concatenate[HttpRequest, P], R]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> R:
+        def wrapped(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> R:
             if not is_platform_admin(request.user):
                 raise PermissionDenied(message)
             return view(request, *args, **kwargs)
 
-        # Read by tests/portal/test_platform_admin_pages.py to find every such page.
+        # Read by tests/security/test_platform_admin_pages.py to find every such page.
         wrapped.platform_admin_only = message  # type: ignore[attr-defined]
         return wrapped
 

@@ -10,12 +10,11 @@ from typing import Any
 
 import yaml
 
-from portal import annotations
+from portal.annotations import ENVIRONMENT_LABEL as ENVIRONMENT_LABEL
+from portal.annotations import OWNER_LABEL as OWNER_LABEL
+from portal.annotations import SERVICE_LABEL as SERVICE_LABEL
 from portal.providers.base import ApplicationSpec, NamespaceSpec, PermanentProviderError
 
-OWNER_LABEL = annotations.OWNER_LABEL
-SERVICE_LABEL = annotations.SERVICE_LABEL
-ENVIRONMENT_LABEL = annotations.ENVIRONMENT_LABEL
 MANAGED_BY = {"app.kubernetes.io/managed-by": "paved"}
 NOTIFY_ON_DEPLOYED = "notifications.argoproj.io/subscribe.on-deployed.paved"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from portal import annotations
+from portal.annotations import RUN_LABEL
 from portal.providers import cluster
 from portal.providers.base import NamespaceSpec
 from scaffolder.engine.authority import NAMESPACE, Write
@@ -64,7 +64,7 @@ class KubernetesNamespace(StepKind):
             service=inputs.get("service") or inputs["name"],
             environment=inputs.get("environment") or "dev",
             quota=inputs.get("quota") or DEFAULT_QUOTA,
-            labels={annotations.RUN_LABEL: str(ctx.run.pk), **(inputs.get("labels") or {})},
+            labels={RUN_LABEL: str(ctx.run.pk), **(inputs.get("labels") or {})},
         )
         provider = cluster()
         changed = provider.ensure_namespace(spec)

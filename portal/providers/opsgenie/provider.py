@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from portal import annotations
+from portal.annotations import OPSGENIE_TEAM
 from portal.providers.base import OnCallRef, PermanentProviderError
 from portal.providers.opsgenie.client import OpsgenieClient
 from portal.providers.opsgenie.errors import PROVIDER, Conflict
 
-ANNOTATION = annotations.OPSGENIE_TEAM
+ANNOTATION = OPSGENIE_TEAM
 WEB_URL = "https://app.opsgenie.com"
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from portal import annotations
+from portal.annotations import PAGERDUTY_SERVICE_ID
 from portal.providers.base import OnCallRef, PermanentProviderError
 from portal.providers.pagerduty.client import NO_ABILITY, PagerDutyClient
 from portal.providers.pagerduty.errors import PROVIDER
 
-ANNOTATION = annotations.PAGERDUTY_SERVICE_ID
+ANNOTATION = PAGERDUTY_SERVICE_ID
 
 
 class PagerDutyOnCall:

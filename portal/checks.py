@@ -147,6 +147,8 @@ def check_on_call_provider(app_configs: Any = None, **kwargs: Any) -> list[Check
 def check_data_dir_prepared(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The embedded broker's folders must exist before a worker starts; settings no longer create
     them at import, `manage.py prepare_data_dir` does."""
+    if not (settings.DEBUG or settings.PAVED_DEMO):
+        return []  # outside development the embedded broker is paved.E003 under --deploy
     missing = [str(folder) for folder in broker_folders() if not folder.is_dir()]
     if not missing:
         return []

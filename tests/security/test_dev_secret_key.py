@@ -61,3 +61,15 @@ def test_prepare_data_dir_creates_folders_and_a_private_random_key(tmp_path: Pat
     # Idempotent: a second run keeps the key and creates nothing.
     assert _run([sys.executable, "manage.py", "prepare_data_dir"], data_dir) == ""
     assert key_file.read_text().strip() == key
+
+
+def test_check_says_how_to_prepare_a_missing_broker_folder(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = {**_env(data_dir), "PAVED_DEMO": "true"}
+    check = [sys.executable, "manage.py", "check"]
+    before = subprocess.run(check, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert "paved.W010" in before.stderr
+    assert "manage.py prepare_data_dir" in before.stderr
+    _run([sys.executable, "manage.py", "prepare_data_dir"], data_dir)
+    after = subprocess.run(check, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert "paved.W010" not in after.stdout + after.stderr

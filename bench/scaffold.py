@@ -12,7 +12,7 @@ gitops) in a throw-away database and data directory:
    start_template_run to the finished run, per-step durations and the gap between steps
    (queueing + claiming), i.e. what a user sees after pressing "Create".
 
-Targets (issue 5): <= 5 s end to end, <= 100 ms engine overhead per step.
+Targets: <= 5 s end to end, <= 100 ms engine overhead per step.
 """
 
 from __future__ import annotations

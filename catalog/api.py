@@ -38,6 +38,7 @@ from catalog.services import (
     registration_refusal,
 )
 from catalog.validation import RefError, parse_location_ref, parse_ref, validate_entity
+from portal.annotations import CATALOG_PROCESSING_STATUS
 
 MAX_UID = 2**63 - 1
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
@@ -417,7 +418,7 @@ def _unstored(processed: ProcessedEntity) -> dict[str, Any]:
     if processed.errors:
         body["status"] = {
             "items": [
-                {"type": "backstage.io/catalog-processing", "level": "error", "message": m}
+                {"type": CATALOG_PROCESSING_STATUS, "level": "error", "message": m}
                 for m in processed.errors
             ]
         }

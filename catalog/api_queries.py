@@ -24,6 +24,7 @@ from django.db.models.functions import Lower, NullIf
 from catalog.ingestion import FILE, REPO, URL, ReadError, Target
 from catalog.models import Entity, Relation
 from catalog.validation import stringify_ref
+from portal.annotations import CATALOG_PROCESSING_STATUS
 
 MAX_LIMIT = 10_000
 DEFAULT_QUERY_LIMIT = 20  # Backstage's default page size for /entities/by-query
@@ -219,7 +220,7 @@ def serialize(entities: list[Entity], plan: Plan | None = None) -> list[dict[str
         if entity.processing_errors:
             body["status"] = {
                 "items": [
-                    {"type": "backstage.io/catalog-processing", "level": "error", "message": m}
+                    {"type": CATALOG_PROCESSING_STATUS, "level": "error", "message": m}
                     for m in entity.processing_errors
                 ]
             }

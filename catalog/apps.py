@@ -26,7 +26,7 @@ class CatalogConfig(AppConfig):
 
 def _is_member(user: User, team: str) -> bool:
     """Local pull requests: may this user merge into the repositories of `team`?"""
-    from catalog.services import group_refs_for_user
+    from catalog.queries import group_refs_for_user
 
     ref = team.lower() if ":" in team else f"group:default/{team.lower()}"
     return ref in group_refs_for_user(user)

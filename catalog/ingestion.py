@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlparse
 from django.conf import settings
 from django.contrib.auth.models import User
 
+from catalog.queries import group_refs_for_user, team_owns_repository
 from catalog.validation import (
     FieldError,
     KindSchema,
@@ -30,12 +31,11 @@ from catalog.validation import (
     validate_entity,
 )
 from catalog.yamlio import MAX_FILE_BYTES, YamlError, load_one, parse_documents
+from portal.annotations import MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, PAVED_ONLY
 from portal.lib import outbound
 
 FILE, URL, REPO = "file", "url", "repo"
 
-# Annotations only Paved itself writes; a document that carries them has them removed.
-PAVED_ONLY_ANNOTATIONS = ("paved.dev/template-dir",)
 CATALOG_FILE = "catalog-info.yaml"
 MAX_TARGETS = 500  # files followed from one registered location
 
@@ -126,8 +126,6 @@ def may_read_repository(reader: User, full_name: str, private: bool) -> bool:
     (`<host>/project-slug`). Whoever registered a location is its reader, on every refresh."""
     if not private or reader.is_staff:
         return True
-    from catalog.queries import team_owns_repository
-    from catalog.services import group_refs_for_user  # services builds on this module
 
     return team_owns_repository(group_refs_for_user(reader), full_name)
 
@@ -353,9 +351,9 @@ def read_location(
             if isinstance(annotations, dict):
                 # Always ours, never the document's: other code trusts where an entity came from
                 # (a template's files are read next to its `file:` location).
-                annotations["backstage.io/managed-by-location"] = source
-                annotations["backstage.io/managed-by-origin-location"] = str(root)
-                for key in PAVED_ONLY_ANNOTATIONS:
+                annotations[MANAGED_BY_LOCATION] = source
+                annotations[MANAGED_BY_ORIGIN_LOCATION] = str(root)
+                for key in PAVED_ONLY:
                     annotations.pop(key, None)
             result.entities[ref] = ProcessedEntity(
                 ref=ref,

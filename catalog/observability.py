@@ -27,13 +27,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from catalog.models import Entity
+from portal.annotations import ARGOCD_APP_NAME, ENVIRONMENT, NAMESPACE_KEYS, PAGERDUTY_SERVICE_ID
 
 
 def _annotation(*keys: str) -> Callable[[Entity], str]:
     def read(entity: Entity) -> str:
-        annotations = entity.annotations
+        values = entity.annotations
         for key in keys:
-            value = annotations.get(key)
+            value = values.get(key)
             if isinstance(value, str) and value.strip():
                 return value.strip()
         return ""
@@ -42,9 +43,7 @@ def _annotation(*keys: str) -> Callable[[Entity], str]:
 
 
 def _namespace(entity: Entity) -> str:
-    read = _annotation(
-        "paved.dev/namespace", "backstage.io/kubernetes-namespace", "argocd/app-namespace"
-    )
+    read = _annotation(*NAMESPACE_KEYS)
     return read(entity) or entity.name
 
 
@@ -72,15 +71,13 @@ PLACEHOLDERS: dict[str, Placeholder] = {
             "argocd/app-namespace; default: the component's name)",
             _namespace,
         ),
-        Placeholder(
-            "environment", "annotation paved.dev/environment", _annotation("paved.dev/environment")
-        ),
+        Placeholder("environment", "annotation paved.dev/environment", _annotation(ENVIRONMENT)),
         Placeholder("system", "spec.system", _system),
-        Placeholder("argocd_app", "annotation argocd/app-name", _annotation("argocd/app-name")),
+        Placeholder("argocd_app", "annotation argocd/app-name", _annotation(ARGOCD_APP_NAME)),
         Placeholder(
             "pagerduty_service_id",
             "annotation pagerduty.com/service-id",
-            _annotation("pagerduty.com/service-id"),
+            _annotation(PAGERDUTY_SERVICE_ID),
         ),
     )
 }

@@ -6,13 +6,50 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import Count, Q, QuerySet
 from django.db.models.fields.json import KT, KeyTextTransform, KeyTransform
 
 from catalog.models import Entity, Relation
-from catalog.services import group_refs_for_user
+from portal.annotations import is_project_slug
+
+# --- Who is in which team ---------------------------------------------------------------
+
+
+def group_refs_for_user(user: User | AnonymousUser) -> set[str]:
+    """References of the catalog groups the user is a member of (memberOf relations)."""
+    if not user.is_authenticated:
+        return set()
+    # One indexed query, not memoized on the user object: a membership granted or revoked
+    # mid-request (or in a long-lived worker) is seen at once. Pages that need it more than once
+    # pass the set along or use group_refs_subquery.
+    return set(_memberships(user.pk).values_list("target_ref", flat=True))
+
+
+def group_refs_subquery(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Relation, Any]:
+    """The same group references as a subquery (`field__in=...`), so that filtering a list by
+    the user's teams stays one query."""
+    relations = _memberships(user.pk)
+    if not user.is_authenticated:
+        relations = relations.none()
+    return relations.values("target_ref")
+
+
+def _memberships(user_id: Any) -> QuerySet[Relation, Relation]:
+    """A user's memberOf relations. Membership counts only from documents the platform team
+    vouches for (saved in Paved, or from an approved location): a developer cannot register a
+    Group or User document that makes them a member of another team."""
+    return Relation.objects.filter(
+        source__user=user_id, source__kind__iexact="user", type="memberOf"
+    ).filter(
+        Q(origin__isnull=True)
+        | Q(origin__location__isnull=True)
+        | Q(origin__location__approved_at__isnull=False)
+    )
+
+
+# --- Lists and search ----------------------------------------------------------------------
 
 LIST_COLUMNS = (
     "id",
@@ -87,12 +124,14 @@ class ListFilters:
         )
 
 
-def owner_refs_for_user(user: AbstractBaseUser | AnonymousUser) -> set[str]:
-    """The user's own catalog ref plus their groups' refs ("owned by me / my teams")."""
-    refs = set(group_refs_for_user(user))  # type: ignore[arg-type]
-    if user.is_authenticated:
-        refs.add(f"user:default/{user.get_username().lower()}")
-    return refs
+def owned_by_user(user: AbstractBaseUser | AnonymousUser) -> Q:
+    """Owned by the user or one of their teams ("mine"), as a filter: the teams are a subquery,
+    so no page spends a query fetching them first."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    return Q(owner_ref__in=group_refs_subquery(user)) | Q(
+        owner_ref=f"user:default/{user.get_username().lower()}"
+    )
 
 
 def search_filter(qs: QuerySet[Entity], text: str) -> QuerySet[Entity]:
@@ -123,7 +162,7 @@ def entities_for_list(
     if filters.tag:
         qs = qs.filter(tags__contains=[filters.tag])
     if filters.mine:
-        qs = qs.filter(owner_ref__in=sorted(owner_refs_for_user(user)))
+        qs = qs.filter(owned_by_user(user))
     if filters.problems:
         qs = qs.filter(Q(orphaned_at__isnull=False) | ~Q(processing_errors=[]))
     if filters.q:
@@ -225,22 +264,20 @@ def relations_of(entity: Entity) -> list[Relation]:
 
 
 def my_entities(user: AbstractBaseUser | AnonymousUser, limit: int = 6) -> list[Entity]:
-    refs = owner_refs_for_user(user)
-    if not refs:
+    if not user.is_authenticated:
         return []
     return list(
         Entity.objects.only(*LIST_COLUMNS)
-        .filter(owner_ref__in=sorted(refs), kind__in=["Component", "API", "Resource", "System"])
+        .filter(owned_by_user(user), kind__in=["Component", "API", "Resource", "System"])
         .order_by("kind", "name")[:limit]
     )
 
 
 def owned_with_errors(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Entity]:
     """Entities the user's teams own that have processing errors or are orphaned."""
-    refs = sorted(owner_refs_for_user(user))
     return (
         Entity.objects.only(*LIST_COLUMNS)
-        .filter(owner_ref__in=refs)
+        .filter(owned_by_user(user))
         .filter(Q(orphaned_at__isnull=False) | ~Q(processing_errors=[]))
     )
 
@@ -256,6 +293,6 @@ def team_owns_repository(groups: set[str], full_name: str) -> bool:
         "metadata__annotations", flat=True
     ):
         for key, value in (found or {}).items():
-            if key.endswith("/project-slug") and str(value).strip("/").lower() == full_name:
+            if is_project_slug(key) and str(value).strip("/").lower() == full_name:
                 return True
     return False

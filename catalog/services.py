@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.ingestion import FILE, REPO, URL, ReadResult, Target, read_location
@@ -100,40 +100,6 @@ def catalog_identity_notice(user: User | AnonymousUser) -> str:
         "Your account is not linked to a person in the catalog, because its e-mail address is "
         "not verified. Until it is, Paved does not know your teams, so you cannot act for any "
         "team. Ask your platform team to verify your address."
-    )
-
-
-def group_refs_for_user(user: User | AnonymousUser) -> set[str]:
-    """References of the catalog groups the user is a member of (memberOf relations)."""
-    if not user.is_authenticated:
-        return set()
-    cached: set[str] | None = getattr(user, "_paved_group_refs", None)
-    if cached is not None:
-        return cached
-    refs = set(_memberships(user.pk).values_list("target_ref", flat=True))
-    user._paved_group_refs = refs  # type: ignore[attr-defined]
-    return refs
-
-
-def group_refs_subquery(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Relation, Any]:
-    """The same group references as a subquery (`field__in=...`), so that filtering a list by
-    the user's teams stays one query."""
-    relations = _memberships(user.pk)
-    if not user.is_authenticated:
-        relations = relations.none()
-    return relations.values("target_ref")
-
-
-def _memberships(user_id: Any) -> QuerySet[Relation, Relation]:
-    """A user's memberOf relations. Membership counts only from documents the platform team
-    vouches for (saved in Paved, or from an approved location): a developer cannot register a
-    Group or User document that makes them a member of another team."""
-    return Relation.objects.filter(
-        source__user=user_id, source__kind__iexact="user", type="memberOf"
-    ).filter(
-        Q(origin__isnull=True)
-        | Q(origin__location__isnull=True)
-        | Q(origin__location__approved_at__isnull=False)
     )
 
 

@@ -16,10 +16,10 @@ from django.core.cache import cache
 
 from catalog.ingestion import FILE, URL, ReadError, Target, read_target
 from catalog.models import Entity
+from portal.annotations import TECHDOCS_REF as TECHDOCS_REF
 from portal.lib.markdown import RenderedMarkdown, render_markdown
 
 logger = logging.getLogger(__name__)
-TECHDOCS_REF = "backstage.io/techdocs-ref"
 _PAGE = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.md")
 
 

@@ -41,6 +41,7 @@ from catalog.validation import (
     is_valid_object_name,
     parse_ref,
 )
+from portal.annotations import ENVIRONMENT, HOST, ON_CALL, OPSGENIE_TEAM, PAGERDUTY_SERVICE_ID
 from portal.htmx import render_page
 
 PAGE_SIZE = 25
@@ -94,15 +95,15 @@ def _operations_summary(entity: Entity) -> list[tuple[str, str]]:
     path writes (shown in About, so nobody has to read the raw annotations)."""
     annotations = (entity.metadata or {}).get("annotations") or {}
     rows: list[tuple[str, str]] = []
-    if annotations.get("pagerduty.com/service-id"):
-        rows.append(("On call", f"PagerDuty service {annotations['pagerduty.com/service-id']}"))
-    elif annotations.get("opsgenie.com/team"):
-        rows.append(("On call", f"Opsgenie team {annotations['opsgenie.com/team']}"))
-    elif annotations.get("paved.dev/on-call"):
-        rows.append(("On call", str(annotations["paved.dev/on-call"])))
-    if annotations.get("paved.dev/host"):
-        env = annotations.get("paved.dev/environment")
-        rows.append(("Address", f"{annotations['paved.dev/host']}" + (f" ({env})" if env else "")))
+    if annotations.get(PAGERDUTY_SERVICE_ID):
+        rows.append(("On call", f"PagerDuty service {annotations[PAGERDUTY_SERVICE_ID]}"))
+    elif annotations.get(OPSGENIE_TEAM):
+        rows.append(("On call", f"Opsgenie team {annotations[OPSGENIE_TEAM]}"))
+    elif annotations.get(ON_CALL):
+        rows.append(("On call", str(annotations[ON_CALL])))
+    if annotations.get(HOST):
+        env = annotations.get(ENVIRONMENT)
+        rows.append(("Address", f"{annotations[HOST]}" + (f" ({env})" if env else "")))
     return rows
 
 

@@ -26,6 +26,7 @@ from infra.models import (
     TeamLead,
     Tier,
 )
+from portal.admin_base import ReadOnlyAdminMixin
 
 
 class TierInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -122,22 +123,13 @@ class EventInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
 
-class HeldObjectInline(admin.TabularInline):  # type: ignore[type-arg]
+class HeldObjectInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
     """The names the request holds; nobody edits them (the services and steps do)."""
 
     model = RequestObject
     extra = 0
     fields = ("what", "path", "written", "created_at")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ResourceRequest)

@@ -26,18 +26,15 @@ from infra.models import (
     ResourceClass,
     ResourceRequest,
 )
+from portal.annotations import NAMESPACE_KEYS, OWNER_LABEL
 from portal.providers import cluster
 from portal.providers.base import ProviderError
 from portal.providers.gitops import manifest_path
 
 # Where the golden path and the catalog record a component's namespace, first one present wins
 # (the same order as the catalog's `{namespace}` link placeholder); else the component's name.
-NAMESPACE_ANNOTATIONS = (
-    "paved.dev/namespace",
-    "backstage.io/kubernetes-namespace",
-    "argocd/app-namespace",
-)
-NAMESPACE_OWNER_LABEL = "paved.dev/owner"
+NAMESPACE_ANNOTATIONS = NAMESPACE_KEYS
+NAMESPACE_OWNER_LABEL = OWNER_LABEL
 
 
 def component_namespace(component: Entity) -> str:

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet, Sum
 
 from catalog.models import Entity
-from catalog.services import group_refs_for_user, group_refs_subquery
+from catalog.queries import group_refs_subquery
 from infra.models import (
     Approval,
     Approvers,
@@ -101,7 +101,7 @@ def approvals_waiting_for_team(user: User | AnonymousUser) -> QuerySet[Approval]
     return (
         Approval.objects.pending()
         .select_related("request", "request__resource_class", "requested_by")
-        .filter(request__owner_ref__in=group_refs_for_user(user))
+        .filter(request__owner_ref__in=group_refs_subquery(user))
         .order_by("created_at")
     )
 
@@ -110,7 +110,7 @@ def team_costs(user: User | AnonymousUser) -> list[dict[str, Any]]:
     """Monthly cost of live resources per team and environment (admins: every team)."""
     requests = ResourceRequest.objects.exclude(status__in=[*INACTIVE, RequestStatus.FAILED])
     if not getattr(user, "is_staff", False):
-        requests = requests.filter(owner_ref__in=group_refs_for_user(user))
+        requests = requests.filter(owner_ref__in=group_refs_subquery(user))
     rows = (
         requests.values("owner_ref", "environment", "resource_class__name")
         .annotate(count=Count("id"), cost=Sum("monthly_cost"))

@@ -18,7 +18,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.services import group_refs_for_user
+from catalog.queries import group_refs_for_user
 from infra.binding import ObjectTaken, hold_objects
 from infra.crossplane import (
     connection_secret_name,

@@ -15,7 +15,7 @@ import jsonschema
 from django.contrib.auth.models import AnonymousUser, User
 
 from catalog.models import Entity, make_ref
-from catalog.services import group_refs_for_user
+from catalog.queries import group_refs_for_user
 from infra.binding import (
     clash_problems,
     component_namespace,

@@ -23,24 +23,15 @@ from metrics.models import (
     SurveyResponse,
     WeeklyReport,
 )
+from portal.admin_base import ReadOnlyModelAdmin
 from portal.admin_tokens import remember_plain_token, token_created_response
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    # Deleting rows here would skip the rollup and attribution bookkeeping (and forget a
-    # delivery id, so a replay would be stored again): events are records, not settings.
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+# Metrics rows are records, not settings: deleting one here would skip the rollup and attribution
+# bookkeeping (and forget a delivery id, so a replay would be stored again), hence read-only.
 
 
 @admin.register(RawEvent)
-class RawEventAdmin(ReadOnlyAdmin):
+class RawEventAdmin(ReadOnlyModelAdmin):
     list_display = ("received_at", "source", "event_type", "delivery_id", "status", "error")
     list_filter = ("status", "source")
     search_fields = ("delivery_id", "event_type", "error")
@@ -54,7 +45,7 @@ def relink(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> No
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(ReadOnlyAdmin):
+class DeploymentAdmin(ReadOnlyModelAdmin):
     list_display = (
         "finished_at",
         "component_name",
@@ -73,7 +64,7 @@ class DeploymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Change)
-class ChangeAdmin(ReadOnlyAdmin):
+class ChangeAdmin(ReadOnlyModelAdmin):
     list_display = ("sha", "component_name", "committed_at", "first_prod_deployed_at")
     search_fields = ("sha", "component_name")
     list_select_related = ("component",)
@@ -81,7 +72,7 @@ class ChangeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DeploymentCommit)
-class DeploymentCommitAdmin(ReadOnlyAdmin):
+class DeploymentCommitAdmin(ReadOnlyModelAdmin):
     list_display = ("deployment", "change", "inferred")
     list_select_related = ("deployment", "change")
     search_fields = ("change__sha", "deployment__external_id")
@@ -89,7 +80,7 @@ class DeploymentCommitAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Incident)
-class IncidentAdmin(ReadOnlyAdmin):
+class IncidentAdmin(ReadOnlyModelAdmin):
     list_display = (
         "external_id",
         "component_name",
@@ -106,14 +97,14 @@ class IncidentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DailyRollup)
-class DailyRollupAdmin(ReadOnlyAdmin):
+class DailyRollupAdmin(ReadOnlyModelAdmin):
     list_display = ("day", "scope", "environment", "deployments", "failed", "unplanned")
     list_filter = ("environment",)
     search_fields = ("scope",)
 
 
 @admin.register(DirtyDay)
-class DirtyDayAdmin(ReadOnlyAdmin):
+class DirtyDayAdmin(ReadOnlyModelAdmin):
     list_display = ("day", "component_key", "environment")
     search_fields = ("component_key",)
 
@@ -161,7 +152,7 @@ class IntegrationTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(DailyActiveUser)
-class DailyActiveUserAdmin(ReadOnlyAdmin):
+class DailyActiveUserAdmin(ReadOnlyModelAdmin):
     list_display = ("day", "user")
     list_select_related = ("user",)
     search_fields = ("user__username",)
@@ -169,7 +160,7 @@ class DailyActiveUserAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SurveyResponse)
-class SurveyResponseAdmin(ReadOnlyAdmin):
+class SurveyResponseAdmin(ReadOnlyModelAdmin):
     """Free-text answers are for the platform team: filter by quarter, read `improvement`."""
 
     list_display = ("quarter", "user", "score", "dismissed", "improvement", "created_at")
@@ -179,7 +170,7 @@ class SurveyResponseAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WeeklyReport)
-class WeeklyReportAdmin(ReadOnlyAdmin):
+class WeeklyReportAdmin(ReadOnlyModelAdmin):
     list_display = ("week_start", "created_at", "slack_status")
 
 

@@ -8,11 +8,17 @@ from dataclasses import dataclass, field
 from django.db.models.functions import Lower
 
 from catalog.models import Entity
+from portal.annotations import (
+    ARGOCD_APP_NAME,
+    GITHUB_PROJECT_SLUG,
+    OPSGENIE_TEAM,
+    PAGERDUTY_SERVICE_ID,
+)
 
-REPO_ANNOTATION = "github.com/project-slug"
-ARGOCD_ANNOTATION = "argocd/app-name"
-PAGERDUTY_ANNOTATION = "pagerduty.com/service-id"
-OPSGENIE_ANNOTATION = "opsgenie.com/team"
+REPO_ANNOTATION = GITHUB_PROJECT_SLUG
+ARGOCD_ANNOTATION = ARGOCD_APP_NAME
+PAGERDUTY_ANNOTATION = PAGERDUTY_SERVICE_ID
+OPSGENIE_ANNOTATION = OPSGENIE_TEAM
 
 BY_ANNOTATION = {
     "repo": REPO_ANNOTATION,

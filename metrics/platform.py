@@ -17,9 +17,10 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from catalog.models import Entity
 from infra.models import RequestStatus, ResourceRequest
 from metrics.models import DailyActiveUser, Deployment, DeploymentStatus
+from portal.annotations import TEMPLATE
 from runs.models import Run, RunLogLine, RunStatus
 
-TEMPLATE_ANNOTATION = "paved.dev/template"
+TEMPLATE_ANNOTATION = TEMPLATE
 INACTIVE_LIFECYCLES = ("deprecated", "retired", "archived")
 
 # A rule takes the active components and returns the pks that are on the golden path.

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -20,6 +19,7 @@ from metrics.component_tab import component_dora_summary
 from metrics.models import WeeklyReport
 from metrics.reports import report_lines
 from metrics.roi import roi_context
+from portal.auth.decorators import platform_admin_required
 from portal.htmx import render_page
 
 KEY_LABELS = {
@@ -191,7 +191,7 @@ def component_tab(request: HttpRequest, name: str) -> HttpResponse:
     return render_page(request, "metrics/_component_tab.html", ctx)
 
 
-@staff_member_required
+@platform_admin_required("The unlinked events are for the platform team.")
 @require_GET
 def unlinked(request: HttpRequest) -> HttpResponse:
     return render_page(
@@ -251,7 +251,7 @@ def survey_dismiss(request: HttpRequest) -> HttpResponse:
     return redirect(nxt if local else "home")
 
 
-@staff_member_required
+@platform_admin_required("Survey results are for the platform team.")
 @require_GET
 def survey_results_page(request: HttpRequest) -> HttpResponse:
     quarter = request.GET.get("quarter") or survey.current_quarter()

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from portal.admin_base import ReadOnlyModelAdmin
 from portal.auth.passwords import RateLimitedAdminLoginForm
 from portal.models import AuditEvent
 
@@ -13,7 +11,7 @@ admin.site.login_form = RateLimitedAdminLoginForm
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEventAdmin(ReadOnlyModelAdmin):
     """Read-only: the audit trail is evidence."""
 
     list_display = (
@@ -29,15 +27,6 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_select_related = ("actor",)
     date_hierarchy = "created_at"
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _unregister_settings_managed_models() -> None:

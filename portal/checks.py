@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
+from portal.datadir import broker_folders
+
 
 @register(Tags.security, deploy=True)
 def check_production_components(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -138,4 +140,23 @@ def check_on_call_provider(app_configs: Any = None, **kwargs: Any) -> list[Check
             id="paved.E031",
         )
         for problem in provider.check_configuration()
+    ]
+
+
+@register()
+def check_data_dir_prepared(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The embedded broker's folders must exist before a worker starts; settings no longer create
+    them at import, `manage.py prepare_data_dir` does."""
+    if not (settings.DEBUG or settings.PAVED_DEMO):
+        return []  # outside development the embedded broker is paved.E003 under --deploy
+    missing = [str(folder) for folder in broker_folders() if not folder.is_dir()]
+    if not missing:
+        return []
+    return [
+        Warning(
+            f"The embedded Celery broker's folders do not exist: {', '.join(missing)}.",
+            hint="Run `python manage.py prepare_data_dir` (make run does) before starting a "
+            "worker, or set CELERY_BROKER_URL to redis://...",
+            id="paved.W010",
+        )
     ]

@@ -1,4 +1,4 @@
-"""Typed request for HTMX views and helpers to render a page or one of its partials."""
+"""Helpers to render a page, or only one of its partials for an HTMX request."""
 
 from __future__ import annotations
 
@@ -8,10 +8,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django_htmx.middleware import HtmxDetails
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def is_partial(request: HttpRequest) -> bool:

@@ -8,11 +8,12 @@ docs/configuration.md (a test checks it).
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -26,8 +27,9 @@ if _env_file:
     environ.Env.read_env(_env_file, overwrite=False)
 
 # --- Data directory -----------------------------------------------------------------------
+# Importing settings creates nothing: `manage.py prepare_data_dir` (run by `make run`) creates
+# the folders below and the development secret key.
 PAVED_DATA_DIR = Path(env_str("PAVED_DATA_DIR", str(BASE_DIR / "var"))).resolve()
-PAVED_DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Core ---------------------------------------------------------------------------------
 DEBUG = env_bool("PAVED_DEBUG", False)
@@ -38,15 +40,17 @@ PAVED_DEMO = env_bool("PAVED_DEMO", False)
 
 
 def _load_secret_key() -> tuple[str, bool]:
-    """Return (key, generated). A generated key lives in the data dir and is for development."""
+    """Return (key, generated). Without PAVED_SECRET_KEY: the random key `prepare_data_dir` wrote
+    into the data dir, else one derived from the data dir's path, so that every process on this
+    machine (web, worker, tests) agrees on it. Either is for development only: `check --deploy`
+    refuses it (paved.E001)."""
     configured = env_secret("PAVED_SECRET_KEY")
     if configured:
         return configured, False
     key_file = PAVED_DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip(), True
+    if key_file.is_file():
+        return key_file.read_text().strip(), True
+    return "paved-dev-" + hashlib.sha256(str(PAVED_DATA_DIR).encode()).hexdigest(), True
 
 
 SECRET_KEY, PAVED_SECRET_KEY_GENERATED = _load_secret_key()
@@ -95,6 +99,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.DatabaseUnavailableMiddleware",
     "portal.audit.AuditContextMiddleware",
+    # Distinct signed-in users per day (writes at most once per user per day, cache-guarded).
+    "metrics.middleware.DailyActiveUserMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -244,7 +250,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 # The container image collects static files at build time outside the data directory.
 STATIC_ROOT = Path(env_str("PAVED_STATIC_ROOT", str(PAVED_DATA_DIR / "static"))).resolve()
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -323,9 +328,8 @@ _broker = env_str("CELERY_BROKER_URL", "") or _redis_url or "filesystem://"
 CELERY_BROKER_URL = _broker
 PAVED_EMBEDDED_BROKER = _broker.startswith("filesystem://")
 if PAVED_EMBEDDED_BROKER:
+    # prepare_data_dir creates these folders: the transport needs them before a worker starts.
     _broker_dir = PAVED_DATA_DIR / "broker"
-    for sub in ("queue", "processed", "control"):
-        (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -424,7 +428,7 @@ PAVED_ARGOCD_URL = env_str("PAVED_ARGOCD_URL", "").rstrip("/")
 PAVED_ARGOCD_TOKEN = env_secret("PAVED_ARGOCD_TOKEN")
 PAVED_ARGOCD_VERIFY_TLS = env_bool("PAVED_ARGOCD_VERIFY_TLS", True)
 
-# On-call (issue 9): none | pagerduty | opsgenie. With "none" the on-call steps record the owning
+# On-call: none | pagerduty | opsgenie. With "none" the on-call steps record the owning
 # team as on-call in the catalog and create no rotation. Credentials accept *_FILE variants.
 PAVED_ONCALL_PROVIDER = env_str("PAVED_ONCALL_PROVIDER", "none").strip().lower() or "none"
 PAVED_PAGERDUTY_TOKEN = env_secret("PAVED_PAGERDUTY_TOKEN")
@@ -473,7 +477,7 @@ PAVED_PROMETHEUS_URL = env_str(
     "PAVED_PROMETHEUS_URL", "http://prometheus-operated.monitoring.svc:9090"
 ).strip()
 # Commit an ESO PushSecret next to each infrastructure claim, so services read connection secrets
-# from PAVED_CLUSTER_SECRET_STORE like their own (docs/infra.md).
+# from PAVED_CLUSTER_SECRET_STORE like their own (docs/infrastructure.md).
 PAVED_INFRA_PUSH_CONNECTION_SECRETS = env_bool("PAVED_INFRA_PUSH_CONNECTION_SECRETS", True)
 
 
@@ -560,7 +564,7 @@ LOGGING = {
 
 MESSAGE_TAGS = {40: "error", 30: "warning", 25: "success", 20: "info", 10: "debug"}
 
-# --- Catalog (issue 4) ------------------------------------------------------------------------
+# --- Catalog ---------------------------------------------------------------------------------
 # Every location is re-read on this interval; a signed push webhook refreshes a repo at once.
 PAVED_CATALOG_REFRESH_MINUTES = env_int("PAVED_CATALOG_REFRESH_MINUTES", 30)
 PAVED_CATALOG_ORPHAN_GRACE_HOURS = env_int("PAVED_CATALOG_ORPHAN_GRACE_HOURS", 72)
@@ -600,8 +604,6 @@ CELERY_BEAT_SCHEDULE["catalog-delete-orphans"] = {
 }
 
 # --- Metrics (delivery events, DORA, reports) -----------------------------------------------
-from celery.schedules import crontab  # noqa: E402  (kept inside this block on purpose)
-
 # Webhook secrets and tokens (empty = that endpoint answers 403 "not configured").
 PAVED_GITHUB_WEBHOOK_SECRET = env_secret("PAVED_GITHUB_WEBHOOK_SECRET")
 PAVED_ARGOCD_WEBHOOK_TOKEN = env_secret("PAVED_ARGOCD_WEBHOOK_TOKEN")
@@ -612,8 +614,6 @@ PAVED_SLACK_WEBHOOK_URL = env_secret("PAVED_SLACK_WEBHOOK_URL")
 PAVED_GITHUB_DEPLOY_WORKFLOWS = env_list("PAVED_GITHUB_DEPLOY_WORKFLOWS", ["deploy"])
 PAVED_DORA_BENCHMARK_YEAR = env_int("PAVED_DORA_BENCHMARK_YEAR", 2023)
 PAVED_METRICS_REPORT_EMAILS = env_list("PAVED_METRICS_REPORT_EMAILS", [])
-# Distinct signed-in users per day (writes at most once per user per day, cache-guarded).
-MIDDLEWARE.append("metrics.middleware.DailyActiveUserMiddleware")
 CELERY_BEAT_SCHEDULE["metrics-weekly-report"] = {
     "task": "metrics.weekly_report",
     "schedule": crontab(minute=0, hour=7, day_of_week="mon"),

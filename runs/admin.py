@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from portal.admin_base import ReadOnlyAdminMixin
 from runs.models import Run, RunLogLine, Step
-
-
-class ReadOnlyAdminMixin:
-    """Run history is evidence: the platform team reads it, nobody edits it."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class StepInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]

@@ -24,8 +24,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Entity
+from catalog.queries import group_refs_for_user
 from catalog.queries import team_owns_repository as repository_named_by_team
-from catalog.services import group_refs_for_user
+from portal.annotations import REPOSITORY_OWNERS
 from portal.providers.base import PermanentProviderError
 from runs.models import ProvisionedResource
 
@@ -42,8 +43,6 @@ CATALOG = "catalog"  # catalog entities: owner = the group a document names as s
 GITOPS = "gitops"  # the GitOps repository itself: only Paved's internal steps
 CATALOG_LOCATION = "catalog-location"  # recorded only: the location a run registered
 COMPONENT = "component"  # something for a catalog component (an infra request): its ref
-
-REPOSITORY_OWNERS_ANNOTATION = "paved.dev/repository-owners"
 
 
 class NotAuthorized(PermanentProviderError):
@@ -97,7 +96,7 @@ class Authority:
         for metadata in Entity.objects.filter(ref__in=self.groups).values_list(
             "metadata", flat=True
         ):
-            listed = ((metadata or {}).get("annotations") or {}).get(REPOSITORY_OWNERS_ANNOTATION)
+            listed = ((metadata or {}).get("annotations") or {}).get(REPOSITORY_OWNERS)
             owners.update(o.strip().lower() for o in str(listed or "").split(",") if o.strip())
         return owners
 

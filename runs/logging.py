@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.db import connection, transaction
@@ -12,13 +11,6 @@ from portal.lib.redaction import redact
 from runs.models import LogLevel, Run, RunLogLine
 
 MAX_LINE_LENGTH = 8000
-_LEVELS = {
-    logging.DEBUG: LogLevel.DEBUG,
-    logging.INFO: LogLevel.INFO,
-    logging.WARNING: LogLevel.WARNING,
-    logging.ERROR: LogLevel.ERROR,
-    logging.CRITICAL: LogLevel.ERROR,
-}
 
 
 def append_log(
@@ -39,29 +31,6 @@ def append_log(
             run_id=run_id, step_id=step_id, seq=seq, level=level, message=text
         )
     return seq
-
-
-class RunLogHandler(logging.Handler):
-    """A logging handler attached around one step's execution (NetBox's JobLogHandler idea)."""
-
-    def __init__(self, run_id: int, step_id: int | None) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.run_id = run_id
-        self.step_id = step_id
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage()
-            if record.exc_info and record.exc_info[1] is not None:
-                message = f"{message}: {record.exc_info[1]}"
-            append_log(
-                self.run_id,
-                message,
-                level=_LEVELS.get(record.levelno, LogLevel.INFO),
-                step_id=self.step_id,
-            )
-        except Exception:
-            self.handleError(record)
 
 
 class StepLogger:

@@ -51,7 +51,7 @@ class RunQuerySet(models.QuerySet["Run"]):
             return self.none()
         if getattr(user, "is_staff", False):
             return self
-        from catalog.services import group_refs_subquery
+        from catalog.queries import group_refs_subquery
 
         teams = Q(owner_ref__in=group_refs_subquery(user)) & ~Q(owner_ref="")
         return self.filter(Q(requested_by=user.pk) | teams)

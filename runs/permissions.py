@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
 
-from catalog.services import group_refs_for_user
+from catalog.queries import group_refs_for_user
 from runs.models import Run
 
 

@@ -19,7 +19,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Case, IntegerField, Q, Value, When
 
 from catalog.models import Entity
-from catalog.services import group_refs_subquery
+from catalog.queries import group_refs_subquery
 from scaffolder.expressions import (
     ExpressionError,
     ExpressionLimitExceeded,

@@ -6,12 +6,13 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 
 from catalog.models import Entity, Location
-from catalog.services import group_refs_for_user
+from catalog.queries import group_refs_for_user
+from portal.annotations import ALLOWED_GROUPS
 from scaffolder.models import TemplatePublication
 
 # Platform admins limit a template to some teams with this annotation on the Template entity:
 #   metadata.annotations["paved.dev/allowed-groups"]: "team-orders, group:default/platform-team"
-ALLOWED_GROUPS_ANNOTATION = "paved.dev/allowed-groups"
+ALLOWED_GROUPS_ANNOTATION = ALLOWED_GROUPS
 
 
 def template_allowed_groups(entity: Entity) -> set[str] | None:

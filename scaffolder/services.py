@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from catalog.ingestion import FILE
 from catalog.models import Entity, make_ref
+from portal.annotations import MANAGED_BY_LOCATION, TEMPLATE_DIR
 from runs.models import Run
 from runs.runner import RunStartError, start_run
 from scaffolder.dry_run import template_context
@@ -40,7 +41,7 @@ def _base_dir_of(entity: Entity) -> str:
     location = entity.location
     if location is not None and location.type == FILE and location.is_approved:
         source = str(((entity.metadata or {}).get("annotations") or {}).get(
-            "backstage.io/managed-by-location") or "")  # fmt: skip
+            MANAGED_BY_LOCATION) or "")  # fmt: skip
         if source.startswith("file:"):
             return str(Path(source.removeprefix("file:")).parent)
     return ""
@@ -88,7 +89,7 @@ def save_template(
     metadata = dict(template.metadata)
     annotations = dict(metadata.get("annotations") or {})
     if base_dir:
-        annotations["paved.dev/template-dir"] = base_dir
+        annotations[TEMPLATE_DIR] = base_dir
     metadata["annotations"] = annotations
     owner_ref = _owner_ref({"owner": template.owner})
     ref = make_ref("Template", template.namespace, template.name)

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser, User
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,6 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from catalog.models import Entity
 from catalog.names import display_names
+from portal.auth.decorators import platform_admin_required
 from portal.htmx import is_partial, render_page
 from runs.runner import RunStartError, watch_enqueue
 from runs.views import QUEUED_MESSAGE
@@ -305,11 +305,10 @@ def _editor_template(text: str) -> Template:
     return template
 
 
+@platform_admin_required("The template editor is for the platform team.")
 @require_http_methods(["GET", "POST"])
 def template_editor(request: HttpRequest) -> HttpResponse:
     """Platform team only: paste YAML, fill the form, see a dry-run. Nothing is saved."""
-    if not getattr(request.user, "is_staff", False):
-        raise PermissionDenied("The template editor is for the platform team.")
     text = request.POST.get("yaml", "") if request.method == "POST" else ""
     if request.method == "GET" and request.GET.get("template"):
         version = (

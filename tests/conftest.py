@@ -22,6 +22,19 @@ from catalog.models import Entity, Relation, make_ref
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# A worker test starts a Celery worker process and waits for runs; a hung one fails in minutes.
+WORKER_TEST_TIMEOUT = 300
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        uses_worker = item.get_closest_marker("worker") or "celery_worker" in getattr(
+            item, "fixturenames", ()
+        )
+        if uses_worker and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(WORKER_TEST_TIMEOUT))
+
+
 def make_group(name: str) -> Entity:
     return Entity.objects.get_or_create(
         ref=make_ref("Group", "default", name),

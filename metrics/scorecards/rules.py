@@ -27,9 +27,10 @@ from metrics import dora
 from metrics.linking import ARGOCD_ANNOTATION, OPSGENIE_ANNOTATION, PAGERDUTY_ANNOTATION
 from metrics.models import DailyRollup
 from metrics.rollups import COUNT_FIELDS, summarize
+from portal.annotations import ON_CALL, TECHDOCS_REF, TEMPLATE, is_project_slug
 
-TECHDOCS_ANNOTATION = "backstage.io/techdocs-ref"
-ONCALL_ANNOTATION = "paved.dev/on-call"
+TECHDOCS_ANNOTATION = TECHDOCS_REF
+ONCALL_ANNOTATION = ON_CALL
 BAND_ORDER = ("low", "medium", "high", "elite")
 
 
@@ -100,7 +101,7 @@ def annotations_of(component: Entity) -> dict[str, Any]:
 def repo_slug(component: Entity) -> str:
     """`owner/name` from any `<host>/project-slug` annotation (github.com, the local host...)."""
     for key, value in annotations_of(component).items():
-        if str(key).endswith("/project-slug") and value and "/" in str(value):
+        if is_project_slug(key) and value and "/" in str(value):
             return str(value).strip()
     return ""
 
@@ -271,7 +272,7 @@ def _prepare_golden_path(components: Sequence[Entity], context: RuleContext) -> 
 )
 def golden_path(component: Entity, context: RuleContext) -> tuple[bool | None, str]:
     if component.pk in context.data:
-        template = annotations_of(component).get("paved.dev/template")
+        template = annotations_of(component).get(TEMPLATE)
         return True, f"on the golden path ({template})" if template else "on the golden path"
     return False, "not created from a recommended template and no paved.dev/template annotation"
 

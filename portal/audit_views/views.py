@@ -7,7 +7,6 @@ import json
 from collections.abc import Iterator
 from datetime import datetime, time
 
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -15,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET
 
+from portal.auth.decorators import platform_admin_required
 from portal.htmx import render_page
 from portal.models import AuditEvent
 
@@ -44,14 +44,12 @@ def _filtered(request: HttpRequest) -> tuple[QuerySet[AuditEvent], dict[str, str
     return events.order_by("-created_at", "-id"), filters
 
 
-def _require_staff(request: HttpRequest) -> None:
-    if not getattr(request.user, "is_staff", False):
-        raise PermissionDenied("Only platform admins may read the audit trail.")
+_ADMINS_ONLY = "Only platform admins may read the audit trail."
 
 
+@platform_admin_required(_ADMINS_ONLY)
 @require_GET
 def audit_list(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
     events, filters = _filtered(request)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     actions = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
@@ -74,9 +72,9 @@ class _Echo:
         return value
 
 
+@platform_admin_required(_ADMINS_ONLY)
 @require_GET
 def audit_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
-    _require_staff(request)
     if fmt not in ("csv", "json"):
         raise Http404("Export as csv or json")
     events, _ = _filtered(request)

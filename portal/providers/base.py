@@ -259,7 +259,7 @@ class Cluster(Protocol):
     def check_configuration(self) -> list[str]: ...
 
 
-# --- On-call (issue 9) -------------------------------------------------------------------------
+# --- On-call ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -18,6 +16,7 @@ from portal.providers.base import (
     ProviderNotConfigured,
     TransientProviderError,
 )
+from portal.providers.retry_after import parse_retry_after
 
 DEFAULT_RATE_LIMIT_WAIT = 30.0
 
@@ -32,21 +31,6 @@ class HttpApi:
     forbidden_hint: str  # after "may not do this (HTTP 403…)."
     detail_from_body: Callable[[Any], str]
     retry_headers: tuple[str, ...] = ("Retry-After",)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def error_detail(api: HttpApi, response: requests.Response) -> str:

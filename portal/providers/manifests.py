@@ -10,11 +10,11 @@ from typing import Any
 
 import yaml
 
+from portal.annotations import ENVIRONMENT_LABEL as ENVIRONMENT_LABEL
+from portal.annotations import OWNER_LABEL as OWNER_LABEL
+from portal.annotations import SERVICE_LABEL as SERVICE_LABEL
 from portal.providers.base import ApplicationSpec, NamespaceSpec, PermanentProviderError
 
-OWNER_LABEL = "paved.dev/owner"
-SERVICE_LABEL = "paved.dev/service"
-ENVIRONMENT_LABEL = "paved.dev/environment"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "paved"}
 NOTIFY_ON_DEPLOYED = "notifications.argoproj.io/subscribe.on-deployed.paved"
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from catalog.ingestion import REPO
 from catalog.models import Location, make_ref
 from catalog.yamlio import MAX_FILE_BYTES, YamlError, parse_documents
+from portal.annotations import SOURCE_TEMPLATE
 from portal.providers import git_host
 from portal.providers.base import PermanentProviderError
 from runs.authority import CATALOG, CATALOG_LOCATION, Write, authorize, reserve
@@ -198,7 +199,7 @@ class CatalogWrite(StepKind):
         annotations = dict(metadata.get("annotations") or {})
         template_ref = ((ctx.run.context or {}).get("template") or {}).get("ref")
         if template_ref:
-            annotations["backstage.io/source-template"] = template_ref
+            annotations[SOURCE_TEMPLATE] = template_ref
             metadata["annotations"] = annotations
         entity["metadata"] = metadata
         target = target_dir(ctx, ctx.inputs.get("filePath") or "catalog-info.yaml")

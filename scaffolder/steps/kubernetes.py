@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from portal.annotations import RUN_LABEL
 from portal.providers import cluster
 from portal.providers.base import NamespaceSpec
 from runs.authority import NAMESPACE, Write
@@ -63,7 +64,7 @@ class KubernetesNamespace(StepKind):
             service=inputs.get("service") or inputs["name"],
             environment=inputs.get("environment") or "dev",
             quota=inputs.get("quota") or DEFAULT_QUOTA,
-            labels={"paved.dev/run": str(ctx.run.pk), **(inputs.get("labels") or {})},
+            labels={RUN_LABEL: str(ctx.run.pk), **(inputs.get("labels") or {})},
         )
         provider = cluster()
         changed = provider.ensure_namespace(spec)

@@ -18,6 +18,7 @@ import yaml
 from django.conf import settings
 
 from catalog.models import Entity
+from portal.annotations import ON_CALL, OPSGENIE_TEAM, PAGERDUTY_SERVICE_ID
 from portal.providers import git_host, on_call
 from portal.providers.base import OnCallRef, PermanentProviderError
 from runs.authority import ONCALL, REPOSITORY, Write
@@ -25,7 +26,7 @@ from runs.context import StepContext
 from runs.models import Run
 from runs.registry import OUTSIDE, StepInputError, StepKind, register_step
 
-ON_CALL_ANNOTATION = "paved.dev/on-call"  # the owning group, when no rotation exists
+ON_CALL_ANNOTATION = ON_CALL
 DEFAULT_CATALOG_INFO = "catalog-info.yaml"
 
 _NAME = re.compile(r"^[a-z0-9A-Z][a-z0-9A-Z_.-]{0,62}$")
@@ -358,7 +359,7 @@ class PagerDutyService(OnCallStep):
     )
     provider = "pagerduty"
     what = "PagerDuty service"
-    annotation_key = "pagerduty.com/service-id"
+    annotation_key = PAGERDUTY_SERVICE_ID
 
 
 @register_step
@@ -371,4 +372,4 @@ class OpsgenieTeam(OnCallStep):
     )
     provider = "opsgenie"
     what = "Opsgenie team"
-    annotation_key = "opsgenie.com/team"
+    annotation_key = OPSGENIE_TEAM

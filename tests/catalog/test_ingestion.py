@@ -16,9 +16,9 @@ from django.core.management import call_command
 
 from catalog.ingestion import FILE, REPO, URL, Target
 from catalog.models import Entity, Location, Relation
+from catalog.queries import group_refs_for_user
 from catalog.services import (
     delete_orphans,
-    group_refs_for_user,
     refresh_location,
     register_location,
 )

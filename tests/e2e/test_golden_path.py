@@ -1,4 +1,4 @@
-"""The golden path, end to end, the way a newcomer walks it (issue 8):
+"""The golden path, end to end, the way a newcomer walks it:
 
 1. a new developer signs in through SSO (a real OpenID Connect provider on 127.0.0.1) and is
    linked to their catalog User, a member of team-orders;

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp.web
 import attrs
 import kmock
-from kmock._internal import enums, parsing
+from kmock._internal import parsing
 
 _orig_parse_path = parsing.parse_path
 
@@ -42,7 +42,7 @@ class PortalKubeEmulator(kmock.KubernetesEmulator):
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        self[enums.action.CREATE] << 201 << (lambda request: request.data)
+        self[kmock.action.CREATE] << 201 << (lambda request: request.data)
 
     async def _handle(self, request: Any) -> Any:
         if request.resource is not None and request.name is not None and not request.subresource:
@@ -50,7 +50,7 @@ class PortalKubeEmulator(kmock.KubernetesEmulator):
             exists = key in self.objects and not self.objects[key].deleted
             ctype = request.headers.get("Content-Type", "")
             if (
-                request.method == enums.method.PATCH
+                request.method == kmock.method.PATCH
                 and ctype.startswith("application/apply-patch")
                 and not exists
             ):
@@ -63,7 +63,7 @@ class PortalKubeEmulator(kmock.KubernetesEmulator):
                         {"type": "ADDED", "object": request.data}
                     )
                 return aiohttp.web.json_response(request.data, status=201)
-            if request.method == enums.method.PUT:
+            if request.method == kmock.method.PUT:
                 if not exists:
                     raise kmock.KubernetesObjectNotFoundError()
                 async with self._lock:

@@ -154,5 +154,5 @@ def test_survey_dismiss_only_returns_to_this_site(
 def test_survey_results_are_for_the_platform_team_only(client: Client, owner: User) -> None:
     client.force_login(owner)
     response = client.get("/metrics/survey/results/")
-    assert response.status_code == 302
-    assert "/admin/login/" in response["Location"]
+    assert response.status_code == 403
+    assert "Survey results are for the platform team." in response.content.decode()

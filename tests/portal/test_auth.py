@@ -272,7 +272,7 @@ def test_oidc_sign_in_creates_user_and_links_catalog(oidc_settings: str) -> None
     assert (account.provider, account.uid) == ("sso", "erin")
     person.refresh_from_db()
     assert person.user == user
-    from catalog.services import group_refs_for_user
+    from catalog.queries import group_refs_for_user
 
     assert group_refs_for_user(User.objects.get(pk=user.pk)) == {
         make_ref("Group", "default", "team-orders")

@@ -17,6 +17,10 @@ import pytest
 from portal.lib import embedded_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# Each test starts (or fails to start) a PostgreSQL in a subprocess: seconds, not minutes.
+pytestmark = pytest.mark.timeout(240)
+
 SCRIPT = ROOT / "bin" / "embedded-postgres"
 
 

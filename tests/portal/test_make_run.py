@@ -28,6 +28,9 @@ from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Up to 120 s to start, 180 s for the web server, 60 s for a run, then shutdown.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(480)]
+
 
 def free_port() -> int:
     with socket.socket() as sock:

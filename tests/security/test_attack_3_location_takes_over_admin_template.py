@@ -84,7 +84,7 @@ def test_a_developers_group_document_grants_no_membership(
     embedded: Path, attacker: User, attacker_client: Client
 ) -> None:
     """A developer cannot make themselves a member of another team with a Group document."""
-    from catalog.services import group_refs_for_user
+    from catalog.queries import group_refs_for_user
 
     group = {"apiVersion": "backstage.io/v1alpha1", "kind": "Group",
              "metadata": {"name": "team-orders-shadow"},
@@ -102,7 +102,7 @@ def test_an_admin_deleting_a_developers_location_leaves_no_entity_that_reads_as_
 ) -> None:
     """Left without a location, a developer's Group document would read as saved in Paved (and
     grant membership); deleting the location in admin removes its entities with it."""
-    from catalog.services import group_refs_for_user
+    from catalog.queries import group_refs_for_user
 
     group = {"apiVersion": "backstage.io/v1alpha1", "kind": "Group",
              "metadata": {"name": "team-orders-shadow"},

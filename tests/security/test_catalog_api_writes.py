@@ -16,7 +16,8 @@ from django.test import Client
 from catalog.api import hash_token
 from catalog.ingestion import FILE, Target
 from catalog.models import ApiToken, Entity, Location
-from catalog.services import group_refs_for_user, refresh_location, register_location
+from catalog.queries import group_refs_for_user
+from catalog.services import refresh_location, register_location
 from portal.models import AuditEvent
 from tests.security.conftest import push
 

@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from catalog.models import Entity, Relation
-from catalog.services import group_refs_for_user
+from catalog.queries import group_refs_for_user
 from tests.conftest import make_group
 from tests.portal.test_auth import _sso_sign_in, settings_from_env
 

@@ -9,6 +9,7 @@ from portal.providers.base import (
     ProviderNotConfigured,
     TransientProviderError,
 )
+from portal.providers.retry_after import parse_retry_after
 
 PROVIDER = "argocd"
 
@@ -45,9 +46,10 @@ def error_for(response: requests.Response, doing: str) -> Exception:
             provider=PROVIDER,
         )
     if response.status_code == 429 or response.status_code >= 500:
-        retry = response.headers.get("Retry-After", "")
         return TransientProviderError(
-            message, provider=PROVIDER, retry_after=float(retry) if retry.isdigit() else None
+            message,
+            provider=PROVIDER,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
     return PermanentProviderError(message, provider=PROVIDER)
 

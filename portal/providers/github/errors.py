@@ -15,6 +15,7 @@ from portal.providers.base import (
     ProviderNotConfigured,
     TransientProviderError,
 )
+from portal.providers.retry_after import parse_retry_after
 
 PROVIDER = "github"
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: "wait at least one minute" when no Retry-After is given
@@ -42,9 +43,9 @@ def retry_after(exc: GithubException) -> float | None:
     """Seconds to wait for a rate limit: Retry-After, else X-RateLimit-Reset, else a minute for
     secondary limits; None when this is not a rate limit at all."""
     headers = exc.headers or {}
-    raw = _header(headers, "Retry-After")
-    if raw and raw.strip().isdigit():
-        return float(raw)
+    wait = parse_retry_after(_header(headers, "Retry-After"))
+    if wait is not None:
+        return wait
     message = error_message(exc).lower()
     remaining = _header(headers, "X-RateLimit-Remaining")
     if exc.status == 429 or remaining == "0" or "rate limit" in message:

@@ -15,6 +15,7 @@ from portal.providers.base import (
     ProviderNotConfigured,
     TransientProviderError,
 )
+from portal.providers.retry_after import parse_retry_after
 
 PROVIDER = "kubernetes"
 
@@ -52,9 +53,7 @@ def map_error(exc: Exception, doing: str) -> Exception:
             headers = getattr(exc, "headers", None) or {}
             retry = headers.get("Retry-After") if hasattr(headers, "get") else None
             return TransientProviderError(
-                message,
-                provider=PROVIDER,
-                retry_after=float(retry) if retry and str(retry).isdigit() else None,
+                message, provider=PROVIDER, retry_after=parse_retry_after(retry)
             )
         if status in (401, 403):
             return ProviderNotConfigured(

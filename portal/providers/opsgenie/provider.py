@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from portal.annotations import OPSGENIE_TEAM
 from portal.providers.base import OnCallRef, PermanentProviderError
 from portal.providers.opsgenie.client import OpsgenieClient
 from portal.providers.opsgenie.errors import PROVIDER, Conflict
 
-ANNOTATION = "opsgenie.com/team"
+ANNOTATION = OPSGENIE_TEAM
 WEB_URL = "https://app.opsgenie.com"
 
 
@@ -24,7 +25,7 @@ class OpsgenieOnCall:
     def __init__(
         self, *, api_key: str, api_url: str = "https://api.opsgenie.com", timeout: float = 10
     ) -> None:
-        self.client = OpsgenieClient(api_key=api_key, api_url=api_url, timeout=timeout)
+        self.client = OpsgenieClient(credential=api_key, api_url=api_url, timeout=timeout)
 
     @classmethod
     def from_settings(cls) -> OpsgenieOnCall:
@@ -87,7 +88,7 @@ class OpsgenieOnCall:
 
     def check_configuration(self) -> list[str]:
         problems: list[str] = []
-        if not self.client.api_key:
+        if not self.client.credential:
             problems.append(
                 "PAVED_ONCALL_PROVIDER=opsgenie but PAVED_OPSGENIE_API_KEY (or "
                 "PAVED_OPSGENIE_API_KEY_FILE) is not set"
@@ -104,7 +105,7 @@ class OpsgenieOnCall:
             f"/v2/teams/{quote(team, safe='')}",
             doing=f"look up Opsgenie team {team!r}",
             params={"identifierType": "name"},
-            missing_ok=True,
+            none_on=404,
         )
         return None if body is None else body.get("data")
 

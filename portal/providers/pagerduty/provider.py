@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from portal.annotations import PAGERDUTY_SERVICE_ID
 from portal.providers.base import OnCallRef, PermanentProviderError
-from portal.providers.pagerduty.client import PagerDutyClient
+from portal.providers.pagerduty.client import NO_ABILITY, PagerDutyClient
 from portal.providers.pagerduty.errors import PROVIDER
 
-ANNOTATION = "pagerduty.com/service-id"
+ANNOTATION = PAGERDUTY_SERVICE_ID
 
 
 class PagerDutyOnCall:
@@ -27,7 +28,7 @@ class PagerDutyOnCall:
         timeout: float = 10,
         escalation_policies: Mapping[str, str] | None = None,
     ) -> None:
-        self.client = PagerDutyClient(token=token, api_url=api_url, timeout=timeout)
+        self.client = PagerDutyClient(credential=token, api_url=api_url, timeout=timeout)
         self.escalation_policies = dict(escalation_policies or {})
 
     @classmethod
@@ -78,7 +79,7 @@ class PagerDutyOnCall:
 
     def check_configuration(self) -> list[str]:
         problems: list[str] = []
-        if not self.client.token:
+        if not self.client.credential:
             problems.append(
                 "PAVED_ONCALL_PROVIDER=pagerduty but PAVED_PAGERDUTY_TOKEN (or "
                 "PAVED_PAGERDUTY_TOKEN_FILE) is not set"
@@ -111,7 +112,7 @@ class PagerDutyOnCall:
         # Accounts without the teams ability answer /teams with 402 (documented): no PagerDuty
         # team can exist there, so go on to the policy named like the team.
         teams = self.client.list_all(
-            "/teams", "teams", doing=doing, params={"query": team}, ability_optional=True
+            "/teams", "teams", doing=doing, params={"query": team}, none_on=NO_ABILITY
         )
         no_teams = teams is None
         pd_team = next(

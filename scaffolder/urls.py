@@ -10,6 +10,11 @@ urlpatterns = [
     path("runs/<int:run_id>/cancel", views.run_cancel, name="run-cancel"),
     path("runs/<int:run_id>/retry", views.run_retry, name="run-retry"),
     path("runs/<int:run_id>/undo", views.run_undo, name="run-undo"),
+    path(
+        "components/add-environment",
+        views.component_add_environment,
+        name="component-add-environment",
+    ),
     path("create/", wizard_views.template_list, name="template-list"),
     path("create/editor/", wizard_views.template_editor, name="template-editor"),
     path("create/entities", wizard_views.entity_search, name="entity-search"),

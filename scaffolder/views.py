@@ -10,8 +10,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
+from catalog.graph import entity_url
+from catalog.models import Entity
 from portal.health import recent_broker_problem
 from portal.htmx import render_page
+from scaffolder.day2 import may_change_service, start_add_environment
 from scaffolder.engine.runner import RunStartError, RunStateError, cancel_run, retry_run
 from scaffolder.models import Run, RunStatus
 from scaffolder.permissions import can_manage_run
@@ -170,3 +173,22 @@ def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
     except RunStateError as exc:
         messages.error(request, str(exc))
     return _after_action(request, run)
+
+
+@require_POST
+def component_add_environment(request: HttpRequest) -> HttpResponse:
+    """Add an environment to a service (its team): a run of its own, or the reason why not."""
+    entity = Entity.objects.filter(
+        ref=request.POST.get("ref", ""), kind__iexact="component"
+    ).first()
+    if entity is None or not may_change_service(request.user, entity):
+        raise Http404("No such component")
+    environment = request.POST.get("environment", "")
+    try:
+        run = start_add_environment(entity=entity, environment=environment, actor=request.user)  # type: ignore[arg-type]
+    except RunStartError as exc:
+        for problem in exc.problems:
+            messages.error(request, problem)
+        return redirect(f"{entity_url(entity.ref)}?tab=environments")
+    messages.success(request, f"Adding {environment}: run #{run.pk} creates it.")
+    return redirect("scaffolder:run-detail", run.pk)

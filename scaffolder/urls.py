@@ -15,6 +15,11 @@ urlpatterns = [
         views.component_add_environment,
         name="component-add-environment",
     ),
+    path(
+        "components/decommission",
+        views.component_decommission,
+        name="component-decommission",
+    ),
     path("create/", wizard_views.template_list, name="template-list"),
     path("create/editor/", wizard_views.template_editor, name="template-editor"),
     path("create/entities", wizard_views.entity_search, name="entity-search"),

@@ -14,7 +14,12 @@ from catalog.graph import entity_url
 from catalog.models import Entity
 from portal.health import recent_broker_problem
 from portal.htmx import render_page
-from scaffolder.day2 import may_change_service, start_add_environment
+from scaffolder.day2 import (
+    decommission_plan,
+    may_change_service,
+    start_add_environment,
+    start_decommission,
+)
 from scaffolder.engine.runner import RunStartError, RunStateError, cancel_run, retry_run
 from scaffolder.models import Run, RunStatus
 from scaffolder.permissions import can_manage_run
@@ -192,3 +197,29 @@ def component_add_environment(request: HttpRequest) -> HttpResponse:
         return redirect(f"{entity_url(entity.ref)}?tab=environments")
     messages.success(request, f"Adding {environment}: run #{run.pk} creates it.")
     return redirect("scaffolder:run-detail", run.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def component_decommission(request: HttpRequest) -> HttpResponse:
+    """Decommission a service (its team): the plan, then the name typed to confirm."""
+    ref = request.POST.get("ref") or request.GET.get("ref", "")
+    entity = Entity.objects.filter(ref=ref, kind__iexact="component").first()
+    if entity is None or not may_change_service(request.user, entity):
+        raise Http404("No such component")
+    problems: list[str] = []
+    if request.method == "POST":
+        try:
+            run = start_decommission(entity=entity, actor=request.user,  # type: ignore[arg-type]
+                                     confirm=request.POST.get("confirm", ""))  # fmt: skip
+        except RunStartError as exc:
+            problems = exc.problems
+        else:
+            messages.success(request, f"Decommissioning {entity.name}: run #{run.pk} does it.")
+            return redirect("scaffolder:run-detail", run.pk)
+    return render_page(
+        request,
+        "scaffolder/component_decommission.html",
+        {"entity": entity, "entity_page": entity_url(entity.ref), "problems": problems,
+         "plan": decommission_plan(entity)},
+        status=422 if problems else 200,
+    )  # fmt: skip

@@ -114,3 +114,76 @@ def test_a_service_without_a_repository_is_told_why(
                        {"ref": service.ref, "environment": "staging"}, follow=True)  # fmt: skip
     assert "names no repository Paved can find" in page.content.decode()
     assert not Run.objects.filter(subject=f"catalog.day2:{service.ref}").exists()
+
+
+# --- decommission ---------------------------------------------------------------------------
+
+
+def test_decommission_takes_the_service_down_after_typing_its_name(
+    client: Client, owner: User, service: Entity, settings: Any
+) -> None:
+    from catalog.models import Location
+    from infra import services as infra_services
+    from infra.models import RequestStatus, ResourceClass, ResourceRequest
+    from infra.presets import install_presets
+    from infra.validation import RequestSpec
+    from portal.providers.local_git.provider import LocalGitHost
+    from tests.infra.conftest import latest_run
+
+    location = Location.objects.create(type="repo", target="team-orders/orders-api/catalog-info.yaml",
+                                       created_by=owner)  # fmt: skip
+    Entity.objects.filter(pk=service.pk).update(location=location)
+    service.refresh_from_db()
+    if not ResourceClass.objects.exists():
+        install_presets()
+    db = infra_services.submit_request(spec=RequestSpec.from_document({
+        "resourceClass": "postgresql", "name": "orders-db", "environment": "dev",
+        "component": "orders-api",
+        "parameters": {"storageGB": 20, "tier": "standard", "region": "eu-west-1"}}), actor=owner)  # fmt: skip
+    drive(latest_run(db.subject))
+    client.force_login(owner)
+    client.post("/components/add-environment", {"ref": service.ref, "environment": "staging"})
+    drive(Run.objects.get(subject=f"catalog.day2:{service.ref}"))
+    gitops = GitOpsProvider()
+    assert gitops.read_manifest("v1", "Namespace", "", "orders", environment="staging")
+
+    # Step one: the plan, in plain words. Step two: the name, typed.
+    url = f"/components/decommission?ref={service.ref}"
+    page = client.get(url).content.decode()
+    for what in ("delete its infrastructure", "remove the Argo CD application orders-api-staging (staging)",
+                 "remove the namespace orders (staging)",
+                 "archive the repository team-orders/orders-api", "retire orders-api from the catalog"):  # fmt: skip
+        assert what in page, what
+    wrong = client.post(url, {"ref": service.ref, "confirm": "orders"})
+    assert wrong.status_code == 422
+    assert "Type orders-api to confirm." in wrong.content.decode()
+    assert Run.objects.filter(subject=f"catalog.day2:{service.ref}").count() == 1
+
+    response = client.post(url, {"ref": service.ref, "confirm": "orders-api"})
+    run = Run.objects.filter(subject=f"catalog.day2:{service.ref}").latest("id")
+    assert response["Location"] == f"/runs/{run.pk}/"
+    assert drive(run).status == RunStatus.SUCCEEDED, list(run.steps.values_list("key", "error"))
+    drive(latest_run(db.subject))  # the request's own delete run
+
+    db.refresh_from_db()
+    assert db.status == RequestStatus.DELETED
+    assert not ResourceRequest.objects.filter(pk=db.pk, status=RequestStatus.COMMITTED).exists()
+    assert gitops.read_manifest("v1", "Namespace", "", "orders", environment="staging") is None
+    assert gitops.read_manifest("argoproj.io/v1alpha1", "Application",
+                                settings.PAVED_ARGOCD_NAMESPACE, "orders-api-staging",
+                                environment="staging") is None  # fmt: skip
+    repo = git_host().get_repository("team-orders", "orders-api")
+    assert repo is not None
+    assert LocalGitHost().is_archived(repo)
+    assert not Entity.objects.filter(ref=service.ref).exists()
+    assert not Location.objects.filter(pk=location.pk).exists()
+    assert AuditEvent.objects.filter(action="component.decommissioned").exists()
+
+
+def test_another_team_cannot_decommission(client: Client, outsider: User, service: Entity) -> None:
+    client.force_login(outsider)
+    url = f"/components/decommission?ref={service.ref}"
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"ref": service.ref, "confirm": "orders-api"}).status_code == 404
+    assert Entity.objects.filter(ref=service.ref).exists()
+    assert not Run.objects.filter(subject=f"catalog.day2:{service.ref}").exists()

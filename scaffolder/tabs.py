@@ -25,7 +25,7 @@ def _environments_context(
         "addable": [e for e in ENVIRONMENTS if e not in deployed],
         "may_change": may_change,
         "day2_runs": list(
-            Run.objects.visible_to(user)  # type: ignore[arg-type]
+            Run.objects.visible_to(user)
             .filter(subject=f"catalog.day2:{entity.ref}")
             .order_by("-created_at", "-id")[:10]
         ),

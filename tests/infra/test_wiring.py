@@ -118,7 +118,7 @@ def test_kustomization_lists_the_file_once_keeping_comments() -> None:
         == "# ours\nresources:\n  - a.yaml\n  # b is next\n  - b.yaml\n  - c.yaml\nimages: []\n"
     )
     assert wire_kustomization(changed, "c.yaml") is None
-    assert yaml.safe_load(wire_kustomization("namespace: x\n", "c.yaml")[0])["resources"] == [  # type: ignore[index]
+    assert yaml.safe_load(wire_kustomization("namespace: x\n", "c.yaml")[0])["resources"] == [
         "c.yaml"
     ]
 

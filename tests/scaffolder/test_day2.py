@@ -83,9 +83,9 @@ def test_the_team_adds_staging_through_the_gitops_repository(
     assert AuditEvent.objects.filter(action="run.started", target_id=str(run.pk)).exists()
 
     # Adding it again says so and starts nothing.
-    page = client.post("/components/add-environment",
-                       {"ref": service.ref, "environment": "staging"}, follow=True)  # fmt: skip
-    assert "orders-api already runs in staging." in page.content.decode()
+    again = client.post("/components/add-environment",
+                        {"ref": service.ref, "environment": "staging"}, follow=True)  # fmt: skip
+    assert "orders-api already runs in staging." in again.content.decode()
     assert Run.objects.filter(subject=f"catalog.day2:{service.ref}").count() == 1
 
 

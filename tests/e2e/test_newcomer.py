@@ -123,3 +123,46 @@ def test_undo_of_a_failed_run_leaves_nothing_behind(
     assert [f for f in _gitops_files() if "orders-api" in f] == []
     assert not Entity.objects.filter(name="orders-api").exclude(location=other).exists()
     assert not ProvisionedResource.objects.filter(run=run).exists()
+
+
+def test_service_day2_pages_fit_a_phone(page: Page, live_server: Any, embedded: Path) -> None:
+    """The Environments tab and the decommission page at 390 px: no sideways scroll, and the
+    decommission button asks for the name before anything happens."""
+    from portal.providers import git_host
+    from scaffolder.engine.authority import reserve
+    from scaffolder.engine.runner import StepSpec, start_run
+
+    orders = make_group("team-orders")
+    owner = make_member("carol", orders)
+    repo, _ = git_host().ensure_repository("team-orders", "orders-api")
+    git_host().commit_files(repo, {"README.md": b"hi\n"}, message="init")
+    created = start_run(kind="scaffolder", title="Create orders-api", actor=owner,
+                        owner_ref=orders.ref,
+                        steps=[StepSpec(key="s", kind="debug:log", inputs={"message": "x"})])  # fmt: skip
+    reserve(kind="application", key="dev/orders-api-dev", owner_ref=orders.ref, run=created,
+            step_key="argocd")  # fmt: skip
+    Entity.objects.create(kind="Component", name="orders-api-with-a-rather-long-name-for-phones",
+                          owner_ref=orders.ref, spec_type="service",
+                          metadata={"annotations": {
+                              "localhost/project-slug": "team-orders/orders-api"}})  # fmt: skip
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, live_server.url, "carol")
+    page.goto(f"{live_server.url}/catalog/default/component/"
+              "orders-api-with-a-rather-long-name-for-phones/?tab=environments")  # fmt: skip
+    expect(page.get_by_label("Add an environment")).to_be_visible()
+    _no_sideways_scroll(page)
+    screenshot(page, "newcomer-environments-phone")
+    page.get_by_role("link", name="Decommission…").click()
+    expect(page.get_by_test_id("decommission-plan")).to_contain_text("retire")
+    _no_sideways_scroll(page)
+    screenshot(page, "newcomer-decommission-phone")
+    page.get_by_role("button", name=re.compile("^Decommission")).click()  # empty: the browser asks
+    expect(page.get_by_test_id("decommission-plan")).to_be_visible()
+    assert not Run.objects.filter(kind="day2").exists()
+
+
+def _no_sideways_scroll(page: Page) -> None:
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 1, f"the page scrolls sideways by {overflow}px"

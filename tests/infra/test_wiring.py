@@ -22,6 +22,7 @@ from portal.providers import git_host
 from scaffolder.models import RunStatus
 from tests.infra.conftest import SEED_REQUEST, drive, latest_run
 from tests.scaffolder.golden import Variant, kustomize, render
+from tests.schemas.validate import ControlPlane
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +76,9 @@ def test_the_golden_path_service_reads_the_secret_after_the_change(
         {"extract": {"key": "dev/orders-service/orders-db-secret"}}
     ]
     assert secrets["orders-db-connection"]["metadata"]["namespace"] == "orders-service"
+    # What Argo CD applies after the merge is valid against the published schemas (Argo
+    # Rollouts, External Secrets, core kinds), strictly.
+    assert ControlPlane().check_all(built) == len(built)
     # The team's comments stay where they were.
     rollout_text = (tree / "deploy/k8s/rollout.yaml").read_text()
     assert "# Written by External Secrets Operator from externalsecret.yaml" in rollout_text

@@ -11,4 +11,4 @@ class InfraConfig(AppConfig):
             outcomes,  # noqa: F401  (registers the run kind hook)
             tabs,  # noqa: F401  (Infrastructure and Costs tabs on catalog entity pages)
         )
-        from infra.steps import claims, request  # noqa: F401  (registers step kinds)
+        from infra.steps import claims, release, request, wiring  # noqa: F401  (registers step kinds)

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import AnonymousUser, User
 
+from catalog.models import Entity
 from infra.models import Composition, ResourceClass
 from infra.validation import RequestInvalid, RequestSpec, owned_components
 
@@ -113,9 +114,7 @@ class RequestForm(forms.Form):
         if self.chosen_class is not None and not self.is_bound:
             self.initial["resource_class"] = self.chosen_class.name
         components = owned_components(user)
-        self.fields["component"].widget.choices = [("", "—")] + [
-            (c.ref, f"{c.name} ({c.owner_ref})") for c in components
-        ]
+        self.fields["component"].widget.choices = [("", "—"), *_component_choices(components)]
         self.has_components = bool(components)
         offered = (
             list(Composition.objects.filter(resource_class=self.chosen_class)
@@ -220,3 +219,16 @@ class DeleteForm(forms.Form):
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def _component_choices(components: list[Entity]) -> list[tuple[str, str]]:
+    """Components by the names people use; the owning team's name only when several teams'
+    components are offered (a platform admin's list), never a ref."""
+    owners = {c.owner_ref for c in components}
+    if len(owners) <= 1:
+        return [(c.ref, c.display_name) for c in components]
+    teams = {g.ref: g.display_name for g in Entity.objects.filter(ref__in=owners)}
+    return [
+        (c.ref, f"{c.display_name} · {teams.get(c.owner_ref, c.owner_ref.rsplit('/', 1)[-1])}")
+        for c in components
+    ]

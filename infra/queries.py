@@ -18,7 +18,7 @@ from infra.models import (
     ResourceRequest,
     TeamLead,
 )
-from runs.models import Run
+from runs.models import Run, Step, StepStatus
 
 INACTIVE = [RequestStatus.DELETED, RequestStatus.REJECTED, RequestStatus.CANCELLED]
 
@@ -72,6 +72,19 @@ def runs_for_request(user: User | AnonymousUser, req: ResourceRequest) -> list[R
     return list(
         Run.objects.visible_to(user).filter(subject=req.subject).order_by("-created_at", "-id")
     )
+
+
+def wiring_for_request(req: ResourceRequest) -> dict[str, Any] | None:
+    """What the last wiring step did (its pull request, or why there is none), or None."""
+    outputs = (
+        Step.objects.filter(
+            run__subject=req.subject, kind="infra:wire-connection", status=StepStatus.SUCCEEDED
+        )
+        .order_by("-id")
+        .values_list("outputs", flat=True)
+        .first()
+    )
+    return dict(outputs) if outputs else None
 
 
 def events_for_request(req: ResourceRequest) -> list[RequestEvent]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -42,6 +43,7 @@ from infra.validation import (
     validate_request,
 )
 from portal import audit
+from portal.annotations import repository_slug as repository_of
 from runs.models import Run
 from runs.runner import StepSpec, start_run
 
@@ -217,6 +219,16 @@ def _start_apply_run(
                 inputs={**target, "secret_name": connection_secret_name(req.name)},
             ),
         ]
+        repository = _repository_to_wire(req) if action == ChangeAction.CREATE else ""
+        if repository:
+            steps.append(
+                StepSpec(
+                    "wire",
+                    "infra:wire-connection",
+                    "Open the pull request that connects the service",
+                    inputs={"request_id": req.pk, "repository": repository},
+                )
+            )
     return start_run(
         kind=RUN_KIND,
         title=title,
@@ -232,6 +244,14 @@ def _start_apply_run(
         subject=req.subject,
         owner_ref=req.owner_ref,
     )
+
+
+def _repository_to_wire(req: ResourceRequest) -> str:
+    """The service's repository, when the request has connection details for it to read."""
+    rc = req.resource_class
+    if not (rc.connection_secret_keys and settings.PAVED_INFRA_PUSH_CONNECTION_SECRETS):
+        return ""  # the ExternalSecret reads the store entry the PushSecret writes
+    return repository_of(req.component.metadata if req.component else None)
 
 
 def _new_approval(
@@ -360,11 +380,13 @@ def approve_request(*, approval: Approval, actor: User, comment: str = "") -> Ru
         ResourceRequest.objects.filter(pk=req.pk).update(
             status=new_status, status_message="", updated_at=now
         )
+        # The run acts for the person who asked: approving lets it go ahead, it does not lend
+        # the approver's authority (the pull request that wires the secret is the asker's).
         run = _start_apply_run(
             req,
             action=approval.action,
             parameters=approval.parameters,
-            actor=actor,
+            actor=approval.requested_by,
             previous_status=previous if approval.action != ChangeAction.CREATE else "",
         )
         log_event(

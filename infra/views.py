@@ -28,6 +28,7 @@ from infra.queries import (
     runs_for_request,
     team_costs,
     visible_requests,
+    wiring_for_request,
 )
 from infra.services import ActionDenied, change_denied_reason, decide_denied_reason
 from infra.validation import Problem, RequestInvalid
@@ -173,6 +174,7 @@ def _detail_context(request: HttpRequest, req: ResourceRequest, **extra: Any) ->
         "can_change": change_denied_reason(request.user, req) is None,
         # Committing to the GitOps repository is where this Paved stops when it drives no cluster.
         "cluster_connected": settings.PAVED_CLUSTER_PROVIDER != "gitops",
+        "wiring": wiring_for_request(req),
         "tiers": tiers,
         "storage_parameter": rc.storage_parameter,
         "errors": {},

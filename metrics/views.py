@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from metrics import platform, queries, survey
+from metrics import platform, queries, services, survey
 from metrics.charts import WIDE, bar_chart, line_chart
 from metrics.component_tab import component_dora_summary
 from metrics.models import WeeklyReport
@@ -192,8 +192,17 @@ def component_tab(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @platform_admin_required("The unlinked events are for the platform team.")
-@require_GET
+@require_http_methods(["GET", "POST"])
 def unlinked(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        linked = services.relink_unlinked(actor=request.user)
+        messages.success(
+            request,
+            f"Linked {linked} event{'s' if linked != 1 else ''} to catalog components."
+            if linked
+            else "No event matches a catalog component yet: add the annotation first.",
+        )
+        return redirect("metrics:unlinked")
     return render_page(
         request,
         "metrics/unlinked.html",

@@ -55,3 +55,13 @@ def project_slugs(annotations: Mapping[str, Any]) -> Iterator[str]:
     for key, value in annotations.items():
         if is_project_slug(key) and value:
             yield str(value)
+
+
+def repository_slug(metadata: object) -> str:
+    """`owner/name` from an entity's `<host>/project-slug` annotation, or ""."""
+    annotations = ((metadata if isinstance(metadata, dict) else {}).get("annotations")) or {}
+    for key in sorted(annotations):
+        value = str(annotations[key]).strip().strip("/")
+        if is_project_slug(key) and value.count("/") == 1:
+            return value
+    return ""

@@ -13,6 +13,7 @@ class ScaffolderConfig(AppConfig):
             demo,  # noqa: F401  (registers the demo loader for the shipped templates)
             home,  # noqa: F401  (registers the home section and search)
             run_kind,  # noqa: F401  (registers the "scaffolder" run kind)
+            tabs,  # noqa: F401  (the Environments tab on component pages)
         )
         from scaffolder.steps import (  # noqa: F401  (registers step kinds)
             argocd,

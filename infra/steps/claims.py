@@ -330,8 +330,8 @@ class RecordConnection(StepKind):
         ctx.log.info(
             "Crossplane writes the connection details to Secret %s in namespace %s (keys: %s); "
             "a PushSecret copies them to %s in the %s store. Read them like the service's own "
-            "secrets: add ExternalSecret %s (shown on the request page) to deploy/k8s and "
-            "envFrom: [{secretRef: {name: %s}}] to the Rollout.",
+            "secrets: ExternalSecret %s in deploy/k8s and envFrom: [{secretRef: {name: %s}}] in "
+            "the Rollout (a pull request adds them when the component names its repository).",
             secret,
             ctx.inputs["namespace"],
             ", ".join(keys) or "as the composition publishes them",

@@ -146,6 +146,11 @@ class GitHost(Protocol):
         """Remove the repository (undoing a failed run). False when it was already gone."""
         ...
 
+    def archive_repository(self, repo: RepoRef) -> bool:
+        """Make the repository read-only (a decommissioned service): its history stays, nobody
+        commits to it. False when it already was archived."""
+        ...
+
     def ensure_webhook(self, repo: RepoRef, *, url: str, secret: str) -> bool: ...
 
     def ensure_branch(self, repo: RepoRef, branch: str, *, from_ref: str) -> bool:

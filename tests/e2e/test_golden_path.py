@@ -6,7 +6,8 @@
 3. watches the run finish live, then follows its outputs: the repository, the GitOps
    repository (Namespace and Argo CD Application) and the catalog entry owned by their team;
 4. requests a production PostgreSQL, which waits for a platform admin (a second browser)
-   to approve it; the claim is committed and the cost shows on the component's page;
+   to approve it; the claim is committed (the final state without a cluster), a pull request
+   wires its connection secret into the service, and the cost shows on the component's page;
 5. a developer of another team (a third browser) can neither see nor retry/cancel the run,
    nor see or change/delete the request: pages and direct POSTs answer 404, and nothing changes.
 
@@ -279,6 +280,19 @@ def test_golden_path_end_to_end(
     page.reload()
     expect(page.get_by_test_id("request-status")).to_have_text(RequestStatus.COMMITTED.label)
     expect(page.get_by_role("button", name="Resize")).to_be_visible()  # the team may change it
+    # Committing is the final state here, and the service's repository got the pull request
+    # that wires the connection secret in: a link, no YAML to copy.
+    expect(page.get_by_test_id("final-state")).to_be_visible()
+    expect(page.get_by_test_id("connection-yaml")).to_have_count(0)
+    wiring = page.get_by_test_id("wiring-pr").get_by_role("link")
+    expect(wiring).to_have_text(f"pull request #1 on team-orders/{name}")
+    screenshot(page, "golden-4-committed-with-pull-request")
+    wiring.click()
+    files = page.get_by_test_id("pull-files")
+    for changed in (f"deploy/k8s/{name}-db-connection.externalsecret.yaml",
+                    "deploy/k8s/kustomization.yaml", "deploy/k8s/rollout.yaml"):  # fmt: skip
+        expect(files).to_contain_text(changed)
+    page.go_back()
     claim = gitops.read_manifest(
         "database.platform.myorg.io/v1alpha1",
         "PostgreSQLInstance",

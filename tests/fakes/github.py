@@ -172,6 +172,7 @@ class FakeGitHub(FakeServer):
             "name": name,
             "full_name": full,
             "private": repo["private"],
+            "archived": bool(repo.get("archived", False)),
             "visibility": "private" if repo["private"] else "public",
             "description": repo["description"],
             "topics": list(repo["topics"]),
@@ -341,7 +342,7 @@ class FakeGitHub(FakeServer):
                     ],
                 )
             repo["default_branch"] = branch
-        for key in ("description", "private"):
+        for key in ("description", "private", "archived"):
             if key in body:
                 repo[key] = body[key]
         return Response(200, self._repo_json(full))

@@ -100,6 +100,28 @@ def test_form_offers_only_owned_components(
     assert positions == sorted(positions)
 
 
+def test_component_choices_read_as_people_name_them(
+    client: Client,
+    owner: User,
+    platform_admin: User,
+    orders_service: Entity,
+    payments_service: Entity,
+    team: Entity,
+) -> None:
+    orders_service.title = "Orders service"
+    orders_service.save()
+    team.spec = {"type": "team", "profile": {"displayName": "Orders team"}}
+    team.save()
+    body = login(client, owner).get(reverse("infra:request-create")).content.decode()
+    assert '<option value="component:default/orders-service">Orders service</option>' in body
+    assert "(group:default/team-orders)" not in body
+    # A platform admin sees every team's components: the team's name tells them apart.
+    body = login(client, platform_admin).get(reverse("infra:request-create")).content.decode()
+    assert ">Orders service · Orders team</option>" in body
+    assert ">payments-service · team-payments</option>" in body
+    assert "group:default/" not in body.split('id="id_component"')[1].split("</select>")[0]
+
+
 def test_form_fields_follow_the_chosen_class(
     client: Client, owner: User, orders_service: Entity
 ) -> None:

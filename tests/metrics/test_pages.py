@@ -119,8 +119,18 @@ def test_unlinked_page_for_staff(client: Client, platform_admin: User, owner: Us
     html = client.get("/metrics/unlinked/").content.decode()
     assert "<code>checkout</code>" in html
     Entity.objects.create(kind="Component", name="checkout", owner_ref="group:default/team-orders")
-    call_command("metrics", "relink", stdout=StringIO())
-    assert "<code>checkout</code>" not in client.get("/metrics/unlinked/").content.decode()
+    assert "manage.py" not in html  # a button, not a command to type
+    page = client.post("/metrics/unlinked/", follow=True).content.decode()
+    assert "Linked 15 events to catalog components." in page
+    assert "<code>checkout</code>" not in page
+    client.force_login(owner)
+    assert client.post("/metrics/unlinked/").status_code == 302  # staff only
+    assert "No event matches" in _relink_message(client, platform_admin)
+
+
+def _relink_message(client: Client, admin: User) -> str:
+    client.force_login(admin)
+    return client.post("/metrics/unlinked/", follow=True).content.decode()
 
 
 def test_waiting_events_link_on_their_own_once_the_catalog_changes(

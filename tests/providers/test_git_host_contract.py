@@ -132,3 +132,14 @@ def test_webhook_ensured_once(host):
 
 def test_configuration_is_fine(host):
     assert host.check_configuration() == []
+
+
+def test_archive_keeps_the_repository_read_only_once(host):
+    repo, _ = host.ensure_repository("acme", "retired")
+    host.commit_files(repo, {"README.md": b"hi\n"}, message="init")
+    assert host.archive_repository(repo) is True
+    assert host.archive_repository(repo) is False  # already archived
+    assert host.get_repository("acme", "retired") is not None  # history stays
+    if host.name == "local":
+        with pytest.raises(PermanentProviderError, match="archived; it is read-only"):
+            host.commit_files(repo, {"README.md": b"changed\n"}, message="late")

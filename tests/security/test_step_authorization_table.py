@@ -51,6 +51,16 @@ TABLE: dict[str, tuple[dict[str, Any], str]] = {
                            "provider": "p"}, "internal"),
     "infra:delete-claim": ({"request_id": 1, "api_version": "v1", "kind": "X", "namespace": "n",
                             "name": "n", "environment": "dev"}, "internal"),
+    # The pull request that wires a database into its service: the repository its component
+    # names, checked with the authority of the person who asked for the database.
+    "infra:wire-connection": ({"request_id": 1, "repository": "team-orders/orders-api"},
+                              "may open pull requests only on repositories their team owns"),
+    # Service day 2: decommissioning the team's component.
+    "infra:release-component": ({"component": "orders-api"}, "you do not own orders-api"),
+    "day2:archive-repository": ({"repository": "team-orders/orders-api"},
+                                "may create repositories only under an owner of their team"),
+    "day2:retire-entity": ({"ref": "component:default/orders-api"},
+                           "may create catalog entities only for their own team"),
     # Removes what a run recorded; acts on the record's team (internal: a template cannot
     # name it, an undo run adds it).
     "undo:remove": ({"record_id": 0}, "undo"),

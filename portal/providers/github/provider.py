@@ -284,6 +284,14 @@ class GitHubHost:
             found.delete()
             return True
 
+    def archive_repository(self, repo: RepoRef) -> bool:
+        with mapped(f"archiving repository {repo.full_name}"):
+            found = self._repo(repo)
+            if found.archived:
+                return False
+            found.edit(archived=True)
+            return True
+
     def is_private(self, repo: RepoRef) -> bool:
         with mapped(f"reading repository {repo.full_name}"):
             return bool(self._repo(repo).private)

@@ -41,6 +41,9 @@ MANAGED_KEY = "paved.managed"  # ownership marker in the bare repository's confi
 ZERO = "0" * 40
 
 
+ARCHIVED_MARKER = "paved-archived"  # in the bare repository: read-only
+
+
 def validate_name(kind: str, value: str) -> str:
     if not _NAME.match(value) or value.endswith(".git") or ".." in value:
         raise PermanentProviderError(
@@ -232,6 +235,10 @@ class LocalGitHost:
         delete: Sequence[str] = (),
     ) -> CommitRef:
         git_dir = self._dir(repo)
+        if (git_dir / ARCHIVED_MARKER).exists():
+            raise PermanentProviderError(
+                f"repository {repo.full_name} is archived; it is read-only"
+            )
         paths = {validate_path(p): content for p, content in files.items()}
         removals = [validate_path(p) for p in delete if p not in paths]
         try:
@@ -434,6 +441,16 @@ class LocalGitHost:
         except OSError as exc:
             raise map_error(exc) from exc
         return True
+
+    def archive_repository(self, repo: RepoRef) -> bool:
+        marker = self._dir(repo) / ARCHIVED_MARKER
+        if marker.exists():
+            return False
+        marker.write_text("archived by Paved\n")
+        return True
+
+    def is_archived(self, repo: RepoRef) -> bool:
+        return (self._dir(repo) / ARCHIVED_MARKER).exists()
 
     def is_private(self, repo: RepoRef) -> bool:
         """Created private (the default); a repository without the setting counts as private."""

@@ -4,13 +4,14 @@ queued: the same tables, the same task names."""
 from __future__ import annotations
 
 import pytest
+from celery import Task
 from django.apps import apps
 from django.conf import settings
 from django.db import connection
 
 from runs import tasks
 
-QUEUED_NAMES = {
+QUEUED_NAMES: dict[str, Task] = {
     "scaffolder.advance_run": tasks.advance_run,
     "scaffolder.execute_step": tasks.execute_step,
     "scaffolder.recover_stalled_steps": tasks.recover_stalled_steps,
@@ -27,10 +28,9 @@ def test_tasks_keep_the_names_queued_messages_carry() -> None:
         assert task.name == name
         assert app.tasks[name].__module__ == "runs.tasks"
     # The beat jobs and the queue route name the engine's tasks by these names too.
-    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    engine = {
-        name for name in scheduled | set(settings.CELERY_TASK_ROUTES) if "scaffolder." in name
-    }
+    scheduled = {str(entry["task"]) for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    routed = {str(name) for name in settings.CELERY_TASK_ROUTES}
+    engine = {name for name in scheduled | routed if "scaffolder." in name}
     assert engine
     assert engine <= set(QUEUED_NAMES)
 

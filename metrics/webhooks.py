@@ -21,7 +21,10 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from catalog.models import ApiToken
+from catalog.tokens import authenticate, bearer_token
 from catalog.webhooks import signature_ok
+from metrics.batch import Incoming
 from metrics.events import (
     ChangeIn,
     DeploymentIn,
@@ -31,14 +34,7 @@ from metrics.events import (
     normalize_environment,
     parse_time,
 )
-from metrics.services import (
-    Incoming,
-    authenticate_integration_token,
-    ingest,
-    ingest_generic,
-    record_ignored,
-    record_invalid,
-)
+from metrics.ingestion import ingest, ingest_generic, record_ignored, record_invalid
 from metrics.tasks import refresh_rollups_task
 
 MAX_BODY = 5 * 1024 * 1024
@@ -84,18 +80,8 @@ def _headers(request: HttpRequest) -> dict[str, str]:
     return {h: request.headers[h] for h in KEPT_HEADERS if h in request.headers}
 
 
-def _bearer(request: HttpRequest, *extra_headers: str) -> str:
-    auth = request.headers.get("Authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    for name in extra_headers:
-        if request.headers.get(name):
-            return request.headers[name].strip()
-    return ""
-
-
 def _check_token(request: HttpRequest, expected: str, *extra_headers: str) -> JsonResponse | None:
-    given = _bearer(request, *extra_headers)
+    given = bearer_token(request, *extra_headers)
     if not expected:
         return _json(403, error="this webhook is not configured on the portal")
     if not given:
@@ -522,10 +508,10 @@ def opsgenie(request: HttpRequest) -> JsonResponse:
 @_size_limited
 def events_api(request: HttpRequest) -> JsonResponse:
     """POST one generic event (object) or several (array) with a per-integration token."""
-    token = _bearer(request)
+    token = bearer_token(request)
     if not token:
         return _json(401, error="missing token (Authorization: Bearer <integration token>)")
-    integration = authenticate_integration_token(token)
+    integration = authenticate(token, scope=ApiToken.Scope.METRICS_EVENTS)
     if integration is None:
         return _json(403, error="unknown or revoked integration token")
     try:

@@ -1,21 +1,14 @@
-"""Fast inserts for ingestion: PostgreSQL COPY with ids taken from the table's sequence in one
-query (so callers can link rows without reading them back)."""
+"""Fast inserts for the catalog and metrics ingestion: PostgreSQL COPY, with ids taken from the
+table's sequence in one query (so callers can link rows without reading them back)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
 from django.db import connection, models
 from psycopg.types.json import Jsonb
-
-
-def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
-    if isinstance(field, models.JSONField):
-        return lambda v: None if v is None else Jsonb(v)
-    return None  # str, int, bool, datetime and FK ids are sent as they are
-
 
 _SEQUENCES: dict[str, str] = {}
 

@@ -160,10 +160,10 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     readonly_fields = ("prefix", "created_by", "last_used_at", "revoked_at")
     actions = ["revoke"]
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["name", "scope", "user", "can_write"]
-        return ["name", "scope", "user", "can_write", *self.readonly_fields]
+            return ("name", "scope", "user", "can_write")
+        return ("name", "scope", "user", "can_write", *self.readonly_fields)
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: ApiToken | None = None

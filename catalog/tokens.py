@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -47,7 +47,7 @@ def create_token(
     *,
     name: str,
     scope: str,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     can_write: bool = False,
     actor: object = None,
 ) -> tuple[ApiToken, str]:

@@ -35,16 +35,21 @@ _DEP_COLUMNS = (
 )
 
 
+Resolved = tuple[Incoming, DeploymentIn, Entity | None, str, str]  # item, event, entity, name, key
+
+
 def store_deployments(
     batch: Batch, items: list[Incoming], unlinked: list[int], raws: dict[int, int]
 ) -> None:
+    """Insert new deployments and update known ones (webhook status updates), then their
+    commits, and mark what must be reattributed."""
     items.sort(key=lambda i: i.event.finished_at)  # type: ignore[union-attr]
     ids = [i.event.id for i in items]  # type: ignore[union-attr]
     known_qs = Deployment.objects.raw(
         "SELECT * FROM metrics_deployment WHERE external_id = ANY(%s)", [ids]
     )
     known = {d.external_id: d for d in known_qs}
-    resolved: list[tuple[Incoming, DeploymentIn, Entity | None, str, str]] = []
+    resolved: list[Resolved] = []
     for item in items:
         event = item.event
         if not isinstance(event, DeploymentIn):
@@ -56,67 +61,23 @@ def store_deployments(
 
     # Latest known successful deployment per (component, env) before this batch: an older
     # deployment arriving now means attribution must be recomputed for that component.
-    keys = {r[4] for r in resolved}
     latest = _latest_success({(r[4], r[1].environment) for r in resolved})
-
     deps: dict[str, Dep] = {}
     new_rows: list[tuple[Any, ...]] = []
     new_deps: list[Dep] = []
     for item, event, entity, name, key in resolved:
+        if event.id in deps:  # twice in one batch: the caller retries one at a time
+            raise IntegrityError("deployment stored or updated twice in one batch")
         old = known.get(event.id)
         if old is not None:  # a webhook status update for a deployment we know
-            if event.id in deps:  # twice in one batch: the caller retries one at a time
-                raise IntegrityError("deployment updated twice in one batch")
-            batch.mark(old.component_key, old.environment, old.finished_at)
-            old.source, old.component, old.component_name = item.source, entity, name
-            old.component_key, old.environment, old.status = key, event.environment, event.status
-            old.started_at, old.finished_at = event.started_at, event.finished_at
-            old.commit_sha, old.is_rollback, old.is_hotfix = (
-                event.commit,
-                event.rollback,
-                event.hotfix,
-            )
-            old.extra, old.raw_id = with_link_hint(item, event.extra), raws[id(item)]
-            old.save()
-            deps[event.id] = Dep.of(old)
-            batch.recompute.add(key)
-            batch.mark(key, event.environment, event.finished_at)
+            deps[event.id] = _update_known(batch, old, (item, event, entity, name, key), raws)
             continue
-        if event.id in deps:
-            raise IntegrityError("deployment stored twice in one batch")
-        new_rows.append(
-            (
-                event.id,
-                item.source,
-                entity.pk if entity is not None else None,
-                name,
-                key,
-                event.environment,
-                event.status,
-                event.started_at,
-                event.finished_at,
-                event.commit,
-                event.rollback,
-                event.hotfix,
-                None,
-                with_link_hint(item, event.extra),
-                raws[id(item)],
-            )
-        )
-        dep = Dep(
-            0,
-            event.id,
-            key,
-            event.environment,
-            event.status,
-            event.started_at,
-            event.finished_at,
-            event.commit,
-            event.rollback,
-            event.hotfix,
-        )
+        new_rows.append(_new_row((item, event, entity, name, key), raws))
+        dep = deps[event.id] = Dep(
+            0, event.id, key, event.environment, event.status, event.started_at,
+            event.finished_at, event.commit, event.rollback, event.hotfix,
+        )  # fmt: skip
         new_deps.append(dep)
-        deps[event.id] = dep
         batch.mark(key, event.environment, event.finished_at)
         last = latest.get((key, event.environment))
         if last is not None and event.finished_at < last:
@@ -126,6 +87,39 @@ def store_deployments(
     for dep, pk in zip(new_deps, insert_rows(Deployment, _DEP_COLUMNS, new_rows), strict=True):
         dep.pk = pk
     _link_commits(batch, resolved, deps, {d.pk for d in new_deps})
+    _reattribute(batch, resolved, deps, new_deps)
+
+
+def _update_known(batch: Batch, old: Deployment, resolved: Resolved, raws: dict[int, int]) -> Dep:
+    item, event, entity, name, key = resolved
+    batch.mark(old.component_key, old.environment, old.finished_at)
+    old.source, old.component, old.component_name = item.source, entity, name
+    old.component_key, old.environment, old.status = key, event.environment, event.status
+    old.started_at, old.finished_at = event.started_at, event.finished_at
+    old.commit_sha, old.is_rollback, old.is_hotfix = event.commit, event.rollback, event.hotfix
+    old.extra, old.raw_id = with_link_hint(item, event.extra), raws[id(item)]
+    old.save()
+    batch.recompute.add(key)
+    batch.mark(key, event.environment, event.finished_at)
+    return Dep.of(old)
+
+
+def _new_row(resolved: Resolved, raws: dict[int, int]) -> tuple[Any, ...]:
+    """Values for `_DEP_COLUMNS`."""
+    item, event, entity, name, key = resolved
+    return (
+        event.id, item.source, entity.pk if entity is not None else None, name, key,
+        event.environment, event.status, event.started_at, event.finished_at, event.commit,
+        event.rollback, event.hotfix, None, with_link_hint(item, event.extra), raws[id(item)],
+    )  # fmt: skip
+
+
+def _reattribute(
+    batch: Batch, resolved: list[Resolved], deps: dict[str, Dep], new_deps: list[Dep]
+) -> None:
+    """Mark the components whose incidents may now belong to another deployment, and attribute
+    this batch's rollbacks in the others."""
+    keys = {r[4] for r in resolved}
     # Incidents that started after a newly stored deployment may now belong to it.
     last_incident = dict(
         Incident.objects.filter(component_key__in=keys, attributed_explicitly=False)
@@ -179,7 +173,7 @@ def _max(name: str) -> Any:
 
 def _link_commits(
     batch: Batch,
-    resolved: list[tuple[Incoming, DeploymentIn, Entity | None, str, str]],
+    resolved: list[Resolved],
     deployments: dict[str, Dep],
     fresh_ids: set[int],
 ) -> None:

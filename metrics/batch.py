@@ -98,6 +98,7 @@ def with_link_hint(item: Incoming, extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def mark_dirty(dirty: set[tuple[str, str, date]]) -> None:
+    """Queue (component, environment, day) rollups for the next refresh."""
     if not dirty:
         return
     ks, es, ds = zip(*dirty, strict=True)

@@ -51,6 +51,3 @@ def relink_unlinked(*, actor: object = None) -> int:
         recompute_components(touched)
         mark_dirty(dirty)
     return linked
-
-
-# --- Integration tokens -------------------------------------------------------------------------

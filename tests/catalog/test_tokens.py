@@ -119,6 +119,13 @@ def test_admin_says_which_tokens_need_a_user_and_which_must_not_have_one(
 @pytest.mark.django_db
 def test_admin_revoke_action(admin_client: Client, owner: User) -> None:
     row, raw = create_token(name="ci", scope=ApiToken.Scope.CATALOG, user=owner)
+    create_token(name="jenkins", scope=ApiToken.Scope.METRICS_EVENTS)
+    listing = admin_client.get("/admin/catalog/apitoken/?revoked_at__isnull=True")
+    assert listing.status_code == 200
+    assert "jenkins" in listing.content.decode()
+    change = admin_client.get(f"/admin/catalog/apitoken/{row.pk}/change/")
+    assert change.status_code == 200
+    assert raw not in change.content.decode()
     admin_client.post(
         "/admin/catalog/apitoken/", {"action": "revoke", "_selected_action": [row.pk]}
     )

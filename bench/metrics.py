@@ -43,8 +43,8 @@ from django.test.utils import setup_test_environment  # noqa: E402
 
 from catalog.models import Entity  # noqa: E402
 from metrics.imports import file_lines, import_file  # noqa: E402
+from metrics.ingestion import ingest_generic  # noqa: E402
 from metrics.rollups import refresh_rollups  # noqa: E402
-from metrics.services import ingest_generic  # noqa: E402
 
 TABLES = [
     "metrics_deploymentcommit",

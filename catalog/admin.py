@@ -1,17 +1,17 @@
-"""Admin for the platform team: entities (read mostly), locations, extra kinds, API tokens."""
+"""Admin for the platform team: entities (read mostly), locations, extra kinds, and every API
+and integration token."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from catalog.api import hash_token
 from catalog.models import ApiToken, Entity, ExtraKind, Location, ObservabilityLink, Relation
 from catalog.services import approve_location, refresh_location, remove_location
+from catalog.tokens import issue, revoke_token
 from portal.admin_tokens import remember_plain_token, token_created_response
 
 
@@ -146,32 +146,57 @@ class ExtraKindAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "user", "prefix", "can_write", "created_at", "last_used_at", "revoked")
-    list_filter = ("revoked", "can_write")
+    """Every API and integration token, in one place. Adding one shows the plain value once;
+    only its hash is stored. Revoke with the action; a revoked token stays listed."""
+
+    list_display = (
+        "name", "scope", "user", "prefix", "can_write", "created_at", "created_by",
+        "last_used_at", "revoked_at",
+    )  # fmt: skip
+    list_filter = ("scope", "can_write", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "user__username", "prefix")
-    list_select_related = ("user",)
+    list_select_related = ("user", "created_by")
     raw_id_fields = ("user",)
-    readonly_fields = ("prefix", "last_used_at")
-    fields = ("name", "user", "can_write", "revoked", "prefix", "last_used_at")
+    readonly_fields = ("prefix", "created_by", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return ("name", "scope", "user", "can_write")
+        return ("name", "scope", "user", "can_write", *self.readonly_fields)
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ApiToken | None = None
+    ) -> tuple[str, ...]:
+        # Who a token acts as and what it opens are fixed when it is issued.
+        if obj is None:
+            return ()
+        return ("scope", "user", *self.readonly_fields)
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
-        if not change:
-            raw = "pvd_" + secrets.token_urlsafe(32)
-            obj.token_hash = hash_token(raw)
-            obj.prefix = raw[:12]
-            remember_plain_token(obj, raw)
-        super().save_model(request, obj, form, change)
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        remember_plain_token(obj, issue(obj, actor=request.user))
 
     def response_add(
         self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
     ) -> HttpResponse:
+        usage = (
+            "the catalog API (/api/catalog/)"
+            if obj.scope == ApiToken.Scope.CATALOG
+            else "/api/metrics/events"
+        )
         shown = token_created_response(
-            self,
-            request,
-            obj,
-            usage="Send it as 'Authorization: Bearer <token>' to the catalog API (/api/catalog/).",
+            self, request, obj, usage=f"Send it as 'Authorization: Bearer <token>' to {usage}."
         )
         return shown or super().response_add(request, obj, post_url_continue)
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        for token in queryset:
+            revoke_token(token=token, actor=request.user)
+        messages.success(request, f"Revoked {queryset.count()} token(s).")
 
 
 @admin.register(ObservabilityLink)

@@ -1,12 +1,12 @@
 """JSON API compatible with Backstage's catalog backend (`/api/catalog/...`).
 
-Auth: the portal session, or `Authorization: Bearer <token>` with an ApiToken (hashed). Reads
+Auth: the portal session, or `Authorization: Bearer <token>` with a catalog-scope ApiToken
+(`catalog.tokens`). Reads
 take either; what makes Paved fetch or change locations takes a token issued with `can_write`,
 and acts with its user's rights (catalog.services applies the same rules as the pages)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from functools import cache, wraps
@@ -19,7 +19,6 @@ from django.contrib.auth.models import User
 from django.core.exceptions import FieldError, PermissionDenied, RequestDataTooBig
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -37,6 +36,7 @@ from catalog.services import (
     register_and_refresh,
     registration_refusal,
 )
+from catalog.tokens import authenticate, bearer_token
 from catalog.validation import RefError, parse_location_ref, parse_ref, validate_entity
 from portal.annotations import CATALOG_PROCESSING_STATUS
 
@@ -46,10 +46,6 @@ WRITE_REFUSED = (
     "this operation needs a catalog API token issued with write access "
     "(admin: Software catalog > API tokens > can write)"
 )
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 View = Callable[..., HttpResponse]
@@ -70,17 +66,12 @@ def _authenticated(view: View, *, write: bool) -> View:
     @login_not_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        header = request.headers.get("Authorization", "")
+        raw = bearer_token(request)
         token = None
-        if header.lower().startswith("bearer "):
-            token = (
-                ApiToken.objects.select_related("user")
-                .filter(token_hash=hash_token(header[7:].strip()), revoked=False)
-                .first()
-            )
-            if token is None or not token.user.is_active:
+        if raw is not None:
+            token = authenticate(raw, scope=ApiToken.Scope.CATALOG)
+            if token is None or token.user is None:
                 return _error(401, "AuthenticationError", "invalid or revoked API token")
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
             request.user = token.user
         elif not request.user.is_authenticated:
             return _error(

@@ -30,7 +30,7 @@ from catalog.validation import (
     stringify_ref,
     validate_entity,
 )
-from catalog.yamlio import MAX_FILE_BYTES, YamlError, load_one, parse_documents
+from catalog.yamlio import MAX_FILE_BYTES, YamlDocument, YamlError, load_one, parse_documents
 from portal.annotations import MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION, PAVED_ONLY
 from portal.lib import outbound
 
@@ -305,23 +305,7 @@ def read_location(
             break
         source = str(target)
         result.sources.append(source)
-        try:
-            data = read_target(target, reader)
-            docs = parse_documents(data)
-        except ReadError as exc:
-            if isinstance(exc, RefusedError):
-                # Reported even for optional targets: someone asked Paved to go there.
-                result.refused.append(str(exc))
-                result.errors.append(f"{source}: {exc}")
-                result.failed_sources.add(source)
-            elif required:
-                result.errors.append(f"{source}: {exc}")
-                result.failed_sources.add(source)
-            continue
-        except YamlError as exc:
-            result.errors.append(f"{source}: {exc}")
-            result.failed_sources.add(source)
-            continue
+        docs = _read_documents(target, required, reader, result)
         for doc in docs:
             if doc.data is None:
                 continue
@@ -331,63 +315,110 @@ def read_location(
                     "(an entity) at the document root"
                 )
                 continue
-            placeholder_errors = _resolve_placeholders(doc.data, target, cache, result.refused)
-            verdict = validate_entity(doc.data, extra_kinds=extra_kinds)
-            kind, name = verdict.kind, verdict.name
-            if not kind or not name:
-                problems = "; ".join(str(e) for e in verdict.errors)
-                result.errors.append(f"{source}: document {doc.index}: {problems}")
-                continue
-            ref = stringify_ref(kind, verdict.namespace, name)
-            errors = [str(e) for e in placeholder_errors + verdict.errors]
-            if ref in result.entities:
-                other = result.entities[ref].source
-                result.errors.append(
-                    f"{source}: document {doc.index}: {ref} is also defined in {other}; "
-                    "the first definition is kept"
-                )
-                continue
-            annotations = doc.data.setdefault("metadata", {}).setdefault("annotations", {})
-            if isinstance(annotations, dict):
-                # Always ours, never the document's: other code trusts where an entity came from
-                # (a template's files are read next to its `file:` location).
-                annotations[MANAGED_BY_LOCATION] = source
-                annotations[MANAGED_BY_ORIGIN_LOCATION] = str(root)
-                for key in PAVED_ONLY:
-                    annotations.pop(key, None)
-            result.entities[ref] = ProcessedEntity(
-                ref=ref,
-                kind=kind,
-                namespace=verdict.namespace,
-                name=name,
-                doc=doc.data,
-                source=source,
-                relations=verdict.relations,
-                errors=[f"document {doc.index} of {source}: {e}" for e in errors],
-                warnings=[f"document {doc.index} of {source}: {w}" for w in doc.warnings],
-            )
-            if kind == "Location" and not errors:
-                spec = doc.data.get("spec") or {}
-                child_type = spec.get("type") or target.type
-                optional = spec.get("presence") == "optional"
-                for child in [spec.get("target"), *(spec.get("targets") or [])]:
-                    if not child:
-                        continue
-                    if child_type == FILE and target.type != FILE:
-                        # Only platform admins register file locations; a document fetched
-                        # from a URL or repository must not make the server read its own disk.
-                        result.errors.append(
-                            f"{source}: a {target.type} location cannot point at files on the "
-                            f"Paved server ({child}); ask a platform admin to register it"
-                        )
-                        continue
-                    try:
-                        if child_type != target.type and child_type in (FILE, URL, REPO):
-                            child_target = Target(child_type, child)
-                        else:
-                            child_target = target.resolve(child)
-                    except ReadError as exc:
-                        result.errors.append(f"{source}: {exc}")
-                        continue
-                    queue.append((child_target, not optional))
+            processed = _process(doc, target, root, extra_kinds, cache, result)
+            if processed is not None and processed.kind == "Location" and not processed.errors:
+                queue.extend(_children(doc.data, target, result))
     return result
+
+
+def _read_documents(
+    target: Target, required: bool, reader: User | None, result: ReadResult
+) -> list[YamlDocument]:
+    """The documents of one file; [] (with the error recorded) when it cannot be read."""
+    source = str(target)
+    try:
+        return parse_documents(read_target(target, reader))
+    except ReadError as exc:
+        if isinstance(exc, RefusedError):
+            # Reported even for optional targets: someone asked Paved to go there.
+            result.refused.append(str(exc))
+            result.errors.append(f"{source}: {exc}")
+            result.failed_sources.add(source)
+        elif required:
+            result.errors.append(f"{source}: {exc}")
+            result.failed_sources.add(source)
+    except YamlError as exc:
+        result.errors.append(f"{source}: {exc}")
+        result.failed_sources.add(source)
+    return []
+
+
+def _process(
+    doc: YamlDocument,
+    target: Target,
+    root: Target,
+    extra_kinds: Mapping[str, KindSchema] | None,
+    cache: dict[Target, bytes],
+    result: ReadResult,
+) -> ProcessedEntity | None:
+    """Validate one entity document and add it to `result` (None when it is not kept)."""
+    source = str(target)
+    data: dict[str, Any] = doc.data
+    placeholder_errors = _resolve_placeholders(data, target, cache, result.refused)
+    verdict = validate_entity(data, extra_kinds=extra_kinds)
+    kind, name = verdict.kind, verdict.name
+    if not kind or not name:
+        problems = "; ".join(str(e) for e in verdict.errors)
+        result.errors.append(f"{source}: document {doc.index}: {problems}")
+        return None
+    ref = stringify_ref(kind, verdict.namespace, name)
+    errors = [str(e) for e in placeholder_errors + verdict.errors]
+    if ref in result.entities:
+        other = result.entities[ref].source
+        result.errors.append(
+            f"{source}: document {doc.index}: {ref} is also defined in {other}; "
+            "the first definition is kept"
+        )
+        return None
+    annotations = data.setdefault("metadata", {}).setdefault("annotations", {})
+    if isinstance(annotations, dict):
+        # Always ours, never the document's: other code trusts where an entity came from
+        # (a template's files are read next to its `file:` location).
+        annotations[MANAGED_BY_LOCATION] = source
+        annotations[MANAGED_BY_ORIGIN_LOCATION] = str(root)
+        for key in PAVED_ONLY:
+            annotations.pop(key, None)
+    processed = result.entities[ref] = ProcessedEntity(
+        ref=ref,
+        kind=kind,
+        namespace=verdict.namespace,
+        name=name,
+        doc=data,
+        source=source,
+        relations=verdict.relations,
+        errors=[f"document {doc.index} of {source}: {e}" for e in errors],
+        warnings=[f"document {doc.index} of {source}: {w}" for w in doc.warnings],
+    )
+    return processed
+
+
+def _children(
+    data: dict[str, Any], target: Target, result: ReadResult
+) -> list[tuple[Target, bool]]:
+    """The targets a valid Location entity points to, each with whether it is required."""
+    source = str(target)
+    spec = data.get("spec") or {}
+    child_type = spec.get("type") or target.type
+    optional = spec.get("presence") == "optional"
+    found: list[tuple[Target, bool]] = []
+    for child in [spec.get("target"), *(spec.get("targets") or [])]:
+        if not child:
+            continue
+        if child_type == FILE and target.type != FILE:
+            # Only platform admins register file locations; a document fetched
+            # from a URL or repository must not make the server read its own disk.
+            result.errors.append(
+                f"{source}: a {target.type} location cannot point at files on the "
+                f"Paved server ({child}); ask a platform admin to register it"
+            )
+            continue
+        try:
+            if child_type != target.type and child_type in (FILE, URL, REPO):
+                child_target = Target(child_type, child)
+            else:
+                child_target = target.resolve(child)
+        except ReadError as exc:
+            result.errors.append(f"{source}: {exc}")
+            continue
+        found.append((child_target, not optional))
+    return found

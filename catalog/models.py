@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -244,35 +245,85 @@ class Relation(models.Model):
 
 
 class ApiToken(models.Model):
-    """A token for the catalog API; only its SHA-256 hash is stored.
+    """A bearer token for Paved's APIs; only its SHA-256 hash is stored (`catalog.tokens`).
 
-    Every token reads. Only a token issued with `can_write` may make Paved fetch or change
-    locations (register, analyze, refresh, delete), and then only as its user may."""
+    The scope says what it opens. A catalog token reads the catalog as its user, and one issued
+    with `can_write` may also make Paved fetch or change locations (register, analyze, refresh,
+    delete), and then only as its user may. A metrics-events token belongs to an integration
+    (CI/CD, an import job), not to a person: it may only POST /api/metrics/events."""
+
+    class Scope(models.TextChoices):
+        CATALOG = "catalog", "Catalog API (as its user)"
+        METRICS_EVENTS = "metrics-events", "Metrics events API (an integration)"
 
     name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=20, choices=Scope, default=Scope.CATALOG)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="catalog_api_tokens"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="catalog_api_tokens",
+        help_text="Catalog tokens act as this person; metrics-events tokens have none.",
     )
     prefix = models.CharField(
         max_length=12, editable=False, help_text="first characters, to tell tokens apart"
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     can_write = models.BooleanField(
         default=False,
         help_text=(
-            "Also register, analyze, refresh and delete catalog locations through the API, "
-            "with the rights of its user."
+            "Catalog tokens only: also register, analyze, refresh and delete catalog locations "
+            "through the API, with the rights of its user."
         ),
     )
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(scope="catalog") | models.Q(user__isnull=False),
+                name="apitoken_catalog_has_user",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(scope="catalog") | models.Q(user__isnull=True, can_write=False),
+                name="apitoken_integration_without_user",
+            ),
+            # An integration's name appears in every answer to it: one token per name.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(scope="metrics-events"),
+                name="apitoken_integration_name_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def clean(self) -> None:
+        if self.scope == self.Scope.CATALOG and self.user_id is None:
+            raise ValidationError({"user": "A catalog token acts as a person: choose its user."})
+        if self.scope != self.Scope.CATALOG and self.user_id is not None:
+            raise ValidationError(
+                {"user": "An integration token belongs to no person: leave the user empty."}
+            )
+        if self.scope != self.Scope.CATALOG and self.can_write:
+            raise ValidationError({"can_write": "Only catalog tokens can write."})
 
 
 class ObservabilityLink(models.Model):

@@ -24,6 +24,7 @@ from catalog.kinds import extra_kind_schemas
 from catalog.models import Entity, Location, Relation
 from catalog.validation import RelationRow, derive_relations
 from portal import audit
+from portal.lib.bulk import copy_rows
 
 logger = logging.getLogger(__name__)
 
@@ -318,91 +319,20 @@ def refresh_location(*, location: Location, read: ReadResult | None = None) -> I
         )  # fmt: skip
     result.errors = list(read.errors)
     now = timezone.now()
-    refs = list(read.entities)
-    existing: dict[str, Entity] = {}
-    for chunk in _chunks(refs):
-        for entity in Entity.objects.filter(ref__in=chunk).only(
-            "id", "ref", "etag", "location_id", "processing_errors", "orphaned_at"
-        ):
-            existing[entity.ref] = entity
-    to_create: list[dict[str, Any]] = []
-    to_update: list[Entity] = []
-    errors_only: list[Entity] = []
-    for ref, processed in read.entities.items():
-        current = existing.get(ref)
-        if current is not None and current.location_id != location.pk:
-            # A location never adopts what it did not create: not another location's entity,
-            # and not one a platform admin saved in Paved (no location at all).
-            result.errors.append(
-                f"{ref} is already provided by another location (#{current.location_id}); "
-                "skipped here"
-                if current.location_id is not None
-                else f"{ref} is managed in Paved by the platform team; a location cannot "
-                "replace it (choose another name)"
-            )
-            continue
-        if processed.errors:
-            result.invalid += 1
-            result.entity_errors[ref] = processed.errors
-            if current is not None:
-                current.processing_errors = processed.errors
-                current.location_id = location.pk
-                current.orphaned_at = None
-                errors_only.append(current)
-            else:
-                fields = processed.fields()
-                fields.update(spec={}, metadata={"name": processed.name})
-                to_create.append(
-                    {
-                        **fields,
-                        "location_id": location.pk,
-                        "etag": "",
-                        "processing_errors": processed.errors,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-            continue
-        etag = processed.etag
-        if current is not None:
-            if (
-                current.etag == etag
-                and not current.processing_errors
-                and current.location_id == location.pk
-                and current.orphaned_at is None
-            ):
-                result.unchanged += 1
-                continue
-            for key, value in processed.fields().items():
-                setattr(current, key, value)
-            current.etag, current.processing_errors = etag, []
-            current.location_id, current.orphaned_at, current.updated_at = location.pk, None, now
-            to_update.append(current)
-            result.updated += 1
-        else:
-            to_create.append(
-                {
-                    **processed.fields(),
-                    "location_id": location.pk,
-                    "etag": etag,
-                    "processing_errors": [],
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            result.added += 1
+    writes = _plan_writes(location, read, now, result)
     with transaction.atomic():
-        insert_entities(to_create)
-        if to_update:
-            Entity.objects.bulk_update(to_update, _UPDATE_FIELDS, batch_size=500)
-        if errors_only:
+        insert_entities(writes.to_create)
+        if writes.to_update:
+            Entity.objects.bulk_update(writes.to_update, _UPDATE_FIELDS, batch_size=500)
+        if writes.errors_only:
             Entity.objects.bulk_update(
-                errors_only, ["processing_errors", "location", "orphaned_at"], batch_size=500
-            )
+                writes.errors_only, ["processing_errors", "location", "orphaned_at"],
+                batch_size=500,
+            )  # fmt: skip
         result.orphaned = _mark_orphans(location, read, now)
-        changed_refs = [e["ref"] for e in to_create if not e["processing_errors"]]
-        changed_refs += [e.ref for e in to_update]
-        rebuild_relations(refs=changed_refs, new_refs=[e["ref"] for e in to_create])
+        changed_refs = [e["ref"] for e in writes.to_create if not e["processing_errors"]]
+        changed_refs += [e.ref for e in writes.to_update]
+        rebuild_relations(refs=changed_refs, new_refs=[e["ref"] for e in writes.to_create])
         location.last_refreshed_at = now
         location.errors = result.errors
         location.entity_count = len(read.entities)
@@ -414,6 +344,92 @@ def refresh_location(*, location: Location, read: ReadResult | None = None) -> I
         result.orphaned, result.seconds,
     )  # fmt: skip
     return result
+
+
+@dataclass
+class _Writes:
+    """What one refresh writes: rows to COPY, entities to update, entities that only get errors."""
+
+    to_create: list[dict[str, Any]] = field(default_factory=list)
+    to_update: list[Entity] = field(default_factory=list)
+    errors_only: list[Entity] = field(default_factory=list)
+
+
+def _plan_writes(
+    location: Location, read: ReadResult, now: datetime, result: IngestResult
+) -> _Writes:
+    """Sort what the location yields into new, changed, unchanged and invalid entities (counted
+    in `result`), without writing anything."""
+    existing: dict[str, Entity] = {}
+    for chunk in _chunks(list(read.entities)):
+        for entity in Entity.objects.filter(ref__in=chunk).only(
+            "id", "ref", "etag", "location_id", "processing_errors", "orphaned_at"
+        ):
+            existing[entity.ref] = entity
+    writes = _Writes()
+    for ref, processed in read.entities.items():
+        current = existing.get(ref)
+        if current is not None and current.location_id != location.pk:
+            result.errors.append(_not_ours(ref, current))
+            continue
+        if processed.errors:
+            result.invalid += 1
+            result.entity_errors[ref] = processed.errors
+            if current is not None:
+                current.processing_errors = processed.errors
+                current.location_id = location.pk
+                current.orphaned_at = None
+                writes.errors_only.append(current)
+            else:
+                fields = processed.fields()
+                fields.update(spec={}, metadata={"name": processed.name})
+                writes.to_create.append(_new_entity(fields, location, "", processed.errors, now))
+            continue
+        etag = processed.etag
+        if current is None:
+            writes.to_create.append(_new_entity(processed.fields(), location, etag, [], now))
+            result.added += 1
+        elif (
+            current.etag == etag
+            and not current.processing_errors
+            and current.location_id == location.pk
+            and current.orphaned_at is None
+        ):
+            result.unchanged += 1
+        else:
+            for key, value in processed.fields().items():
+                setattr(current, key, value)
+            current.etag, current.processing_errors = etag, []
+            current.location_id, current.orphaned_at, current.updated_at = location.pk, None, now
+            writes.to_update.append(current)
+            result.updated += 1
+    return writes
+
+
+def _not_ours(ref: str, current: Entity) -> str:
+    # A location never adopts what it did not create: not another location's entity, and not
+    # one a platform admin saved in Paved (no location at all).
+    if current.location_id is not None:
+        return (
+            f"{ref} is already provided by another location (#{current.location_id}); skipped here"
+        )
+    return (
+        f"{ref} is managed in Paved by the platform team; a location cannot replace it "
+        "(choose another name)"
+    )
+
+
+def _new_entity(
+    fields: dict[str, Any], location: Location, etag: str, errors: list[str], now: datetime
+) -> dict[str, Any]:
+    return {
+        **fields,
+        "location_id": location.pk,
+        "etag": etag,
+        "processing_errors": errors,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 _UPDATE_FIELDS = [
@@ -485,8 +501,8 @@ def rebuild_relations(*, refs: list[str], new_refs: list[str] = ()) -> int:  # t
     return len(objs)
 
 
-# Bulk writes. On PostgreSQL rows go through COPY (several times faster than INSERT for the
-# 10,000-entity / 60,000-relation catalogs we aim at); elsewhere through bulk_create.
+# Bulk writes go through COPY (portal.lib.bulk): several times faster than INSERT for the
+# 10,000-entity / 60,000-relation catalogs we aim at.
 _ENTITY_COLUMNS = [
     "kind", "namespace", "name", "ref", "api_version", "title", "description", "spec_type",
     "lifecycle", "owner_ref", "tags", "metadata", "spec", "source", "search_text", "etag",
@@ -496,17 +512,12 @@ _JSON_COLUMNS = {"tags", "metadata", "spec", "processing_errors", "processing_wa
 
 
 def insert_entities(rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    table = Entity._meta.db_table
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({', '.join(_ENTITY_COLUMNS)}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(
-                [json.dumps(row[c]) if c in _JSON_COLUMNS else row[c] for c in _ENTITY_COLUMNS]
-            )
+    copy_rows(
+        Entity._meta.db_table,
+        _ENTITY_COLUMNS,
+        ([json.dumps(row[c]) if c in _JSON_COLUMNS else row[c] for c in _ENTITY_COLUMNS]
+         for row in rows),
+    )  # fmt: skip
 
 
 def insert_relations(objs: list[Relation]) -> None:
@@ -520,9 +531,11 @@ def insert_relations(objs: list[Relation]) -> None:
             "type varchar(50), target_ref varchar(400), target_id bigint, origin_id bigint)"
         )
         cursor.execute("TRUNCATE catalog_relation_load")
-        with cursor.cursor.copy("COPY catalog_relation_load FROM STDIN") as copy:
-            for r in objs:
-                copy.write_row((r.source_id, r.type, r.target_ref, r.target_id, r.origin_id))
+        copy_rows(
+            "catalog_relation_load",
+            ["source_id", "type", "target_ref", "target_id", "origin_id"],
+            ((r.source_id, r.type, r.target_ref, r.target_id, r.origin_id) for r in objs),
+        )
         cursor.execute(
             f"INSERT INTO {table} (source_id, type, target_ref, target_id, origin_id) "  # noqa: S608
             "SELECT DISTINCT ON (source_id, type, target_ref, origin_id) source_id, type, "

@@ -226,7 +226,65 @@ def validate_request(
                 "resource_class", f"unknown resource class {spec.resource_class!r}; known: {known}"
             )
         )
-    # Ownership: a request belongs to a catalog component and its owning team.
+    component, owner_ref, namespace = _ownership(spec, actor, existing, require_component, problems)
+    problems.extend(_name_problems(spec, namespace, component))
+    namespace_ok = bool(namespace) and not any(p.field == "namespace" for p in problems)
+    if component is not None and existing is None and namespace_ok:
+        problems.extend(
+            Problem("namespace", message)
+            for message in namespace_owner_problems(namespace, component, spec.environment)
+        )
+    if rc is None:
+        raise RequestInvalid(problems)
+
+    composition = _composition(rc, spec, problems)
+    schema = {**(rc.parameter_schema or {}), "properties": rc.parameter_properties()}
+    params = with_defaults(schema, dict(spec.parameters))
+    problems.extend(schema_problems(rc, params))
+    tier = _tier(rc, spec, params, composition, problems) if composition is not None else None
+    policy = effective_policy(spec.environment, owner_ref)
+    new_storage = storage_of(rc, params)
+    problems.extend(_limit_problems(rc, spec, params, policy, new_storage, existing))
+    if spec.name and namespace_ok and not any(p.field == "name" for p in problems):
+        _clash_problems(rc, spec, namespace, owner_ref, existing, check_repository, problems)
+    if policy and owner_ref:
+        problems.extend(_quota_problems(policy, owner_ref, spec.environment, new_storage, existing))
+
+    if problems:
+        raise RequestInvalid(problems)
+    assert composition is not None  # noqa: S101  (a missing composition is a problem above)
+    claim = render_claim(
+        rc,
+        name=spec.name,
+        namespace=namespace,
+        parameters=params,
+        provider=spec.provider,
+        environment=spec.environment,
+    )
+    return CheckedRequest(
+        spec=spec,
+        resource_class=rc,
+        composition=composition,
+        tier=tier,
+        parameters=params,
+        policy=policy,
+        component=component if existing is None else existing.component,
+        owner_ref=owner_ref,
+        monthly_cost=estimate_monthly_cost(tier, rc, params),
+        claim=claim,
+        namespace=namespace,
+    )
+
+
+def _ownership(
+    spec: RequestSpec,
+    actor: User | AnonymousUser | None,
+    existing: ResourceRequest | None,
+    require_component: bool,
+    problems: list[Problem],
+) -> tuple[Entity | None, str, str]:
+    """(component, owner_ref, namespace): a request belongs to a catalog component and its
+    owning team, and goes in the component's namespace."""
     component = find_component(spec.component) if spec.component else None
     owner_ref = ""
     namespace = spec.namespace
@@ -259,7 +317,11 @@ def validate_request(
     if existing is not None:
         owner_ref = existing.owner_ref
         namespace = existing.namespace
+    return component, owner_ref, namespace
 
+
+def _name_problems(spec: RequestSpec, namespace: str, component: Entity | None) -> list[Problem]:
+    problems = []
     for label, value in (("name", spec.name), ("namespace", namespace)):
         if not value:
             if label == "name" or component is None:
@@ -275,81 +337,84 @@ def validate_request(
                     "or digit)",
                 )
             )
-    namespace_ok = bool(namespace) and not any(p.field == "namespace" for p in problems)
-    if component is not None and existing is None and namespace_ok:
-        problems.extend(
-            Problem("namespace", message)
-            for message in namespace_owner_problems(namespace, component, spec.environment)
-        )
+    return problems
 
-    if rc is None:
-        raise RequestInvalid(problems)
 
+def _composition(
+    rc: ResourceClass, spec: RequestSpec, problems: list[Problem]
+) -> Composition | None:
     composition = Composition.objects.filter(
         resource_class=rc, provider=spec.provider, environment=spec.environment
     ).first()
-    if composition is None:
-        offered = sorted(
-            {f"{p}/{e}" for p, e in rc.compositions.values_list("provider", "environment")}
+    if composition is not None:
+        return composition
+    offered = sorted(
+        {f"{p}/{e}" for p, e in rc.compositions.values_list("provider", "environment")}
+    )
+    if not rc.compositions.filter(environment=spec.environment).exists():
+        problems.append(
+            Problem(
+                "environment",
+                f"{rc.name} is not offered in environment {spec.environment!r}; "
+                f"offered: {', '.join(offered)}",
+            )
         )
-        if not rc.compositions.filter(environment=spec.environment).exists():
-            problems.append(
-                Problem(
-                    "environment",
-                    f"{rc.name} is not offered in environment {spec.environment!r}; "
-                    f"offered: {', '.join(offered)}",
-                )
+    else:
+        problems.append(
+            Problem(
+                "provider",
+                f"{rc.name} is not offered on {spec.provider!r} in {spec.environment}; "
+                f"offered: {', '.join(offered)}",
             )
-        else:
-            problems.append(
-                Problem(
-                    "provider",
-                    f"{rc.name} is not offered on {spec.provider!r} in {spec.environment}; "
-                    f"offered: {', '.join(offered)}",
-                )
-            )
+        )
+    return None
 
-    schema = {**(rc.parameter_schema or {}), "properties": rc.parameter_properties()}
-    params = with_defaults(schema, dict(spec.parameters))
-    problems.extend(schema_problems(rc, params))
 
-    tier = None
+def _tier(
+    rc: ResourceClass,
+    spec: RequestSpec,
+    params: dict[str, Any],
+    composition: Composition,
+    problems: list[Problem],
+) -> Tier | None:
     tier_name = params.get("tier")
-    if isinstance(tier_name, str) and composition is not None:
-        tier = Tier.objects.filter(
-            resource_class=rc, provider=spec.provider, environment=spec.environment, name=tier_name
-        ).first()
-        if tier is None and not any(p.field == "parameters.tier" for p in problems):
-            offered_tiers = ", ".join(
-                Tier.objects.filter(
-                    resource_class=rc, provider=spec.provider, environment=spec.environment
-                ).values_list("name", flat=True)
+    if not isinstance(tier_name, str):
+        return None
+    offered = Tier.objects.filter(
+        resource_class=rc, provider=spec.provider, environment=spec.environment
+    )
+    tier = offered.filter(name=tier_name).first()
+    if tier is None and not any(p.field == "parameters.tier" for p in problems):
+        problems.append(
+            Problem(
+                "parameters.tier",
+                f"tier {tier_name!r} is not offered for {spec.provider}/{spec.environment}; "
+                f"choose one of: {', '.join(offered.values_list('name', flat=True))}",
             )
-            problems.append(
-                Problem(
-                    "parameters.tier",
-                    f"tier {tier_name!r} is not offered for {spec.provider}/{spec.environment}; "
-                    f"choose one of: {offered_tiers}",
-                )
-            )
+        )
+    return tier
 
-    policy = effective_policy(spec.environment, owner_ref)
+
+def _limit_problems(
+    rc: ResourceClass,
+    spec: RequestSpec,
+    params: dict[str, Any],
+    policy: Policy | None,
+    new_storage: int,
+    existing: ResourceRequest | None,
+) -> list[Problem]:
+    """The environment's allowed regions, and storage that may only grow."""
+    problems = []
     region = params.get("region")
-    if (
-        policy
-        and policy.allowed_regions
-        and region is not None
-        and region not in policy.allowed_regions
-    ):
+    allowed = policy.allowed_regions if policy else []
+    if allowed and region is not None and region not in allowed:
         problems.append(
             Problem(
                 "parameters.region",
                 f"region {region!r} is not allowed in {spec.environment}; allowed: "
-                + ", ".join(policy.allowed_regions),
+                + ", ".join(allowed),
             )
         )
-
-    new_storage = storage_of(rc, params)
     old_storage = existing.storage_gb if existing is not None else 0
     if new_storage < old_storage and rc.storage_parameter and not rc.allow_shrink:
         problems.append(
@@ -359,60 +424,44 @@ def validate_request(
                 f"{rc.name}; only growing is",
             )
         )
+    return problems
 
-    if spec.name and namespace_ok and not any(p.field == "name" for p in problems):
-        objects = objects_for(rc, name=spec.name, namespace=namespace, environment=spec.environment)
-        clash = ResourceRequest.objects.active().filter(
-            resource_class=rc, environment=spec.environment, namespace=namespace, name=spec.name
+
+def _clash_problems(
+    rc: ResourceClass,
+    spec: RequestSpec,
+    namespace: str,
+    owner_ref: str,
+    existing: ResourceRequest | None,
+    check_repository: bool,
+    problems: list[Problem],
+) -> None:
+    """Another request of the same name, any other object it would write, and (when writing)
+    objects already in the GitOps repository or cluster."""
+    objects = objects_for(rc, name=spec.name, namespace=namespace, environment=spec.environment)
+    clash = ResourceRequest.objects.active().filter(
+        resource_class=rc, environment=spec.environment, namespace=namespace, name=spec.name
+    )
+    if existing is not None:
+        clash = clash.exclude(pk=existing.pk)
+    other = clash.first()
+    if other is not None:
+        problems.append(
+            Problem(
+                "name",
+                f"a {rc.kind} named {spec.name!r} already exists in namespace "
+                f"{namespace} ({spec.environment}), owned by {other.owner_ref}; "
+                "choose another name",
+            )
         )
-        if existing is not None:
-            clash = clash.exclude(pk=existing.pk)
-        other = clash.first()
-        if other is not None:
-            problems.append(
-                Problem(
-                    "name",
-                    f"a {rc.kind} named {spec.name!r} already exists in namespace "
-                    f"{namespace} ({spec.environment}), owned by {other.owner_ref}; "
-                    "choose another name",
-                )
-            )
-        else:
-            # Every other object it writes (secrets, PushSecret, ...), against every class.
-            problems.extend(Problem("name", m) for m in clash_problems(objects, existing=existing))
-        if check_repository and not problems:
-            problems.extend(
-                Problem("name", m)
-                for m in repository_problems(objects, existing=existing, owner_ref=owner_ref)
-            )
-
-    if policy and owner_ref:
-        problems.extend(_quota_problems(policy, owner_ref, spec.environment, new_storage, existing))
-
-    if problems:
-        raise RequestInvalid(problems)
-    assert composition is not None  # noqa: S101  (a missing composition is a problem above)
-    claim = render_claim(
-        rc,
-        name=spec.name,
-        namespace=namespace,
-        parameters=params,
-        provider=spec.provider,
-        environment=spec.environment,
-    )
-    return CheckedRequest(
-        spec=spec,
-        resource_class=rc,
-        composition=composition,
-        tier=tier,
-        parameters=params,
-        policy=policy,
-        component=component if existing is None else existing.component,
-        owner_ref=owner_ref,
-        monthly_cost=estimate_monthly_cost(tier, rc, params),
-        claim=claim,
-        namespace=namespace,
-    )
+    else:
+        # Every other object it writes (secrets, PushSecret, ...), against every class.
+        problems.extend(Problem("name", m) for m in clash_problems(objects, existing=existing))
+    if check_repository and not problems:
+        problems.extend(
+            Problem("name", m)
+            for m in repository_problems(objects, existing=existing, owner_ref=owner_ref)
+        )
 
 
 def _quota_problems(

@@ -1,5 +1,6 @@
 """Admin for the platform team: raw events for inspection, normalized rows (read-mostly),
-integration tokens (created and revoked here), survey answers, reports."""
+survey answers, reports. Integration tokens are API tokens (catalog admin, scope "metrics
+events")."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 
-from metrics import services
 from metrics.models import (
     Change,
     DailyActiveUser,
@@ -18,13 +18,12 @@ from metrics.models import (
     DeploymentCommit,
     DirtyDay,
     Incident,
-    IntegrationToken,
     RawEvent,
     SurveyResponse,
     WeeklyReport,
 )
+from metrics.relinking import relink_unlinked
 from portal.admin_base import ReadOnlyModelAdmin
-from portal.admin_tokens import remember_plain_token, token_created_response
 
 # Metrics rows are records, not settings: deleting one here would skip the rollup and attribution
 # bookkeeping (and forget a delivery id, so a replay would be stored again), hence read-only.
@@ -40,7 +39,7 @@ class RawEventAdmin(ReadOnlyModelAdmin):
 
 @admin.action(description="Try to link unlinked events to catalog components again")
 def relink(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-    n = services.relink_unlinked(actor=request.user)
+    n = relink_unlinked(actor=request.user)
     messages.success(request, f"Linked {n} rows.")
 
 
@@ -107,48 +106,6 @@ class DailyRollupAdmin(ReadOnlyModelAdmin):
 class DirtyDayAdmin(ReadOnlyModelAdmin):
     list_display = ("day", "component_key", "environment")
     search_fields = ("component_key",)
-
-
-@admin.register(IntegrationToken)
-class IntegrationTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Adding a token shows the plain value once; only its hash is stored."""
-
-    list_display = ("name", "prefix", "created_at", "created_by", "last_used_at", "revoked_at")
-    list_select_related = ("created_by",)
-    search_fields = ("name", "prefix")
-    fields = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
-    actions = ["revoke"]
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None
-
-    def save_model(
-        self, request: HttpRequest, obj: IntegrationToken, form: Any, change: bool
-    ) -> None:
-        if change:
-            return
-        row, token = services.create_integration_token(name=obj.name, actor=request.user)
-        obj.pk = row.pk
-        obj.prefix, obj.token_hash = row.prefix, row.token_hash
-        remember_plain_token(obj, token)
-
-    def response_add(
-        self, request: HttpRequest, obj: IntegrationToken, post_url_continue: str | None = None
-    ) -> HttpResponse:
-        shown = token_created_response(
-            self,
-            request,
-            obj,
-            usage="Send it as 'Authorization: Bearer <token>' to /api/metrics/events.",
-        )
-        return shown or super().response_add(request, obj, post_url_continue)
-
-    @admin.action(description="Revoke selected tokens")
-    def revoke(self, request: HttpRequest, queryset: QuerySet[IntegrationToken]) -> None:
-        for token in queryset:
-            services.revoke_integration_token(token=token, actor=request.user)
-        messages.success(request, f"Revoked {queryset.count()} token(s).")
 
 
 @admin.register(DailyActiveUser)

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.utils import timezone
 
+from metrics.ingestion import ingest_generic
 from metrics.rollups import refresh_rollups
-from metrics.services import ingest_generic
 from portal.demo import register_demo_loader
 
 DEMO_COMPONENTS = {"orders-service": 1.5, "payments-service": 0.6}  # deployments per weekday

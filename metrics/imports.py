@@ -24,7 +24,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import connection
 
-from metrics.services import IngestResult, ingest_generic
+from metrics.ingestion import IngestResult, ingest_generic
 
 MAX_JOBS = 8
 

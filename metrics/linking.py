@@ -90,7 +90,7 @@ def relink_if_catalog_changed() -> int:
     the beat job costs one query while nothing new can match."""
     from django.core.cache import cache
 
-    from metrics.services import relink_unlinked
+    from metrics.relinking import relink_unlinked
 
     stamp = catalog_stamp()
     if cache.get(CATALOG_STAMP_KEY) == stamp:

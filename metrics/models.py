@@ -276,27 +276,6 @@ class DirtyDay(models.Model):
         return f"{self.component_key} {self.environment} {self.day}"
 
 
-class IntegrationToken(models.Model):
-    """A per-integration bearer token for POST /api/metrics/events; only its hash is stored."""
-
-    name = models.CharField(max_length=100, unique=True)
-    prefix = models.CharField(max_length=12, editable=False, db_index=True)
-    token_hash = models.CharField(max_length=64, editable=False)
-    created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
-
 class DailyActiveUser(models.Model):
     """One row per signed-in user per day they used the portal."""
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from metrics import platform, queries, services, survey
+from metrics import platform, queries, relinking, survey
 from metrics.charts import WIDE, bar_chart, line_chart
 from metrics.component_tab import component_dora_summary
 from metrics.models import WeeklyReport
@@ -195,7 +195,7 @@ def component_tab(request: HttpRequest, name: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def unlinked(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        linked = services.relink_unlinked(actor=request.user)
+        linked = relinking.relink_unlinked(actor=request.user)
         messages.success(
             request,
             f"Linked {linked} event{'s' if linked != 1 else ''} to catalog components."

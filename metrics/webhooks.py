@@ -21,24 +21,21 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from catalog.models import ApiToken
+from catalog.tokens import authenticate, bearer_token
 from catalog.webhooks import signature_ok
+from metrics.batch import Incoming
 from metrics.events import (
     ChangeIn,
     DeploymentIn,
+    EventIn,
     IncidentIn,
     InvalidEvent,
     loads_storable,
     normalize_environment,
     parse_time,
 )
-from metrics.services import (
-    Incoming,
-    authenticate_integration_token,
-    ingest,
-    ingest_generic,
-    record_ignored,
-    record_invalid,
-)
+from metrics.ingestion import ingest, ingest_generic, record_ignored, record_invalid
 from metrics.tasks import refresh_rollups_task
 
 MAX_BODY = 5 * 1024 * 1024
@@ -84,18 +81,8 @@ def _headers(request: HttpRequest) -> dict[str, str]:
     return {h: request.headers[h] for h in KEPT_HEADERS if h in request.headers}
 
 
-def _bearer(request: HttpRequest, *extra_headers: str) -> str:
-    auth = request.headers.get("Authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    for name in extra_headers:
-        if request.headers.get(name):
-            return request.headers[name].strip()
-    return ""
-
-
 def _check_token(request: HttpRequest, expected: str, *extra_headers: str) -> JsonResponse | None:
-    given = _bearer(request, *extra_headers)
+    given = bearer_token(request, *extra_headers)
     if not expected:
         return _json(403, error="this webhook is not configured on the portal")
     if not given:
@@ -193,111 +180,117 @@ def _github_items(event: str, p: dict[str, Any]) -> list[Incoming]:
         return []
     if not repo:
         raise Malformed("payload has no repository.full_name")
+    parse = _GITHUB_EVENTS.get(event)
+    if parse is None:
+        return []
+    return [
+        Incoming(source="github", delivery_id="", event=ev, link_by="repo", event_type=event)
+        for ev in parse(repo, p)
+    ]
 
-    def item(ev: Any) -> Incoming:
-        return Incoming(source="github", delivery_id="", event=ev, link_by="repo", event_type=event)
 
-    if event == "deployment_status":
-        status = p["deployment_status"]["state"]
-        if status not in ("success", "failure", "error"):
-            return []  # pending / in_progress / queued: wait for the final state
-        dep = p["deployment"]
-        extra = dep.get("payload") if isinstance(dep.get("payload"), dict) else {}
-        return [
-            item(
-                DeploymentIn(
-                    id=f"github:{repo}:{dep['id']}",
-                    component=repo,
-                    environment=normalize_environment(dep.get("environment") or "production"),
-                    status="success" if status == "success" else "failure",
-                    started_at=parse_time(
-                        dep.get("created_at"), "deployment.created_at", required=False
-                    ),
-                    finished_at=parse_time(
-                        p["deployment_status"].get("created_at"), "deployment_status.created_at"
-                    ),  # type: ignore[arg-type]
-                    commit=dep.get("sha", ""),
-                    commits=None,
-                    rollback=bool(extra.get("rollback")),
-                    hotfix=bool(extra.get("hotfix")),
-                    extra={"url": p["deployment_status"].get("target_url", "")},
-                )
-            )
-        ]
-    if event == "workflow_run":
-        run = p["workflow_run"]
-        name = str(run.get("name", ""))
-        deploy_words = [w.lower() for w in settings.PAVED_GITHUB_DEPLOY_WORKFLOWS]
-        if p.get("action") != "completed" or not any(w in name.lower() for w in deploy_words):
-            return []
-        if run.get("conclusion") not in ("success", "failure"):
-            return []
-        return [
-            item(
-                DeploymentIn(
-                    id=f"github-run:{repo}:{run['id']}",
-                    component=repo,
-                    environment="production",
-                    status=run["conclusion"],
-                    started_at=parse_time(
-                        run.get("run_started_at"), "run_started_at", required=False
-                    ),
-                    finished_at=parse_time(run.get("updated_at"), "workflow_run.updated_at"),  # type: ignore[arg-type]
-                    commit=run.get("head_sha", ""),
-                    commits=None,
-                    rollback="rollback" in name.lower(),
-                    hotfix="hotfix" in str(run.get("head_branch", "")).lower(),
-                    extra={"workflow": name, "url": run.get("html_url", "")},
-                )
-            )
-        ]
-    if event == "push":
-        return [
-            item(
-                ChangeIn(
-                    component=repo,
-                    sha=c["id"],
-                    committed_at=parse_time(c.get("timestamp"), "commits[].timestamp"),  # type: ignore[arg-type]
-                )
-            )
-            for c in p.get("commits") or []
-        ]
-    if event == "pull_request":
-        pr = p["pull_request"]
-        if p.get("action") != "closed" or not pr.get("merged") or not pr.get("merge_commit_sha"):
-            return []
-        return [
-            item(
-                ChangeIn(
-                    component=repo,
-                    sha=pr["merge_commit_sha"],
-                    committed_at=parse_time(pr.get("merged_at"), "pull_request.merged_at"),  # type: ignore[arg-type]
-                    extra={"pull_request": pr.get("number")},
-                )
-            )
-        ]
-    if event == "issues":
-        issue = p["issue"]
-        labels = {str(lbl.get("name", "")).lower() for lbl in issue.get("labels") or []}
-        if "incident" not in labels:
-            return []
-        return [
-            item(
-                IncidentIn(
-                    id=f"github-issue:{repo}:{issue['id']}",
-                    component=repo,
-                    started_at=parse_time(issue.get("created_at"), "issue.created_at"),
-                    resolved_at=parse_time(
-                        issue.get("closed_at"), "issue.closed_at", required=False
-                    )
-                    if issue.get("state") == "closed"
-                    else None,
-                    deployment="",
-                    title=str(issue.get("title", ""))[:500],
-                )
-            )
-        ]
-    return []
+def _github_deployment_status(repo: str, p: dict[str, Any]) -> list[EventIn]:
+    status = p["deployment_status"]["state"]
+    if status not in ("success", "failure", "error"):
+        return []  # pending / in_progress / queued: wait for the final state
+    dep = p["deployment"]
+    extra = dep.get("payload") if isinstance(dep.get("payload"), dict) else {}
+    return [
+        DeploymentIn(
+            id=f"github:{repo}:{dep['id']}",
+            component=repo,
+            environment=normalize_environment(dep.get("environment") or "production"),
+            status="success" if status == "success" else "failure",
+            started_at=parse_time(dep.get("created_at"), "deployment.created_at", required=False),
+            finished_at=parse_time(
+                p["deployment_status"].get("created_at"), "deployment_status.created_at"
+            ),  # type: ignore[arg-type]
+            commit=dep.get("sha", ""),
+            commits=None,
+            rollback=bool(extra.get("rollback")),
+            hotfix=bool(extra.get("hotfix")),
+            extra={"url": p["deployment_status"].get("target_url", "")},
+        )
+    ]
+
+
+def _github_workflow_run(repo: str, p: dict[str, Any]) -> list[EventIn]:
+    run = p["workflow_run"]
+    name = str(run.get("name", ""))
+    deploy_words = [w.lower() for w in settings.PAVED_GITHUB_DEPLOY_WORKFLOWS]
+    if p.get("action") != "completed" or not any(w in name.lower() for w in deploy_words):
+        return []
+    if run.get("conclusion") not in ("success", "failure"):
+        return []
+    return [
+        DeploymentIn(
+            id=f"github-run:{repo}:{run['id']}",
+            component=repo,
+            environment="production",
+            status=run["conclusion"],
+            started_at=parse_time(run.get("run_started_at"), "run_started_at", required=False),
+            finished_at=parse_time(run.get("updated_at"), "workflow_run.updated_at"),  # type: ignore[arg-type]
+            commit=run.get("head_sha", ""),
+            commits=None,
+            rollback="rollback" in name.lower(),
+            hotfix="hotfix" in str(run.get("head_branch", "")).lower(),
+            extra={"workflow": name, "url": run.get("html_url", "")},
+        )
+    ]
+
+
+def _github_push(repo: str, p: dict[str, Any]) -> list[EventIn]:
+    return [
+        ChangeIn(
+            component=repo,
+            sha=c["id"],
+            committed_at=parse_time(c.get("timestamp"), "commits[].timestamp"),  # type: ignore[arg-type]
+        )
+        for c in p.get("commits") or []
+    ]
+
+
+def _github_pull_request(repo: str, p: dict[str, Any]) -> list[EventIn]:
+    pr = p["pull_request"]
+    if p.get("action") != "closed" or not pr.get("merged") or not pr.get("merge_commit_sha"):
+        return []
+    return [
+        ChangeIn(
+            component=repo,
+            sha=pr["merge_commit_sha"],
+            committed_at=parse_time(pr.get("merged_at"), "pull_request.merged_at"),  # type: ignore[arg-type]
+            extra={"pull_request": pr.get("number")},
+        )
+    ]
+
+
+def _github_issues(repo: str, p: dict[str, Any]) -> list[EventIn]:
+    issue = p["issue"]
+    labels = {str(lbl.get("name", "")).lower() for lbl in issue.get("labels") or []}
+    if "incident" not in labels:
+        return []
+    closed = issue.get("state") == "closed"
+    return [
+        IncidentIn(
+            id=f"github-issue:{repo}:{issue['id']}",
+            component=repo,
+            started_at=parse_time(issue.get("created_at"), "issue.created_at"),
+            resolved_at=parse_time(issue.get("closed_at"), "issue.closed_at", required=False)
+            if closed
+            else None,
+            deployment="",
+            title=str(issue.get("title", ""))[:500],
+        )
+    ]
+
+
+_GITHUB_EVENTS: dict[str, Callable[[str, dict[str, Any]], list[EventIn]]] = {
+    "deployment_status": _github_deployment_status,
+    "workflow_run": _github_workflow_run,
+    "push": _github_push,
+    "pull_request": _github_pull_request,
+    "issues": _github_issues,
+}
 
 
 @csrf_exempt
@@ -522,10 +515,10 @@ def opsgenie(request: HttpRequest) -> JsonResponse:
 @_size_limited
 def events_api(request: HttpRequest) -> JsonResponse:
     """POST one generic event (object) or several (array) with a per-integration token."""
-    token = _bearer(request)
+    token = bearer_token(request)
     if not token:
         return _json(401, error="missing token (Authorization: Bearer <integration token>)")
-    integration = authenticate_integration_token(token)
+    integration = authenticate(token, scope=ApiToken.Scope.METRICS_EVENTS)
     if integration is None:
         return _json(403, error="unknown or revoked integration token")
     try:

@@ -275,9 +275,37 @@ def _check_schema_page(page: Any, index: int, problems: list[Problem]) -> None:
 
 
 def validate_document(document: Any) -> list[Problem]:
-    problems: list[Problem] = []
     if not isinstance(document, dict):
         return [Problem(_line_of(document), "a template is a YAML mapping")]
+    problems = _envelope_problems(document)
+    spec = document.get("spec")
+    if not isinstance(spec, dict):
+        problems.append(
+            Problem(_line_of(document, "spec"), "spec is required and must be a mapping")
+        )
+        return problems
+    if not spec.get("type"):
+        problems.append(
+            Problem(_line_of(document, "spec"), "spec.type is required (e.g. service, website)")
+        )
+    secret_fields = _check_parameters(spec, problems)
+    steps = spec.get("steps")
+    if not isinstance(steps, list) or not steps:
+        problems.append(Problem(_line_of(spec, "steps"), "spec.steps must be a non-empty list"))
+        steps = []
+    # Internal kinds (infra's claim steps) are added by Paved's own flows, never by a template.
+    known = {name: kind for name, kind in step_kinds().items() if not kind.internal}
+    seen: set[str] = set()
+    for index, step in enumerate(steps):
+        _check_step(steps, index, step, known, seen, secret_fields, problems)
+    output = spec.get("output")
+    if output is not None:
+        _check_output(spec, output, secret_fields, problems)
+    return problems
+
+
+def _envelope_problems(document: dict[str, Any]) -> list[Problem]:
+    problems = []
     if document.get("apiVersion") != API_VERSION:
         problems.append(
             Problem(
@@ -294,16 +322,11 @@ def validate_document(document: Any) -> list[Problem]:
     metadata = document.get("metadata")
     if not isinstance(metadata, dict) or not metadata.get("name"):
         problems.append(Problem(_line_of(document, "metadata"), "metadata.name is required"))
-    spec = document.get("spec")
-    if not isinstance(spec, dict):
-        problems.append(
-            Problem(_line_of(document, "spec"), "spec is required and must be a mapping")
-        )
-        return problems
-    if not spec.get("type"):
-        problems.append(
-            Problem(_line_of(document, "spec"), "spec.type is required (e.g. service, website)")
-        )
+    return problems
+
+
+def _check_parameters(spec: dict[str, Any], problems: list[Problem]) -> frozenset[str]:
+    """Check the parameter pages; returns the names of the secret fields they declare."""
     parameters = spec.get("parameters")
     if parameters is not None and not isinstance(parameters, dict | list):
         problems.append(
@@ -327,60 +350,66 @@ def validate_document(document: Any) -> list[Problem]:
                 page["when"], f"parameters page {index + 1} when", secret_fields
             ):
                 problems.append(Problem(_line_of(page, "when"), message))
-    steps = spec.get("steps")
-    if not isinstance(steps, list) or not steps:
-        problems.append(Problem(_line_of(spec, "steps"), "spec.steps must be a non-empty list"))
-        steps = []
-    # Internal kinds (infra's claim steps) are added by Paved's own flows, never by a template.
-    known = {name: kind for name, kind in step_kinds().items() if not kind.internal}
-    seen: set[str] = set()
-    for index, step in enumerate(steps):
-        line = _line_of(steps, index)
-        if not isinstance(step, dict):
-            problems.append(Problem(line, f"step {index + 1} must be a mapping"))
-            continue
-        key = step_id(step, index)
-        label = f"step {key!r}"
-        if key in seen:
-            problems.append(Problem(_line_of(step, "id"), f"{label}: id is used twice"))
-        seen.add(key)
-        action = step.get("action")
-        if not action:
-            problems.append(Problem(line, f"{label}: action is required"))
-        elif action not in known:
-            names = ", ".join(sorted(known))
-            problems.append(
-                Problem(
-                    _line_of(step, "action"),
-                    f"{label}: unknown action {action!r}; known actions: {names}",
-                )
+    return secret_fields
+
+
+def _check_step(
+    steps: list[Any],
+    index: int,
+    step: Any,
+    known: dict[str, Any],
+    seen: set[str],
+    secret_fields: frozenset[str],
+    problems: list[Problem],
+) -> None:
+    line = _line_of(steps, index)
+    if not isinstance(step, dict):
+        problems.append(Problem(line, f"step {index + 1} must be a mapping"))
+        return
+    key = step_id(step, index)
+    label = f"step {key!r}"
+    if key in seen:
+        problems.append(Problem(_line_of(step, "id"), f"{label}: id is used twice"))
+    seen.add(key)
+    action = step.get("action")
+    if not action:
+        problems.append(Problem(line, f"{label}: action is required"))
+    elif action not in known:
+        names = ", ".join(sorted(known))
+        problems.append(
+            Problem(
+                _line_of(step, "action"),
+                f"{label}: unknown action {action!r}; known actions: {names}",
             )
-        elif isinstance(step.get("input"), dict) and not _has_expression(step["input"]):
-            try:
-                known[action].validate_inputs(plain(step["input"]))
-            except ValueError as exc:
-                problems.append(Problem(_line_of(step, "input"), f"{label}: invalid input: {exc}"))
-        if "input" in step and not isinstance(step["input"], dict):
-            problems.append(Problem(_line_of(step, "input"), f"{label}: input must be a mapping"))
-        for key in ("input", "if", "each"):
-            if key in step:
-                _check_expressions(
-                    step[key], f"{label} {key}", _line_of(step, key), problems, step, key
-                )
-        _check_secret_flow(step, label, str(action or ""), secret_fields, problems)
-    output = spec.get("output")
-    if output is not None:
-        if not isinstance(output, dict):
-            problems.append(Problem(_line_of(spec, "output"), "spec.output must be a mapping"))
-        else:
-            for key in ("links", "text"):
-                if key in output and not isinstance(output[key], list):
-                    problems.append(Problem(_line_of(output, key), f"output.{key} must be a list"))
-            _check_output_links(output.get("links"), problems)
-            _check_expressions(output, "output", _line_of(spec, "output"), problems, spec, "output")
-            for message in elsewhere_problems(output, "output", secret_fields):
-                problems.append(Problem(_line_of(spec, "output"), message))
-    return problems
+        )
+    elif isinstance(step.get("input"), dict) and not _has_expression(step["input"]):
+        try:
+            known[action].validate_inputs(plain(step["input"]))
+        except ValueError as exc:
+            problems.append(Problem(_line_of(step, "input"), f"{label}: invalid input: {exc}"))
+    if "input" in step and not isinstance(step["input"], dict):
+        problems.append(Problem(_line_of(step, "input"), f"{label}: input must be a mapping"))
+    for key in ("input", "if", "each"):
+        if key in step:
+            _check_expressions(
+                step[key], f"{label} {key}", _line_of(step, key), problems, step, key
+            )
+    _check_secret_flow(step, label, str(action or ""), secret_fields, problems)
+
+
+def _check_output(
+    spec: dict[str, Any], output: Any, secret_fields: frozenset[str], problems: list[Problem]
+) -> None:
+    if not isinstance(output, dict):
+        problems.append(Problem(_line_of(spec, "output"), "spec.output must be a mapping"))
+        return
+    for key in ("links", "text"):
+        if key in output and not isinstance(output[key], list):
+            problems.append(Problem(_line_of(output, key), f"output.{key} must be a list"))
+    _check_output_links(output.get("links"), problems)
+    _check_expressions(output, "output", _line_of(spec, "output"), problems, spec, "output")
+    for message in elsewhere_problems(output, "output", secret_fields):
+        problems.append(Problem(_line_of(spec, "output"), message))
 
 
 def _check_secret_flow(

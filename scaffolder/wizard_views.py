@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -171,9 +172,55 @@ def template_wizard(request: HttpRequest, namespace: str, name: str) -> HttpResp
         return _unusable(request, _Unusable(entity, [str(exc)]))
 
 
+@dataclass
+class _WizardState:
+    """Where a person is in a template's wizard, and what to tell them."""
+
+    values: dict[str, Any]
+    indexes: list[int]
+    current: int
+    stage: str
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    status: int = 200
+
+
 def _wizard(
     request: HttpRequest, entity: Entity, version: TemplateVersion, template: Template
 ) -> HttpResponse:
+    state = _wizard_state(request, template)
+    action = request.POST.get("action", "")
+    if (
+        request.method == "POST"
+        and action in ("next", "back")
+        and 0 <= state.current < len(template.pages)
+    ):
+        _turn_page(request, template, state, forward=action == "next")
+    elif request.method == "POST" and action == "edit":
+        state.current = state.indexes[0] if state.indexes else 0
+    elif request.method == "POST" and action == "create":
+        try:
+            with watch_enqueue() as unsent:
+                run = start_template_run(version=version, values=state.values, actor=request.user)  # type: ignore[arg-type]
+        except RunStartError as exc:
+            state.problems, state.stage, state.status = exc.problems, "review", 422
+        else:
+            if unsent:
+                # The run is saved; only its first message is missing, and recovery sends it.
+                messages.warning(request, QUEUED_MESSAGE.format(pk=run.pk))
+            url = reverse("runs:run-detail", args=[run.pk])
+            return HttpResponseClientRedirect(url) if is_partial(request) else redirect(url)
+    elif request.method == "POST" and action == "review":
+        _clean, state.errors = validate_values(template.pages, state.values)
+        state.stage, state.status = ("page", 422) if state.errors else ("review", 200)
+    return render_page(
+        request, "scaffolder/template_wizard.html", _wizard_context(entity, version, template, state),
+        partial="wizard", status=state.status,
+    )  # fmt: skip
+
+
+def _wizard_state(request: HttpRequest, template: Template) -> _WizardState:
+    """The values so far (from the signed state, or defaults on the first GET) and the page."""
     values = decode_state(request.POST.get("state", "")) if request.method == "POST" else {}
     if request.method == "GET":
         values = prefill_owners(
@@ -188,75 +235,57 @@ def _wizard(
         current = indexes[0] if indexes else 0
     if template.pages and current not in indexes:
         current = indexes[0] if indexes else 0  # a page that does not exist or is hidden
-    action = request.POST.get("action", "")
-    errors: dict[str, list[str]] = {}
-    problems: list[str] = []
-    status = 200
-    stage = "page" if template.pages else "review"
-    if (
-        request.method == "POST"
-        and action in ("next", "back")
-        and 0 <= current < len(template.pages)
-    ):
-        page = template.pages[current]
-        values = parse_page(page, values, request.POST)
-        values = apply_defaults(template.pages, values)
-        indexes = _visible_indexes(template, values)
-        if action == "next":
-            errors = validate_page(page, values)
-            if errors:
-                status = 422
-            else:
-                later = [i for i in indexes if i > current]
-                if later:
-                    current = later[0]
-                else:
-                    stage = "review"
-        else:
-            earlier = [i for i in indexes if i < current]
-            current = earlier[-1] if earlier else current
-    elif request.method == "POST" and action == "edit":
-        current = indexes[0] if indexes else 0
-    elif request.method == "POST" and action == "create":
-        try:
-            with watch_enqueue() as unsent:
-                run = start_template_run(version=version, values=values, actor=request.user)  # type: ignore[arg-type]
-        except RunStartError as exc:
-            problems, stage, status = exc.problems, "review", 422
-        else:
-            if unsent:
-                # The run is saved; only its first message is missing, and recovery sends it.
-                messages.warning(request, QUEUED_MESSAGE.format(pk=run.pk))
-            url = reverse("runs:run-detail", args=[run.pk])
-            return HttpResponseClientRedirect(url) if is_partial(request) else redirect(url)
-    elif request.method == "POST" and action == "review":
-        _clean, errors = validate_values(template.pages, values)
-        stage, status = ("page", 422) if errors else ("review", 200)
+    return _WizardState(values, indexes, current, "page" if template.pages else "review")
+
+
+def _turn_page(
+    request: HttpRequest, template: Template, state: _WizardState, *, forward: bool
+) -> None:
+    """Keep this page's answers; going forward checks them first and may reach the review."""
+    page = template.pages[state.current]
+    state.values = apply_defaults(template.pages, parse_page(page, state.values, request.POST))
+    state.indexes = _visible_indexes(template, state.values)
+    if not forward:
+        earlier = [i for i in state.indexes if i < state.current]
+        state.current = earlier[-1] if earlier else state.current
+        return
+    state.errors = validate_page(page, state.values)
+    if state.errors:
+        state.status = 422
+        return
+    later = [i for i in state.indexes if i > state.current]
+    if later:
+        state.current = later[0]
+    else:
+        state.stage = "review"
+
+
+def _wizard_context(
+    entity: Entity, version: TemplateVersion, template: Template, state: _WizardState
+) -> dict[str, Any]:
     fields = []
-    if stage == "page" and template.pages:
-        fields = page_fields_view(template.pages[current], values, errors)
+    if state.stage == "page" and template.pages:
+        fields = page_fields_view(template.pages[state.current], state.values, state.errors)
+    indexes, current = state.indexes, state.current
     position = indexes.index(current) + 1 if current in indexes else 1
-    context = {
+    return {
         "entity": entity,
         "template": template,
         "version": version,
-        "stage": stage,
+        "stage": state.stage,
         "page_index": current,
         "page": template.pages[current] if template.pages else {},
         "position": position,
         "page_count": len(indexes),
         "is_first": position == 1,
         "fields": fields,
-        "state": encode_state(values, secret_parameter_names(template.pages)),
-        "review": _review_rows(template, values) if stage == "review" else [],
+        "state": encode_state(state.values, secret_parameter_names(template.pages)),
+        "review": _review_rows(template, state.values) if state.stage == "review" else [],
         "steps": _step_rows(template),
-        "problems": problems,
-        "page_errors": errors.get("", []),
+        "problems": state.problems,
+        "page_errors": state.errors.get("", []),
         "nav_section": "scaffolder",
     }
-    return render_page(
-        request, "scaffolder/template_wizard.html", context, partial="wizard", status=status
-    )
 
 
 @require_POST

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from catalog.api import hash_token
 from catalog.models import ApiToken
+from catalog.tokens import hash_token, revoke_token
 from tests.catalog.helpers import component, ingest_docs
 
 pytestmark = pytest.mark.django_db
@@ -72,13 +72,14 @@ def test_requires_session_or_token(client: Any, owner: Any, catalog: None) -> No
     token.refresh_from_db()
     assert token.last_used_at is not None
     assert client.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
-    token.revoked = True
-    token.save()
+    revoke_token(token=token)
     assert client.get(url, headers={"Authorization": f"Bearer {raw}"}).status_code == 401
 
 
 def test_api_token_created_in_admin_is_hashed(admin_client: Any, owner: Any) -> None:
-    response = admin_client.post("/admin/catalog/apitoken/add/", {"name": "ci", "user": owner.pk})
+    response = admin_client.post(
+        "/admin/catalog/apitoken/add/", {"name": "ci", "scope": "catalog", "user": owner.pk}
+    )
     assert response.status_code == 200
     token = ApiToken.objects.get()
     raw = response.context["token"]  # shown once on the response (tests/security)

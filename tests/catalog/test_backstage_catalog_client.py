@@ -14,8 +14,8 @@ import pytest
 import yaml
 from django.contrib.auth.models import User
 
-from catalog.api import hash_token
 from catalog.models import ApiToken, Entity, Location
+from catalog.tokens import hash_token
 from tests.catalog.helpers import component, ingest_docs
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -29,9 +29,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from catalog.api import hash_token, openapi_document
+from catalog.api import openapi_document
 from catalog.models import ApiToken
-from metrics.services import create_integration_token
+from catalog.tokens import create_token, hash_token
 from portal.wsgi import application
 from tests.catalog.helpers import component, ingest_docs
 
@@ -111,7 +111,7 @@ def credentials(owner: User, tmp_path: Path) -> dict[str, Any]:
     )  # fmt: skip
     client = Client()
     client.force_login(owner)
-    _row, token = create_integration_token(name="ci")
+    _row, token = create_token(name="ci", scope=ApiToken.Scope.METRICS_EVENTS)
     write_token = "pvd_fuzz-write-token"
     ApiToken.objects.create(name="fuzz", user=owner, token_hash=hash_token(write_token),
                             prefix=write_token[:12], can_write=True)  # fmt: skip
@@ -237,7 +237,7 @@ def test_schema_is_served_to_api_users_only(client: Client, owner: User) -> None
 def test_oversized_body_is_413_json(client: Client, settings: Any, path: str) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     settings.PAVED_ARGOCD_WEBHOOK_TOKEN = "t"
-    _row, token = create_integration_token(name="ci")
+    _row, token = create_token(name="ci", scope=ApiToken.Scope.METRICS_EVENTS)
     response = client.post(path, b"[" + b" " * 2000 + b"]", content_type="application/json",
                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     assert response.status_code == 413

@@ -135,9 +135,12 @@ def _signed(secret: str, body: bytes) -> str:
 )
 def test_authenticated_webhooks_and_event_api_never_crash(body: bytes, event: str) -> None:
     """With valid credentials the payload parsers run: any body gets a clear 2xx/4xx answer."""
-    from metrics.services import create_integration_token
+    from catalog.models import ApiToken
+    from catalog.tokens import create_token
 
-    _, token = create_integration_token(name=f"fuzz-{uuid.uuid4().hex[:8]}")
+    _, token = create_token(
+        name=f"fuzz-{uuid.uuid4().hex[:8]}", scope=ApiToken.Scope.METRICS_EVENTS
+    )
     client = Client(raise_request_exception=False)
     requests = [
         ("/api/metrics/events", {"Authorization": f"Bearer {token}"}),

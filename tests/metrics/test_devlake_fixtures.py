@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from metrics import dora
+from metrics.ingestion import ingest_generic
 from metrics.models import Change, Deployment, Incident
-from metrics.services import ingest_generic
 
 CORPUS = Path("/work/shared/corpus/devlake-dora")
 if not CORPUS.is_dir():  # the fixtures live next to the repository in the shared workspace

@@ -9,12 +9,12 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from catalog.models import Entity
+from catalog.models import ApiToken, Entity
 from infra.models import RequestStatus, ResourceClass, ResourceRequest
 from metrics import platform
+from metrics.batch import Incoming
 from metrics.events import parse_event
-from metrics.models import IntegrationToken
-from metrics.services import Incoming, ingest
+from metrics.ingestion import ingest
 from runs.models import Run, RunStatus, Step
 from runs.runner import retry_run
 
@@ -135,9 +135,13 @@ def test_roi_after_measured_from_runs(client: Client, owner: User) -> None:
 
 def test_integration_token_created_in_admin(client: Client, platform_admin: User) -> None:
     client.force_login(platform_admin)
-    response = client.post("/admin/metrics/integrationtoken/add/", {"name": "jenkins"})
+    response = client.post(
+        "/admin/catalog/apitoken/add/", {"name": "jenkins", "scope": "metrics-events"}
+    )
     assert response.status_code == 200
-    token = IntegrationToken.objects.get(name="jenkins")
+    token = ApiToken.objects.get(name="jenkins")
+    assert token.scope == ApiToken.Scope.METRICS_EVENTS
+    assert token.user is None
     plain = response.context["token"]  # shown once on the response (tests/security)
     assert token.token_hash != plain
     assert plain.startswith(token.prefix)

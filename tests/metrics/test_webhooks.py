@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from catalog.models import Entity
-from metrics.models import Change, Deployment, Incident, IntegrationToken, RawEvent, RawEventStatus
-from metrics.services import create_integration_token, revoke_integration_token
+from catalog.models import ApiToken, Entity
+from catalog.tokens import create_token, revoke_token
+from metrics.models import Change, Deployment, Incident, RawEvent, RawEventStatus
 
 pytestmark = pytest.mark.django_db
 GH_SECRET = "gh-secret-for-tests"
@@ -184,7 +184,7 @@ def test_unlinked_repository_is_kept_and_listed(client: Client) -> None:
 def test_events_named_by_repository_or_app_link_once_the_component_is_annotated(
     client: Client, request: pytest.FixtureRequest
 ) -> None:
-    from metrics.services import relink_unlinked
+    from metrics.relinking import relink_unlinked
 
     push = {"repository": {"full_name": "acme/checkout"},
             "commits": [{"id": "c1", "timestamp": "2026-03-02T08:00:00Z"}]}  # fmt: skip
@@ -301,8 +301,8 @@ def test_opsgenie_create_and_close(client: Client, checkout: Entity) -> None:
 
 
 def test_generic_api_with_integration_tokens(client: Client) -> None:
-    row, token = create_integration_token(name="jenkins")
-    assert IntegrationToken.objects.get().token_hash != token  # only the hash is stored
+    row, token = create_token(name="jenkins", scope=ApiToken.Scope.METRICS_EVENTS)
+    assert ApiToken.objects.get().token_hash != token  # only the hash is stored
     event = {
         "type": "deployment",
         "id": "j-1",
@@ -341,7 +341,7 @@ def test_generic_api_with_integration_tokens(client: Client) -> None:
     )
     assert batch.json()["loaded"] == 1
     assert batch.json()["duplicate"] == 1
-    revoke_integration_token(token=row)
+    revoke_token(token=row)
     assert post(event).status_code == 403
 
 

@@ -13,11 +13,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from catalog.api import hash_token
 from catalog.ingestion import FILE, Target
 from catalog.models import ApiToken, Entity, Location
 from catalog.queries import group_refs_for_user
 from catalog.services import refresh_location, register_location
+from catalog.tokens import hash_token
 from portal.models import AuditEvent
 from tests.security.conftest import push
 

@@ -11,9 +11,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from catalog.api import hash_token
 from catalog.models import ApiToken
-from metrics.models import IntegrationToken
+from catalog.tokens import hash_token
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +38,9 @@ def test_new_api_token_is_shown_once_and_never_set_in_a_cookie(
     client: Client, platform_admin: User, owner: User
 ) -> None:
     client.force_login(platform_admin)
-    response = client.post("/admin/catalog/apitoken/add/", {"name": "ci", "user": owner.pk})
+    response = client.post(
+        "/admin/catalog/apitoken/add/", {"name": "ci", "scope": "catalog", "user": owner.pk}
+    )
     assert response.status_code == 200  # rendered directly, not a redirect to another page
     token = _shown_token(response)
     assert token.startswith("pvd_")
@@ -55,13 +56,15 @@ def test_new_integration_token_is_shown_once_and_never_set_in_a_cookie(
     client: Client, platform_admin: User
 ) -> None:
     client.force_login(platform_admin)
-    response = client.post("/admin/metrics/integrationtoken/add/", {"name": "jenkins"})
+    response = client.post(
+        "/admin/catalog/apitoken/add/", {"name": "jenkins", "scope": "metrics-events"}
+    )
     assert response.status_code == 200
     token = _shown_token(response)
     _assert_never_in_a_cookie(client, response, token)
-    row = IntegrationToken.objects.get(name="jenkins")
+    row = ApiToken.objects.get(name="jenkins")
     assert token.startswith(row.prefix)
-    assert token not in json.dumps(list(IntegrationToken.objects.values()), default=str)
+    assert token not in json.dumps(list(ApiToken.objects.values()), default=str)
     ok = Client().post(
         "/api/metrics/events",
         json.dumps([]),

@@ -13,7 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from metrics import dora
 from metrics.events import normalize_environment
 from metrics.imports import ImportFailed, file_lines, import_file
-from metrics.services import ingest_generic, relink_unlinked
+from metrics.ingestion import ingest_generic
+from metrics.relinking import relink_unlinked
 
 
 def _date(value: str) -> date:

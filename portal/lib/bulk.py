@@ -1,5 +1,5 @@
-"""Fast inserts for ingestion: PostgreSQL COPY with ids taken from the table's sequence in one
-query (so callers can link rows without reading them back)."""
+"""Fast inserts for the catalog and metrics ingestion: PostgreSQL COPY, with ids taken from the
+table's sequence in one query (so callers can link rows without reading them back)."""
 
 from __future__ import annotations
 

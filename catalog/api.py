@@ -252,15 +252,20 @@ def entity_by_uid(request: HttpRequest, uid: str) -> JsonResponse:
 
 @require_GET
 @api_auth
+@_api_errors
 def entity_facets(request: HttpRequest) -> JsonResponse:
     columns = {"kind": "kind", "spec.type": "spec_type", "spec.lifecycle": "lifecycle",
                "metadata.namespace": "namespace"}  # fmt: skip
+    entities: QuerySet[Entity] = Entity.objects.all()
+    filters = request.GET.getlist("filter")
+    if filters:  # as in Backstage: the counts of the entities the filter selects
+        entities = entities.filter(queries.parse_filters(filters))
     facets: dict[str, list[dict[str, Any]]] = {}
     for facet in request.GET.getlist("facet"):
         column = columns.get(facet)
         if column is None:
             return _error(400, "InputError", f"unsupported facet {facet!r}")
-        rows = Entity.objects.exclude(**{column: ""}).values(column).annotate(n=Count("id"))
+        rows = entities.exclude(**{column: ""}).values(column).annotate(n=Count("id"))
         facets[facet] = [{"value": r[column], "count": r["n"]} for r in rows.order_by(column)]
     return JsonResponse({"facets": facets})
 

@@ -7,6 +7,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 
@@ -148,6 +149,11 @@ class Entity(models.Model):
         indexes = [
             models.Index(fields=["kind", "name"]),
             models.Index(fields=["name"]),
+            # `kind__iexact` (list page, API filters) compares folded values. Without these the
+            # list page sorted all 10,000 rows for its first 25, and the API (ordered by id)
+            # walked past every other kind first (25-28 ms -> 0.1 ms each).
+            models.Index(Upper("kind"), "name", name="catalog_entity_kind_folded"),
+            models.Index(Upper("kind"), "id", name="catalog_entity_kind_folded_id"),
             # The expression catalog.queries.search_filter searches, so the planner uses it.
             GinIndex(
                 SearchVector("search_text", config="simple"), name="catalog_entity_search_gin"

@@ -171,9 +171,10 @@ def entities_for_list(
 
 
 def kind_tabs(current: str) -> list[dict[str, Any]]:
-    """The kind switcher: each kind with how many entities it has (one grouped query)."""
+    """The kind switcher: each kind with how many entities it has (one grouped query; COUNT(*)
+    lets PostgreSQL answer from the kind index alone instead of reading every row)."""
     counts: dict[str, int] = {}
-    for row in Entity.objects.values("kind").annotate(n=Count("id")).order_by():
+    for row in Entity.objects.values("kind").annotate(n=Count("*")).order_by():
         counts[str(row["kind"]).lower()] = counts.get(str(row["kind"]).lower(), 0) + int(row["n"])
     tabs = [
         {"kind": kind, "label": label, "count": counts.get(kind, 0), "current": kind == current}

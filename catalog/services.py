@@ -337,6 +337,8 @@ def refresh_location(*, location: Location, read: ReadResult | None = None) -> I
         location.errors = result.errors
         location.entity_count = len(read.entities)
         location.save(update_fields=["last_refreshed_at", "errors", "entity_count"])
+    if result.added + result.updated >= ANALYZE_AFTER_ROWS:
+        _refresh_statistics()
     result.seconds = time.monotonic() - started
     logger.info(
         "refreshed %s: +%d ~%d =%d invalid %d orphaned %d in %.2fs",
@@ -509,6 +511,16 @@ _ENTITY_COLUMNS = [
     "processing_errors", "processing_warnings", "location_id", "created_at", "updated_at",
 ]  # fmt: skip
 _JSON_COLUMNS = {"tags", "metadata", "spec", "processing_errors", "processing_warnings"}
+
+
+# After a large import the planner's statistics describe the old catalog until autovacuum
+# comes round (a minute or more), and a plan made for 50 components may read thousands.
+ANALYZE_AFTER_ROWS = 1000
+
+
+def _refresh_statistics() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Entity._meta.db_table}, {Relation._meta.db_table}")
 
 
 def insert_entities(rows: list[dict[str, Any]]) -> None:

@@ -54,6 +54,10 @@ class DryRunLog:
     def info(self, message: str, *args: Any) -> None:
         self._write("INFO", message, *args)
 
+    def info_lines(self, lines: list[str]) -> None:
+        for line in lines:
+            self._write("INFO", line)
+
     def warning(self, message: str, *args: Any) -> None:
         self._write("WARNING", message, *args)
 

@@ -31,9 +31,9 @@ class DebugLog(StepKind):
         if message:
             ctx.log.info("%s", message)
         if ctx.inputs.get("listWorkspace") and ctx.workspace is not None:
-            for path in sorted(ctx.workspace.rglob("*")):
-                if path.is_file():
-                    ctx.log.info("%s", path.relative_to(ctx.workspace))
+            root = ctx.workspace
+            files = [str(p.relative_to(root)) for p in sorted(root.rglob("*")) if p.is_file()]
+            ctx.log.info_lines(files)
         return {}
 
 

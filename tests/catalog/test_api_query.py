@@ -151,6 +151,35 @@ def test_by_refs_answers_1000_refs_in_order_with_nulls_in_a_fixed_number_of_quer
     assert [i and i["metadata"]["name"] for i in response.json()["items"]] == ["svc-00003", None]
 
 
+def test_entity_facets_count_only_what_the_filter_selects_in_one_query_per_facet(
+    owner_client: Any, big_catalog: None
+) -> None:
+    url = "/api/catalog/entity-facets"
+    params = {"facet": ["kind", "spec.lifecycle", "spec.type"], "filter": "spec.type=website"}
+    body, queries = _get(owner_client, url, params)
+    websites = len(range(0, SIZE, 3))  # 3,334
+    assert body["facets"] == {
+        "kind": [{"value": "Component", "count": websites}],
+        # Every tenth has no lifecycle, so it has no value to count.
+        "spec.lifecycle": [{"value": "production", "count": websites - len(range(0, SIZE, 30))}],
+        "spec.type": [{"value": "website", "count": websites}],
+    }
+    assert queries == 2 + 3  # session (2), one per facet
+    unfiltered, _ = _get(owner_client, url, {"facet": "spec.type"})
+    assert unfiltered["facets"]["spec.type"] == [
+        {"value": "service", "count": SIZE - websites},
+        {"value": "website", "count": websites},
+    ]
+    # Separate filter parameters are ORed, as everywhere in the API.
+    either, _ = _get(owner_client, url, {"facet": "spec.type",
+                                         "filter": ["spec.type=website", "spec.type=service"]})  # fmt: skip
+    assert either == unfiltered
+    bad = owner_client.get(url, {"facet": "kind", "filter": "relations.own ed=x"})
+    assert bad.status_code == 400
+    assert bad.json()["error"] == {
+        "name": "InputError", "message": "unsupported filter key 'relations.own ed'"}  # fmt: skip
+
+
 def test_fields_and_order_on_the_legacy_list(owner_client: Any, tmp_path: Path) -> None:
     ingest_docs(tmp_path, [component("orders"), component("billing"), component("shop-web")])
     url = "/api/catalog/entities"

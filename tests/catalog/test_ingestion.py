@@ -3,6 +3,7 @@ in both directions, dangling references, per-entity errors, orphans."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -371,3 +372,32 @@ def test_list_used_as_a_key_is_read_with_a_warning_shown_on_the_entity(
     again = ingest(path)
     assert again.unchanged == 1
     assert Entity.objects.get(pk=entity.pk).processing_warnings == [warning]
+
+
+def test_a_large_import_refreshes_the_planner_statistics_and_a_small_one_does_not(
+    tmp_path: Path,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog.services import ANALYZE_AFTER_ROWS
+    from tests.catalog.helpers import component, ingest_docs
+
+    def analyzes(docs: list[dict[str, Any]], name: str) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            ingest_docs(tmp_path, docs, name=name)
+        return [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+
+    assert analyzes([component(f"few-{i}") for i in range(5)], "few.yaml") == []
+    many = [component(f"many-{i:04d}") for i in range(ANALYZE_AFTER_ROWS)]
+    assert analyzes(many, "many.yaml") == ["ANALYZE catalog_entity, catalog_relation"]
+    # With the statistics fresh, the planner expects the components there are (not a guess).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN SELECT id FROM catalog_entity WHERE UPPER(kind::text) = UPPER('component')"
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    plan = str(row[0])
+    expected = int(re.search(r"rows=(\d+)", plan).group(1))
+    assert expected >= ANALYZE_AFTER_ROWS, plan

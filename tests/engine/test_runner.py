@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -160,3 +161,35 @@ def test_recovery_requeues_a_run_whose_message_was_lost(
         assert recover_stalled_steps() == 1
     assert len(callbacks) == 1
     assert run.steps.get().enqueued_at is not None
+
+
+def test_list_workspace_logs_every_file_numbered_in_order_in_one_round_trip(
+    django_assert_max_num_queries: Any,
+) -> None:
+    from runs.logging import append_logs
+    from runs.workspace import workspace_for_run
+
+    run = _start([StepSpec("list", "debug:log", inputs={"listWorkspace": True})])
+    append_log_before = RunLogLine.objects.filter(run=run).count()
+    root = workspace_for_run(run)
+    for name in ("b.py", "a/z.txt", "a/100%.md", "README.md"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("x", encoding="utf-8")
+    run = _drive(run)
+    assert run.status == RunStatus.SUCCEEDED
+    lines = list(RunLogLine.objects.filter(run=run).order_by("seq").values_list("seq", "message"))
+    listed = [m for _seq, m in lines if m in {"README.md", "a/100%.md", "a/z.txt", "b.py"}]
+    assert listed == ["README.md", "a/100%.md", "a/z.txt", "b.py"]
+    # Numbered without gaps, and the run's counter matches the last line.
+    assert [seq for seq, _m in lines] == list(range(1, len(lines) + 1))
+    run.refresh_from_db()
+    assert run.log_seq == len(lines) > append_log_before
+    # Many lines cost one statement, and secrets are redacted in each of them.
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    with django_assert_max_num_queries(1):
+        seqs = append_logs(run.pk, [f"line {i} {token}" for i in range(50)])
+    assert seqs == list(range(len(lines) + 1, len(lines) + 51))
+    assert not RunLogLine.objects.filter(message__contains=token).exists()
+    assert append_logs(run.pk, []) == []
+    with pytest.raises(Run.DoesNotExist):
+        append_logs(run.pk + 1000, ["nobody hears this"])

@@ -39,6 +39,13 @@ def _render(text: str, values: dict[str, Any], *, where: str, cookiecutter: bool
     return render_string(text, variables, where=where, cookiecutter=cookiecutter)
 
 
+def skipped_path(rendered_rel: str) -> bool:
+    """Backstage skips a file whose rendered path is empty, starts with "/" (its first folder
+    rendered empty) or holds "//" (a folder in between rendered empty): that is how a
+    skeleton makes files and folders conditional."""
+    return rendered_rel == "" or rendered_rel.startswith("/") or "//" in rendered_rel
+
+
 def render_file(
     *,
     source: Path,
@@ -54,10 +61,8 @@ def render_file(
     rendered_rel = _render(
         rel, values, where=f"step '{step_key}' file name {rel}", cookiecutter=cookiecutter
     )
-    parts = [p for p in rendered_rel.split("/") if p]
-    if not parts or any(not p.strip() for p in parts):
+    if skipped_path(rendered_rel):
         return None
-    rendered_rel = "/".join(parts)
     try:
         target = safe_join(
             target_root, rendered_rel, what=f"rendered file name {rendered_rel!r} (from {rel})"

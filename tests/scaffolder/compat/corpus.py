@@ -78,7 +78,7 @@ def generated_values(pages: list[dict[str, Any]]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for page in pages:
         for name, schema in (page.get("properties") or {}).items():
-            if isinstance(schema, dict) and not schema.get("ui:widget") == "password":
+            if isinstance(schema, dict) and schema.get("ui:widget") != "password":
                 values[name] = _value_for(name, schema)
     return values
 

@@ -601,7 +601,7 @@ class ScaffolderEnvironment(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # JavaScript members Backstage templates use: `s.length`, `s.toUpperCase()`, …
-        if isinstance(attribute, str) and isinstance(obj, str | list | tuple):
+        if isinstance(obj, str | list | tuple):
             found, member = js_member(obj, attribute)
             if found:
                 return _size_checked(obj, attribute, member)

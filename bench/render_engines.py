@@ -59,8 +59,9 @@ def _files() -> list[tuple[str, str]]:
     return [
         (str(p.relative_to(SKELETON)), p.read_text(encoding="utf-8"))
         for p in sorted(SKELETON.rglob("*"))
-        # .github is copied without templating: its `${{ }}` is GitHub Actions syntax.
-        if p.is_file() and ".github" not in p.parts
+        # .github is copied without templating: its `${{ }}` is GitHub Actions syntax; a
+        # tool's cache (ruff writes one beside the skeleton's pyproject.toml) is not skeleton.
+        if p.is_file() and ".github" not in p.parts and ".ruff_cache" not in p.parts
     ]
 
 

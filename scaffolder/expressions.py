@@ -541,7 +541,9 @@ class ScaffolderEnvironment(ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset(["*", "**", "+", "%"])
 
-    def __init__(self, *, cookiecutter: bool = False) -> None:
+    def __init__(
+        self, *, cookiecutter: bool = False, trim_blocks: bool = False, lstrip_blocks: bool = False
+    ) -> None:
         if cookiecutter:
             delimiters = {"variable_start_string": "{{", "variable_end_string": "}}"}
         else:
@@ -550,6 +552,9 @@ class ScaffolderEnvironment(ImmutableSandboxedEnvironment):
             undefined=JsUndefined,
             autoescape=False,
             keep_trailing_newline=True,
+            # fetch:template's trimBlocks/lstripBlocks, as Nunjucks' options of the same names.
+            trim_blocks=trim_blocks,
+            lstrip_blocks=lstrip_blocks,
             finalize=_finalize_for_string,
             **delimiters,
         )
@@ -655,21 +660,46 @@ class ScaffolderEnvironment(ImmutableSandboxedEnvironment):
         return _checked(js_add(left, right), "the expression adds (+) up to")
 
 
-def environment(*, cookiecutter: bool = False) -> ScaffolderEnvironment:
-    return _COOKIECUTTER_ENV if cookiecutter else _ENV
+def environment(
+    *, cookiecutter: bool = False, trim_blocks: bool = False, lstrip_blocks: bool = False
+) -> ScaffolderEnvironment:
+    if not (trim_blocks or lstrip_blocks):
+        return _COOKIECUTTER_ENV if cookiecutter else _ENV
+    return _whitespace_environment(cookiecutter, trim_blocks, lstrip_blocks)
 
 
-def _compiled_template(source: str, cookiecutter: bool) -> Template:
+@functools.lru_cache(maxsize=8)
+def _whitespace_environment(
+    cookiecutter: bool, trim_blocks: bool, lstrip_blocks: bool
+) -> ScaffolderEnvironment:
+    return ScaffolderEnvironment(
+        cookiecutter=cookiecutter, trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks
+    )
+
+
+# (cookiecutter, trim_blocks, lstrip_blocks)
+Style = tuple[bool, bool, bool]
+
+
+def _compiled_template(source: str, style: Style) -> Template:
     """Compiling is the expensive part (~1 ms); the same skeleton and inputs recur per run.
     Only small sources are cached, so the cache stays small."""
     if len(source) > MAX_CACHED_SOURCE:
-        return environment(cookiecutter=cookiecutter).from_string(_jsify(source, cookiecutter))
-    return _cached_template(source, cookiecutter)
+        return _compile(source, style)
+    return _cached_template(source, style)
+
+
+def _compile(source: str, style: Style) -> Template:
+    cookiecutter, trim_blocks, lstrip_blocks = style
+    env = environment(
+        cookiecutter=cookiecutter, trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks
+    )
+    return env.from_string(_jsify(source, cookiecutter))
 
 
 @functools.lru_cache(maxsize=1024)
-def _cached_template(source: str, cookiecutter: bool) -> Template:
-    return environment(cookiecutter=cookiecutter).from_string(_jsify(source, cookiecutter))
+def _cached_template(source: str, style: Style) -> Template:
+    return _compile(source, style)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -749,20 +779,27 @@ _FAILURES = (
 )
 
 
-def _render(source: str, variables: Mapping[str, Any], cookiecutter: bool, factor: int) -> str:
+def _render(source: str, variables: Mapping[str, Any], style: Style, factor: int) -> str:
     with _budgeted(factor):
-        template = _compiled_template(source, cookiecutter)
+        template = _compiled_template(source, style)
         return "".join(template.generate(_context(variables)))
 
 
 def render_string(
-    source: str, variables: Mapping[str, Any], *, where: str = "", cookiecutter: bool = False
+    source: str,
+    variables: Mapping[str, Any],
+    *,
+    where: str = "",
+    cookiecutter: bool = False,
+    trim_blocks: bool = False,
+    lstrip_blocks: bool = False,
 ) -> str:
     """Render `source` as a text template (skeleton files, names); always returns a string."""
     if len(source) > MAX_TEMPLATE_CHARS * 10:
         raise ExpressionError("template is too large", where=where, expression=source[:80])
     try:
-        return _render(source, variables, cookiecutter, FILE_WORK_FACTOR)
+        style = (cookiecutter, trim_blocks, lstrip_blocks)
+        return _render(source, variables, style, FILE_WORK_FACTOR)
     except _FAILURES as exc:
         raise _failure(exc, where, source) from None
 
@@ -794,7 +831,7 @@ def evaluate(source: str, variables: Mapping[str, Any], *, where: str = "") -> A
 
 def render_string_value(source: str, variables: Mapping[str, Any], *, where: str = "") -> str:
     try:
-        return _render(source, variables, False, VALUE_WORK_FACTOR)
+        return _render(source, variables, (False, False, False), VALUE_WORK_FACTOR)
     except _FAILURES as exc:
         raise _failure(exc, where, source) from None
 

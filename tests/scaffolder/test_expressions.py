@@ -123,3 +123,12 @@ def test_arbitrary_expression_text_never_escapes_the_sandbox(body: str) -> None:
         assert "step 'x'" in message
     else:
         json.dumps(result)  # whatever comes back is plain JSON data
+
+
+def test_now_filter_gives_the_current_time_in_milliseconds() -> None:
+    import time
+
+    before = int(time.time() * 1000)
+    value = int(evaluate("${{ '' | now }}", VARS))
+    assert before <= value <= int(time.time() * 1000)
+    assert evaluate("branch-${{ '' | now }}", VARS).removeprefix("branch-").isdigit()

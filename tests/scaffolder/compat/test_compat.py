@@ -81,6 +81,8 @@ def test_expression_renders_as_nunjucks(case: dict[str, object]) -> None:
             str(case["template"]),
             dict(case.get("context") or {}),  # type: ignore[call-overload]
             cookiecutter=bool(case.get("cookiecutterCompat")),
+            trim_blocks=bool(case.get("trimBlocks")),
+            lstrip_blocks=bool(case.get("lstripBlocks")),
         )
     except ExpressionError as exc:
         pytest.fail(f"Nunjucks renders {want!r}; Paved raised {exc}")

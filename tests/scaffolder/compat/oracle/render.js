@@ -291,7 +291,7 @@ function main() {
   }
   const results = {};
   for (const expr of cases.expressions || []) {
-    const render = makeRenderer({ cookiecutterCompat: expr.cookiecutterCompat });
+    const render = makeRenderer(expr);
     try {
       results[expr.id] = { output: render(expr.template, expr.context || {}) };
     } catch (error) {

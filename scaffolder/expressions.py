@@ -29,7 +29,6 @@ the expression itself.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import string
 import time
@@ -47,6 +46,20 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, modifies_known_mutable
 from jinja2.visitor import NodeTransformer
 
+from scaffolder.nunjucks_compat import (
+    js_add,
+    js_dump,
+    js_indent,
+    js_join,
+    js_member,
+    js_output,
+    js_str,
+    js_string,
+    js_title,
+    js_truncate,
+    now_filter,
+)
+
 MAX_TEMPLATE_CHARS = 100_000
 MAX_CACHED_SOURCE = 20_000
 # Exponents and products of integers: 4096 bits is far more than any template needs.
@@ -60,6 +73,12 @@ MAX_JSON_INDENT = 16
 _SINGLE = re.compile(r"^\s*\$\{\{(.*)\}\}\s*$", re.DOTALL)
 # JavaScript operators mapped to Jinja ones, outside of string literals only.
 _JS_TOKENS = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(===|!==)""")
+# A tag's inside may hold strings with `}}`/`%}`; text between tags is never rewritten.
+_TAG_BODY = r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^'"%}]|[%}](?!\}))*?"""
+_TAGS = {
+    False: re.compile(r"\$\{\{" + _TAG_BODY + r"\}\}|\{%" + _TAG_BODY + r"%\}", re.DOTALL),
+    True: re.compile(r"\{\{" + _TAG_BODY + r"\}\}|\{%" + _TAG_BODY + r"%\}", re.DOTALL),
+}
 # A printf conversion: flags, width, precision (`%-10.3f`, `%*d`).
 _PRINTF = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[a-zA-Z%]")
 
@@ -264,14 +283,9 @@ def _to_native(value: Any) -> Any:
 
 
 def _finalize_for_string(value: Any) -> Any:
-    # Nunjucks prints objects as JSON inside a larger string; Python reprs would leak.
-    if isinstance(value, Mapping | list | tuple):
-        return json.dumps(_to_native(value))
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+    # Printed as JavaScript's String() prints it (`[object Object]`, `a,b`, `1`), as Nunjucks
+    # does; Python reprs must never leak into a file.
+    return js_output(value)
 
 
 # --- guards the compiled templates call ------------------------------------------------------
@@ -306,7 +320,7 @@ def _guard_concat(context: Context, parts: list[Any]) -> str:
     budget = _budget()
     size = sum(deep_size(p, budget.limits.chars) for p in parts)
     budget.check_size(size, "the expression joins strings (~) into")
-    joined = "".join(str(p) for p in parts)
+    joined = "".join(js_str(p) for p in parts)
     _checked(joined, "the expression joins strings (~) into")
     return joined
 
@@ -334,10 +348,10 @@ class _Guard(NodeTransformer):
 
     def visit_Output(self, node: nodes.Output) -> nodes.Node:  # noqa: N802
         self.generic_visit(node)
+        # The skeleton's own text is bounded by the file size limit, not by the limit on
+        # what one expression may produce: a large HTML file renders as it is.
         node.nodes = [
-            _wrap(nodes.Const(child.data, lineno=child.lineno), _OUTPUT)
-            if isinstance(child, nodes.TemplateData)
-            else _wrap(child, _OUTPUT)
+            child if isinstance(child, nodes.TemplateData) else _wrap(child, _OUTPUT)
             for child in node.nodes
         ]
         return node
@@ -527,7 +541,9 @@ class ScaffolderEnvironment(ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset(["*", "**", "+", "%"])
 
-    def __init__(self, *, cookiecutter: bool = False) -> None:
+    def __init__(
+        self, *, cookiecutter: bool = False, trim_blocks: bool = False, lstrip_blocks: bool = False
+    ) -> None:
         if cookiecutter:
             delimiters = {"variable_start_string": "{{", "variable_end_string": "}}"}
         else:
@@ -536,6 +552,9 @@ class ScaffolderEnvironment(ImmutableSandboxedEnvironment):
             undefined=JsUndefined,
             autoescape=False,
             keep_trailing_newline=True,
+            # fetch:template's trimBlocks/lstripBlocks, as Nunjucks' options of the same names.
+            trim_blocks=trim_blocks,
+            lstrip_blocks=lstrip_blocks,
             finalize=_finalize_for_string,
             **delimiters,
         )
@@ -545,8 +564,17 @@ class ScaffolderEnvironment(ImmutableSandboxedEnvironment):
             pick=pick,
             projectSlug=project_slug,
             serviceHost=service_host,
-            dump=lambda value, indent=None: json.dumps(value, indent=indent, default=str),
+            dump=js_dump,
+            title=js_title,
+            truncate=js_truncate,
+            indent=js_indent,
+            join=js_join,
+            string=js_string,
+            now=now_filter,
         )
+        if cookiecutter:
+            # SecureTemplater's cookiecutterCompat adds `jsonify`, an alias of `dump`.
+            self.filters["jsonify"] = js_dump
         self.filters = {name: _guard_filter(name, func) for name, func in self.filters.items()}
         self.filters.update(
             {_LOOP: _guard_loop, _OUTPUT: _guard_output, _CONCAT: _guard_concat, _BIND: _guard_bind}
@@ -575,6 +603,14 @@ class ScaffolderEnvironment(ImmutableSandboxedEnvironment):
                 "expressions may only read values"
             )
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__} is unsafe")
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # JavaScript members Backstage templates use: `s.length`, `s.toUpperCase()`, …
+        if isinstance(obj, str | list | tuple):
+            found, member = js_member(obj, attribute)
+            if found:
+                return _size_checked(obj, attribute, member)
+        return super().getattr(obj, attribute)
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         budget = _budget()
@@ -620,40 +656,88 @@ class ScaffolderEnvironment(ImmutableSandboxedEnvironment):
         if not (isinstance(left, int | float) and isinstance(right, int | float)):
             size = deep_size(left, budget.limits.chars) + deep_size(right, budget.limits.chars)
             budget.check_size(size, "the expression adds (+) up to")
-        return _checked(left + right, "the expression adds (+) up to")
+        # JavaScript's `+`: `undefined + '/'` is "undefined/", a list plus text joins with commas.
+        return _checked(js_add(left, right), "the expression adds (+) up to")
 
 
-def environment(*, cookiecutter: bool = False) -> ScaffolderEnvironment:
-    return _COOKIECUTTER_ENV if cookiecutter else _ENV
+def environment(
+    *, cookiecutter: bool = False, trim_blocks: bool = False, lstrip_blocks: bool = False
+) -> ScaffolderEnvironment:
+    if not (trim_blocks or lstrip_blocks):
+        return _COOKIECUTTER_ENV if cookiecutter else _ENV
+    return _whitespace_environment(cookiecutter, trim_blocks, lstrip_blocks)
 
 
-def _compiled_template(source: str, cookiecutter: bool) -> Template:
+@functools.lru_cache(maxsize=8)
+def _whitespace_environment(
+    cookiecutter: bool, trim_blocks: bool, lstrip_blocks: bool
+) -> ScaffolderEnvironment:
+    return ScaffolderEnvironment(
+        cookiecutter=cookiecutter, trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks
+    )
+
+
+# (cookiecutter, trim_blocks, lstrip_blocks)
+Style = tuple[bool, bool, bool]
+
+
+def _compiled_template(source: str, style: Style) -> Template:
     """Compiling is the expensive part (~1 ms); the same skeleton and inputs recur per run.
     Only small sources are cached, so the cache stays small."""
     if len(source) > MAX_CACHED_SOURCE:
-        return environment(cookiecutter=cookiecutter).from_string(_jsify(source))
-    return _cached_template(source, cookiecutter)
+        return _compile(source, style)
+    return _cached_template(source, style)
+
+
+def _compile(source: str, style: Style) -> Template:
+    cookiecutter, trim_blocks, lstrip_blocks = style
+    env = environment(
+        cookiecutter=cookiecutter, trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks
+    )
+    return env.from_string(_jsify(source, cookiecutter))
 
 
 @functools.lru_cache(maxsize=1024)
-def _cached_template(source: str, cookiecutter: bool) -> Template:
-    return environment(cookiecutter=cookiecutter).from_string(_jsify(source))
+def _cached_template(source: str, style: Style) -> Template:
+    return _compile(source, style)
 
 
 @functools.lru_cache(maxsize=1024)
 def _compiled_expression(source: str) -> Any:
-    return environment().compile_expression(_jsify(source), undefined_to_none=False)
+    return environment().compile_expression(_jsify_expression(source), undefined_to_none=False)
 
 
-def _jsify(source: str) -> str:
+def _swap(match: re.Match[str]) -> str:
+    if match.group(1):
+        return match.group(1)
+    return "==" if match.group(2) == "===" else "!="
+
+
+def _jsify_expression(source: str) -> str:
     """Turn `===`/`!==` (Nunjucks accepts them) into Jinja's `==`/`!=` outside strings."""
+    return _JS_TOKENS.sub(_swap, source)
 
-    def swap(match: re.Match[str]) -> str:
-        if match.group(1):
-            return match.group(1)
-        return "==" if match.group(2) == "===" else "!="
 
-    return _JS_TOKENS.sub(swap, source)
+def _jsify(source: str, cookiecutter: bool = False) -> str:
+    """`===`/`!==` rewritten inside `${{ }}` and `{% %}` tags only: the text around them (a
+    TypeScript file's `a === b`) is left byte for byte as it is."""
+    if "==" not in source:
+        return source
+    return _TAGS[cookiecutter].sub(lambda m: _jsify_expression(m.group(0)), source)
+
+
+def _size_checked(obj: Any, name: str, member: Any) -> Any:
+    """`replaceAll` can multiply a string's size: estimate before it builds."""
+    if name not in ("replaceAll", "replace") or not isinstance(obj, str):
+        return member
+
+    def checked(old: Any = "", new: Any = "") -> Any:
+        count = -1 if name == "replaceAll" else 1
+        size = _replace_size(obj, js_str(old), js_str(new), count)
+        _budget().check_size(size, f"the method `{name}` would build")
+        return member(old, new)
+
+    return checked
 
 
 def _bounded_range(*args: int) -> range:
@@ -695,20 +779,27 @@ _FAILURES = (
 )
 
 
-def _render(source: str, variables: Mapping[str, Any], cookiecutter: bool, factor: int) -> str:
+def _render(source: str, variables: Mapping[str, Any], style: Style, factor: int) -> str:
     with _budgeted(factor):
-        template = _compiled_template(source, cookiecutter)
+        template = _compiled_template(source, style)
         return "".join(template.generate(_context(variables)))
 
 
 def render_string(
-    source: str, variables: Mapping[str, Any], *, where: str = "", cookiecutter: bool = False
+    source: str,
+    variables: Mapping[str, Any],
+    *,
+    where: str = "",
+    cookiecutter: bool = False,
+    trim_blocks: bool = False,
+    lstrip_blocks: bool = False,
 ) -> str:
     """Render `source` as a text template (skeleton files, names); always returns a string."""
     if len(source) > MAX_TEMPLATE_CHARS * 10:
         raise ExpressionError("template is too large", where=where, expression=source[:80])
     try:
-        return _render(source, variables, cookiecutter, FILE_WORK_FACTOR)
+        style = (cookiecutter, trim_blocks, lstrip_blocks)
+        return _render(source, variables, style, FILE_WORK_FACTOR)
     except _FAILURES as exc:
         raise _failure(exc, where, source) from None
 
@@ -740,7 +831,7 @@ def evaluate(source: str, variables: Mapping[str, Any], *, where: str = "") -> A
 
 def render_string_value(source: str, variables: Mapping[str, Any], *, where: str = "") -> str:
     try:
-        return _render(source, variables, False, VALUE_WORK_FACTOR)
+        return _render(source, variables, (False, False, False), VALUE_WORK_FACTOR)
     except _FAILURES as exc:
         raise _failure(exc, where, source) from None
 
@@ -783,7 +874,7 @@ def parse(source: str) -> nodes.Template | None:
         return None
     single = _SINGLE.match(source)
     if single and is_single_expression(source):
-        return environment().parse("${{ " + _jsify(single.group(1)) + " }}")
+        return environment().parse("${{ " + _jsify_expression(single.group(1)) + " }}")
     return environment().parse(_jsify(source))
 
 

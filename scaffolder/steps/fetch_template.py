@@ -32,11 +32,33 @@ TEMPLATE_INPUT_SCHEMA: dict[str, Any] = {
 }
 
 
-def _render(text: str, values: dict[str, Any], *, where: str, cookiecutter: bool) -> str:
+def _render(
+    text: str,
+    values: dict[str, Any],
+    *,
+    where: str,
+    cookiecutter: bool,
+    whitespace: dict[str, bool],
+) -> str:
     variables = {"values": values}
     if cookiecutter:
         variables["cookiecutter"] = values
-    return render_string(text, variables, where=where, cookiecutter=cookiecutter)
+    return render_string(text, variables, where=where, cookiecutter=cookiecutter, **whitespace)
+
+
+def whitespace_options(inputs: dict[str, Any]) -> dict[str, bool]:
+    """fetch:template's trimBlocks/lstripBlocks: Nunjucks' whitespace control of blocks."""
+    return {
+        "trim_blocks": bool(inputs.get("trimBlocks")),
+        "lstrip_blocks": bool(inputs.get("lstripBlocks")),
+    }
+
+
+def skipped_path(rendered_rel: str) -> bool:
+    """Backstage skips a file whose rendered path is empty, starts with "/" (its first folder
+    rendered empty) or holds "//" (a folder in between rendered empty): that is how a
+    skeleton makes files and folders conditional."""
+    return rendered_rel == "" or rendered_rel.startswith("/") or "//" in rendered_rel
 
 
 def render_file(
@@ -48,16 +70,20 @@ def render_file(
     cookiecutter: bool,
     render_contents: bool,
     step_key: str,
+    whitespace: dict[str, bool] | None = None,
 ) -> str | None:
     """Render one skeleton file's name and contents into `target_root`. Returns the written
     relative path, or None when the rendered name is empty (a conditional file)."""
+    whitespace = whitespace or {}
     rendered_rel = _render(
-        rel, values, where=f"step '{step_key}' file name {rel}", cookiecutter=cookiecutter
+        rel,
+        values,
+        where=f"step '{step_key}' file name {rel}",
+        cookiecutter=cookiecutter,
+        whitespace=whitespace,
     )
-    parts = [p for p in rendered_rel.split("/") if p]
-    if not parts or any(not p.strip() for p in parts):
+    if skipped_path(rendered_rel):
         return None
-    rendered_rel = "/".join(parts)
     try:
         target = safe_join(
             target_root, rendered_rel, what=f"rendered file name {rendered_rel!r} (from {rel})"
@@ -74,7 +100,11 @@ def render_file(
             text = None  # binary: copy as is
         if text is not None:
             data = _render(
-                text, values, where=f"step '{step_key}' file {rel}", cookiecutter=cookiecutter
+                text,
+                values,
+                where=f"step '{step_key}' file {rel}",
+                cookiecutter=cookiecutter,
+                whitespace=whitespace,
             ).encode()
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.is_symlink():
@@ -127,6 +157,7 @@ class FetchTemplate(StepKind):
                     cookiecutter=cookiecutter,
                     render_contents=render_contents,
                     step_key=ctx.step.key,
+                    whitespace=whitespace_options(inputs),
                 )
                 if result:
                     written.append(result)
@@ -175,6 +206,7 @@ class FetchTemplateFile(StepKind):
                 cookiecutter=bool(ctx.inputs.get("cookiecutterCompat")),
                 render_contents=True,
                 step_key=ctx.step.key,
+                whitespace=whitespace_options(ctx.inputs),
             )
         except ExpressionError as exc:
             raise PermanentProviderError(str(exc)) from None

@@ -280,3 +280,48 @@ def test_entity_ref_link_is_kept_when_the_ref_is_not_known_yet(
         {"title": "Fixed", "url": "/catalog/default/component/fixed/", "icon": "",
          "entityRef": "component:default/fixed"},
     ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_skeleton_renders_as_nunjucks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Plain file text keeps `===`; an object prints `[object Object]`, undefined in `+` prints
+    `undefined`; a file whose path renders with an empty folder is skipped, as in Backstage."""
+    steps = (
+        "    - id: fetch\n      action: fetch:template\n      input:\n        url: ./skeleton\n"
+        "        values:\n          name: ${{ parameters.name }}\n"
+        "          repo: {host: github.com}\n"
+    )
+    skeleton = {
+        "app.ts": 'if (theme === "dark" && a !== b) {}\n// ${{ values.repo }} ${{ values.x + "/" + values.y }}\n',
+        "${{ values.missing }}/root.txt": "skipped",
+        "docs/${{ values.missing }}/inner.txt": "skipped",
+        "${{ values.name }}.md": "${{ values.name | title }} ${{ 1.0 }}",
+    }
+    path = _write_template(tmp_path, steps, skeleton=skeleton)
+    out = tmp_path / "out"
+    code, result = _dry_run(path, {"name": "demo-site"}, out, capsys)
+    assert code == 0, result
+    assert (out / "app.ts").read_text() == (
+        'if (theme === "dark" && a !== b) {}\n// [object Object] undefined/undefined\n'
+    )
+    assert (out / "demo-site.md").read_text() == "Demo-site 1"
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["app.ts", "demo-site.md"]
+
+
+@pytest.mark.django_db
+def test_mutating_call_in_a_skeleton_is_a_clear_json_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = (
+        "    - id: fetch\n      action: fetch:template\n      input:\n        url: ./skeleton\n"
+        "        values:\n          tags: ${{ parameters.tags }}\n"
+    )
+    params = "        tags: {type: array, items: {type: string}}\n"
+    path = _write_template(
+        tmp_path, steps, skeleton={"a.txt": "${{ values.tags.pop(5) }}"}, params=params
+    )
+    code, result = _dry_run(path, {"tags": ["a"]}, tmp_path / "out", capsys)
+    assert code == 1
+    assert result["status"] == "failed"
+    assert "list.pop() would change a value" in result["error"]
+    assert "a.txt" in result["error"]

@@ -24,9 +24,10 @@ def test_single_expression_keeps_json_type() -> None:
     assert evaluate("  ${{ parameters.name }}  ", VARS) == "svc"
 
 
-def test_mixed_text_renders_a_string_with_json_for_objects() -> None:
+def test_mixed_text_renders_a_string_as_nunjucks_prints_values() -> None:
     assert evaluate("x-${{ parameters.name }}", VARS) == "x-svc"
-    assert evaluate("tags ${{ parameters.tags }}", VARS) == 'tags ["a", "b"]'
+    # JavaScript's String(): a list joins with commas (Nunjucks 3.2.4 prints the same).
+    assert evaluate("tags ${{ parameters.tags }}", VARS) == "tags a,b"
     assert evaluate("flag ${{ parameters.flag }}", VARS) == "flag false"
 
 
@@ -122,3 +123,12 @@ def test_arbitrary_expression_text_never_escapes_the_sandbox(body: str) -> None:
         assert "step 'x'" in message
     else:
         json.dumps(result)  # whatever comes back is plain JSON data
+
+
+def test_now_filter_gives_the_current_time_in_milliseconds() -> None:
+    import time
+
+    before = int(time.time() * 1000)
+    value = int(evaluate("${{ '' | now }}", VARS))
+    assert before <= value <= int(time.time() * 1000)
+    assert evaluate("branch-${{ '' | now }}", VARS).removeprefix("branch-").isdigit()

@@ -24,6 +24,8 @@ pytestmark = pytest.mark.django_db
 NESTED_LOOP = "{% for a in 'x'*6000 %}{% for b in 'x'*6000 %}{% endfor %}{% endfor %}"
 STRING_MULTIPLICATION = "${{ ('ab' * 100000000) | length }}"
 BIG_REPLACE = "${{ ('x' * 100000) | replace('x', 'x' * 100000) | length }}"
+# The JavaScript member Backstage templates may call, with the same check before it builds.
+BIG_REPLACE_ALL = "${{ ('x' * 100000).replaceAll('x', 'x' * 100000).length }}"
 FAST = 2.0  # seconds: the limit is 1 s, and the machine is shared
 
 
@@ -57,8 +59,9 @@ spec:
         (NESTED_LOOP, "PAVED_EXPRESSION_MAX_ITERATIONS"),
         (STRING_MULTIPLICATION, "repeats a string or list more than 200000 characters"),
         (BIG_REPLACE, "the filter `replace` would build more than 200000 characters"),
+        (BIG_REPLACE_ALL, "the method `replaceAll` would build more than 200000 characters"),
     ],
-    ids=["nested-loop", "string-multiplication", "big-replace"],
+    ids=["nested-loop", "string-multiplication", "big-replace", "big-replace-all"],
 )
 def test_cpu_burn_in_a_page_when_answers_the_wizard_fast_with_a_clear_error(
     owner_client: Client, platform_admin: User, when: str, limit: str

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sys
 import tempfile
@@ -23,6 +24,8 @@ from runs.runner import RunStartError
 from scaffolder.dry_run import dry_run
 from scaffolder.loader import TemplateInvalid, load_template_file
 from scaffolder.models import TemplateVersion
+
+logger = logging.getLogger(__name__)
 
 
 def _read_values(path: str | None) -> dict[str, Any]:
@@ -72,7 +75,14 @@ class Command(BaseCommand):
             problem = f"--output {output_dir} is a file; give a folder (created if missing)"
             return self._refuse(options, problem, problem, code=1)
         with tempfile.TemporaryDirectory(prefix="paved-dry-run-") as tmp:
-            result = dry_run(template, values, workspace=Path(tmp) / "workspace")
+            try:
+                result = dry_run(template, values, workspace=Path(tmp) / "workspace")
+            except Exception as exc:
+                # A template must never turn into a traceback with nothing on stdout: say what
+                # broke, in the --json shape too, and log the details for the maintainers.
+                logger.exception("dry-run of %s crashed", options["template"])
+                problem = f"the dry run stopped on an unexpected error: {type(exc).__name__}: {exc}"
+                return self._refuse(options, problem, problem, code=1)
             workspace = Path(tmp) / "workspace"
             try:
                 output_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+export { plugin, PluginPage, PluginIcon } from './plugin';

@@ -1,0 +1,3 @@
+module demo-module
+
+go 1.23

@@ -1,0 +1,4 @@
+export { Router } from './Router';
+export * from './ExampleComponent';
+export { ExampleComponentIcon } from './ExampleComponentIcon';
+

@@ -18,6 +18,7 @@ class ScaffolderConfig(AppConfig):
         from scaffolder.steps import (  # noqa: F401  (registers step kinds)
             argocd,
             catalog,
+            data,
             debug,
             fetch_plain,
             fetch_template,

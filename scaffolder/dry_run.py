@@ -24,7 +24,7 @@ from scaffolder.platform import platform_context
 from scaffolder.run_kind import expression_variables, render_output, resolve_step
 from scaffolder.workspace import UnsafePath, workspace_files
 
-EXECUTED_PREFIXES = ("fetch:", "fs:")
+EXECUTED_PREFIXES = ("fetch:", "fs:", "roadiehq:utils:")
 logger = logging.getLogger(__name__)
 
 

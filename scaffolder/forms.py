@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
-import jsonschema
 from django.conf import settings
 from django.http import QueryDict
 from django.urls import reverse
@@ -23,7 +22,11 @@ from scaffolder.parameters import (
     MULTI_ENTITY_PICKERS,
     SECRET_FIELDS,
     is_secret_property,
+    option_key,
+    option_title,
     picker_filter,
+    selected_option,
+    shown_schema,
 )
 
 
@@ -75,32 +78,31 @@ class FieldView:
 
 
 def visible_properties(page: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """Page properties plus those that `dependencies` (rjsf oneOf style) or `if/then` add for
-    the current values."""
-    props: dict[str, Any] = dict(page.get("properties") or {})
-    for key, dep in (page.get("dependencies") or {}).items():
-        if not isinstance(dep, dict) or key not in values or values.get(key) in (None, ""):
+    """The fields the page shows for the current values (scaffolder.parameters.shown_schema:
+    `dependencies`, `if/then/else`, `allOf` and the selected `oneOf`/`anyOf` branch)."""
+    return dict(shown_schema(page, values)[0])
+
+
+def option_selectors(page: dict[str, Any], values: dict[str, Any]) -> list[FieldView]:
+    """react-jsonschema-form's selector for a page-level `oneOf`/`anyOf`: choosing a branch
+    shows its fields (the choice is kept in the wizard's state, never passed to the run)."""
+    views = []
+    for word in ("oneOf", "anyOf"):
+        options = page.get(word) or []
+        if not options:
             continue
-        options = dep.get("oneOf") or [dep]
-        for option in options:
-            condition = (option.get("properties") or {}).get(key)
-            if condition is None or _matches(condition, values.get(key)):
-                for name, prop in (option.get("properties") or {}).items():
-                    if name != key:
-                        props.setdefault(name, prop)
-    for clause in [page, *(page.get("allOf") or [])]:
-        if isinstance(clause, dict) and "if" in clause:
-            branch = "then" if _matches(clause["if"], values) else "else"
-            for name, prop in ((clause.get(branch) or {}).get("properties") or {}).items():
-                props.setdefault(name, prop)
-    return props
-
-
-def _matches(schema: Any, value: Any) -> bool:
-    try:
-        return jsonschema.Draft7Validator(schema).is_valid(value)
-    except jsonschema.SchemaError:
-        return False
+        views.append(
+            FieldView(
+                name=option_key(page, word),
+                label=str(page.get("ui:optionsTitle") or "Choose one"),
+                widget="select",
+                value=str(selected_option(page, word, values)),
+                required=True,
+                choices=[(str(i), option_title(o, i)) for i, o in enumerate(options)],
+                attrs={"data-option-selector": "true"},
+            )
+        )
+    return views
 
 
 def default_git_host() -> str:
@@ -185,9 +187,9 @@ def field_view(name: str, prop: dict[str, Any], value: Any, *, required: bool) -
 def page_fields_view(
     page: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]] | None = None
 ) -> list[FieldView]:
-    required = set(page.get("required") or [])
-    views = []
-    for name, prop in visible_properties(page, values).items():
+    props, required = shown_schema(page, values)
+    views = option_selectors(page, values)
+    for name, prop in props.items():
         if not isinstance(prop, dict) or prop.get("ui:widget") == "hidden":
             continue
         view = field_view(
@@ -270,7 +272,11 @@ def parse_value(prop: dict[str, Any], name: str, data: QueryDict) -> tuple[bool,
 def parse_page(page: dict[str, Any], values: dict[str, Any], data: QueryDict) -> dict[str, Any]:
     """Merge one page's submitted data into `values`; empty inputs remove the value."""
     merged = dict(values)
-    for name, prop in visible_properties(page, {**values, **_raw(data)}).items():
+    for word in ("oneOf", "anyOf"):
+        key = option_key(page, word)
+        if page.get(word) and str(data.get(key, "")).isdigit():
+            merged[key] = int(data[key])
+    for name, prop in visible_properties(page, {**merged, **_raw(data)}).items():
         if not isinstance(prop, dict):
             continue
         present, value = parse_value(prop, name, data)

@@ -25,6 +25,7 @@ from scaffolder.parameters import (
     option_key,
     option_title,
     picker_filter,
+    reshaping_fields,
     selected_option,
     shown_schema,
 )
@@ -50,6 +51,7 @@ class FieldView:
     masked: bool = False
     search_url: str = ""  # entity pickers: the autocomplete endpoint with this field's filter
     shown: str = ""  # how the review names a picked entity (its display name)
+    reshapes: bool = False  # changing it changes which fields the page shows: redraw the page
 
     @property
     def display_value(self) -> str:
@@ -64,6 +66,9 @@ class FieldView:
             return json.dumps(self.value)
         if isinstance(self.value, bool):
             return "yes" if self.value else "no"
+        if self.widget == "select":
+            labels = dict(self.choices)
+            return labels.get(str(self.value), "" if self.value is None else str(self.value))
         return "" if self.value is None else str(self.value)
 
     @property
@@ -99,7 +104,7 @@ def option_selectors(page: dict[str, Any], values: dict[str, Any]) -> list[Field
                 value=str(selected_option(page, word, values)),
                 required=True,
                 choices=[(str(i), option_title(o, i)) for i, o in enumerate(options)],
-                attrs={"data-option-selector": "true"},
+                reshapes=True,
             )
         )
     return views
@@ -189,6 +194,7 @@ def page_fields_view(
 ) -> list[FieldView]:
     props, required = shown_schema(page, values)
     views = option_selectors(page, values)
+    reshaping = reshaping_fields(page)
     for name, prop in props.items():
         if not isinstance(prop, dict) or prop.get("ui:widget") == "hidden":
             continue
@@ -196,6 +202,7 @@ def page_fields_view(
             name, prop, values.get(name, prop.get("default")), required=name in required
         )
         view.errors = list((errors or {}).get(name, []))
+        view.reshapes = name in reshaping
         if view.widget == "repo-url" and not (view.repo["owner"] or view.repo["repo"]):
             view.repo.update(_suggested_repo(prop, values))
         views.append(view)

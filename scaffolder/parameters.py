@@ -200,7 +200,7 @@ def page_fields(page: Mapping[str, Any]) -> list[str]:
 
 
 SECRET_FIELDS = {"Secret", "SecretInput"}
-OPTION_PREFIX = "$option:"  # the wizard's oneOf/anyOf selector; never a parameter
+OPTION_PREFIX = "__option-"  # the wizard's oneOf/anyOf selector; never a parameter
 _COMBINATORS = ("allOf", "oneOf", "anyOf")
 _MAX_DEPTH = 8
 
@@ -230,6 +230,26 @@ def page_properties(page: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
             add(sub, depth + 1)
 
     add(page, 0)
+    return found
+
+
+def reshaping_fields(page: Mapping[str, Any]) -> set[str]:
+    """Fields whose value changes which fields the page shows: `dependencies` keys and the
+    fields an `if` looks at (the wizard redraws the page when one changes)."""
+    found: set[str] = set()
+
+    def walk(schema: Any, depth: int) -> None:
+        if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+            return
+        found.update(str(k) for k in schema.get("dependencies") or {})
+        condition = schema.get("if")
+        if isinstance(condition, Mapping):
+            found.update(str(k) for k in condition.get("properties") or {})
+            found.update(str(k) for k in condition.get("required") or [])
+        for sub in _sub_schemas(schema):
+            walk(sub, depth + 1)
+
+    walk(page, 0)
     return found
 
 

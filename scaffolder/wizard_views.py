@@ -198,7 +198,8 @@ def _wizard(
     stage = "page" if template.pages else "review"
     if (
         request.method == "POST"
-        and action in ("next", "back")
+        # "refresh": a field that changes which fields the page shows was changed.
+        and action in ("next", "back", "refresh")
         and 0 <= current < len(template.pages)
     ):
         page = template.pages[current]
@@ -215,7 +216,7 @@ def _wizard(
                     current = later[0]
                 else:
                     stage = "review"
-        else:
+        elif action == "back":
             earlier = [i for i in indexes if i < current]
             current = earlier[-1] if earlier else current
     elif request.method == "POST" and action == "edit":

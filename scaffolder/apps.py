@@ -17,6 +17,7 @@ class ScaffolderConfig(AppConfig):
         from scaffolder.engine.registry import load_extra_step_modules
         from scaffolder.steps import (  # noqa: F401  (registers step kinds)
             argocd,
+            backstage_request,
             catalog,
             data,
             debug,

@@ -281,8 +281,9 @@ def parse_page(page: dict[str, Any], values: dict[str, Any], data: QueryDict) ->
     merged = dict(values)
     for word in ("oneOf", "anyOf"):
         key = option_key(page, word)
-        if page.get(word) and str(data.get(key, "")).isdigit():
-            merged[key] = int(data[key])
+        chosen = str(data.get(key, ""))
+        if page.get(word) and chosen.isdigit():
+            merged[key] = int(chosen)
     for name, prop in visible_properties(page, {**merged, **_raw(data)}).items():
         if not isinstance(prop, dict):
             continue

@@ -77,14 +77,14 @@ class BackstageRequest(StepKind):
                 f"http:backstage:request: Paved's API has no {urlsplit(path).path}"
             ) from None
         headers = {
-            f"HTTP_{k.upper().replace('-', '_')}": str(v)
+            str(k): str(v)
             for k, v in (inputs.get("headers") or {}).items()
             if k.lower() not in _DROPPED_HEADERS and k.lower() != "content-type"
         }
         body = inputs.get("body")
         data = body if isinstance(body, str) else json.dumps(body) if body is not None else ""
         request = RequestFactory().generic(
-            inputs["method"], path, data=data, content_type="application/json", **headers
+            inputs["method"], path, data=data, content_type="application/json", headers=headers
         )
         request.user = user
         response = match.func(request, *match.args, **match.kwargs)

@@ -359,6 +359,7 @@ def _document(steps: Any) -> str:
         ("publish:bitbucketCloud", "Bitbucket"),
         ("publish:bitbucketServer:pull-request", "Bitbucket"),
         ("fetch:rails", "fetch:template"),
+        ("fetch:cookiecutter", "cookiecutterCompat: true"),
     ],
 )
 def test_actions_paved_cannot_serve_are_refused_at_load_time(action: str, named: str) -> None:

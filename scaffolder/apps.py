@@ -19,6 +19,7 @@ class ScaffolderConfig(AppConfig):
             argocd,
             backstage_request,
             catalog,
+            cookiecutter,
             data,
             debug,
             fetch_plain,

@@ -26,12 +26,6 @@ _UNSUPPORTED: tuple[tuple[str, str], ...] = (
         "publish:* actions instead",
     ),
     (
-        "fetch:cookiecutter",
-        "Paved does not run cookiecutter (its hooks and extensions are code run on the worker); "
-        "use fetch:template with cookiecutterCompat: true, which renders {{ cookiecutter.x }} "
-        "skeletons without running hooks",
-    ),
-    (
         "fetch:rails",
         "it runs `rails new` (arbitrary Ruby and a Docker image) on the worker, which Paved does "
         "not allow; keep a Rails skeleton next to the template and use fetch:template",

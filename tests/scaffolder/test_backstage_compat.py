@@ -359,7 +359,6 @@ def _document(steps: Any) -> str:
         ("publish:bitbucketCloud", "Bitbucket"),
         ("publish:bitbucketServer:pull-request", "Bitbucket"),
         ("fetch:rails", "fetch:template"),
-        ("fetch:cookiecutter", "cookiecutterCompat: true"),
     ],
 )
 def test_actions_paved_cannot_serve_are_refused_at_load_time(action: str, named: str) -> None:
@@ -394,3 +393,58 @@ def test_notification_send_takes_backstages_inputs() -> None:
     kind.validate_inputs(inputs)
     with pytest.raises(ValueError, match="recipients"):
         kind.validate_inputs({"recipients": "someone", "title": "Hi"})
+
+
+def _cookiecutter(folder: Path, files: dict[str, str]) -> Path:
+    _write(
+        folder,
+        {"cc/cookiecutter.json": json.dumps({"project_slug": "demo", "port": 8000}), **files},
+    )
+    return _template(
+        folder / "template.yaml",
+        [{"id": "cc", "action": "fetch:cookiecutter",
+          "input": {"url": "./cc", "values": {"project_slug": "orders"}, "targetPath": "app"}}],
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_fetch_cookiecutter_renders_with_the_real_cookiecutter(tmp_path: Path) -> None:
+    template = _cookiecutter(
+        tmp_path / "t",
+        {"cc/{{cookiecutter.project_slug}}/README.md":
+             "# {{ cookiecutter.project_slug }} on {{ cookiecutter.port }}\n",
+         "cc/{{cookiecutter.project_slug}}/{{cookiecutter.project_slug}}.py":
+             "NAME = {{ cookiecutter.project_slug | jsonify }}\n"},
+    )  # fmt: skip
+    result = _run(template, tmp_path)
+    assert result.status == "completed", result.error
+    assert result.files == {
+        "app/README.md": b"# orders on 8000\n",
+        "app/orders.py": b'NAME = "orders"\n',
+    }
+
+
+@pytest.mark.django_db
+def test_fetch_cookiecutter_runs_no_template_code(tmp_path: Path) -> None:
+    hooked = _cookiecutter(tmp_path / "hooks", {
+        "cc/{{cookiecutter.project_slug}}/a.txt": "a",
+        "cc/hooks/post_gen_project.py": "import os; os.system('touch /tmp/pwned')"})  # fmt: skip
+    result = _run(hooked, tmp_path / "1")
+    assert result.status == "failed"
+    assert "hooks are programs and Paved does not run them" in result.error
+    escape = _cookiecutter(tmp_path / "ssti", {
+        "cc/{{cookiecutter.project_slug}}/a.txt":
+            "{{ ''.__class__.__mro__[1].__subclasses__() }}"})  # fmt: skip
+    result = _run(escape, tmp_path / "2")
+    assert result.status == "failed"
+    assert "unsafe" in result.error
+    assert result.files == {}
+    outside = tmp_path / "escaped"
+    climb = _cookiecutter(tmp_path / "climb", {
+        "cc/{{cookiecutter.project_slug}}/{{cookiecutter.dest}}/x.txt": "x"})  # fmt: skip
+    config = tmp_path / "climb" / "cc" / "cookiecutter.json"
+    config.write_text(json.dumps({"project_slug": "demo", "dest": "../" * 12 + str(outside)[1:]}))
+    result = _run(climb, tmp_path / "3")
+    assert result.status == "failed"
+    assert "Unable to create directory" in result.error  # refused by the write guard
+    assert not outside.exists()

@@ -230,6 +230,17 @@ def start_template_run(
         )
         for index, step in enumerate(template.steps)
     ]
+    if not steps:
+        # `steps: []` is valid Backstage (a template that only shows its output); the engine
+        # runs at least one step, so the run records that there was nothing to do.
+        steps = [
+            StepSpec(
+                key="nothing-to-do",
+                kind="debug:log",
+                name="Nothing to do",
+                inputs={"message": "This template has no steps."},
+            )
+        ]
     label = clean.get("name") or clean.get("component_id") or ""
     return start_run(
         kind=RUN_KIND,

@@ -17,7 +17,10 @@ class ScaffolderConfig(AppConfig):
         )
         from scaffolder.steps import (  # noqa: F401  (registers step kinds)
             argocd,
+            backstage_request,
             catalog,
+            cookiecutter,
+            data,
             debug,
             fetch_plain,
             fetch_template,

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
-import jsonschema
 from django.conf import settings
 from django.http import QueryDict
 from django.urls import reverse
@@ -23,7 +22,12 @@ from scaffolder.parameters import (
     MULTI_ENTITY_PICKERS,
     SECRET_FIELDS,
     is_secret_property,
+    option_key,
+    option_title,
     picker_filter,
+    reshaping_fields,
+    selected_option,
+    shown_schema,
 )
 
 
@@ -47,6 +51,7 @@ class FieldView:
     masked: bool = False
     search_url: str = ""  # entity pickers: the autocomplete endpoint with this field's filter
     shown: str = ""  # how the review names a picked entity (its display name)
+    reshapes: bool = False  # changing it changes which fields the page shows: redraw the page
 
     @property
     def display_value(self) -> str:
@@ -61,6 +66,9 @@ class FieldView:
             return json.dumps(self.value)
         if isinstance(self.value, bool):
             return "yes" if self.value else "no"
+        if self.widget == "select":
+            labels = dict(self.choices)
+            return labels.get(str(self.value), "" if self.value is None else str(self.value))
         return "" if self.value is None else str(self.value)
 
     @property
@@ -75,32 +83,31 @@ class FieldView:
 
 
 def visible_properties(page: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """Page properties plus those that `dependencies` (rjsf oneOf style) or `if/then` add for
-    the current values."""
-    props: dict[str, Any] = dict(page.get("properties") or {})
-    for key, dep in (page.get("dependencies") or {}).items():
-        if not isinstance(dep, dict) or key not in values or values.get(key) in (None, ""):
+    """The fields the page shows for the current values (scaffolder.parameters.shown_schema:
+    `dependencies`, `if/then/else`, `allOf` and the selected `oneOf`/`anyOf` branch)."""
+    return dict(shown_schema(page, values)[0])
+
+
+def option_selectors(page: dict[str, Any], values: dict[str, Any]) -> list[FieldView]:
+    """react-jsonschema-form's selector for a page-level `oneOf`/`anyOf`: choosing a branch
+    shows its fields (the choice is kept in the wizard's state, never passed to the run)."""
+    views = []
+    for word in ("oneOf", "anyOf"):
+        options = page.get(word) or []
+        if not options:
             continue
-        options = dep.get("oneOf") or [dep]
-        for option in options:
-            condition = (option.get("properties") or {}).get(key)
-            if condition is None or _matches(condition, values.get(key)):
-                for name, prop in (option.get("properties") or {}).items():
-                    if name != key:
-                        props.setdefault(name, prop)
-    for clause in [page, *(page.get("allOf") or [])]:
-        if isinstance(clause, dict) and "if" in clause:
-            branch = "then" if _matches(clause["if"], values) else "else"
-            for name, prop in ((clause.get(branch) or {}).get("properties") or {}).items():
-                props.setdefault(name, prop)
-    return props
-
-
-def _matches(schema: Any, value: Any) -> bool:
-    try:
-        return jsonschema.Draft7Validator(schema).is_valid(value)
-    except jsonschema.SchemaError:
-        return False
+        views.append(
+            FieldView(
+                name=option_key(page, word),
+                label=str(page.get("ui:optionsTitle") or "Choose one"),
+                widget="select",
+                value=str(selected_option(page, word, values)),
+                required=True,
+                choices=[(str(i), option_title(o, i)) for i, o in enumerate(options)],
+                reshapes=True,
+            )
+        )
+    return views
 
 
 def default_git_host() -> str:
@@ -185,15 +192,17 @@ def field_view(name: str, prop: dict[str, Any], value: Any, *, required: bool) -
 def page_fields_view(
     page: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]] | None = None
 ) -> list[FieldView]:
-    required = set(page.get("required") or [])
-    views = []
-    for name, prop in visible_properties(page, values).items():
+    props, required = shown_schema(page, values)
+    views = option_selectors(page, values)
+    reshaping = reshaping_fields(page)
+    for name, prop in props.items():
         if not isinstance(prop, dict) or prop.get("ui:widget") == "hidden":
             continue
         view = field_view(
             name, prop, values.get(name, prop.get("default")), required=name in required
         )
         view.errors = list((errors or {}).get(name, []))
+        view.reshapes = name in reshaping
         if view.widget == "repo-url" and not (view.repo["owner"] or view.repo["repo"]):
             view.repo.update(_suggested_repo(prop, values))
         views.append(view)
@@ -270,7 +279,12 @@ def parse_value(prop: dict[str, Any], name: str, data: QueryDict) -> tuple[bool,
 def parse_page(page: dict[str, Any], values: dict[str, Any], data: QueryDict) -> dict[str, Any]:
     """Merge one page's submitted data into `values`; empty inputs remove the value."""
     merged = dict(values)
-    for name, prop in visible_properties(page, {**values, **_raw(data)}).items():
+    for word in ("oneOf", "anyOf"):
+        key = option_key(page, word)
+        chosen = str(data.get(key, ""))
+        if page.get(word) and chosen.isdigit():
+            merged[key] = int(chosen)
+    for name, prop in visible_properties(page, {**merged, **_raw(data)}).items():
         if not isinstance(prop, dict):
             continue
         present, value = parse_value(prop, name, data)

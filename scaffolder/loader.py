@@ -21,6 +21,7 @@ from runs.registry import step_kinds
 from scaffolder.expressions import ExpressionError, check_syntax
 from scaffolder.parameters import secret_parameter_names
 from scaffolder.secret_flow import elsewhere_problems, input_problems
+from scaffolder.steps.unsupported import unsupported_reason
 
 API_VERSION = "scaffolder.backstage.io/v1beta3"
 MAX_TEMPLATE_BYTES = 512 * 1024
@@ -290,8 +291,11 @@ def validate_document(document: Any) -> list[Problem]:
         )
     secret_fields = _check_parameters(spec, problems)
     steps = spec.get("steps")
-    if not isinstance(steps, list) or not steps:
-        problems.append(Problem(_line_of(spec, "steps"), "spec.steps must be a non-empty list"))
+    # Backstage's schema allows `steps: []` (a template that only registers or links).
+    if steps is None:
+        steps = []
+    elif not isinstance(steps, list):
+        problems.append(Problem(_line_of(spec, "steps"), "spec.steps must be a list"))
         steps = []
     # Internal kinds (infra's claim steps) are added by Paved's own flows, never by a template.
     known = {name: kind for name, kind in step_kinds().items() if not kind.internal}
@@ -374,6 +378,8 @@ def _check_step(
     action = step.get("action")
     if not action:
         problems.append(Problem(line, f"{label}: action is required"))
+    elif reason := unsupported_reason(str(action)):
+        problems.append(Problem(_line_of(step, "action"), f"{label}: {reason}"))
     elif action not in known:
         names = ", ".join(sorted(known))
         problems.append(

@@ -28,6 +28,7 @@ from scaffolder.expressions import (
     parse_repo_url,
     shared_time_limit,
 )
+from scaffolder.schema_formats import FORMAT_CHECKER, format_message
 
 ENTITY_PICKERS = {"OwnerPicker", "EntityPicker", "OwnedEntityPicker", "MyGroupsPicker"}
 MULTI_ENTITY_PICKERS = {"MultiEntityPicker"}
@@ -193,35 +194,157 @@ def page_visible(page: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
 
 
 def page_fields(page: Mapping[str, Any]) -> list[str]:
-    """Every field a page can show: its properties, plus those `dependencies`, `if/then/else`
-    and `allOf` clauses may add."""
+    """Every field a page can show: its properties, plus those `dependencies`, `if/then/else`,
+    `allOf` and `oneOf`/`anyOf` clauses may add."""
     return list(page_properties(page))
 
 
 SECRET_FIELDS = {"Secret", "SecretInput"}
+OPTION_PREFIX = "__option-"  # the wizard's oneOf/anyOf selector; never a parameter
+_COMBINATORS = ("allOf", "oneOf", "anyOf")
+_MAX_DEPTH = 8
+
+
+def _sub_schemas(schema: Mapping[str, Any]) -> list[Any]:
+    """Every sub-schema that can add fields to an object schema, whatever the values."""
+    found: list[Any] = [schema.get("then"), schema.get("else")]
+    for word in _COMBINATORS:
+        found.extend(schema.get(word) or [])
+    for dep in (schema.get("dependencies") or {}).values():
+        if isinstance(dep, Mapping):
+            found.append(dep)
+    return found
 
 
 def page_properties(page: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     """Every property schema a page can show, by name (see `page_fields`)."""
     found: dict[str, Mapping[str, Any]] = {}
 
-    def add(schema: Any) -> None:
-        if isinstance(schema, Mapping):
-            for name, prop in (schema.get("properties") or {}).items():
-                if isinstance(prop, Mapping):
-                    found.setdefault(name, prop)
+    def add(schema: Any, depth: int) -> None:
+        if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+            return
+        for name, prop in (schema.get("properties") or {}).items():
+            if isinstance(prop, Mapping):
+                found.setdefault(name, prop)
+        for sub in _sub_schemas(schema):
+            add(sub, depth + 1)
 
-    add(page)
-    for dep in (page.get("dependencies") or {}).values():
-        if isinstance(dep, Mapping):
-            add(dep)
-            for option in dep.get("oneOf") or []:
-                add(option)
-    for clause in [page, *(page.get("allOf") or [])]:
-        if isinstance(clause, Mapping):
-            add(clause.get("then"))
-            add(clause.get("else"))
+    add(page, 0)
     return found
+
+
+def reshaping_fields(page: Mapping[str, Any]) -> set[str]:
+    """Fields whose value changes which fields the page shows: `dependencies` keys and the
+    fields an `if` looks at (the wizard redraws the page when one changes)."""
+    found: set[str] = set()
+
+    def walk(schema: Any, depth: int) -> None:
+        if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+            return
+        found.update(str(k) for k in schema.get("dependencies") or {})
+        condition = schema.get("if")
+        if isinstance(condition, Mapping):
+            found.update(str(k) for k in condition.get("properties") or {})
+            found.update(str(k) for k in condition.get("required") or [])
+        for sub in _sub_schemas(schema):
+            walk(sub, depth + 1)
+
+    walk(page, 0)
+    return found
+
+
+def option_key(schema: Mapping[str, Any], word: str) -> str:
+    title = re.sub(r"[^a-z0-9]+", "-", str(schema.get("title") or "").lower()).strip("-")
+    return f"{OPTION_PREFIX}{word}-{title or 'page'}"
+
+
+def option_title(option: Any, index: int) -> str:
+    title = option.get("title") if isinstance(option, Mapping) else None
+    return str(title or f"Option {index + 1}")
+
+
+def selected_option(schema: Mapping[str, Any], word: str, values: Mapping[str, Any]) -> int:
+    """Which branch of a `oneOf`/`anyOf` the wizard shows, as react-jsonschema-form picks it:
+    the one the person chose in the selector, else the first the values already fit (one of
+    its own fields filled in and the branch valid), else the one with the most of its fields
+    filled in, else the first."""
+    options = schema.get(word) or []
+    chosen = values.get(option_key(schema, word))
+    if isinstance(chosen, str) and chosen.isdigit() and int(chosen) < len(options):
+        return int(chosen)
+    if isinstance(chosen, int) and 0 <= chosen < len(options):
+        return chosen
+    given = {k for k, v in values.items() if v not in (None, "", [])}
+    best, best_score = 0, 0
+    for index, option in enumerate(options):
+        if not isinstance(option, Mapping):
+            continue
+        score = len(set(option.get("properties") or {}) & given)
+        if score and _fits(option, values):
+            return index
+        if score > best_score:  # rjsf's closest option: the most of its fields filled in
+            best, best_score = index, score
+    return best
+
+
+def _fits(schema: Any, value: Any) -> bool:
+    try:
+        return jsonschema.Draft7Validator(schema).is_valid(value)
+    except jsonschema.SchemaError:
+        return False
+
+
+def shown_schema(
+    page: Mapping[str, Any], values: Mapping[str, Any]
+) -> tuple[dict[str, Mapping[str, Any]], set[str]]:
+    """The fields the wizard shows for these values and which of them are required, resolved
+    as react-jsonschema-form resolves a schema: `dependencies` (a list, a schema, or `oneOf`
+    branches chosen by the trigger field's value) once their field has a value, `if`/`then`/
+    `else` by the values, `allOf` all, and the selected branch of a `oneOf`/`anyOf`."""
+    props: dict[str, Mapping[str, Any]] = {}
+    required: set[str] = set()
+
+    def filled(name: str) -> bool:
+        return values.get(name) not in (None, "", [])
+
+    def walk(schema: Any, depth: int) -> None:
+        if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+            return
+        for name, prop in (schema.get("properties") or {}).items():
+            if isinstance(prop, Mapping):
+                props.setdefault(name, prop)
+        required.update(str(r) for r in schema.get("required") or [])
+        for key, dep in (schema.get("dependencies") or {}).items():
+            if not filled(key):
+                continue
+            if isinstance(dep, list):
+                required.update(str(r) for r in dep)
+                continue
+            if not isinstance(dep, Mapping):
+                continue
+            walk({k: v for k, v in dep.items() if k != "oneOf"}, depth + 1)
+            for option in dep.get("oneOf") or []:
+                condition = (
+                    (option.get("properties") or {}).get(key)
+                    if isinstance(option, Mapping)
+                    else None
+                )
+                if condition is not None and _fits(condition, values.get(key)):
+                    walk(option, depth + 1)
+                    break
+        for clause in schema.get("allOf") or []:
+            walk(clause, depth + 1)
+        if "if" in schema:
+            walk(
+                schema.get("then") if _fits(schema["if"], values) else schema.get("else"), depth + 1
+            )
+        for word in ("oneOf", "anyOf"):
+            options = schema.get(word) or []
+            if options:
+                walk(options[selected_option(schema, word, values)], depth + 1)
+
+    walk(page, 0)
+    return props, required & set(props) | (required - set(page_properties(page)))
 
 
 def is_secret_property(prop: Mapping[str, Any]) -> bool:
@@ -253,9 +376,18 @@ def apply_defaults(pages: list[dict[str, Any]], values: Mapping[str, Any]) -> di
     return result
 
 
-def _schema(page: Mapping[str, Any]) -> dict[str, Any]:
-    schema = {k: v for k, v in page.items() if k not in ("title", "description", "when")}
+_RESOLVED_AWAY = ("title", "description", "when", "properties", "required", "dependencies",
+                  "if", "then", "else", *_COMBINATORS)  # fmt: skip
+
+
+def _schema(page: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The page's schema for these values: the fields shown and required (`shown_schema`),
+    with the page's other keywords; a field is required only when it is shown."""
+    props, required = shown_schema(page, values)
+    schema = {k: v for k, v in page.items() if k not in _RESOLVED_AWAY}
     schema.setdefault("type", "object")
+    schema["properties"] = props
+    schema["required"] = sorted(required)
     return schema
 
 
@@ -353,8 +485,9 @@ def validate_page(
     """Errors by field name ("" for errors that belong to no single field). Without
     `check_catalog` (dry-runs), picked entities need not exist in the catalog."""
     errors: dict[str, list[str]] = {}
-    validator = jsonschema.Draft7Validator(_schema(page), format_checker=jsonschema.FormatChecker())
-    page_values = {k: v for k, v in values.items() if k in set(page_fields(page))}
+    schema = _schema(page, values)
+    validator = jsonschema.Draft7Validator(schema, format_checker=FORMAT_CHECKER)
+    page_values = {k: v for k, v in values.items() if k in schema["properties"]}
     for error in validator.iter_errors(page_values):
         if error.validator == "required" or error.validator == "dependencies":
             missing = error.message.split("'")[1] if "'" in error.message else ""
@@ -363,8 +496,8 @@ def validate_page(
         path = [str(p) for p in error.absolute_path]
         field = path[0] if path else ""
         errors.setdefault(field, []).append(_friendly(error))
-    for name, prop in (page.get("properties") or {}).items():
-        if isinstance(prop, dict):
+    for name, prop in schema["properties"].items():
+        if isinstance(prop, Mapping):
             for message in _picker_errors(
                 name, prop, values.get(name), check_catalog=check_catalog
             ):
@@ -389,6 +522,8 @@ def _friendly(error: jsonschema.ValidationError) -> str:
         return f"Must be {word[str(error.validator)]} {error.validator_value}{unit}."
     if error.validator == "type":
         return f"Must be a {error.validator_value}."
+    if error.validator == "format":
+        return format_message(str(error.validator_value))
     return str(error.message)
 
 
@@ -450,13 +585,17 @@ def validate_values(
     allowed: set[str] = set()
     errors: dict[str, list[str]] = {}
     for page in shown:
-        allowed.update(page_fields(page))
+        allowed.update(shown_schema(page, with_defaults)[0])
         for field, messages in validate_page(
             page, with_defaults, check_catalog=check_catalog
         ).items():
             errors.setdefault(field, []).extend(messages)
     hidden_only = {f for p in pages for f in page_fields(p)} - allowed
-    clean = {k: v for k, v in with_defaults.items() if k not in hidden_only}
+    clean = {
+        k: v
+        for k, v in with_defaults.items()
+        if k not in hidden_only and not k.startswith(OPTION_PREFIX)
+    }
     return clean, errors
 
 

@@ -15,7 +15,7 @@ from catalog.ingestion import FILE
 from catalog.models import Entity, make_ref
 from portal.annotations import MANAGED_BY_LOCATION, TEMPLATE_DIR
 from runs.models import Run
-from runs.runner import RunStartError, start_run
+from runs.runner import RunStartError, StepSpec, start_run
 from scaffolder.dry_run import template_context
 from scaffolder.loader import Problem, Template, TemplateInvalid, load_template_text
 from scaffolder.models import TemplatePublication, TemplateVersion
@@ -223,6 +223,17 @@ def start_template_run(
     if taken:
         raise RunStartError(taken)
     steps = template_step_specs(template)
+    if not steps:
+        # `steps: []` is valid Backstage (a template that only shows its output); the engine
+        # runs at least one step, so the run records that there was nothing to do.
+        steps = [
+            StepSpec(
+                key="nothing-to-do",
+                kind="debug:log",
+                name="Nothing to do",
+                inputs={"message": "This template has no steps."},
+            )
+        ]
     label = clean.get("name") or clean.get("component_id") or ""
     return start_run(
         kind=RUN_KIND,

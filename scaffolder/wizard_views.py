@@ -192,10 +192,11 @@ def _wizard(
     action = request.POST.get("action", "")
     if (
         request.method == "POST"
-        and action in ("next", "back")
+        # "refresh": a field that changes which fields the page shows was changed.
+        and action in ("next", "back", "refresh")
         and 0 <= state.current < len(template.pages)
     ):
-        _turn_page(request, template, state, forward=action == "next")
+        _turn_page(request, template, state, action=action)
     elif request.method == "POST" and action == "edit":
         state.current = state.indexes[0] if state.indexes else 0
     elif request.method == "POST" and action == "create":
@@ -239,13 +240,16 @@ def _wizard_state(request: HttpRequest, template: Template) -> _WizardState:
 
 
 def _turn_page(
-    request: HttpRequest, template: Template, state: _WizardState, *, forward: bool
+    request: HttpRequest, template: Template, state: _WizardState, *, action: str
 ) -> None:
-    """Keep this page's answers; going forward checks them first and may reach the review."""
+    """Keep this page's answers; "next" checks them first and may reach the review, "back"
+    goes to the previous shown page, "refresh" stays (the page's shown fields changed)."""
     page = template.pages[state.current]
     state.values = apply_defaults(template.pages, parse_page(page, state.values, request.POST))
     state.indexes = _visible_indexes(template, state.values)
-    if not forward:
+    if action == "refresh":
+        return
+    if action == "back":
         earlier = [i for i in state.indexes if i < state.current]
         state.current = earlier[-1] if earlier else state.current
         return

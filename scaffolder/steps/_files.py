@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from django.conf import settings
 
 from portal.providers.base import PermanentProviderError
 from runs.context import StepContext
@@ -21,27 +27,68 @@ def template_base_dir(ctx: StepContext) -> Path:
     return Path(base)
 
 
-def resolve_source(ctx: StepContext, url: str) -> Path:
-    """A step's `url`, relative to the template's folder. Remote URLs are refused clearly."""
-    if "://" in url:
-        scheme = url.split("://", 1)[0]
-        if scheme == "file":
-            raise PermanentProviderError(
-                f"url {url!r}: file:// URLs are not allowed; use a path relative to the template"
-            )
+def template_root(base: Path) -> Path:
+    """The folder tree a template came from: the git work tree holding its folder, or the
+    folder itself when it is in no repository. `..` in a url may go up to here, never above."""
+    base = base.resolve()
+    for folder in (base, *base.parents):
+        if (folder / ".git").exists():
+            return folder
+    return base
+
+
+def _refuse_data_dir(url: str, source: Path) -> None:
+    # Paved's own data (secret key, other runs' workspaces) may sit inside a checkout.
+    data_dir = Path(settings.PAVED_DATA_DIR).resolve()
+    if source == data_dir or data_dir in source.parents:
         raise PermanentProviderError(
-            f"url {url!r}: fetching from remote URLs is not supported; keep the skeleton next to the template"
+            f"url {url!r} leads into Paved's data folder; it cannot be read"
         )
-    base = template_base_dir(ctx)
-    try:
-        source = safe_join(base, url, what="url")
-    except UnsafePath as exc:
-        raise PermanentProviderError(str(exc).replace("workspace", "template folder")) from None
-    if not source.exists():
+
+
+def resolve_local(base: Path, url: str) -> Path:
+    """`url` relative to the template's folder `base`, as Backstage resolves it: `..` may go
+    up within the repository (or folder tree) the template came from, never outside it."""
+    text = url.replace("\\", "/")
+    if "\x00" in text:
+        raise PermanentProviderError(f"url {url!r} contains a NUL byte")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         raise PermanentProviderError(
-            f"url {url!r}: {source.relative_to(base.resolve()) if source.is_relative_to(base.resolve()) else source} does not exist in the template folder"
+            f"url {url!r} is absolute; use a path relative to the template"
+        )
+    root = template_root(base)
+    lexical = Path(posixpath.normpath(posixpath.join(base.resolve().as_posix(), text)))
+    source = lexical.resolve()  # symlinks followed: their target must stay inside too
+    for path in (lexical, source):
+        if path != root and root not in path.parents:
+            raise PermanentProviderError(
+                f"url {url!r} leads outside the repository the template came from ({root.name}/); "
+                "a template may only read files from its own repository"
+            )
+    _refuse_data_dir(url, source)
+    if not source.exists():
+        shown = source.relative_to(root).as_posix()
+        raise PermanentProviderError(
+            f"url {url!r}: {shown} does not exist in the template's repository"
         )
     return source
+
+
+@contextmanager
+def resolve_source(ctx: StepContext, url: str) -> Iterator[Path]:
+    """A step's `url`: relative to the template's folder, or a remote URL read through a
+    configured git integration into a temporary folder (removed when the block ends)."""
+    if "://" not in url:
+        yield resolve_local(template_base_dir(ctx), url)
+        return
+    if url.split("://", 1)[0] == "file":
+        raise PermanentProviderError(
+            f"url {url!r}: file:// URLs are not allowed; use a path relative to the template"
+        )
+    from scaffolder.steps.remote import fetch_remote
+
+    with tempfile.TemporaryDirectory(prefix="paved-remote-") as folder:
+        yield fetch_remote(ctx, url, Path(folder))
 
 
 def target_dir(ctx: StepContext, target_path: Any) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from portal.providers.base import PermanentProviderError
@@ -30,7 +31,11 @@ class FetchPlain(StepKind):
     }
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
-        source = resolve_source(ctx, ctx.inputs["url"])
+        with resolve_source(ctx, ctx.inputs["url"]) as source:
+            return self._copy(ctx, source)
+
+    @staticmethod
+    def _copy(ctx: StepContext, source: Path) -> dict[str, Any]:
         root = target_dir(ctx, ctx.inputs.get("targetPath"))
         if source.is_file():
             raise PermanentProviderError(
@@ -68,11 +73,11 @@ class FetchPlainFile(StepKind):
     }
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
-        source = resolve_source(ctx, ctx.inputs["url"])
-        if not source.is_file():
-            raise PermanentProviderError(f"url {ctx.inputs['url']!r} is not a file")
-        target = target_dir(ctx, ctx.inputs["targetPath"])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(source.read_bytes())
+        with resolve_source(ctx, ctx.inputs["url"]) as source:
+            if not source.is_file():
+                raise PermanentProviderError(f"url {ctx.inputs['url']!r} is not a file")
+            target = target_dir(ctx, ctx.inputs["targetPath"])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
         ctx.log.info("Copied %s to %s.", ctx.inputs["url"], ctx.inputs["targetPath"])
         return {}

@@ -124,8 +124,12 @@ class FetchTemplate(StepKind):
     input_schema: ClassVar[dict[str, Any]] = TEMPLATE_INPUT_SCHEMA
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
+        with resolve_source(ctx, ctx.inputs["url"]) as source:
+            return self._render_folder(ctx, source)
+
+    @staticmethod
+    def _render_folder(ctx: StepContext, source: Path) -> dict[str, Any]:
         inputs = ctx.inputs
-        source = resolve_source(ctx, inputs["url"])
         if not source.is_dir():
             raise PermanentProviderError(
                 f"url {inputs['url']!r} is a file; fetch:template needs a folder"
@@ -194,7 +198,13 @@ class FetchTemplateFile(StepKind):
     }
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
-        source = resolve_source(ctx, ctx.inputs["url"])
+        with resolve_source(ctx, ctx.inputs["url"]) as source:
+            self._render_one(ctx, source)
+        ctx.log.info("Rendered %s.", ctx.inputs["targetPath"])
+        return {}
+
+    @staticmethod
+    def _render_one(ctx: StepContext, source: Path) -> None:
         if not source.is_file():
             raise PermanentProviderError(f"url {ctx.inputs['url']!r} is not a file")
         try:
@@ -210,5 +220,3 @@ class FetchTemplateFile(StepKind):
             )
         except ExpressionError as exc:
             raise PermanentProviderError(str(exc)) from None
-        ctx.log.info("Rendered %s.", ctx.inputs["targetPath"])
-        return {}

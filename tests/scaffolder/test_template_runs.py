@@ -254,3 +254,18 @@ def test_two_first_uses_of_a_changed_template_agree_on_its_version(owner: User) 
     assert competitor
     assert TemplateVersion.objects.filter(ref="template:default/small").count() == 2
     assert version.version == 2
+
+
+def test_a_template_without_steps_runs_and_shows_its_output(owner: User) -> None:
+    version = save_template(
+        yaml_text=(
+            "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: links}\n"
+            "spec:\n  type: documentation\n  steps: []\n  output:\n    text:\n"
+            "      - {title: Read me, content: 'Nothing to create: read the guide.'}\n"
+        ),
+        actor=None,
+    )
+    run = drive(start_template_run(version=version, values={}, actor=owner))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert [s.kind for s in run.steps.all()] == ["debug:log"]
+    assert run.outputs["text"][0]["content"] == "Nothing to create: read the guide."

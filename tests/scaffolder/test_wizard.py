@@ -202,7 +202,7 @@ def test_an_invalid_catalog_template_is_explained_not_run(owner_client: Client) 
     TemplatePublication.objects.create(entity=broken)  # saved by the platform team
     response = owner_client.get("/create/default/broken/")
     assert response.status_code == 422
-    assert "unknown action &#x27;fetch:rails&#x27;" in response.content.decode()
+    assert "action &#x27;fetch:rails&#x27; is not available in Paved" in response.content.decode()
     assert not Run.objects.exists()
 
 

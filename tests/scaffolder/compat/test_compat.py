@@ -16,6 +16,14 @@ from tests.scaffolder.compat.corpus import EXPECTED, HERE, Outcome, run, templat
 EXPECTED_FAILURES: dict[str, str] = yaml.safe_load(
     (HERE / "expected_failures.yaml").read_text(encoding="utf-8")
 )
+# Templates that complete but whose files Nunjucks does not write, so there is nothing to compare
+# them with; each with the reason. (They still count as completing.)
+NOT_NUNJUCKS: dict[str, str] = {
+    "backstage-software-templates--scaffolder-templates--docs-template-cookiecutter": (
+        "its only step is fetch:cookiecutter: the real cookiecutter package renders it in Paved "
+        "as in Backstage (tests/scaffolder/test_backstage_compat.py checks its output)"
+    ),
+}
 
 
 def _expected_files(template_id: str) -> dict[str, bytes]:
@@ -54,6 +62,8 @@ def test_public_templates_render_byte_for_byte_as_nunjucks(
         completed += 1
         if template_id in EXPECTED_FAILURES:
             print(f"now completes (remove it from expected_failures.yaml): {template_id}")
+        if template_id in NOT_NUNJUCKS:
+            continue
         count, mismatches = _compare(outcome)
         files += count
         problems.extend(mismatches)

@@ -23,6 +23,9 @@ const path = require('path');
 const vm = require('vm');
 
 const nunjucksDir = process.env.NUNJUCKS_DIR || path.dirname(require.resolve('nunjucks/package.json'));
+// Backstage's fetch:template lists the skeleton and its copyWithoutTemplating patterns with
+// globby 11 (expandDirectories on, so `dir/` means every file under it): the real package.
+const globby = require(path.join(path.dirname(nunjucksDir), 'globby'));
 const version = JSON.parse(fs.readFileSync(path.join(nunjucksDir, 'package.json'), 'utf8')).version;
 if (version !== '3.2.4') {
   throw new Error(`the oracle needs nunjucks 3.2.4, found ${version} in ${nunjucksDir}`);
@@ -170,40 +173,15 @@ function makeRenderer(options) {
 
 // --- fetch:template's walk ------------------------------------------------------------------
 function listEntries(root) {
-  const out = [];
-  const walk = (dir, prefix) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const rel = prefix + entry.name;
-      if (entry.isDirectory()) {
-        out.push(rel + '/');
-        walk(path.join(dir, entry.name), rel + '/');
-      } else {
-        out.push(rel);
-      }
-    }
-  };
-  walk(root, '');
-  return out;
+  return globby.sync('**/*', {
+    cwd: root, dot: true, onlyFiles: false, markDirectories: true, followSymbolicLinks: false,
+  }).sort();
 }
 
-function globToRegExp(pattern) {
-  // The patterns templates use: *, **, ? and literal text (minimatch semantics for these).
-  let re = '';
-  for (let i = 0; i < pattern.length; i += 1) {
-    const c = pattern[i];
-    if (c === '*' && pattern[i + 1] === '*') {
-      re += '.*';
-      i += 1;
-      if (pattern[i + 1] === '/') i += 1;
-    } else if (c === '*') {
-      re += '[^/]*';
-    } else if (c === '?') {
-      re += '[^/]';
-    } else {
-      re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }
-  }
-  return new RegExp(`^${re}/?$`);
+function copyOnlyEntries(root, patterns) {
+  return new Set(globby.sync(patterns, {
+    cwd: root, dot: true, onlyFiles: false, markDirectories: true, followSymbolicLinks: false,
+  }));
 }
 
 function isBinary(buffer) {
@@ -240,7 +218,7 @@ function renderSkeleton(caseDir, spec, outRoot) {
   const templateDir = path.resolve(caseDir, spec.skeleton);
   const render = makeRenderer(spec);
   const context = { [spec.cookiecutterCompat ? 'cookiecutter' : 'values']: spec.values || {} };
-  const patterns = (spec.copyWithoutRender || spec.copyWithoutTemplating || []).map(globToRegExp);
+  const copyOnly = copyOnlyEntries(templateDir, spec.copyWithoutRender || spec.copyWithoutTemplating || []);
   const renderFilename = !spec.copyWithoutRender;
   let extension = spec.templateFileExtension === true ? '.njk' : spec.templateFileExtension || false;
   if (extension && !extension.startsWith('.')) extension = `.${extension}`;
@@ -253,7 +231,7 @@ function renderSkeleton(caseDir, spec, outRoot) {
       if (renderContents) local = local.slice(0, -extension.length);
       local = render(local, context);
     } else {
-      renderContents = !patterns.some((re) => re.test(location));
+      renderContents = !copyOnly.has(location);
       local = renderFilename || renderContents ? render(local, context) : local;
     }
     if (skipped(local)) continue;

@@ -1,0 +1,3 @@
+module github.com/demo-orgname/demo-reponame
+
+go 1.16

@@ -97,7 +97,11 @@ def dry_run(
     workspace: Path,
     user: dict[str, Any] | None = None,
     platform: dict[str, Any] | None = None,
+    task_id: Any = "dry-run",
+    known_outputs: dict[str, dict[str, Any]] | None = None,
 ) -> DryRunResult:
+    """`known_outputs`: what a real run's non-file steps answered, used instead of the
+    plausible outputs (a template upgrade re-renders exactly what the run wrote)."""
     result = DryRunResult()
     platform = platform if platform is not None else platform_context()
     # A dry-run needs no catalog: picked entities are checked for form and kind only.
@@ -130,7 +134,7 @@ def dry_run(
             parameters=clean,
             step_outputs=outputs,
             user=user,
-            task_id="dry-run",
+            task_id=task_id,
             secrets=secret_values,
             platform=platform,
         )
@@ -188,6 +192,8 @@ def dry_run(
                         workspace=workspace,
                     )
                     step_outputs.update(kind().run(ctx) or {})
+                elif known_outputs is not None and key in known_outputs:
+                    step_outputs.update(known_outputs[key])
                 else:
                     result.log.append(f"[{key}] INFO Not executed in a dry run: {action}")
                     step_outputs.update(kind.dry_run_outputs_in(item, workspace))

@@ -197,6 +197,10 @@ def on_finished(run: Run) -> None:
     """A succeeded run's files are in its repository now; failed runs keep the workspace so
     that "Retry from this step" finds what earlier steps wrote."""
     if run.status == RunStatus.SUCCEEDED:
+        # What the new repository was made from, for template upgrades (docs/upgrades.md).
+        from scaffolder.upgrades.provenance import record_from_run
+
+        record_from_run(run)
         # Moved aside at once, deleted by a follow-up task: finishing a run stays cheap.
         remove_workspace(run, later=True)
         transaction.on_commit(_empty_trash_later)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from scaffolder import views, wizard_views
+from scaffolder.upgrades import views as upgrade_views
 
 app_name = "scaffolder"
 urlpatterns = [
@@ -10,6 +11,13 @@ urlpatterns = [
     path("runs/<int:run_id>/cancel", views.run_cancel, name="run-cancel"),
     path("runs/<int:run_id>/retry", views.run_retry, name="run-retry"),
     path("runs/<int:run_id>/undo", views.run_undo, name="run-undo"),
+    path("upgrades/<int:pk>/", upgrade_views.upgrade_preview, name="upgrade-preview"),
+    path("upgrades/<int:pk>/start", upgrade_views.upgrade_start, name="upgrade-start"),
+    path(
+        "upgrades/rollout/<int:version_id>",
+        upgrade_views.upgrade_rollout,
+        name="upgrade-rollout",
+    ),
     path("create/", wizard_views.template_list, name="template-list"),
     path("create/editor/", wizard_views.template_editor, name="template-editor"),
     path("create/entities", wizard_views.entity_search, name="entity-search"),

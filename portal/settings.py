@@ -611,6 +611,8 @@ PAVED_SLACK_WEBHOOK_URL = env_secret("PAVED_SLACK_WEBHOOK_URL")
 PAVED_GITHUB_DEPLOY_WORKFLOWS = env_list("PAVED_GITHUB_DEPLOY_WORKFLOWS", ["deploy"])
 PAVED_DORA_BENCHMARK_YEAR = env_int("PAVED_DORA_BENCHMARK_YEAR", 2023)
 PAVED_METRICS_REPORT_EMAILS = env_list("PAVED_METRICS_REPORT_EMAILS", [])
+# The weekly report lists services more than this many template versions behind.
+PAVED_UPGRADE_BEHIND_VERSIONS = env_int("PAVED_UPGRADE_BEHIND_VERSIONS", 2)
 # Distinct signed-in users per day (writes at most once per user per day, cache-guarded).
 MIDDLEWARE.append("metrics.middleware.DailyActiveUserMiddleware")
 CELERY_BEAT_SCHEDULE["metrics-weekly-report"] = {

@@ -43,9 +43,9 @@ def rollout(template_ref: str) -> dict[str, Any]:
     labels = dict(UpgradeState.choices) | {"behind": "Behind"}
     rows = []
     for provenance in services:
-        upgrade = upgrades.get(provenance.pk)
-        state = _state(provenance, upgrade, number)
-        rows.append(RolloutRow(provenance, upgrade, state, labels[state]))
+        found = upgrades.get(provenance.pk)
+        state = _state(provenance, found, number)
+        rows.append(RolloutRow(provenance, found, state, labels[state]))
     by_version: dict[int, int] = {}
     for provenance in services:
         by_version[provenance.version.version] = by_version.get(provenance.version.version, 0) + 1

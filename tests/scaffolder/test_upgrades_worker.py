@@ -33,9 +33,9 @@ def test_rollout_on_a_real_worker(
     for name in ("orders-api", "orders-web"):
         values = {"name": name, "owner": "group:default/team-orders",
                   "repoUrl": f"localhost?owner=team-orders&repo={name}"}  # fmt: skip
-        run = start_template_run(version=version_a, values=values, actor=owner)
-        wait_for(lambda run=run: Run.objects.get(pk=run.pk).is_finished, timeout=60)
-        assert Run.objects.get(pk=run.pk).status == RunStatus.SUCCEEDED
+        run_pk = start_template_run(version=version_a, values=values, actor=owner).pk
+        wait_for(lambda pk=run_pk: Run.objects.get(pk=pk).is_finished, timeout=60)  # type: ignore[misc]
+        assert Run.objects.get(pk=run_pk).status == RunStatus.SUCCEEDED
     # Recorded by the run kind's finish hook, just after the status.
     wait_for(lambda: ServiceProvenance.objects.count() == 2, timeout=10)
     version_b = write_template(tmp_path / "tpl", VERSION_B)

@@ -15,7 +15,13 @@ from catalog.services import group_refs_for_user
 from portal import audit
 from portal.providers import git_host
 from portal.providers.base import GitHost, PermanentProviderError, RepoRef
-from scaffolder.engine.authority import record_for, reserve
+from scaffolder.engine.authority import (
+    Authority,
+    normalise_group,
+    record_for,
+    reserve,
+    team_owns_repository,
+)
 from scaffolder.engine.runner import RunStartError, StepSpec, start_run
 from scaffolder.models import (
     ProvenanceSource,
@@ -28,7 +34,7 @@ from scaffolder.models import (
 from scaffolder.services import template_of
 from scaffolder.upgrades.merge import three_way_merge
 from scaffolder.upgrades.provenance import CATALOG_FILE, _save, version_in_repository
-from scaffolder.upgrades.render import missing_answers, render_version
+from scaffolder.upgrades.render import RenderFailed, missing_answers, render_version
 
 RUN_KIND = "upgrade"
 STEP_KEY = "upgrade"
@@ -278,21 +284,24 @@ def adopt_repository(
     repo = host.get_repository(owner, name)
     if repo is None:
         raise UpgradeError(f"repository {repository} does not exist on {host.name}")
-    from scaffolder.engine.authority import Authority, team_owns_repository
-
     who = Authority(user=actor, groups=group_refs_for_user(actor))
     if not who.unrestricted and not team_owns_repository(who, repo.full_name):
         raise UpgradeError(f"{actor.get_username()} may adopt only their team's repositories")
-    owner_ref = str(values.get("owner") or "")
-    if owner_ref and ":" not in owner_ref:
-        owner_ref = f"group:default/{owner_ref}"
+    owner_ref = normalise_group(str(values["owner"])) if values.get("owner") else ""
+    if not owner_ref and who.groups:
+        owner_ref = sorted(who.groups)[0]
+    if not who.unrestricted and owner_ref not in who.groups:
+        raise UpgradeError(f"the owner must be one of your teams; {owner_ref or 'none'} is not")
     probe = ServiceProvenance(
         repository=repo.full_name.lower(), template_ref=version.ref, version=version, values=values
     )
     missing = missing_answers(template_of(version), values)
     if missing:
         raise UpgradeError("missing values: " + ", ".join(m.title for m in missing))
-    render_version(version, probe)  # raises RenderFailed with the template's own message
+    try:
+        render_version(version, probe)
+    except RenderFailed as exc:
+        raise UpgradeError(str(exc)) from None
     return _save(
         repository=repo.full_name,
         version=version,
@@ -302,7 +311,7 @@ def adopt_repository(
         step_outputs={},
         render_context={},
         entity_ref="",
-        owner_ref=owner_ref.lower() or sorted(who.groups)[0] if who.groups else owner_ref,
+        owner_ref=owner_ref,
         source=ProvenanceSource.ADOPTED,
     )
 

@@ -208,3 +208,36 @@ def test_a_developer_of_another_team_cannot_start_an_upgrade(
     with pytest.raises(UpgradeError, match="may not upgrade team-orders/orders-api"):
         start_upgrade(provenance=provenance, to_version=version_b, actor=outsider)
     assert not Run.objects.filter(kind="upgrade").exists()
+
+
+def test_adopt_links_an_existing_repository_and_upgrades_it(
+    owner: User, outsider: User, tmp_path: Path
+) -> None:
+    """A repository Paved did not make: its owner links it to version A with its values; the
+    upgrade to B then merges onto what the repository holds."""
+    from scaffolder.models import ProvenanceSource
+    from scaffolder.upgrades.services import adopt_repository
+
+    version_a = write_template(tmp_path / "tpl", VERSION_A)
+    host = git_host()
+    made, _ = host.ensure_repository("team-orders", "handmade", default_branch="main")
+    host.commit_files(made, {"app.py": b"VERSION = 1\n", "main.go": b"package main\n"},
+                      message="by hand", branch="main")  # fmt: skip
+    values = {"name": "handmade", "owner": "team-orders",
+              "repoUrl": "localhost?owner=team-orders&repo=handmade"}  # fmt: skip
+    with pytest.raises(UpgradeError, match="may adopt only their team's repositories"):
+        adopt_repository(repository="team-orders/handmade", version=version_a, values=values,
+                         actor=outsider)  # fmt: skip
+    with pytest.raises(UpgradeError, match="does not exist"):
+        adopt_repository(repository="team-orders/nothing", version=version_a, values=values,
+                         actor=owner)  # fmt: skip
+    provenance = adopt_repository(
+        repository="team-orders/handmade", version=version_a, values=values, actor=owner
+    )
+    assert provenance.source == ProvenanceSource.ADOPTED
+    assert provenance.owner_ref == "group:default/team-orders"
+    version_b = write_template(tmp_path / "tpl", VERSION_B)
+    plan = plan_upgrade(provenance, version_b)
+    assert plan.files["app.py"] == b"VERSION = 2\n"  # unchanged since A: takes B
+    assert plan.files["main.go"] == b"package main\n"  # the team's own file stays
+    assert "Dockerfile" in plan.files

@@ -11,6 +11,7 @@ urlpatterns = [
     path("runs/<int:run_id>/cancel", views.run_cancel, name="run-cancel"),
     path("runs/<int:run_id>/retry", views.run_retry, name="run-retry"),
     path("runs/<int:run_id>/undo", views.run_undo, name="run-undo"),
+    path("upgrades/adopt/", upgrade_views.adopt, name="upgrade-adopt"),
     path("upgrades/<int:pk>/", upgrade_views.upgrade_preview, name="upgrade-preview"),
     path("upgrades/<int:pk>/start", upgrade_views.upgrade_start, name="upgrade-start"),
     path(

@@ -57,6 +57,21 @@ def rollout(template_ref: str) -> dict[str, Any]:
     }
 
 
+def repository_of(entity: Entity) -> str:
+    """The component's repository (`<host>/project-slug`), lower case, or ""."""
+    annotations = (entity.metadata or {}).get("annotations") or {}
+    slugs = sorted(str(v).lower() for k, v in annotations.items() if k.endswith("/project-slug"))
+    return slugs[0] if slugs else ""
+
+
+def adoptable_templates() -> list[TemplateVersion]:
+    """The latest version of every template, for the adopt form."""
+    latest: dict[str, TemplateVersion] = {}
+    for version in TemplateVersion.objects.order_by("ref", "-version").only("pk", "ref", "version"):
+        latest.setdefault(version.ref, version)
+    return list(latest.values())
+
+
 def provenance_for_entity(entity: Entity) -> ServiceProvenance | None:
     """The provenance of a component: by its catalog ref, else by its repository slug."""
     found = (

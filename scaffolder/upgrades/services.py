@@ -101,6 +101,15 @@ def may_upgrade(user: AbstractBaseUser | AnonymousUser, provenance: ServiceProve
     return bool(provenance.owner_ref) and provenance.owner_ref in group_refs_for_user(user)  # type: ignore[arg-type]
 
 
+def may_adopt(user: AbstractBaseUser | AnonymousUser, entity: Any) -> bool:
+    """The component's owning team and platform admins may link it to a template."""
+    if not user.is_authenticated:
+        return False
+    if getattr(user, "is_staff", False):
+        return True
+    return bool(entity.owner_ref) and entity.owner_ref in group_refs_for_user(user)  # type: ignore[arg-type]
+
+
 def latest_version(template_ref: str) -> TemplateVersion | None:
     return TemplateVersion.objects.filter(ref=template_ref).order_by("-version").first()
 

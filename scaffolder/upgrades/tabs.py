@@ -8,8 +8,13 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from catalog.models import Entity
 from catalog.tabs import EntityTab, register_entity_tab
-from scaffolder.upgrades.queries import current_upgrade, provenance_for_entity, rollout
-from scaffolder.upgrades.services import latest_version, may_upgrade
+from scaffolder.upgrades.queries import (
+    current_upgrade,
+    provenance_for_entity,
+    repository_of,
+    rollout,
+)
+from scaffolder.upgrades.services import latest_version, may_adopt, may_upgrade
 
 
 def _rollout_context(entity: Entity, user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
@@ -21,7 +26,10 @@ def _component_context(
 ) -> dict[str, Any] | None:
     provenance = provenance_for_entity(entity)
     if provenance is None:
-        return None
+        # Not made by Paved: its team may link it to a template ("adopt").
+        if not repository_of(entity) or not may_adopt(user, entity):
+            return None
+        return {"provenance": None, "entity": entity}
     latest = latest_version(provenance.template_ref)
     newer = latest if latest and latest.version > provenance.version.version else None
     return {

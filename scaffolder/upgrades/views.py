@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import yaml
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
+from catalog.models import Entity
 from portal.htmx import render_page
 from portal.providers.base import ProviderError
 from scaffolder.models import ServiceProvenance, TemplateVersion
 from scaffolder.run_kind import entity_url
 from scaffolder.services import template_of
-from scaffolder.upgrades.queries import current_upgrade
+from scaffolder.upgrades.queries import adoptable_templates, current_upgrade, repository_of
 from scaffolder.upgrades.render import RenderFailed, missing_answers
 from scaffolder.upgrades.services import (
     UpgradeError,
+    adopt_repository,
     latest_version,
+    may_adopt,
     may_upgrade,
     plan_upgrade,
     roll_out,
@@ -89,6 +95,44 @@ def upgrade_start(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("scaffolder:upgrade-preview", provenance.pk)
     messages.success(request, f"Upgrading {provenance.repository} to v{to_version.version}.")
     return redirect("scaffolder:run-detail", upgrade.run_pk)
+
+
+def adopt(request: HttpRequest) -> HttpResponse:
+    """Link a component's existing repository to a template version and values."""
+    entity = get_object_or_404(Entity, ref=request.GET.get("component", ""), kind="Component")
+    repository = repository_of(entity)
+    if not repository or not may_adopt(request.user, entity):
+        raise Http404("No such component")
+    templates = adoptable_templates()
+    default_values = (
+        f"name: {entity.name}\nowner: {entity.owner_ref}\n"
+        f"repoUrl: localhost?owner={repository.split('/')[0]}&repo={repository.split('/')[-1]}\n"
+    )
+    context: dict[str, Any] = {"entity": entity, "repository": repository,
+                               "templates": templates, "values_text": default_values,
+                               "problems": []}  # fmt: skip
+    if request.method != "POST":
+        return render_page(request, "scaffolder/upgrades/adopt.html", context)
+    context["values_text"] = request.POST.get("values", "")
+    version = next((t for t in templates if str(t.pk) == request.POST.get("template")), None)
+    try:
+        values = yaml.safe_load(context["values_text"] or "{}")
+    except yaml.YAMLError as exc:
+        values, context["problems"] = None, [f"The values are not valid YAML: {exc}"]
+    if values is not None and not isinstance(values, dict):
+        context["problems"] = ["The values must be a mapping, one `name: value` per line."]
+    if version is None:
+        context["problems"].append("Pick one of the templates.")
+    if context["problems"]:
+        return render_page(request, "scaffolder/upgrades/adopt.html", context, status=422)
+    try:
+        adopt_repository(repository=repository, version=version, values=values,  # type: ignore[arg-type]
+                         actor=request.user)  # type: ignore[arg-type]  # fmt: skip
+    except UpgradeError as exc:
+        context["problems"] = [str(exc)]
+        return render_page(request, "scaffolder/upgrades/adopt.html", context, status=422)
+    messages.success(request, f"{repository} is linked to {version.ref} v{version.version}.")  # type: ignore[union-attr]
+    return redirect(f"{entity_url(entity.ref)}?tab=template")
 
 
 @require_POST

@@ -91,3 +91,34 @@ def test_template_page_shows_the_rollout_and_admins_roll_out(
     upgrade = TemplateUpgrade.objects.get()
     assert upgrade.requested_by == platform_admin
     assert Run.objects.get(pk=upgrade.run_pk).kind == "upgrade"
+
+
+def test_owner_adopts_a_repository_paved_did_not_make(
+    settings: Any, git_root: Path, owner: User, outsider: User, tmp_path: Path
+) -> None:
+    from portal.providers import git_host
+    from scaffolder.models import ServiceProvenance
+
+    settings.PAVED_GIT_PROVIDER = "local"
+    version = write_template(tmp_path / "tpl", VERSION_A)
+    made, _ = git_host().ensure_repository("team-orders", "handmade", default_branch="main")
+    git_host().commit_files(made, {"app.py": b"VERSION = 1\n"}, message="m", branch="main")
+    Entity.objects.create(kind="Component", name="handmade", owner_ref="group:default/team-orders",
+                          metadata={"annotations": {"localhost/project-slug": "team-orders/handmade"}})  # fmt: skip
+    tab = _client(owner).get("/catalog/default/component/handmade/?tab=template").content.decode()
+    assert "Link to a template" in tab
+    url = reverse("scaffolder:upgrade-adopt") + "?component=component:default/handmade"
+    assert _client(outsider).get(url).status_code == 404
+    client = _client(owner)
+    form = client.get(url).content.decode()
+    assert "repoUrl: localhost?owner=team-orders&amp;repo=handmade" in form
+    bad = client.post(url, {"template": version.pk, "values": "name: [unclosed"})
+    assert bad.status_code == 422
+    assert "The values are not valid YAML" in bad.content.decode()
+    assert not ServiceProvenance.objects.exists()
+    values = "name: handmade\nowner: group:default/team-orders\nrepoUrl: localhost?owner=team-orders&repo=handmade\n"
+    response = client.post(url, {"template": version.pk, "values": values})
+    assert response.status_code == 302
+    provenance = ServiceProvenance.objects.get(repository="team-orders/handmade")
+    assert provenance.source == "adopted"
+    assert provenance.version == version

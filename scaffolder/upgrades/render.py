@@ -17,7 +17,19 @@ from scaffolder.models import ServiceProvenance, TemplateVersion
 from scaffolder.parameters import apply_defaults, page_properties, visible_pages
 from scaffolder.services import template_of
 from scaffolder.upgrades.provenance import stamp_files
-from scaffolder.upgrades.snapshots import materialize
+from scaffolder.upgrades.snapshots import snapshot_folder
+
+_TEMPLATES: dict[tuple[int, str, str], Template] = {}
+
+
+def _template(version: TemplateVersion, base_dir: Path | None) -> Template:
+    """Parsed once per process: a rollout renders the same two versions for every service."""
+    key = (version.pk, version.content_hash, str(base_dir or ""))
+    if key not in _TEMPLATES:
+        if len(_TEMPLATES) >= 32:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = template_of(version, base_dir=base_dir)
+    return _TEMPLATES[key]
 
 
 class RenderFailed(ValueError):
@@ -51,10 +63,9 @@ def render_version(
     """The files `version` writes for the service (catalog-info.yaml stamped with it)."""
     values = {**provenance.values, **(answers or {})}
     context = provenance.render_context or {}
+    # The version's own skeleton, as recorded; today's folder only when none was kept.
+    template = _template(version, snapshot_folder(version))
     with tempfile.TemporaryDirectory(prefix="paved-upgrade-") as folder:
-        # The version's own skeleton, as recorded; today's folder only when none was kept.
-        kept = materialize(version, Path(folder) / "template")
-        template = template_of(version, base_dir=kept)
         result = dry_run(
             template,
             values,

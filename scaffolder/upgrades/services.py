@@ -23,6 +23,7 @@ from scaffolder.engine.authority import (
     team_owns_repository,
 )
 from scaffolder.engine.runner import RunStartError, StepSpec, start_run
+from scaffolder.loader import Template
 from scaffolder.models import (
     ProvenanceSource,
     Run,
@@ -185,6 +186,7 @@ def start_upgrade(
     to_version: TemplateVersion,
     actor: User,
     answers: dict[str, Any] | None = None,
+    template: Template | None = None,
 ) -> TemplateUpgrade | None:
     """Start the run that delivers the upgrade as a pull request. None when the service is
     already on `to_version` (nothing to do); an upgrade waiting for answers when the new
@@ -206,7 +208,8 @@ def start_upgrade(
             f"v{to_version.version} is older"
         )
     answers = dict(answers or {})
-    missing = missing_answers(template_of(to_version), {**provenance.values, **answers})
+    template = template or template_of(to_version)  # a rollout loads it once for all
+    missing = missing_answers(template, {**provenance.values, **answers})
     with transaction.atomic():
         upgrade, _ = TemplateUpgrade.objects.update_or_create(
             provenance=provenance,
@@ -274,10 +277,13 @@ def roll_out(
     if repositories is not None:
         services = services.filter(repository__in=[r.lower() for r in repositories])
     started: list[TemplateUpgrade] = []
+    template = template_of(to_version)
     for provenance in services:
         if provenance.version.version >= to_version.version:
             continue
-        upgrade = start_upgrade(provenance=provenance, to_version=to_version, actor=actor)
+        upgrade = start_upgrade(
+            provenance=provenance, to_version=to_version, actor=actor, template=template
+        )
         if upgrade is not None:
             started.append(upgrade)
     return started

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import shutil
+import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from scaffolder.models import TemplateSnapshot, TemplateVersion
@@ -73,4 +77,22 @@ def materialize(version: TemplateVersion, folder: Path) -> Path | None:
         target = safe_join(folder, rel, what="snapshot file")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(base64.b64decode(encoded))
+    return folder
+
+
+def snapshot_folder(version: TemplateVersion) -> Path | None:
+    """The version's snapshot written out once under the data directory and reused (a version
+    never changes, so its folder is named by its id and hash); None when it has none."""
+    root = Path(settings.PAVED_DATA_DIR) / "template-snapshots"
+    folder = root / f"{version.pk}-{version.content_hash[:16]}"
+    if (folder / ".complete").is_file():
+        return folder
+    partial = root / f".{folder.name}-{uuid.uuid4().hex[:8]}"
+    if materialize(version, partial) is None:
+        return None
+    (partial / ".complete").touch()
+    try:
+        os.rename(partial, folder)
+    except OSError:  # another process wrote it first: theirs is the same
+        shutil.rmtree(partial, ignore_errors=True)
     return folder

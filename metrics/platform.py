@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from catalog.models import Entity
 from infra.models import RequestStatus, ResourceRequest
 from metrics.models import DailyActiveUser, Deployment, DeploymentStatus
 from portal.annotations import TEMPLATE
 from runs.models import Run, RunLogLine, RunStatus
+from scaffolder.models import ServiceProvenance, TemplateVersion
 
 TEMPLATE_ANNOTATION = TEMPLATE
 INACTIVE_LIFECYCLES = ("deprecated", "retired", "archived")
@@ -86,6 +89,40 @@ def golden_path_adoption(components: QuerySet[Entity] | None = None) -> dict[str
         "components": total,
         "on_golden_path": on_path,
         "rate": on_path / total if total else None,
+        **template_version_currency(),
+    }
+
+
+def template_version_currency(
+    *, behind: int | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """How current the services made from templates are (docs/upgrades.md): how many are on
+    their template's latest version, the median age of the version in use, and the services
+    more than `behind` versions behind (PAVED_UPGRADE_BEHIND_VERSIONS). Two queries."""
+    behind = settings.PAVED_UPGRADE_BEHIND_VERSIONS if behind is None else behind
+    now = now or timezone.now()
+    latest = dict(
+        TemplateVersion.objects.values("ref").annotate(top=Max("version")).values_list("ref", "top")
+    )
+    services = list(
+        ServiceProvenance.objects.select_related("version").order_by("template_ref", "repository")
+    )
+    ages = [(now - p.version.created_at).total_seconds() / 86400 for p in services]
+    lagging = [
+        {"repository": p.repository, "template": p.template_ref, "version": p.version.version,
+         "latest": latest.get(p.template_ref, p.version.version),
+         "behind": latest.get(p.template_ref, p.version.version) - p.version.version}
+        for p in services
+        if latest.get(p.template_ref, p.version.version) - p.version.version > behind
+    ]  # fmt: skip
+    on_latest = sum(1 for p in services if p.version.version >= latest.get(p.template_ref, 0))
+    return {
+        "template_services": len(services),
+        "on_latest_version": on_latest,
+        "latest_version_rate": on_latest / len(services) if services else None,
+        "median_version_age_days": round(statistics.median(ages), 1) if ages else None,
+        "behind_threshold": behind,
+        "services_behind": lagging,
     }
 
 

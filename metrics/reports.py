@@ -59,6 +59,11 @@ def build_report_data(week_start: date) -> dict[str, Any]:
         "rework_rate": keys["rework_rate"],
         "bands": keys["bands"],
         "golden_path_adoption": adoption["rate"],
+        "template_latest_version_rate": adoption["latest_version_rate"],
+        "template_services": adoption["template_services"],
+        "median_template_version_age_days": adoption["median_version_age_days"],
+        "behind_threshold": adoption["behind_threshold"],
+        "services_behind": adoption["services_behind"],
         "self_service_rate": self_service["rate"],
         "portal_daily_active_users": round(dau["average"], 1),
         "template_time_to_production_minutes": _minutes(ttp["median_hours"]),
@@ -95,11 +100,27 @@ def report_lines(report: WeeklyReport) -> list[tuple[str, str]]:
         ("Change failure rate", _pct(d["change_failure_rate"])),
         ("Time to restore", _num(d["time_to_restore_minutes"], " min")),
         ("Golden path adoption", _pct(d["golden_path_adoption"])),
+        *_template_lines(d),
         ("Self-service rate", _pct(d["self_service_rate"])),
         ("Portal daily active users", _num(d["portal_daily_active_users"])),
         ("Template time to production", _num(d["template_time_to_production_minutes"], " min")),
         ("Developer satisfaction (0-10)", _num(d["developer_satisfaction_score"])),
     ]
+
+
+def _template_lines(d: dict[str, Any]) -> list[tuple[str, str]]:
+    """Template currency; reports stored before upgrades existed have none of these keys."""
+    if "template_services" not in d:
+        return []
+    behind = d.get("services_behind") or []
+    listed = ", ".join(f"{s['repository']} (v{s['version']} of v{s['latest']})" for s in behind)
+    return [
+        ("Services on their template's latest version",
+         f"{_pct(d['template_latest_version_rate'])} of {d['template_services']}"),
+        ("Median age of the template version in use",
+         _num(d["median_template_version_age_days"], " days")),
+        (f"More than {d['behind_threshold']} template versions behind", listed or "none"),
+    ]  # fmt: skip
 
 
 def send_weekly_report(report: WeeklyReport) -> None:

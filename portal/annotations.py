@@ -28,6 +28,8 @@ PROJECT_SLUG_SUFFIX = "/project-slug"
 # --- Paved's own annotations -----------------------------------------------------------------
 ON_CALL = "paved.dev/on-call"  # the owning group, when no rotation exists
 TEMPLATE = "paved.dev/template"  # the template a component was created from
+TEMPLATE_VERSION = "paved.dev/template-version"  # its version (content hash) when made
+TEMPLATE_CHANGELOG = "paved.dev/changelog"  # on a Template: what its latest version changed
 TEMPLATE_DIR = "paved.dev/template-dir"  # where a Template's files live on this server
 ALLOWED_GROUPS = "paved.dev/allowed-groups"  # teams that may run a Template
 REPOSITORY_OWNERS = "paved.dev/repository-owners"

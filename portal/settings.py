@@ -614,6 +614,8 @@ PAVED_SLACK_WEBHOOK_URL = env_secret("PAVED_SLACK_WEBHOOK_URL")
 PAVED_GITHUB_DEPLOY_WORKFLOWS = env_list("PAVED_GITHUB_DEPLOY_WORKFLOWS", ["deploy"])
 PAVED_DORA_BENCHMARK_YEAR = env_int("PAVED_DORA_BENCHMARK_YEAR", 2023)
 PAVED_METRICS_REPORT_EMAILS = env_list("PAVED_METRICS_REPORT_EMAILS", [])
+# The weekly report lists services more than this many template versions behind.
+PAVED_UPGRADE_BEHIND_VERSIONS = env_int("PAVED_UPGRADE_BEHIND_VERSIONS", 2)
 CELERY_BEAT_SCHEDULE["metrics-weekly-report"] = {
     "task": "metrics.weekly_report",
     "schedule": crontab(minute=0, hour=7, day_of_week="mon"),

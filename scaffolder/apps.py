@@ -30,5 +30,7 @@ class ScaffolderConfig(AppConfig):
             publish,
         )
         from scaffolder.steps import oncall as _oncall  # noqa: F401  (on-call step kinds)
+        from scaffolder.upgrades import steps as _upgrades  # noqa: F401  (upgrade run kind)
+        from scaffolder.upgrades import tabs as _upgrade_tabs  # noqa: F401  (entity tabs)
 
         load_extra_step_modules(settings.PAVED_EXTRA_STEP_MODULES)

@@ -109,6 +109,8 @@ class _DryRun:
     result: DryRunResult
     variables: dict[str, Any]
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What a real run's non-file steps answered (a template upgrade re-renders what it wrote).
+    known_outputs: dict[str, dict[str, Any]] | None = None
 
     def current_variables(self) -> dict[str, Any]:
         """What expressions see now: the values and the outputs of the steps so far."""
@@ -142,6 +144,9 @@ class _DryRun:
             step_outputs=self.outputs,
             workspace=self.workspace,
         )
+        if not kind_cls.dry_run_safe and self.known_outputs and step.key in self.known_outputs:
+            self.outputs[step.key] = row["output"] = dict(self.known_outputs[step.key])
+            return row
         self.outputs[step.key] = row["output"] = perform_step(kind_cls, ctx, prepared)
         return row
 
@@ -179,7 +184,11 @@ def dry_run(
     workspace: Path,
     user: dict[str, Any] | None = None,
     platform: dict[str, Any] | None = None,
+    task_id: Any = "dry-run",
+    known_outputs: dict[str, dict[str, Any]] | None = None,
 ) -> DryRunResult:
+    """`known_outputs`: what a real run's non-file steps answered, used instead of the
+    plausible outputs (a template upgrade re-renders exactly what the run wrote)."""
     result = DryRunResult()
     platform = platform if platform is not None else platform_context()
     # A dry-run needs no catalog: picked entities are checked for form and kind only.
@@ -206,9 +215,9 @@ def dry_run(
              inputs=spec.inputs, condition=spec.condition)
         for position, spec in enumerate(template_step_specs(template))
     ]  # fmt: skip
-    walk = _DryRun(run=run, workspace=workspace, result=result, variables={
-        "parameters": clean, "user": user, "task_id": "dry-run", "secrets": secret_values,
-        "platform": platform})  # fmt: skip
+    walk = _DryRun(run=run, workspace=workspace, result=result, known_outputs=known_outputs,
+                   variables={"parameters": clean, "user": user, "task_id": task_id,
+                              "secrets": secret_values, "platform": platform})  # fmt: skip
     failed = not walk.all_steps(steps)
     if not failed:
         try:

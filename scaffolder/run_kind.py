@@ -217,6 +217,13 @@ def on_finished(run: Run) -> None:
     """A succeeded run's files are in its repository now; failed runs keep the workspace so
     that "Retry from this step" finds what earlier steps wrote."""
     if run.status == RunStatus.SUCCEEDED:
+        # What the new repository was made from, for template upgrades (docs/upgrades.md).
+        from scaffolder.upgrades.provenance import record_from_run
+
+        try:
+            record_from_run(run)
+        except Exception:  # the run did succeed; a missing link is logged, not a failure
+            logger.exception("could not record the provenance of run %s", run.pk)
         # Moved aside at once, deleted by a follow-up task: finishing a run stays cheap.
         remove_workspace(run, later=True)
         transaction.on_commit(_empty_trash_later)

@@ -24,10 +24,15 @@ from scaffolder.permissions import can_use_template, unusable_reason
 from scaffolder.platform import platform_context
 from scaffolder.preflight import names_taken
 from scaffolder.run_kind import RUN_KIND, template_step_specs
+from scaffolder.upgrades.snapshots import snapshot_version, tree_digest
 
 
 def _hash(text: str, base_dir: str) -> str:
-    return hashlib.sha256(f"{base_dir}\n{text}".encode()).hexdigest()
+    # The folder's files count too: a changed skeleton is a new version (template upgrades).
+    tree = tree_digest(base_dir)
+    return hashlib.sha256(
+        f"{base_dir}\n{text}{chr(10) + tree if tree else ''}".encode()
+    ).hexdigest()
 
 
 def _base_dir_of(entity: Entity) -> str:
@@ -59,7 +64,7 @@ def _record_version(
     last = TemplateVersion.objects.filter(ref=template.ref).order_by("-version").first()
     try:
         with transaction.atomic():
-            return TemplateVersion.objects.create(
+            version = TemplateVersion.objects.create(
                 entity=entity,
                 ref=template.ref,
                 version=(last.version + 1) if last else 1,
@@ -69,6 +74,8 @@ def _record_version(
                 base_dir=base_dir,
                 created_by=actor,
             )
+            snapshot_version(version)
+            return version
     except IntegrityError:
         # Two first uses of a changed template at once (two people opening the wizard): the
         # other one recorded this content first, or took the number; use or number after it.
@@ -158,11 +165,12 @@ def version_for_entity(entity: Entity, *, actor: User | None = None) -> Template
     return _record_version(template=template, entity=entity, base_dir=base_dir, actor=actor)
 
 
-def template_of(version: TemplateVersion) -> Template:
+def template_of(version: TemplateVersion, *, base_dir: Path | None = None) -> Template:
+    """`base_dir`: read relative urls from this folder instead (a version's snapshot)."""
+    if base_dir is None and version.base_dir:
+        base_dir = Path(version.base_dir)
     return load_template_text(
-        version.yaml_text,
-        source=f"{version.ref} v{version.version}",
-        base_dir=Path(version.base_dir) if version.base_dir else None,
+        version.yaml_text, source=f"{version.ref} v{version.version}", base_dir=base_dir
     )
 
 

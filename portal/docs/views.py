@@ -18,7 +18,7 @@ DOCS_DIR = settings.BASE_DIR / "docs"
 
 # The sidebar in reading order: a newcomer starts at the top; pages not named here follow.
 READING_ORDER = (
-    "getting-started", "scaffolder", "catalog", "infrastructure", "runs", "metrics",
+    "getting-started", "scaffolder", "upgrades", "catalog", "infrastructure", "runs", "metrics",
     "scorecards", "on-call", "security", "architecture", "providers", "configuration",
     "operations", "api",
 )  # fmt: skip

@@ -27,19 +27,32 @@ def template_base_dir(ctx: StepContext) -> Path:
     return Path(base)
 
 
+# Where template versions' own copies of their files live (scaffolder/upgrades/snapshots.py).
+SNAPSHOTS_FOLDER = "template-snapshots"
+
+
 def template_root(base: Path) -> Path:
     """The folder tree a template came from: the git work tree holding its folder, or the
-    folder itself when it is in no repository. `..` in a url may go up to here, never above."""
+    folder itself when it is in no repository. `..` in a url may go up to here, never above.
+    A template rendered from Paved's own copy (a version snapshot in the data folder) is that
+    copy's folder: never the data folder, nor a checkout the data folder sits in."""
     base = base.resolve()
+    data_dir = Path(settings.PAVED_DATA_DIR).resolve()
+    if data_dir in base.parents:
+        snapshots = data_dir / SNAPSHOTS_FOLDER
+        return next((f for f in (base, *base.parents) if f.parent == snapshots), base)
     for folder in (base, *base.parents):
         if (folder / ".git").exists():
             return folder
     return base
 
 
-def _refuse_data_dir(url: str, source: Path) -> None:
-    # Paved's own data (secret key, other runs' workspaces) may sit inside a checkout.
+def _refuse_data_dir(url: str, source: Path, root: Path) -> None:
+    # Paved's own data (secret key, other runs' workspaces) may sit inside a checkout. A
+    # snapshot's own files are in the data folder and are read (within the snapshot only).
     data_dir = Path(settings.PAVED_DATA_DIR).resolve()
+    if data_dir in root.parents:
+        return
     if source == data_dir or data_dir in source.parents:
         raise PermanentProviderError(
             f"url {url!r} leads into Paved's data folder; it cannot be read"
@@ -65,7 +78,7 @@ def resolve_local(base: Path, url: str) -> Path:
                 f"url {url!r} leads outside the repository the template came from ({root.name}/); "
                 "a template may only read files from its own repository"
             )
-    _refuse_data_dir(url, source)
+    _refuse_data_dir(url, source, root)
     if not source.exists():
         shown = source.relative_to(root).as_posix()
         raise PermanentProviderError(

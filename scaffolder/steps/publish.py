@@ -7,6 +7,7 @@ commit_files makes no commit when the tree is already identical.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,6 +28,7 @@ from runs.models import Run
 from runs.registry import OUTSIDE, StepKind, register_step
 from runs.workspace import UnsafePath, safe_join, workspace_files
 from scaffolder.expressions import parse_repo_url
+from scaffolder.upgrades.provenance import stamp_workspace
 
 PUBLISH_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -133,6 +135,11 @@ class _Publish(StepKind):
         inputs = ctx.inputs
         owner, name = repo_target(inputs["repoUrl"])
         branch = inputs.get("defaultBranch") or "main"
+        # source_files_for reports a bad sourcePath
+        with contextlib.suppress(UnsafePath):
+            stamp_workspace(
+                safe_join(Path(ctx.workspace), inputs.get("sourcePath") or "."), ctx.run
+            )
         files = source_files_for(ctx, inputs.get("sourcePath"))
         host = git_host()
         warnings: list[str] = []

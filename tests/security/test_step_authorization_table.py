@@ -64,6 +64,8 @@ TABLE: dict[str, tuple[dict[str, Any], str]] = {
     # Removes what a run recorded; acts on the record's team (internal: a template cannot
     # name it, an undo run adds it).
     "undo:remove": ({"record_id": 0}, "undo"),
+    # A template upgrade's pull request (internal: only the upgrade run Paved starts names it).
+    "upgrade:pull-request": ({"upgrade": 0}, "upgrade"),
     # Its targets are the entities in the file it reads: checked with them (test below).
     "catalog:register": ({"catalogInfoUrl": "http://h/team-orders/orders-api/blob/main/c.yaml"},
                          "documents"),
@@ -114,6 +116,10 @@ def test_step_authorization(
 ) -> None:
     kind = step_kinds()[action]
     inputs, refusal = TABLE[action]
+    if refusal == "upgrade":  # its target is the upgrade's repository: checked with one
+        assert kind.internal
+        _check_upgrade_step(kind, owner, outsider, platform_admin)
+        return
     victim_run, attacker_run, admin_run = _run(owner), _run(outsider), _run(platform_admin)
     writes = kind.write_targets(inputs, attacker_run)
     assert writes or refusal == "undo", f"{action} declares no write targets"
@@ -143,6 +149,32 @@ def test_step_authorization(
         authorize(attacker_run, "s", writes)
     authorize(victim_run, "s", kind.write_targets(inputs, victim_run))
     authorize(admin_run, "s", kind.write_targets(inputs, admin_run))
+
+
+def _check_upgrade_step(
+    kind: type[StepKind], owner: User, outsider: User, platform_admin: User
+) -> None:
+    """The upgrade step writes a pull request on the service's repository: refused when the
+    one who started the upgrade run is not of the owning team."""
+    from scaffolder.models import ServiceProvenance, TemplateUpgrade, TemplateVersion
+
+    version = TemplateVersion.objects.create(ref="template:default/t", version=1,
+                                             content_hash="a", yaml_text="")  # fmt: skip
+    provenance = ServiceProvenance.objects.create(
+        repository="team-orders/orders-api", owner_ref=ORDERS, template_ref=version.ref,
+        version=version)  # fmt: skip
+    upgrade = TemplateUpgrade.objects.create(provenance=provenance, from_version=version,
+                                             to_version=version)  # fmt: skip
+    for user, allowed in ((outsider, False), (owner, True), (platform_admin, True)):
+        run = start_run(kind="upgrade", title="t", actor=user, owner_ref="",
+                        steps=[StepSpec(key="s", kind="debug:log", inputs={"message": "x"})])  # fmt: skip
+        TemplateUpgrade.objects.filter(pk=upgrade.pk).update(run_pk=run.pk)
+        writes = kind.write_targets({"upgrade": upgrade.pk}, run)
+        if allowed:
+            authorize(run, "s", writes, internal=True)
+        else:
+            with pytest.raises(NotAuthorized, match="may open pull requests only on"):
+                authorize(run, "s", writes, internal=True)
 
 
 @pytest.mark.django_db

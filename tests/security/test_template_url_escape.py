@@ -80,3 +80,36 @@ def test_a_relative_url_cannot_read_paveds_data_folder(tmp_path: Path, settings:
     assert result.status == "failed"
     assert "leads into Paved's data folder" in str(result.error)
     assert result.files == {}
+
+
+def test_a_template_rendered_from_its_snapshot_stays_inside_the_snapshot(
+    tmp_path: Path, settings: Any
+) -> None:
+    """A version's own copy of its files lives in the data folder (template upgrades render old
+    versions from it): it reads its own skeleton, and `..` stops at the snapshot's folder,
+    even when the data folder sits inside a git checkout."""
+    checkout = tmp_path / "checkout"
+    subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    settings.PAVED_DATA_DIR = checkout / "var"
+    (settings.PAVED_DATA_DIR / "secret_key").parent.mkdir(parents=True)
+    (settings.PAVED_DATA_DIR / "secret_key").write_text(SECRET)
+    snapshot = settings.PAVED_DATA_DIR / "template-snapshots" / "7-abc" / "tpl"
+    (snapshot / "skeleton").mkdir(parents=True)
+    (snapshot / "skeleton" / "README.md").write_text("hello\n")
+    path = snapshot / "template.yaml"
+    own = [{"id": "own", "action": "fetch:plain", "input": {"url": "./skeleton"}}]
+    path.write_text(template_doc("snap", own))
+    result = dry_run(load_template_file(path), {"go": "x"}, workspace=tmp_path / "ws", platform={})
+    assert result.status == "completed", result.error
+    assert result.files == {"README.md": b"hello\n"}
+    for url in ("../../../secret_key", "../../../../var/secret_key"):
+        path.write_text(template_doc("snap", _steal(url)[:1]))
+        result = dry_run(
+            load_template_file(path),
+            {"go": "x"},
+            workspace=tmp_path / url.count("/").__str__(),
+            platform={},
+        )
+        assert result.status == "failed"
+        assert "leads outside the repository the template came from" in str(result.error)
+        assert result.files == {}

@@ -1,0 +1,58 @@
+"""A template upgrade delivered on GitHub (PyGithub against the loopback fake): the merged
+tree on the upgrade branch, one pull request, updated rather than duplicated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from portal.providers import git_host
+from runs.models import Run, RunStatus
+from scaffolder.models import ServiceProvenance
+from scaffolder.services import start_template_run
+from scaffolder.upgrades.services import start_upgrade
+from tests.scaffolder.upgrade_helpers import VERSION_A, VERSION_B, drive, write_template
+
+pytestmark = [pytest.mark.django_db]
+
+
+def test_upgrade_opens_and_updates_one_github_pull_request(
+    github_settings: Any, fake_github: Any, owner: User, tmp_path: Path
+) -> None:
+    github_settings.PAVED_GIT_PROVIDER = "github"
+    github_settings.PAVED_SHARED_REPOSITORY_OWNERS = ["acme"]
+    version_a = write_template(tmp_path / "tpl", VERSION_A)
+    values = {"name": "orders-api", "owner": "group:default/team-orders",
+              "repoUrl": "github.com?owner=acme&repo=orders-api"}  # fmt: skip
+    run = drive(start_template_run(version=version_a, values=values, actor=owner))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    provenance = ServiceProvenance.objects.get(repository="acme/orders-api")
+    host = git_host()
+    repo = host.get_repository("acme", "orders-api")
+    assert repo is not None
+    host.commit_files(repo, {"NOTES.md": b"ours\n"}, message="team", branch="main",
+                      delete=["setup.cfg"])  # fmt: skip
+
+    version_b = write_template(tmp_path / "tpl", VERSION_B, changelog="Port 9000.")
+    upgrade = start_upgrade(provenance=provenance, to_version=version_b, actor=owner)
+    assert upgrade is not None
+    assert drive(Run.objects.get(pk=upgrade.run_pk)).status == RunStatus.SUCCEEDED
+    files = fake_github.files("acme/orders-api", "paved/upgrade-tiny-service")
+    assert files["app.py"] == b"VERSION = 2\n"
+    assert files["NOTES.md"] == b"ours\n"
+    assert "old.txt" not in files
+    assert "setup.cfg" not in files
+    pulls = fake_github.repos["acme/orders-api"]["pulls"]
+    assert len(pulls) == 1
+    assert "Port 9000." in pulls[0]["body"]
+
+    version_c = write_template(tmp_path / "tpl", {**VERSION_B, "app.py": "VERSION = 3\n"})
+    again = start_upgrade(provenance=provenance, to_version=version_c, actor=owner)
+    assert again is not None
+    assert drive(Run.objects.get(pk=again.run_pk)).status == RunStatus.SUCCEEDED
+    assert len(fake_github.repos["acme/orders-api"]["pulls"]) == 1
+    files = fake_github.files("acme/orders-api", "paved/upgrade-tiny-service")
+    assert files["app.py"] == b"VERSION = 3\n"

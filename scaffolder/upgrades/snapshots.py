@@ -19,11 +19,13 @@ from scaffolder.steps._files import SNAPSHOTS_FOLDER
 # A folder larger than this is not snapshotted: upgrades then render it from the folder.
 MAX_SNAPSHOT_FILES = 2000
 MAX_SNAPSHOT_BYTES = 20 * 1024 * 1024
+# Tools' caches left in a template's folder by running them there are not part of a version.
+CACHE_FOLDERS = frozenset({".git", "__pycache__", ".ruff_cache", ".mypy_cache", ".pytest_cache"})
 
 
 def folder_files(base_dir: str) -> dict[str, bytes] | None:
-    """Every regular file of the template folder (no .git, no symlinks), or None when the
-    folder is missing or too large to keep."""
+    """Every regular file of the template folder (no .git or tool caches, no symlinks), or None
+    when the folder is missing or too large to keep."""
     root = Path(base_dir) if base_dir else None
     if root is None or not root.is_dir():
         return None
@@ -31,7 +33,7 @@ def folder_files(base_dir: str) -> dict[str, bytes] | None:
     total = 0
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if path.is_symlink() or not path.is_file() or rel.split("/", 1)[0] == ".git":
+        if path.is_symlink() or not path.is_file() or CACHE_FOLDERS.intersection(rel.split("/")):
             continue
         data = path.read_bytes()
         total += len(data)

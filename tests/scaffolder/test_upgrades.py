@@ -242,3 +242,18 @@ def test_adopt_links_an_existing_repository_and_upgrades_it(
     assert plan.files["app.py"] == b"VERSION = 2\n"  # unchanged since A: takes B
     assert plan.files["main.go"] == b"package main\n"  # the team's own file stays
     assert "Dockerfile" in plan.files
+
+
+def test_a_tool_cache_in_the_template_folder_is_not_a_new_version(tmp_path: Path) -> None:
+    from scaffolder.upgrades.snapshots import folder_files, tree_digest
+
+    folder = tmp_path / "tpl"
+    (folder / "skeleton").mkdir(parents=True)
+    (folder / "skeleton" / "app.py").write_text("VERSION = 1\n")
+    before = tree_digest(str(folder))
+    # What `ruff check .` or pytest leave behind when run inside the folder.
+    for cache in (".ruff_cache/0.9/123", "__pycache__/app.cpython-313.pyc", ".pytest_cache/v"):
+        (folder / "skeleton" / cache).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "skeleton" / cache).write_bytes(b"\x00cache")
+    assert tree_digest(str(folder)) == before
+    assert set(folder_files(str(folder)) or {}) == {"skeleton/app.py"}

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from catalog.models import Entity
+from portal.auth.decorators import platform_admin_required
 from portal.htmx import render_page
 from portal.providers.base import ProviderError
 from scaffolder.models import ServiceProvenance, TemplateVersion
@@ -28,6 +29,8 @@ from scaffolder.upgrades.services import (
     roll_out,
     start_upgrade,
 )
+
+ROLLOUT_REFUSED = "Rolling a template version out to services is for the platform team."
 
 
 def _provenance(request: HttpRequest, pk: int) -> ServiceProvenance:
@@ -135,11 +138,10 @@ def adopt(request: HttpRequest) -> HttpResponse:
     return redirect(f"{entity_url(entity.ref)}?tab=template")
 
 
+@platform_admin_required(ROLLOUT_REFUSED)
 @require_POST
 def upgrade_rollout(request: HttpRequest, version_id: int) -> HttpResponse:
     """Platform admins: roll the version out to all or the selected services."""
-    if not getattr(request.user, "is_staff", False):
-        raise Http404("No such page")
     version = get_object_or_404(TemplateVersion, pk=version_id)
     chosen = request.POST.getlist("repository")
     try:

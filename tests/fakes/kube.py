@@ -1,76 +1,125 @@
 """kmock (a Kubernetes API emulator, aiohttp) on 127.0.0.1 in a thread, plus the small adapter
 from docs/reference integrations.md §3.3 that fixes what kmock 0.8 gets wrong:
 `/api/v1/namespaces[/{name}]` paths, 200 instead of 201 on create, server-side apply of a missing
-object (404 instead of create), and PUT. It touches kmock internals: pin kmock==0.8."""
+object (404 instead of create), and PUT. Only kmock's public names are used (pin kmock==0.8):
+the namespace paths are parsed here, before kmock's own parser (which reads `namespaces/<name>`
+as a namespace prefix), and their requests are kept beside kmock's so its views still count them.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import aiohttp.web
 import attrs
 import kmock
-from kmock._internal import parsing
 
-_orig_parse_path = parsing.parse_path
-
-
-def _parse_path(path: str) -> Any:
-    parts = path.strip("/").split("/")
-    if len(parts) >= 3 and parts[0] == "api" and parts[2] == "namespaces":  # noqa: SIM102  (kept as in the reference shim)
-        if len(parts) in (3, 4) or (len(parts) == 5 and parts[4] in ("status", "finalize")):
-            return parsing.ParsedPath(
-                group="",
-                version=parts[1],
-                plural="namespaces",
-                namespace=None,
-                name=parts[3] if len(parts) >= 4 else None,
-                subresource=parts[4] if len(parts) == 5 else None,
-            )
-    return _orig_parse_path(path)
+_CORE_NAMESPACES = re.compile(
+    r"^/api/(?P<version>[^/]+)/namespaces(?:/(?P<name>[^/]+)(?:/(?P<sub>status|finalize))?)?/?$"
+)
 
 
-parsing.parse_path = _parse_path  # rendering.Request._parse looks it up at call time
+def _action(method: kmock.method, name: str | None, params: dict[str, str]) -> kmock.action | None:
+    if method == kmock.method.GET and params.get("watch") == "true":
+        return kmock.action.WATCH
+    if name is None:
+        return {kmock.method.GET: kmock.action.LIST, kmock.method.POST: kmock.action.CREATE}.get(
+            method
+        )
+    return {
+        kmock.method.GET: kmock.action.FETCH,
+        kmock.method.PATCH: kmock.action.UPDATE,
+        kmock.method.DELETE: kmock.action.DELETE,
+    }.get(method)
+
+
+async def _namespace_request(raw: aiohttp.web.BaseRequest, *, id: int) -> kmock.Request | None:
+    """The request kmock would build for a core `namespaces` path, or None for any other path."""
+    match = _CORE_NAMESPACES.match(raw.path)
+    if match is None:
+        return None
+    body = await raw.read()
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    params = dict(raw.query)
+    return kmock.Request(
+        id=id,
+        raw_request=raw,
+        url=raw.url,
+        method=raw.method,
+        params=params,
+        headers=dict(raw.headers),
+        cookies=dict(raw.cookies),
+        data=data,
+        body=body,
+        text=body.decode("utf-8", "replace"),
+        action=_action(kmock.method(raw.method), match["name"], params),
+        resource=kmock.resource("", match["version"], "namespaces"),
+        namespace=None,
+        name=match["name"],
+        subresource=match["sub"],
+    )
+
+
+def _status(exc: Exception) -> aiohttp.web.Response:
+    """A Kubernetes `Status` body, as the client expects for errors."""
+    code = exc.status if isinstance(exc, kmock.KubernetesError) else 500
+    reason = getattr(exc, "reason", None) or type(exc).__name__
+    body = {"apiVersion": "v1", "kind": "Status", "metadata": {}, "code": code}
+    body |= {"status": "Failure", "reason": reason, "message": getattr(exc, "message", None)}
+    return aiohttp.web.json_response(body, status=code)
 
 
 @attrs.define(kw_only=True)
 class PortalKubeEmulator(kmock.KubernetesEmulator):
-    """kmock + server-side-apply upsert, PUT replace, 201 on create."""
+    """kmock + core namespace paths, server-side-apply upsert, PUT replace, 201 on create."""
+
+    namespace_requests: list[kmock.Request] = attrs.field(factory=list, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         self[kmock.action.CREATE] << 201 << (lambda request: request.data)
+
+    def __iter__(self) -> Iterator[kmock.Request]:
+        yield from sorted([*super().__iter__(), *self.namespace_requests], key=lambda r: r.id)
+
+    async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        request = await _namespace_request(raw_request, id=len(self))
+        if request is None:
+            return await super().__call__(raw_request)
+        self.namespace_requests.append(request)
+        try:
+            return await self._handle(request)
+        except Exception as exc:
+            return _status(exc)
 
     async def _handle(self, request: Any) -> Any:
         if request.resource is not None and request.name is not None and not request.subresource:
             key = (request.resource, request.namespace, request.name)
             exists = key in self.objects and not self.objects[key].deleted
             ctype = request.headers.get("Content-Type", "")
+            # No await between the check and the write: the loop cannot interleave another request.
             if (
                 request.method == kmock.method.PATCH
                 and ctype.startswith("application/apply-patch")
                 and not exists
             ):
-                async with self._lock:
-                    if key in self.objects:
-                        self.objects[key].create(request.data)
-                    else:
-                        self.objects[key] = request.data
-                    await self._buses[request.resource].put(
-                        {"type": "ADDED", "object": request.data}
-                    )
+                if key in self.objects:
+                    self.objects[key].create(request.data)
+                else:
+                    self.objects[key] = request.data
                 return aiohttp.web.json_response(request.data, status=201)
             if request.method == kmock.method.PUT:
                 if not exists:
                     raise kmock.KubernetesObjectNotFoundError()
-                async with self._lock:
-                    self.objects[key].create(request.data)
-                    await self._buses[request.resource].put(
-                        {"type": "MODIFIED", "object": request.data}
-                    )
+                self.objects[key].create(request.data)
                 return aiohttp.web.json_response(request.data)
         return await super()._handle(request)
 

@@ -84,7 +84,7 @@ def test_template_page_shows_the_rollout_and_admins_roll_out(
     assert "Roll out v2" not in text  # only for platform admins
     latest = TemplateVersion.objects.order_by("-version")[0]
     rollout = reverse("scaffolder:upgrade-rollout", args=[latest.pk])
-    assert _client(owner).post(rollout, {"scope": "all"}).status_code == 404
+    assert _client(owner).post(rollout, {"scope": "all"}).status_code == 403
     admin = _client(platform_admin)
     assert "Roll out v2 to all 1 behind" in admin.get(url).content.decode()
     response = admin.post(rollout, {"scope": "all"})

@@ -25,6 +25,14 @@ PAGES = {
     "/metrics/unlinked/": "The unlinked events are for the platform team.",
     "/metrics/survey/results/": "Survey results are for the platform team.",
 }
+# POST-only pages: (route, a URL of it, what the 403 page says).
+POST_PAGES = [
+    (
+        "upgrades/rollout/<int:version_id>",
+        "/upgrades/rollout/1",
+        "Rolling a template version out to services is for the platform team.",
+    ),
+]
 
 
 def _patterns(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -40,7 +48,7 @@ def test_every_decorated_page_is_listed() -> None:
         route for route, view in _patterns(get_resolver()) if hasattr(view, "platform_admin_only")
     }
     listed = {re.sub(r"export\.csv$", "export.<str:fmt>", url.lstrip("/")) for url in PAGES}
-    assert guarded == listed
+    assert guarded == listed | {route for route, _, _ in POST_PAGES}
 
 
 @pytest.mark.parametrize(("url", "reason"), sorted(PAGES.items()))
@@ -58,6 +66,19 @@ def test_a_developer_gets_the_403_page(client: Client, owner: User, url: str, re
 def test_a_platform_admin_gets_the_page(client: Client, platform_admin: User, url: str) -> None:
     client.force_login(platform_admin)
     assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize(("route", "url", "reason"), POST_PAGES)
+def test_a_developer_gets_the_403_page_on_a_post(
+    client: Client, owner: User, route: str, url: str, reason: str
+) -> None:
+    client.force_login(owner)
+    response = client.post(url)
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert reason in body
+    assert "Not allowed" in body
+    assert "Location" not in response
 
 
 def test_no_view_checks_is_staff_inline() -> None:

@@ -7,6 +7,7 @@ Crossplane docs so the YAML reads the way platform engineers expect.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -86,6 +87,11 @@ def render_connection_push_secret(
     }
 
 
+def env_prefix(name: str) -> str:
+    """What the service's environment variables from request `name` start with: ORDERS_DB_."""
+    return re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_"
+
+
 def render_connection_external_secret(
     *, name: str, namespace: str, environment: str, store: str
 ) -> dict[str, Any]:
@@ -106,7 +112,12 @@ def render_connection_external_secret(
                         "key": connection_store_key(
                             environment=environment, namespace=namespace, secret_name=secret
                         )
-                    }
+                    },
+                    # Keys become variables named after the request (ORDERS_DB_PASSWORD), so a
+                    # service that reads a database and a cache gets both passwords.
+                    "rewrite": [
+                        {"transform": {"template": f"{env_prefix(name)}{{{{ .value | upper }}}}"}}
+                    ],
                 }
             ],
         },

@@ -165,7 +165,19 @@ def test_every_connection_detail_is_one_the_provider_writes(
                 pytest.fail(f"{where}: unexpected connection detail type {detail['type']}")
 
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def _environment(external: Mapping[str, Any], keys: list[str]) -> list[str]:
+    """The variables the service sees: the Secret's keys after the ExternalSecret's rewrite
+    (the only template it uses is `<PREFIX>{{ .value | upper }}`), read whole by envFrom."""
+    [source] = external["spec"]["dataFrom"]
+    [rewrite] = source["rewrite"]
+    template = rewrite["transform"]["template"]
+    prefix, marker, rest = template.partition("{{ .value | upper }}")
+    assert marker, template
+    assert not rest, template
+    return [prefix + key.upper() for key in keys]
 
 
 @pytest.mark.parametrize(("version", "target", "crossplane"), CASES, ids=IDS)
@@ -173,25 +185,32 @@ def test_the_service_receives_every_class_key_as_an_environment_variable(
     version: str, target: str, crossplane: str
 ) -> None:
     """Composition -> `<name>-secret` -> PushSecret -> store -> ExternalSecret -> envFrom: the
-    same keys at every hop, each a name a process can read from its environment."""
-    seen: set[str] = set()
+    same keys at every hop, each a variable of its own even when one service reads several
+    requests (a database and a cache both have a password)."""
+    seen: dict[str, list[str]] = {}
     for composition, resource, _ in _composed(version, target):
         rc = composition.resource_class
         if rc.name in seen:
             continue
-        seen.add(rc.name)
         keys = list(rc.connection_secret_keys)
         assert [d["name"] for d in resource["connectionDetails"]] == keys
-        push = render_connection_push_secret(rc, name="orders-db", namespace="orders-api",
+        name = f"orders-{rc.name}"
+        push = render_connection_push_secret(rc, name=name, namespace="orders-api",
                                              environment="dev", store="platform-secrets")  # fmt: skip
-        external = render_connection_external_secret(name="orders-db", namespace="orders-api",
+        external = render_connection_external_secret(name=name, namespace="orders-api",
                                                       environment="dev", store="platform-secrets")  # fmt: skip
         assert push is not None
+        assert push["spec"]["selector"]["secret"]["name"] == f"{name}-secret"
         pushed = {d["match"]["remoteRef"]["remoteKey"] for d in push["spec"]["data"]}
         assert pushed == {external["spec"]["dataFrom"][0]["extract"]["key"]}
         assert [d["match"]["remoteRef"]["property"] for d in push["spec"]["data"]] == keys
-        assert all(_ENV_NAME.match(key) for key in keys), keys
-    assert seen == {"postgresql", "redis", "queue", "bucket"}
+        seen[rc.name] = _environment(external, keys)
+        assert all(_ENV_NAME.match(var) for var in seen[rc.name]), seen[rc.name]
+    assert seen["postgresql"] == ["ORDERS_POSTGRESQL_USERNAME", "ORDERS_POSTGRESQL_PASSWORD",
+                                  "ORDERS_POSTGRESQL_ENDPOINT", "ORDERS_POSTGRESQL_PORT",
+                                  "ORDERS_POSTGRESQL_DATABASE"]  # fmt: skip
+    every = [var for variables in seen.values() for var in variables]
+    assert len(every) == len(set(every)) == 5 + 3 + 2 + 3
 
 
 def test_the_provider_crd_refuses_what_the_presets_used_to_compose() -> None:

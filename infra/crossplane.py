@@ -7,6 +7,7 @@ Crossplane docs so the YAML reads the way platform engineers expect.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -86,6 +87,11 @@ def render_connection_push_secret(
     }
 
 
+def env_prefix(name: str) -> str:
+    """What the service's environment variables from request `name` start with: ORDERS_DB_."""
+    return re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_"
+
+
 def render_connection_external_secret(
     *, name: str, namespace: str, environment: str, store: str
 ) -> dict[str, Any]:
@@ -106,7 +112,12 @@ def render_connection_external_secret(
                         "key": connection_store_key(
                             environment=environment, namespace=namespace, secret_name=secret
                         )
-                    }
+                    },
+                    # Keys become variables named after the request (ORDERS_DB_PASSWORD), so a
+                    # service that reads a database and a cache gets both passwords.
+                    "rewrite": [
+                        {"transform": {"template": f"{env_prefix(name)}{{{{ .value | upper }}}}"}}
+                    ],
                 }
             ],
         },
@@ -320,7 +331,7 @@ def wire_connection(
     copies into the claim's. Namespaced XRs (v2): the resource writes its secret next to it,
     and function-patch-and-transform composes the Secret the XR's writeConnectionSecretToRef
     names from `connectionDetails`."""
-    from infra.presets import CONNECTION_DETAILS
+    from infra.presets import CONNECTION_DETAILS, CONNECTION_INPUTS, GENERATED_SECRETS
 
     out: dict[str, Any] = json.loads(json.dumps(resource))
     name = str(out.get("name") or "resource")
@@ -340,15 +351,20 @@ def wire_connection(
                     "transforms": _format(f"%s-{name}")})  # fmt: skip
     kind_key = (_legacy_api(api).rpartition("/")[0], str(base.get("kind", "")))
     known = CONNECTION_DETAILS.get(kind_key, {})
-    if kind_key == ("rds.aws.upbound.io", "Instance") and "password" in keys:
-        # RDS generates the master password and stores it where the provider reads it back.
-        provider = spec.setdefault("forProvider", {})
-        provider.setdefault("username", "app")
-        provider.setdefault("autoGeneratePassword", True)
-        provider.setdefault("passwordSecretRef", {"key": "password", **secret_ref})
+    provider = spec.setdefault("forProvider", {})
+    for key, value in CONNECTION_INPUTS.get(kind_key, {}).items():
+        if key in keys:  # e.g. the database the app connects to: the provider does not publish it
+            provider.setdefault(value[0], value[1])
+    generated = GENERATED_SECRETS.get(kind_key)
+    if generated and generated["key"] in keys:
+        # The provider generates the credential and keeps it in a Secret it reads back; it
+        # then writes it to the connection secret (nothing to store in git or by hand).
+        provider.update({k: v for k, v in generated["set"].items() if k not in provider})
+        ref = generated["ref"]
+        provider.setdefault(ref, {"key": generated["secret_key"], **secret_ref})
         patches.append({"type": "FromCompositeFieldPath", "fromFieldPath": source,
-                        "toFieldPath": "spec.forProvider.passwordSecretRef.name",
-                        "transforms": _format(f"%s-{name}-password")})  # fmt: skip
+                        "toFieldPath": f"spec.forProvider.{ref}.name",
+                        "transforms": _format(f"%s-{name}-{generated['key']}")})  # fmt: skip
     out["connectionDetails"] = [
         {"name": key, **known.get(key, {"type": "FromConnectionSecretKey",
                                          "fromConnectionSecretKey": key})}

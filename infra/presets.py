@@ -82,7 +82,7 @@ CLASSES: dict[str, dict[str, Any]] = {
         "group": "database.platform.myorg.io",
         "kind": "PostgreSQLInstance",
         "plural": "postgresqlinstances",
-        "connection_secret_keys": ["username", "password", "endpoint", "port"],
+        "connection_secret_keys": ["username", "password", "endpoint", "port", "database"],
         "storage_parameter": "storageGB",
         "schema": {
             "type": "object",
@@ -215,7 +215,7 @@ CLASSES: dict[str, dict[str, Any]] = {
                 "engine": "redis",
                 "engineVersion": "7.1",
                 "numCacheClusters": 1,
-                "atRestEncryptionEnabled": True,
+                "atRestEncryptionEnabled": "true",  # a string in the provider's CRD
                 "transitEncryptionEnabled": True,
                 "description": "Managed by Paved",
             },
@@ -458,32 +458,54 @@ def install_presets(apps: Any = None) -> int:
     return created
 
 
-# Where each composed kind publishes the connection keys the classes declare, as the Upbound
-# AWS providers write them (key -> where from). Anything not listed is read from the composed
-# resource's connection secret under the same key. Adjust with the provider version you run.
+# Where each composed kind publishes the connection keys the classes declare (key -> where
+# from), checked against provider-upjet-aws v2.6.0 (tests/infra/test_provider_resources.py
+# lists where each provider key comes from). Anything not listed is read from the composed
+# resource's connection secret under the same key.
 CONNECTION_DETAILS: dict[tuple[str, str], dict[str, dict[str, str]]] = {
     ("rds.aws.upbound.io", "Instance"): {
         "username": {"type": "FromConnectionSecretKey", "fromConnectionSecretKey": "username"},
-        "password": {"type": "FromConnectionSecretKey",
-                     "fromConnectionSecretKey": "attribute.password"},
+        "password": {"type": "FromConnectionSecretKey", "fromConnectionSecretKey": "password"},
+        # The provider's `endpoint` is "host:port"; `address` is the host name alone.
         "endpoint": {"type": "FromConnectionSecretKey", "fromConnectionSecretKey": "address"},
         "port": {"type": "FromConnectionSecretKey", "fromConnectionSecretKey": "port"},
+        "database": {"type": "FromFieldPath", "fromFieldPath": "spec.forProvider.dbName"},
     },
     ("elasticache.aws.upbound.io", "ReplicationGroup"): {
-        "endpoint": {"type": "FromFieldPath",
-                     "fromFieldPath": "status.atProvider.primaryEndpointAddress"},
-        "port": {"type": "FromFieldPath", "fromFieldPath": "status.atProvider.port"},
+        "endpoint": {"type": "FromConnectionSecretKey",
+                     "fromConnectionSecretKey": "primary_endpoint_address"},
+        "port": {"type": "FromConnectionSecretKey", "fromConnectionSecretKey": "port"},
         "password": {"type": "FromConnectionSecretKey",
                      "fromConnectionSecretKey": "attribute.auth_token"},
     },
     ("sqs.aws.upbound.io", "Queue"): {
-        "url": {"type": "FromFieldPath", "fromFieldPath": "status.atProvider.url"},
+        "url": {"type": "FromConnectionSecretKey", "fromConnectionSecretKey": "url"},
         "arn": {"type": "FromFieldPath", "fromFieldPath": "status.atProvider.arn"},
     },
     ("s3.aws.upbound.io", "Bucket"): {
-        "bucketName": {"type": "FromFieldPath", "fromFieldPath": "status.atProvider.id"},
-        "region": {"type": "FromFieldPath", "fromFieldPath": "spec.forProvider.region"},
+        "bucketName": {"type": "FromConnectionSecretKey", "fromConnectionSecretKey": "id"},
+        "region": {"type": "FromConnectionSecretKey", "fromConnectionSecretKey": "region"},
         "endpoint": {"type": "FromFieldPath",
                      "fromFieldPath": "status.atProvider.bucketRegionalDomainName"},
+    },
+}  # fmt: skip
+
+# Class keys whose value the Composition itself sets on the managed resource
+# (key -> forProvider field, value), read back with FromFieldPath above.
+CONNECTION_INPUTS: dict[tuple[str, str], dict[str, tuple[str, Any]]] = {
+    ("rds.aws.upbound.io", "Instance"): {"database": ("dbName", "app")},
+}
+
+# Credentials the provider generates (upjet's autoGenerate… fields) for a class key: what to
+# set, the Secret reference it writes the value to, and the key in that Secret.
+GENERATED_SECRETS: dict[tuple[str, str], dict[str, Any]] = {
+    ("rds.aws.upbound.io", "Instance"): {
+        "key": "password", "ref": "passwordSecretRef", "secret_key": "password",
+        "set": {"username": "app", "autoGeneratePassword": True},
+    },
+    # ElastiCache takes an AUTH token only with in-transit encryption, which the preset sets.
+    ("elasticache.aws.upbound.io", "ReplicationGroup"): {
+        "key": "password", "ref": "authTokenSecretRef", "secret_key": "authToken",
+        "set": {"autoGenerateAuthToken": True},
     },
 }  # fmt: skip

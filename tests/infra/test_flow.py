@@ -476,7 +476,7 @@ def test_connection_secret_reaches_services_through_the_secret_store(
         "kind": "ClusterSecretStore",
         "name": "vault-prod",
     }
-    assert external["spec"]["dataFrom"] == [{"extract": {"key": remote}}]
+    assert external["spec"]["dataFrom"][0]["extract"] == {"key": remote}
     assert external["spec"]["target"]["name"] == "orders-db-connection"
     # The request page shows the ExternalSecret to add to the service's manifests.
     client.force_login(owner)

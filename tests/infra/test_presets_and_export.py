@@ -113,6 +113,7 @@ def test_export_for_crossplane_v1_keeps_native_patch_and_transform(tmp_path: Pat
         "password",
         "endpoint",
         "port",
+        "database",
     ]
     assert text.index("compositeTypeRef") < text.index("resources")
     assert not (tmp_path / "out/functions").exists()  # nothing runs a function here

@@ -73,7 +73,10 @@ def test_the_golden_path_service_reads_the_secret_after_the_change(
     ]
     secrets = {d["metadata"]["name"]: d for d in built if d["kind"] == "ExternalSecret"}
     assert secrets["orders-db-connection"]["spec"]["dataFrom"] == [
-        {"extract": {"key": "dev/orders-service/orders-db-secret"}}
+        {
+            "extract": {"key": "dev/orders-service/orders-db-secret"},
+            "rewrite": [{"transform": {"template": "ORDERS_DB_{{ .value | upper }}"}}],
+        }
     ]
     assert secrets["orders-db-connection"]["metadata"]["namespace"] == "orders-service"
     # What Argo CD applies after the merge is valid against the published schemas (Argo

@@ -28,6 +28,9 @@ KUBERNETES_VERSION = "1.33"
 # Which CRD folders make up one control plane. Crossplane's own CRDs differ between majors.
 CROSSPLANE = {"v2": "crossplane-v2", "v1.20": "crossplane-v1.20"}
 COMMON = ("argo-rollouts", "argo-cd", "gateway-api", "external-secrets")
+# The managed resources the preset Compositions compose (opt in: large files).
+AWS_PROVIDER = "provider-upjet-aws"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PATCH_AND_TRANSFORM_INPUT = ("pt.fn.crossplane.io", "v1beta1", "Resources")
 
 _JSON_KEYWORDS = {
@@ -57,7 +60,7 @@ class Schema:
 def _load_crds(folder: Path) -> dict[tuple[str, str, str], Schema]:
     out: dict[tuple[str, str, str], Schema] = {}
     for path in sorted(folder.glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
+        for doc in yaml.load_all(path.read_text(), Loader=_LOADER):
             if not doc or doc.get("kind") != "CustomResourceDefinition":
                 continue
             spec = doc["spec"]
@@ -250,9 +253,10 @@ class ControlPlane:
 
     crossplane: str = "v2"
     xrds: dict[tuple[str, str, str], Schema] = field(default_factory=dict)
+    providers: tuple[str, ...] = ()  # provider CRD folders installed as well
 
     def schemas(self) -> dict[tuple[str, str, str], Schema]:
-        return {**crd_set(*COMMON, CROSSPLANE[self.crossplane]), **self.xrds}
+        return {**crd_set(*COMMON, CROSSPLANE[self.crossplane], *self.providers), **self.xrds}
 
     def install_xrd(self, xrd: Mapping[str, Any]) -> None:
         """Validate the XRD itself, then serve the kinds Crossplane generates from it."""

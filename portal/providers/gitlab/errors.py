@@ -16,7 +16,7 @@ PROVIDER = "gitlab"
 
 
 def error_message(exc: GitlabError) -> str:
-    message = exc.error_message
+    message: object = exc.error_message  # a str, or the raw body's bytes on some answers
     if isinstance(message, bytes):
         message = message.decode(errors="replace")
     return str(message or f"HTTP {exc.response_code}")

@@ -48,6 +48,8 @@ class FakeGitLab(FakeServer):
         r("GET", f"{API}/projects/{SEG}/repository/tree", self.get_tree)
         r("GET", f"{API}/projects/{SEG}/repository/files/{SEG}", self.get_file)
         r("POST", f"{API}/projects/{SEG}/repository/commits", self.create_commit)
+        r("GET", f"{API}/projects/{SEG}/repository/commits", self.list_commits)
+        r("GET", f"{API}/projects/{SEG}/repository/compare", self.compare)
         r("GET", f"{API}/projects/{SEG}/repository/branches/{SEG}", self.get_branch)
         r("POST", f"{API}/projects/{SEG}/repository/branches", self.create_branch)
         r("GET", f"{API}/projects/{SEG}/merge_requests", self.list_merge_requests)
@@ -281,6 +283,39 @@ class FakeGitLab(FakeServer):
         new = self._commit(project, branch, tree, str(body["commit_message"]))
         return Response(201, {"id": new, "short_id": new[:8], "title": body["commit_message"],
                               "message": body["commit_message"], "parent_ids": [sha] if sha else []})  # fmt: skip
+
+    def list_commits(self, req: Request, ident: str) -> Response:
+        # GET /projects/:id/repository/commits?ref_name=&first_parent=: newest first.
+        project = self._find(ident)
+        if project is None:
+            return self._missing()
+        sha = project["branches"].get(req.query.get("ref_name") or project["default_branch"])
+        if sha is None:
+            return self._missing("Branch")
+        found = []
+        while sha and len(found) < int(req.query.get("per_page") or 20):
+            commit = project["commits"][sha]
+            found.append({"id": sha, "short_id": sha[:8], "title": commit["message"],
+                          "parent_ids": [commit["parent"]] if commit["parent"] else []})  # fmt: skip
+            sha = commit["parent"]
+        return Response(200, found)
+
+    def compare(self, req: Request, ident: str) -> Response:
+        # GET /projects/:id/repository/compare?from=&to=: the commits on `to` not on `from`.
+        project = self._find(ident)
+        if project is None:
+            return self._missing()
+
+        def chain(ref: str) -> list[str]:
+            sha, found = project["branches"].get(ref), []
+            while sha:
+                found.append(sha)
+                sha = project["commits"][sha]["parent"]
+            return found
+
+        base = set(chain(req.query.get("from", "")))
+        ahead = [sha for sha in chain(req.query.get("to", "")) if sha not in base]
+        return Response(200, {"commits": [{"id": sha} for sha in reversed(ahead)], "diffs": []})
 
     def get_branch(self, req: Request, ident: str, branch: str) -> Response:
         project = self._find(ident)

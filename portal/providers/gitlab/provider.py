@@ -258,6 +258,21 @@ class GitLabHost:
             rev = ref or str(project.attributes.get("default_branch") or "main")
             return sorted(self._tree(project, rev) or {})
 
+    def commit_count(self, repo: RepoRef, *, ref: str | None = None, limit: int = 100) -> int:
+        """Commits on the first-parent chain (up to `limit`)."""
+        with mapped(f"counting commits of {repo.full_name}"):
+            project = self._project(repo)
+            rev = ref or str(project.attributes.get("default_branch") or "main")
+            try:
+                found = project.commits.list(
+                    ref_name=rev, first_parent=True, per_page=limit, get_all=False
+                )
+            except GitlabError as exc:
+                if _status(exc) == 404:
+                    return 0
+                raise
+            return min(len(found), limit)
+
     def ensure_webhook(self, repo: RepoRef, *, url: str, secret: str) -> bool:
         with mapped(f"creating the push webhook of {repo.full_name}"):
             project = self._project(repo)
@@ -313,6 +328,12 @@ class GitLabHost:
                 state="opened", source_branch=head, target_branch=base, get_all=True
             ):
                 return self._merge_ref(mr), False
+            compared = project.repository_compare(base, head)
+            if not compared.get("commits"):
+                raise PermanentProviderError(
+                    f"no commits between {base} and {head}: there is nothing to propose",
+                    provider=PROVIDER,
+                )
             created = project.mergerequests.create(
                 {
                     "source_branch": head,

@@ -215,3 +215,30 @@ def test_dry_run_outputs_have_backstage_shapes() -> None:
     )
     assert mr["mergeRequestUrl"] == "https://gitlab.example/g/r/-/merge_requests/0"
     assert mr["projectid"] == "g/r"
+
+
+def test_undo_removes_the_gitlab_project_and_not_a_same_named_local_repository(
+    fake_gitlab: FakeGitLab, owner: User, tmp_path: Path, settings: Any
+) -> None:
+    from portal.providers import git_host
+    from runs.undo import start_undo
+
+    settings.PAVED_GIT_PROVIDER = "local"
+    local, _ = git_host().ensure_repository("team-orders", "orders-web")  # same path, local host
+    failing = (
+        PUBLISH
+        + """
+    - id: boom
+      action: fetch:plain
+      input: {url: ./missing}
+"""
+    )
+    steps = failing.replace("REPO_URL", "gitlab.example?owner=team-orders&repo=orders-web")
+    run = run_template(tmp_path, owner, steps)
+    assert run.status == RunStatus.FAILED
+    assert fake_gitlab.project("team-orders/orders-web") is not None
+    undo = drive(start_undo(run, actor=owner))
+    assert undo.status == RunStatus.SUCCEEDED, errors(undo)
+    assert fake_gitlab.project("team-orders/orders-web") is None
+    assert git_host().get_repository("team-orders", "orders-web") == local
+    assert not ProvisionedResource.objects.filter(kind="repository").exists()

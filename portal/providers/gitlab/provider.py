@@ -329,7 +329,7 @@ class GitLabHost:
             ):
                 return self._merge_ref(mr), False
             compared = project.repository_compare(base, head)
-            if not compared.get("commits"):
+            if isinstance(compared, dict) and not compared.get("commits"):
                 raise PermanentProviderError(
                     f"no commits between {base} and {head}: there is nothing to propose",
                     provider=PROVIDER,

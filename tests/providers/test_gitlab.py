@@ -242,3 +242,21 @@ def test_undo_removes_the_gitlab_project_and_not_a_same_named_local_repository(
     assert fake_gitlab.project("team-orders/orders-web") is None
     assert git_host().get_repository("team-orders", "orders-web") == local
     assert not ProvisionedResource.objects.filter(kind="repository").exists()
+
+
+def test_internal_visibility_and_a_bad_one(
+    fake_gitlab: FakeGitLab, owner: User, tmp_path: Path
+) -> None:
+    steps = PUBLISH.replace("REPO_URL", "gitlab.example?owner=team-orders&repo=inner")
+    run = run_template(tmp_path, owner, steps + "        repoVisibility: internal\n")
+    assert run.status == RunStatus.SUCCEEDED, errors(run)
+    project = fake_gitlab.project("team-orders/inner")
+    assert project is not None
+    assert project["visibility"] == "internal"
+    steps = PUBLISH.replace("REPO_URL", "gitlab.example?owner=team-orders&repo=outer")
+    run = run_template(tmp_path / "b", owner, steps + "        settings: {visibility: secret}\n")
+    assert run.status == RunStatus.FAILED
+    assert "repoVisibility 'secret' is not one of private, internal, public" in (
+        Step.objects.get(run=run, key="publish").error
+    )
+    assert fake_gitlab.project("team-orders/outer") is None

@@ -422,6 +422,12 @@ PAVED_GITHUB_INSTALLATION_ID = env_str("PAVED_GITHUB_INSTALLATION_ID", "")
 PAVED_GITHUB_BRANCH_PROTECTION = env_bool("PAVED_GITHUB_BRANCH_PROTECTION", True)
 PAVED_GITHUB_REQUIRED_REVIEWS = env_int("PAVED_GITHUB_REQUIRED_REVIEWS", 0)
 PAVED_GITHUB_THROTTLE = env_bool("PAVED_GITHUB_THROTTLE", True)
+# GitLab integration for publish:gitlab and publish:gitlab:merge-request (docs/providers.md):
+# the instance's URL, the host name templates write in repoUrl, and an access token with the
+# `api` scope. Unset token: the GitLab actions fail with a message saying so.
+PAVED_GITLAB_URL = env_str("PAVED_GITLAB_URL", "https://gitlab.com").rstrip("/")
+PAVED_GITLAB_HOST = env_str("PAVED_GITLAB_HOST", "")
+PAVED_GITLAB_TOKEN = env_secret("PAVED_GITLAB_TOKEN")
 PAVED_CLUSTERS = env_str("PAVED_CLUSTERS", "")
 PAVED_KUBE_FIELD_MANAGER = env_str("PAVED_KUBE_FIELD_MANAGER", "paved")
 PAVED_ARGOCD_URL = env_str("PAVED_ARGOCD_URL", "").rstrip("/")

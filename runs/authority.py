@@ -58,6 +58,20 @@ class Write:
     owner: str = ""  # the group the step says will own what it writes
     environment: str = "dev"
     namespace: str = ""  # an application's destination namespace
+    host: str = ""  # a repository's git host when a step names one (gitlab); "" = configured
+
+
+def repository_key(host: str, full_name: str) -> str:
+    """The record key of a repository: `owner/name` on the configured git host, `gitlab:owner/
+    name` on a host a step names, so the same path on two hosts are two repositories."""
+    full_name = full_name.strip("/").lower()
+    return f"{host}:{full_name}" if host else full_name
+
+
+def split_repository_key(key: str) -> tuple[str, str]:
+    """(host, owner/name) from a record key made by repository_key."""
+    host, sep, full_name = key.partition(":")
+    return (host, full_name) if sep else ("", key)
 
 
 @dataclass
@@ -203,7 +217,8 @@ def _check_repository(
             "to the cluster goes through a namespace, an application or an infrastructure request)"
         )
     owner = full_name.split("/", 1)[0]
-    record = record_for(REPOSITORY, full_name)
+    key = repository_key(write.host, full_name)
+    record = record_for(REPOSITORY, key)
     if record is not None:
         if not _may_use_record(record, who, run):
             _refuse(
@@ -219,23 +234,23 @@ def _check_repository(
             f"({allowed}); {owner} is not one of them"
         )
     # Recorded only when this run is the one creating it: undo never removes what was there.
-    if _repository_missing(full_name):
-        reserve(kind=REPOSITORY, key=full_name, owner_ref=_owner_for_record(who, run), run=run,
+    if _repository_missing(full_name, write.host):
+        reserve(kind=REPOSITORY, key=key, owner_ref=_owner_for_record(who, run), run=run,
                 step_key=step_key)  # fmt: skip
 
 
-def _repository_missing(full_name: str) -> bool:
-    from portal.providers import git_host
+def _repository_missing(full_name: str, host: str = "") -> bool:
+    from portal.providers import git_host_named
 
-    owner, _, name = full_name.partition("/")
-    return git_host().get_repository(owner, name) is None
+    owner, _, name = full_name.rpartition("/")
+    return git_host_named(host).get_repository(owner, name) is None
 
 
-def team_owns_repository(who: Authority, full_name: str) -> bool:
+def team_owns_repository(who: Authority, full_name: str, host: str = "") -> bool:
     """The repository is the team's: created by one of its runs, under one of its own owners,
     or named by a catalog component the team owns (`<host>/project-slug`)."""
     full_name = full_name.strip("/").lower()
-    record = record_for(REPOSITORY, full_name)
+    record = record_for(REPOSITORY, repository_key(host, full_name))
     if record is not None:
         return record.owner_ref in who.groups
     if full_name.split("/", 1)[0] in who.team_repository_owners:
@@ -252,7 +267,7 @@ def _check_pull_request(
             f"{full_name} is the GitOps repository; pull requests to it are not opened by "
             "templates (ask the platform team)"
         )
-    if not who.unrestricted and not team_owns_repository(who, full_name):
+    if not who.unrestricted and not team_owns_repository(who, full_name, write.host):
         _refuse(
             f"{who.name} may open pull requests only on repositories their team owns; "
             f"{full_name} is not one of them"

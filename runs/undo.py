@@ -17,7 +17,7 @@ from catalog.ingestion import REPO
 from catalog.models import Location
 from catalog.services import remove_location
 from portal import audit
-from portal.providers import cluster, deployer, git_host
+from portal.providers import cluster, deployer, git_host_named
 from runs.authority import (
     APPLICATION,
     CATALOG,
@@ -26,6 +26,7 @@ from runs.authority import (
     PULL_REQUEST,
     REPOSITORY,
     Write,
+    split_repository_key,
 )
 from runs.context import StepContext
 from runs.models import ProvisionedResource, Run, RunStatus
@@ -105,13 +106,15 @@ def start_undo(run: Run, *, actor: User) -> Run:
 def _write_for(record: ProvisionedResource) -> Write:
     environment, _, name = record.key.partition("/")
     if record.kind == REPOSITORY:
-        return Write(REPOSITORY, name=record.key)
+        host, full_name = split_repository_key(record.key)
+        return Write(REPOSITORY, name=full_name, host=host)
     if record.kind == NAMESPACE:
         return Write(NAMESPACE, name=name, owner=record.owner_ref, environment=environment)
     if record.kind == APPLICATION:
         return Write(APPLICATION, name=name, environment=environment)
     if record.kind == "branch":
-        return Write(PULL_REQUEST, name=record.key.split("#", 1)[0])
+        host, full_name = split_repository_key(record.key.split("#", 1)[0])
+        return Write(PULL_REQUEST, name=full_name, host=host)
     return Write(CATALOG, name=record.key, owner=record.owner_ref)
 
 
@@ -150,8 +153,9 @@ class UndoCreated(StepKind):
 def _remove(record: ProvisionedResource, ctx: StepContext) -> bool:
     environment, _, name = record.key.partition("/")
     if record.kind == REPOSITORY:
-        owner, _, repo_name = record.key.partition("/")
-        host = git_host()
+        host_name, full_name = split_repository_key(record.key)
+        owner, _, repo_name = full_name.rpartition("/")
+        host = git_host_named(host_name)
         repo = host.get_repository(owner, repo_name)
         return repo is not None and host.delete_repository(repo)
     if record.kind == NAMESPACE:

@@ -25,6 +25,7 @@ class ScaffolderConfig(AppConfig):
             fetch_plain,
             fetch_template,
             fs,
+            gitlab,
             kubernetes,
             notification,
             publish,

@@ -17,7 +17,7 @@ import yaml
 from django.contrib.auth.models import User
 
 from catalog.models import Entity, make_ref
-from portal.providers import cluster, deployer, git_host
+from portal.providers import cluster, deployer, git_host_named
 from portal.providers.base import ProviderError
 from runs.authority import APPLICATION, NAMESPACE, REPOSITORY, Write, record_for
 from runs.registry import EACH_KEY, OUTSIDE, get_step_kind
@@ -75,8 +75,8 @@ def names_taken(template: Template, values: dict[str, Any], actor: User | None) 
 def _taken(write: Write) -> str | None:
     try:
         if write.what == REPOSITORY:
-            owner, _, name = write.name.partition("/")
-            if git_host().get_repository(owner, name) is not None:
+            owner, _, name = write.name.rpartition("/")
+            if git_host_named(write.host).get_repository(owner, name) is not None:
                 return f"The repository {write.name} already exists; choose another name."
         elif write.what == NAMESPACE:
             key = f"{write.environment}/{write.name}"

@@ -277,3 +277,22 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float = 30, interval: flo
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture
+def fake_gitlab():
+    from tests.fakes.gitlab import FakeGitLab
+
+    fake = FakeGitLab().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def gitlab_settings(settings, fake_gitlab):
+    """The GitLab integration pointed at the loopback fake; templates write gitlab.example."""
+    settings.PAVED_GITLAB_URL = fake_gitlab.url
+    settings.PAVED_GITLAB_HOST = "gitlab.example"
+    settings.PAVED_GITLAB_TOKEN = "glpat-test"
+    settings.PAVED_PROVIDER_TIMEOUT = 5
+    return settings

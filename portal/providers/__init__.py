@@ -1,6 +1,7 @@
 """External systems behind small interfaces (see base.py), chosen by settings at call time.
 
-git_host()  -> PAVED_GIT_PROVIDER      local (default) | github
+git_host()  -> PAVED_GIT_PROVIDER      local (default) | github | gitlab
+git_host_named("gitlab") -> that host, whatever the default (publish:gitlab names its host)
 deployer()  -> PAVED_DEPLOY_PROVIDER   gitops (default) | argocd
 cluster()   -> PAVED_CLUSTER_PROVIDER  gitops (default) | kubernetes
 on_call()   -> PAVED_ONCALL_PROVIDER   none (default: None) | pagerduty | opsgenie
@@ -16,6 +17,14 @@ def git_host() -> GitHost:
     from django.conf import settings
 
     host: GitHost = GIT_HOSTS.resolve(settings.PAVED_GIT_PROVIDER)
+    return host
+
+
+def git_host_named(name: str) -> GitHost:
+    """The git host a step names itself (publish:gitlab), or the configured one for ""."""
+    if not name:
+        return git_host()
+    host: GitHost = GIT_HOSTS.resolve(name)
     return host
 
 
@@ -45,4 +54,4 @@ def on_call() -> OnCall | None:
     return chosen
 
 
-__all__ = ["cluster", "deployer", "git_host", "on_call"]
+__all__ = ["cluster", "deployer", "git_host", "git_host_named", "on_call"]

@@ -47,4 +47,20 @@ def check_providers() -> list[ProviderReport]:
                 report.problems = [f"{name}: unexpected error: {type(exc).__name__}: {exc}"]
             done[key] = report.problems
         reports.append(report)
+    gitlab = _gitlab_integration(done)
+    if gitlab is not None:
+        reports.append(gitlab)
     return reports
+
+
+def _gitlab_integration(done: dict[tuple[str, str], list[str]]) -> ProviderReport | None:
+    """The GitLab integration the publish:gitlab actions use, checked when a token is set and
+    it is not already the git host above."""
+    if not settings.PAVED_GITLAB_TOKEN or ("git", "gitlab") in done:
+        return None
+    report = ProviderReport("git", "PAVED_GITLAB_TOKEN", "gitlab")
+    try:
+        report.problems = list(GIT_HOSTS.resolve("gitlab").check_configuration())
+    except (ImproperlyConfigured, ProviderError) as exc:
+        report.problems = [str(exc)]
+    return report

@@ -41,7 +41,7 @@ class ProviderRegistry[T]:
 
 
 GIT_HOSTS: ProviderRegistry[Any] = ProviderRegistry(
-    "git", {"local": "local_git", "github": "github"}
+    "git", {"local": "local_git", "github": "github", "gitlab": "gitlab"}
 )
 DEPLOYERS: ProviderRegistry[Any] = ProviderRegistry(
     "deploy", {"gitops": "gitops", "argocd": "argocd"}

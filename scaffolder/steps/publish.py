@@ -11,8 +11,14 @@ import contextlib
 from pathlib import Path
 from typing import Any, ClassVar
 
-from portal.providers import git_host
-from portal.providers.base import GitHost, NameTaken, PermanentProviderError, RepoRef
+from portal.providers import git_host_named
+from portal.providers.base import (
+    CommitRef,
+    GitHost,
+    NameTaken,
+    PermanentProviderError,
+    RepoRef,
+)
 from runs.authority import (
     PULL_REQUEST,
     REPOSITORY,
@@ -21,6 +27,7 @@ from runs.authority import (
     note_attempt,
     own_record,
     record_for,
+    repository_key,
     reserve,
 )
 from runs.context import StepContext
@@ -112,11 +119,22 @@ def refuse_other_content(
 class _Publish(StepKind):
     input_schema: ClassVar[dict[str, Any]] = PUBLISH_SCHEMA
     writes = OUTSIDE
+    git_host_name: ClassVar[str] = ""  # "": the configured git host; else the one it names
 
     @classmethod
     def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:
         owner, name = repo_target(inputs["repoUrl"])
-        return [Write(REPOSITORY, name=f"{owner}/{name}")]
+        return [Write(REPOSITORY, name=f"{owner}/{name}", host=cls.git_host_name)]
+
+    def host(self) -> GitHost:
+        return git_host_named(self.git_host_name)
+
+    def create_options(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Host-specific keyword arguments for ensure_repository."""
+        return {}
+
+    def extra_outputs(self, host: GitHost, repo: RepoRef, branch: str) -> dict[str, Any]:
+        return {}
 
     @classmethod
     def dry_run_outputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +159,7 @@ class _Publish(StepKind):
                 safe_join(Path(ctx.workspace), inputs.get("sourcePath") or "."), ctx.run
             )
         files = source_files_for(ctx, inputs.get("sourcePath"))
-        host = git_host()
+        host = self.host()
         warnings: list[str] = []
         try:
             repo, created = host.ensure_repository(
@@ -154,9 +172,11 @@ class _Publish(StepKind):
                 team=access_team(inputs.get("access")),
                 resume=self._resuming(ctx, host, owner, name),
                 warn=warnings.append,
+                **self.create_options(inputs),
             )
         except NameTaken:
-            record = own_record(REPOSITORY, f"{owner}/{name}", ctx.run, ctx.step.key)
+            key = repository_key(self.git_host_name, f"{owner}/{name}")
+            record = own_record(REPOSITORY, key, ctx.run, ctx.step.key)
             if record is not None:
                 forget_attempt(record)
             raise
@@ -188,18 +208,19 @@ class _Publish(StepKind):
                 "name": repo.name,
                 "branch": branch,
             },
+            **self.extra_outputs(host, repo, branch),
         }
         if warnings:  # shown on the run page and read by the provisioning-warnings check
             outputs["warnings"] = warnings
         return outputs
 
-    @staticmethod
-    def _resuming(ctx: StepContext, host: GitHost, owner: str, name: str) -> bool:
+    def _resuming(self, ctx: StepContext, host: GitHost, owner: str, name: str) -> bool:
         """Whether a repository found without Paved's marker is this step's own unfinished work.
         The engine reserved the name for this run and step before it ran; the first attempt
         notes, before it asks the host, that it is creating the repository. A repository that
         already existed then is never noted, so it is never adopted."""
-        record = own_record(REPOSITORY, f"{owner}/{name}", ctx.run, ctx.step.key)
+        key = repository_key(self.git_host_name, f"{owner}/{name}")
+        record = own_record(REPOSITORY, key, ctx.run, ctx.step.key)
         if record is None:
             return False
         if record.attempted_at is not None:
@@ -232,6 +253,7 @@ class PublishPullRequest(StepKind):
     name = "publish:github:pull-request"
     title = "Propose the workspace as a change to an existing repository"
     writes = OUTSIDE
+    git_host_name: ClassVar[str] = ""  # "": the configured git host; else the one it names
     input_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "required": ["repoUrl", "branchName", "title", "description"],
@@ -264,40 +286,15 @@ class PublishPullRequest(StepKind):
     @classmethod
     def write_targets(cls, inputs: dict[str, Any], run: Run) -> list[Write]:
         owner, name = repo_target(inputs["repoUrl"])
-        return [Write(PULL_REQUEST, name=f"{owner}/{name}")]
+        return [Write(PULL_REQUEST, name=f"{owner}/{name}", host=cls.git_host_name)]
+
+    def host(self) -> GitHost:
+        return git_host_named(self.git_host_name)
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         inputs = ctx.inputs
-        owner, name = repo_target(inputs["repoUrl"])
-        host = git_host()
-        repo = host.get_repository(owner, name)
-        if repo is None:
-            raise PermanentProviderError(f"repository {owner}/{name} does not exist on {host.name}")
-        files = source_files_for(ctx, inputs.get("sourcePath"))
-        prefix = (inputs.get("targetPath") or "").strip("/")
-        if prefix:
-            files = {f"{prefix}/{path}": data for path, data in files.items()}
-        target = inputs.get("targetBranchName") or repo.default_branch
-        branch = inputs["branchName"]
-        if branch in (target, repo.default_branch):
-            raise PermanentProviderError(
-                f"branchName {branch!r} is the {'target' if branch == target else 'default'} "
-                "branch; a pull request needs a new branch of its own"
-            )
-        # The branch starts at the target's tip, so the pull request shows only our change and
-        # can be merged; files the workspace does not mention stay as they are.
-        if self._start_new_branch(ctx, host, repo, branch, target):
-            ctx.log.info("Created branch %s from %s.", branch, target)
-        commit = host.commit_files(
-            repo, files, message=inputs.get("commitMessage") or inputs["title"], branch=branch
-        )
-        ctx.log.info(
-            "Pushed %d file(s) to branch %s of %s (%s).",
-            len(files),
-            branch,
-            repo.full_name,
-            f"commit {commit.sha[:12]}" if commit.changed else "unchanged",
-        )
+        host = self.host()
+        repo, branch, target, commit = self.push_branch(ctx, host)
         ctx.heartbeat()
         pull, created = host.open_pull_request(
             repo,
@@ -321,14 +318,61 @@ class PublishPullRequest(StepKind):
             "commitHash": commit.sha,
         }
 
-    @staticmethod
+    def push_branch(self, ctx: StepContext, host: GitHost) -> tuple[RepoRef, str, str, CommitRef]:
+        """The workspace's files as one commit on a new branch from the target branch.
+        Returns (repository, branch, target branch, commit)."""
+        inputs = ctx.inputs
+        owner, name = repo_target(inputs["repoUrl"])
+        repo = host.get_repository(owner, name)
+        if repo is None:
+            raise PermanentProviderError(f"repository {owner}/{name} does not exist on {host.name}")
+        files = self.branch_files(ctx)
+        prefix = (inputs.get("targetPath") or "").strip("/")
+        if prefix:
+            files = {f"{prefix}/{path}": data for path, data in files.items()}
+        target = inputs.get("targetBranchName") or repo.default_branch
+        branch = inputs["branchName"]
+        if branch in (target, repo.default_branch):
+            raise PermanentProviderError(
+                f"branchName {branch!r} is the {'target' if branch == target else 'default'} "
+                "branch; a pull request needs a new branch of its own"
+            )
+        self.check_files(ctx, host, repo, files, target)
+        # The branch starts at the target's tip, so the pull request shows only our change and
+        # can be merged; files the workspace does not mention stay as they are.
+        if self._start_new_branch(ctx, host, repo, branch, target):
+            ctx.log.info("Created branch %s from %s.", branch, target)
+        commit = self.commit(ctx, host, repo, files, branch)
+        ctx.log.info(
+            "Pushed %d file(s) to branch %s of %s (%s).",
+            len(files),
+            branch,
+            repo.full_name,
+            f"commit {commit.sha[:12]}" if commit.changed else "unchanged",
+        )
+        return repo, branch, target, commit
+
+    def branch_files(self, ctx: StepContext) -> dict[str, bytes]:
+        return source_files_for(ctx, ctx.inputs.get("sourcePath"))
+
+    def check_files(
+        self, ctx: StepContext, host: GitHost, repo: RepoRef, files: dict[str, bytes], target: str
+    ) -> None:
+        """Refuse before anything is written when the files cannot go in as asked."""
+
+    def commit(
+        self, ctx: StepContext, host: GitHost, repo: RepoRef, files: dict[str, bytes], branch: str
+    ) -> CommitRef:
+        message = ctx.inputs.get("commitMessage") or ctx.inputs["title"]
+        return host.commit_files(repo, files, message=message, branch=branch)
+
     def _start_new_branch(
-        ctx: StepContext, host: GitHost, repo: RepoRef, branch: str, target: str
+        self, ctx: StepContext, host: GitHost, repo: RepoRef, branch: str, target: str
     ) -> bool:
         """A pull request always starts from a branch this step creates: an existing branch
         (someone's work, a release branch) is never written — except by a retry of this same
         step, which finds its own record. Returns whether the branch was created now."""
-        key = f"{repo.full_name}#{branch}".lower()
+        key = f"{repository_key(self.git_host_name, repo.full_name)}#{branch}".lower()
         claim = record_for("branch", key)
         if claim is not None and (claim.run_id, claim.step_key) != (ctx.run.pk, ctx.step.key):
             raise PermanentProviderError(

@@ -71,3 +71,13 @@ def test_unknown_provider_name(settings, git_root):
 def test_subcommand_required(argv):
     with pytest.raises(CommandError):
         call_command(*argv)
+
+
+def test_the_gitlab_integration_is_checked_when_a_token_is_set(git_root, gitlab_settings, settings):
+    out = run_check()
+    assert "gitlab" in out
+    assert "FAILED" not in out
+    settings.PAVED_GITLAB_TOKEN = "glpat-not-valid-123"
+    out = run_check()
+    assert "GitLab rejected the token" in out
+    assert "glpat-not-valid-123" not in out

@@ -1,4 +1,5 @@
-"""GitHost contract: the same behaviour from every git host (local bare repos, GitHub fake)."""
+"""GitHost contract: the same behaviour from every git host (local bare repos, GitHub and
+GitLab fakes)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from portal.providers.base import GitHost, PermanentProviderError
 pytestmark = pytest.mark.usefixtures("git_root")
 
 
-@pytest.fixture(params=["local", "github"])
+@pytest.fixture(params=["local", "github", "gitlab"])
 def host(request, settings) -> GitHost:
     from portal.providers import git_host
 
-    if request.param == "github":
-        request.getfixturevalue("github_settings")
+    if request.param in ("github", "gitlab"):
+        request.getfixturevalue(f"{request.param}_settings")
     settings.PAVED_GIT_PROVIDER = request.param
     return git_host()
 
@@ -28,6 +29,8 @@ def foreign_repo(request, host, git_root):
         path = git_root / "acme" / "taken.git"
         path.parent.mkdir(parents=True)
         subprocess.run(["git", "init", "-q", "--bare", str(path)], check=True, timeout=30)
+    elif host.name == "gitlab":
+        request.getfixturevalue("fake_gitlab").add_project("acme/taken", {"x": b"x\n"})
     else:
         request.getfixturevalue("fake_github").add_foreign_repo("acme", "taken")
     return ("acme", "taken")

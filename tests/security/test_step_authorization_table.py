@@ -30,6 +30,13 @@ TABLE: dict[str, tuple[dict[str, Any], str]] = {
         {"repoUrl": "localhost?owner=team-orders&repo=orders-api", "branchName": "b",
          "title": "t", "description": "d"},
         "may open pull requests only on repositories their team owns"),
+    # GitLab (the configured integration, a loopback fake here): the same rules, host by host.
+    "publish:gitlab": ({"repoUrl": "gitlab.example?owner=team-orders&repo=new-svc"},
+                       "may create repositories only under an owner of their team"),
+    "publish:gitlab:merge-request": (
+        {"repoUrl": "gitlab.example?owner=team-orders&repo=orders-api", "branchName": "b",
+         "title": "t", "description": "d"},
+        "may open pull requests only on repositories their team owns"),
     "kubernetes:namespace": ({"name": "orders", "owner": ORDERS},
                              "they are not a member of group:default/team-orders"),
     "argocd:create-resources": (
@@ -112,8 +119,15 @@ def test_a_kind_that_does_not_declare_what_it_writes_cannot_be_registered() -> N
 @pytest.mark.django_db
 @pytest.mark.parametrize("action", sorted(TABLE))
 def test_step_authorization(
-    action: str, team_property: None, owner: User, outsider: User, platform_admin: User
+    action: str,
+    team_property: None,
+    owner: User,
+    outsider: User,
+    platform_admin: User,
+    request: pytest.FixtureRequest,
 ) -> None:
+    if action.startswith("publish:gitlab"):
+        request.getfixturevalue("gitlab_settings")
     kind = step_kinds()[action]
     inputs, refusal = TABLE[action]
     if refusal == "upgrade":  # its target is the upgrade's repository: checked with one

@@ -68,7 +68,7 @@ def test_github_workout(github_settings: Any, fake_github: FakeGitHub) -> None:
         repo, head="feature", base="develop", title="Change", body="Why"
     )
     host.update_pull_request(repo, pull.number, title="Change, v2", body="Why, again")
-    assert host.find_pull_request(repo, pull.number).state == "open"  # type: ignore[union-attr]
+    assert host.find_pull_request(repo, pull.number).state == "open"
     assert host.check_configuration() == []
     github_settings.PAVED_GITHUB_ORG = ""
     assert GitHubHost().check_configuration() == []  # GET /rate_limit

@@ -113,7 +113,7 @@ def test_another_team_cannot_decline_an_upgrade_by_closing_its_pull_request(
     client.force_login(outsider)
     assert client.get(url).status_code == 405  # a POST only, behind the CSRF check
     assert client.post(url).status_code in (403, 404)
-    assert git_host().find_pull_request(repo("orders-api"), upgrade.pull_number).state == "open"  # type: ignore[union-attr]
+    assert git_host().find_pull_request(repo("orders-api"), upgrade.pull_number).state == "open"
     refresh_pull_request_states()
     upgrade.refresh_from_db()
     assert upgrade.state == UpgradeState.OPEN

@@ -64,6 +64,14 @@ def test_upgrade_opens_and_updates_one_github_pull_request(
     assert "Version three." in pull["body"]
     assert "Port 9000." not in pull["body"]
 
+    # GitHub does not answer: the upgrade stays as it was until the next read.
+    fake_github.fail_on("GET", r"/repos/acme/orders-api/pulls/1", 502,
+                        {"message": "Server Error"}, times=10)  # fmt: skip
+    assert refresh_pull_request_states()["unreadable"] == 1
+    fake_github.failing.clear()
+    again.refresh_from_db()
+    assert again.state == UpgradeState.OPEN
+
     # The team closes it on GitHub without merging: declined.
     host.gh.get_repo("acme/orders-api").get_pull(1).edit(state="closed")  # type: ignore[attr-defined]
     assert refresh_pull_request_states()["declined"] == 1

@@ -9,7 +9,8 @@ bare repository, provenance recorded) and each team edits its README. The copy t
 (a new base image in the Dockerfile, a new file) and becomes version B. A platform admin rolls
 B out: one upgrade run per service, each executed here as a worker would (render A and B,
 three-way merge with git, push the upgrade branch, open the pull request). Printed: setup
-time, and per service the median / 95th percentile / max of the upgrade run, and the total.
+time, and per service the median / 95th percentile / max of the upgrade run, the total, and
+the time of one pass of the beat job that reads every open upgrade PR's state.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# Not this folder: bench/http.py would shadow the standard library's http package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 DATA_DIR = tempfile.mkdtemp(prefix="paved-bench-upgrades-")
 os.environ["PAVED_DATA_DIR"] = DATA_DIR
@@ -101,6 +104,23 @@ def _drive(run_pk: int) -> str:
     return "unfinished"
 
 
+def _roll(version: Any, admin: Any) -> tuple[list[Any], float, list[float], int]:
+    """Roll `version` out and run every upgrade run: (upgrades, start time, durations, failed)."""
+    from scaffolder.upgrades.services import roll_out
+
+    started = time.perf_counter()
+    upgrades = roll_out(to_version=version, actor=admin)
+    start_all = time.perf_counter() - started
+    durations: list[float] = []
+    failed = 0
+    for upgrade in upgrades:
+        begin = time.perf_counter()
+        if _drive(int(upgrade.run_pk or 0)) != "succeeded":
+            failed += 1
+        durations.append(time.perf_counter() - begin)
+    return upgrades, start_all, durations, failed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=200)
@@ -110,7 +130,6 @@ def main() -> None:
     try:
         from scaffolder.models import TemplateUpgrade
         from scaffolder.services import save_template_file
-        from scaffolder.upgrades.services import roll_out
 
         admin = User.objects.create(username="bench-admin", is_staff=True)
         folder = _template_copy()
@@ -119,17 +138,13 @@ def main() -> None:
         _make_services(version_a, args.services)
         setup = time.perf_counter() - started
         version_b = _version_b(folder)
-        started = time.perf_counter()
-        upgrades = roll_out(to_version=version_b, actor=admin)
-        start_all = time.perf_counter() - started
-        durations: list[float] = []
-        failed = 0
-        for upgrade in upgrades:
-            begin = time.perf_counter()
-            if _drive(int(upgrade.run_pk or 0)) != "succeeded":
-                failed += 1
-            durations.append(time.perf_counter() - begin)
+        upgrades, start_all, durations, failed = _roll(version_b, admin)
         total = start_all + sum(durations)
+        from scaffolder.upgrades.services import refresh_pull_request_states
+
+        started = time.perf_counter()
+        seen = refresh_pull_request_states()
+        refresh = time.perf_counter() - started
         states = dict.fromkeys(TemplateUpgrade.objects.values_list("state", flat=True), 0)
         for state in TemplateUpgrade.objects.values_list("state", flat=True):
             states[state] += 1
@@ -143,6 +158,14 @@ def main() -> None:
             print(f"  per service: median {statistics.median(durations) * 1000:7.0f} ms, "
                   f"p95 {p95 * 1000:7.0f} ms, max {durations[-1] * 1000:7.0f} ms")  # fmt: skip
         print(f"  total: {total:8.1f} s   states: {states}   failed runs: {failed}")
+        print(f"  read every open upgrade PR's state (the beat job): {refresh:8.2f} s {seen}")
+        # A newer version while the PRs are open: same branches, PRs rewritten (title, body).
+        (folder / "skeleton" / "SECURITY.md").write_text("Report vulnerabilities to security@.\n")
+        again, _start, redo, refailed = _roll(save_template_file(folder / "template.yaml"), admin)
+        redo.sort()
+        print(f"  v3 while open, {len(again)} PRs updated: median "
+              f"{statistics.median(redo) * 1000:7.0f} ms, max {redo[-1] * 1000:7.0f} ms, "
+              f"total {sum(redo):6.1f} s, failed runs: {refailed}")  # fmt: skip
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         shutil.rmtree(DATA_DIR, ignore_errors=True)

@@ -622,6 +622,11 @@ PAVED_DORA_BENCHMARK_YEAR = env_int("PAVED_DORA_BENCHMARK_YEAR", 2023)
 PAVED_METRICS_REPORT_EMAILS = env_list("PAVED_METRICS_REPORT_EMAILS", [])
 # The weekly report lists services more than this many template versions behind.
 PAVED_UPGRADE_BEHIND_VERSIONS = env_int("PAVED_UPGRADE_BEHIND_VERSIONS", 2)
+# How often the open upgrade pull requests are read on the git host (merged, or declined).
+CELERY_BEAT_SCHEDULE["upgrades-refresh-pull-requests"] = {
+    "task": "upgrades.refresh_pull_requests",
+    "schedule": env_int("PAVED_UPGRADE_REFRESH_INTERVAL", 300),
+}
 CELERY_BEAT_SCHEDULE["metrics-weekly-report"] = {
     "task": "metrics.weekly_report",
     "schedule": crontab(minute=0, hour=7, day_of_week="mon"),

@@ -173,6 +173,17 @@ class GitHost(Protocol):
         commits between the branches raises PermanentProviderError."""
         ...
 
+    def update_pull_request(
+        self, repo: RepoRef, number: int, *, title: str, body: str
+    ) -> PullRequestRef:
+        """Replace the title and description of pull request `number` (open or not); a
+        missing one raises PermanentProviderError."""
+        ...
+
+    def find_pull_request(self, repo: RepoRef, number: int) -> PullRequestRef | None:
+        """Pull request `number` with its state: open, merged, or closed (without merging)."""
+        ...
+
     def check_configuration(self) -> list[str]:
         """Problems that stop this provider from working (empty when fine)."""
         ...

@@ -47,6 +47,7 @@ def rollout(template_ref: str) -> dict[str, Any]:
         found = upgrades.get(provenance.pk)
         state = _state(provenance, found, number)
         rows.append(RolloutRow(provenance, found, state, labels[state]))
+    declined = sum(1 for row in rows if row.state == UpgradeState.DECLINED)
     by_version: dict[int, int] = {}
     for provenance in services:
         by_version[provenance.version.version] = by_version.get(provenance.version.version, 0) + 1
@@ -55,6 +56,9 @@ def rollout(template_ref: str) -> dict[str, Any]:
         "rows": rows,
         "by_version": sorted(by_version.items(), reverse=True),
         "behind": sum(1 for row in rows if row.state != UpgradeState.UP_TO_DATE),
+        # "Roll out to all behind" leaves these alone; selecting one asks its team again.
+        "declined": declined,
+        "to_roll_out": sum(1 for row in rows if row.state != UpgradeState.UP_TO_DATE) - declined,
     }
 
 

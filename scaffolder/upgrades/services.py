@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ from catalog.queries import group_refs_for_user
 from portal import audit
 from portal.annotations import TEMPLATE_CHANGELOG
 from portal.providers import git_host
-from portal.providers.base import GitHost, PermanentProviderError, RepoRef
+from portal.providers.base import GitHost, PermanentProviderError, ProviderError, RepoRef
 from runs.authority import (
     Authority,
     normalise_group,
@@ -42,6 +43,8 @@ RUN_KIND = "upgrade"
 STEP_KEY = "upgrade"
 STEP_KIND = "upgrade:pull-request"
 CHANGELOG_ANNOTATION = TEMPLATE_CHANGELOG
+
+logger = logging.getLogger(__name__)
 
 
 class UpgradeError(ValueError):
@@ -269,7 +272,8 @@ def roll_out(
     repositories: Iterable[str] | None = None,
 ) -> list[TemplateUpgrade]:
     """Platform admins: start the upgrade to `to_version` for every service made from its
-    template (or the chosen ones). Services already on it get nothing."""
+    template (or the chosen ones). Services already on it get nothing; without a choice, nor
+    do services whose team declined this version's pull request."""
     if not actor.is_staff:
         raise UpgradeError("only platform admins roll out an upgrade across teams")
     services = ServiceProvenance.objects.filter(template_ref=to_version.ref).select_related(
@@ -277,10 +281,17 @@ def roll_out(
     )
     if repositories is not None:
         services = services.filter(repository__in=[r.lower() for r in repositories])
+    declined: set[int] = set()
+    if repositories is None:  # "all behind" respects a team's no; choosing a service re-opens
+        declined = set(
+            TemplateUpgrade.objects.filter(
+                to_version=to_version, state=UpgradeState.DECLINED
+            ).values_list("provenance_id", flat=True)
+        )
     started: list[TemplateUpgrade] = []
     template = template_of(to_version)
     for provenance in services:
-        if provenance.version.version >= to_version.version:
+        if provenance.version.version >= to_version.version or provenance.pk in declined:
             continue
         upgrade = start_upgrade(
             provenance=provenance, to_version=to_version, actor=actor, template=template
@@ -330,6 +341,11 @@ def adopt_repository(
         owner_ref=owner_ref,
         source=ProvenanceSource.ADOPTED,
     )
+
+
+def pull_request_title(upgrade: TemplateUpgrade) -> str:
+    to_version = upgrade.to_version
+    return f"Upgrade to {to_version.ref.split(':', 1)[-1]} v{to_version.version}"
 
 
 def pull_request_body(upgrade: TemplateUpgrade, plan: UpgradePlan) -> str:
@@ -392,13 +408,13 @@ def deliver(upgrade: TemplateUpgrade, run: Run, log: Any) -> dict[str, Any]:
         delete_missing=True,
         message=f"Upgrade to {upgrade.to_version.ref} v{upgrade.to_version.version}",
     )
+    title = pull_request_title(upgrade)
+    body = pull_request_body(upgrade, plan)
     pull, created = host.open_pull_request(
-        repo,
-        head=branch,
-        base=repo.default_branch,
-        title=f"Upgrade to {upgrade.to_version.ref.split(':', 1)[-1]} v{upgrade.to_version.version}",
-        body=pull_request_body(upgrade, plan),
+        repo, head=branch, base=repo.default_branch, title=title, body=body
     )
+    if not created:  # the same PR: it now says what this version brings
+        pull = host.update_pull_request(repo, pull.number, title=title, body=body)
     log.info("%s pull request #%d: %s (%d conflict(s)).", "Opened" if created else "Updated",
              pull.number, pull.url, len(plan.conflicts) + len(plan.kept))  # fmt: skip
     upgrade.branch, upgrade.pull_number, upgrade.pull_url = branch, pull.number, pull.url
@@ -438,3 +454,57 @@ def _claim_branch(host: GitHost, repo: RepoRef, branch: str, run: Run) -> None:
             )
         return
     host.ensure_branch(repo, branch, from_ref=repo.default_branch)
+
+
+OPEN_STATES = (UpgradeState.OPEN, UpgradeState.CONFLICTS)
+
+
+def refresh_pull_request_states(*, host: GitHost | None = None) -> dict[str, int]:
+    """Read the pull request of every open upgrade on the git host: merged moves the service to
+    the version its repository now names; closed without merging is *declined*. One read per
+    pull request; a host that does not answer leaves that upgrade as it was."""
+    host = host or git_host()
+    upgrades = (
+        TemplateUpgrade.objects.filter(
+            state__in=OPEN_STATES,
+            pull_number__isnull=False,
+            provenance__git_host=host.name,
+        )
+        .select_related("provenance__version")
+        .order_by("pk")
+    )
+    by_pull: dict[tuple[int, int], list[TemplateUpgrade]] = {}
+    for upgrade in upgrades:
+        by_pull.setdefault((upgrade.provenance_id, upgrade.pull_number or 0), []).append(upgrade)
+    counts = {"merged": 0, "declined": 0, "open": 0, "unreadable": 0}
+    for rows in by_pull.values():
+        try:
+            state = _pull_state(host, rows[0])
+        except ProviderError as exc:
+            logger.warning("could not read %s: %s", rows[0].pull_url, exc)
+            counts["unreadable"] += 1
+            continue
+        if state == "merged":
+            sync_from_repository(rows[0].provenance, host=host)
+            _mark(rows, UpgradeState.MERGED)
+            counts["merged"] += 1
+        elif state == "closed":
+            _mark(rows, UpgradeState.DECLINED)
+            counts["declined"] += 1
+        else:
+            counts["open"] += 1
+    return counts
+
+
+def _pull_state(host: GitHost, upgrade: TemplateUpgrade) -> str:
+    owner, _, name = upgrade.provenance.repository.partition("/")
+    repo = host.get_repository(owner, name)
+    pull = host.find_pull_request(repo, upgrade.pull_number or 0) if repo else None
+    return pull.state if pull else "open"
+
+
+def _mark(rows: list[TemplateUpgrade], state: str) -> None:
+    # Conditional: a re-run that started meanwhile (state running) is not overwritten.
+    TemplateUpgrade.objects.filter(pk__in=[u.pk for u in rows], state__in=OPEN_STATES).update(
+        state=state, updated_at=timezone.now()
+    )

@@ -45,6 +45,8 @@ OPERATIONS: dict[str, list[tuple[str, str]]] = {
         ("post", "/repos/{owner}/{repo}/hooks"),
         ("get", "/repos/{owner}/{repo}/pulls"),
         ("post", "/repos/{owner}/{repo}/pulls"),
+        ("get", "/repos/{owner}/{repo}/pulls/{pull_number}"),
+        ("patch", "/repos/{owner}/{repo}/pulls/{pull_number}"),
     ],
     "argocd": [
         ("get", "/api/v1/session/userinfo"),

@@ -63,3 +63,43 @@ def test_rollout_component_offer_and_diff_preview(
     page.get_by_role("button", name="Open the upgrade PR").click()
     expect(page).to_have_url(re.compile(r"/runs/\d+/"))
     expect(page.get_by_text("Merge the new template version").first).to_be_visible()
+
+
+def test_the_team_declines_the_upgrade_pr_and_opens_a_new_one_later(
+    page: Page, live_server: Any, service: Any
+) -> None:
+    from runs.models import Run
+    from scaffolder.models import TemplateUpgrade
+    from scaffolder.upgrades.services import refresh_pull_request_states
+    from tests.scaffolder.upgrade_helpers import drive
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username or e-mail").fill("carol")
+    page.get_by_label("Password").fill("pw-for-tests-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Hello, Carol")).to_be_visible()
+    tab = f"{live_server.url}/catalog/default/component/orders-api/?tab=template"
+    page.goto(tab)
+    page.get_by_role("button", name="Open the upgrade PR").click()
+    expect(page).to_have_url(re.compile(r"/runs/\d+/"))
+    drive(Run.objects.get(kind="upgrade"))  # the worker's part, in this process
+
+    page.goto(tab)
+    expect(page.get_by_test_id("component-template")).to_contain_text("pull request #1")
+    # The link names PAVED_BASE_URL; the test server listens elsewhere.
+    page.goto(f"{live_server.url}/git/team-orders/orders-api/pulls/1/")
+    page.get_by_role("button", name="Close without merging").click()
+    expect(page.get_by_test_id("pull-state")).to_have_text("closed")
+    expect(page.get_by_text("not merged")).to_be_visible()
+    refresh_pull_request_states()  # the beat job
+
+    page.goto(tab)
+    card = page.get_by_test_id("component-template")
+    expect(card).to_contain_text("Upgrade to v2: Declined")
+    screenshot(page, "upgrades-declined")
+    card.get_by_role("button", name="Open a new upgrade PR").click()
+    expect(page).to_have_url(re.compile(r"/runs/\d+/"))
+    upgrade = TemplateUpgrade.objects.get()
+    drive(Run.objects.get(pk=upgrade.run_pk))
+    page.goto(tab)
+    expect(page.get_by_test_id("component-template")).to_contain_text("pull request #2")

@@ -89,6 +89,8 @@ class FakeGitHub(FakeServer):
         r("POST", f"/repos/{SEG}/{SEG}/hooks", self.create_hook)
         r("GET", f"/repos/{SEG}/{SEG}/pulls", self.list_pulls)
         r("POST", f"/repos/{SEG}/{SEG}/pulls", self.create_pull)
+        r("GET", f"/repos/{SEG}/{SEG}/pulls/([0-9]+)", self.get_pull)
+        r("PATCH", f"/repos/{SEG}/{SEG}/pulls/([0-9]+)", self.update_pull)
 
     # --- helpers -------------------------------------------------------------------------
     def _answer(self, request: Request) -> Response:
@@ -639,12 +641,12 @@ class FakeGitHub(FakeServer):
             "title": pr["title"],
             "body": pr["body"],
             "draft": pr["draft"],
-            "merged_at": None,
+            "merged_at": pr.get("merged_at"),
             "head": side(pr["head"]),
             "base": side(pr["base"]),
         }
         if detail:  # like GitHub, only a single pull request says `merged` and `mergeable`
-            body.update({"merged": False, "mergeable": True})
+            body.update({"merged": bool(pr.get("merged_at")), "mergeable": pr["state"] == "open"})
         return body
 
     def list_pulls(self, req: Request, owner: str, name: str) -> Response:
@@ -704,3 +706,42 @@ class FakeGitHub(FakeServer):
         }
         repo["pulls"].append(pr)
         return Response(201, self._pull_json(full, pr))
+
+    def _find_pull(self, owner: str, name: str, number: str) -> dict[str, Any] | None:
+        full = f"{owner}/{name}"
+        if full not in self.repos:
+            return None
+        return next((p for p in self.repos[full]["pulls"] if p["number"] == int(number)), None)
+
+    def get_pull(self, req: Request, owner: str, name: str, number: str) -> Response:
+        # GET /repos/{o}/{r}/pulls/{n} -> 200 pull request (with `merged`); 404
+        pr = self._find_pull(owner, name, number)
+        if pr is None:
+            return self._err(404, "Not Found")
+        return Response(200, self._pull_json(f"{owner}/{name}", pr))
+
+    def update_pull(self, req: Request, owner: str, name: str, number: str) -> Response:
+        # PATCH /repos/{o}/{r}/pulls/{n} {"title", "body", "state": open|closed, "base"} -> 200
+        # pull request; 422 when a merged one is reopened or state is neither open nor closed.
+        pr = self._find_pull(owner, name, number)
+        if pr is None:
+            return self._err(404, "Not Found")
+        body = req.json or {}
+        state = body.get("state")
+        if state is not None and (state not in ("open", "closed") or pr.get("merged_at")):
+            return self._err(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "PullRequest", "field": "state", "code": "invalid"}],
+            )
+        for key in ("title", "body", "state", "base"):
+            if key in body:
+                pr[key] = body[key]
+        return Response(200, self._pull_json(f"{owner}/{name}", pr))
+
+    def merge_pull(self, full: str, number: int) -> None:
+        """Test helper: the team merged the pull request on GitHub (the head becomes the base)."""
+        repo = self.repos[full]
+        pr = next(p for p in repo["pulls"] if p["number"] == number)
+        repo["refs"][f"heads/{pr['base']}"] = repo["refs"][f"heads/{pr['head']}"]
+        pr["state"], pr["merged_at"] = "closed", "2026-01-01T00:00:00Z"

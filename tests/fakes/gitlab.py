@@ -54,6 +54,8 @@ class FakeGitLab(FakeServer):
         r("POST", f"{API}/projects/{SEG}/repository/branches", self.create_branch)
         r("GET", f"{API}/projects/{SEG}/merge_requests", self.list_merge_requests)
         r("POST", f"{API}/projects/{SEG}/merge_requests", self.create_merge_request)
+        r("GET", f"{API}/projects/{SEG}/merge_requests/{SEG}", self.get_merge_request)
+        r("PUT", f"{API}/projects/{SEG}/merge_requests/{SEG}", self.update_merge_request)
         r("GET", f"{API}/projects/{SEG}/hooks", self.list_hooks)
         r("POST", f"{API}/projects/{SEG}/hooks", self.create_hook)
 
@@ -385,6 +387,34 @@ class FakeGitLab(FakeServer):
               "source_branch": source, "target_branch": target}  # fmt: skip
         project["merge_requests"].append(mr)
         return Response(201, self._mr_json(project, mr))
+
+    def _merge_request(self, ident: str, iid: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        project = self._find(ident)
+        if project is None:
+            return None
+        found = [mr for mr in project["merge_requests"] if str(mr["iid"]) == iid]
+        return (project, found[0]) if found else None
+
+    def get_merge_request(self, req: Request, ident: str, iid: str) -> Response:
+        found = self._merge_request(ident, iid)
+        if found is None:
+            return Response(404, {"message": "404 Not found"})
+        return Response(200, self._mr_json(*found))
+
+    def update_merge_request(self, req: Request, ident: str, iid: str) -> Response:
+        # PUT /projects/:id/merge_requests/:iid: title, description, state_event close/reopen.
+        found = self._merge_request(ident, iid)
+        if found is None:
+            return Response(404, {"message": "404 Not found"})
+        project, mr = found
+        body = self._body(req)
+        for key in ("title", "description"):
+            if key in body:
+                mr[key] = str(body[key])
+        event = body.get("state_event")
+        if event in ("close", "reopen") and mr["state"] != "merged":
+            mr["state"] = "closed" if event == "close" else "opened"
+        return Response(200, self._mr_json(project, mr))
 
     def list_hooks(self, req: Request, ident: str) -> Response:
         project = self._find(ident)

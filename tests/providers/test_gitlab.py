@@ -260,3 +260,30 @@ def test_internal_visibility_and_a_bad_one(
         Step.objects.get(run=run, key="publish").error
     )
     assert fake_gitlab.project("team-orders/outer") is None
+
+
+def test_merge_request_title_and_description_are_replaced_and_its_state_read(
+    settings: Any, fake_gitlab: FakeGitLab
+) -> None:
+    from portal.providers import git_host
+    from portal.providers.base import PermanentProviderError
+
+    settings.PAVED_GIT_PROVIDER = "gitlab"
+    fake_gitlab.add_group("acme")
+    host: Any = git_host()
+    repo, _ = host.ensure_repository("acme", "notes")
+    host.commit_files(repo, {"a.txt": b"a\n"}, message="first")
+    host.ensure_branch(repo, "change", from_ref="main")
+    host.commit_files(repo, {"a.txt": b"b\n"}, message="change", branch="change")
+    mr, _ = host.open_pull_request(repo, head="change", base="main", title="One", body="first")
+    updated = host.update_pull_request(repo, mr.number, title="Two", body="second **body**")
+    assert (updated.number, updated.title, updated.state) == (mr.number, "Two", "open")
+    project = fake_gitlab.project("acme/notes")
+    assert project is not None
+    stored = project["merge_requests"][0]
+    assert (stored["title"], stored["description"]) == ("Two", "second **body**")
+    stored["state"] = "closed"  # the team closed it on GitLab without merging
+    assert host.find_pull_request(repo, mr.number).state == "closed"
+    assert host.find_pull_request(repo, 99) is None
+    with pytest.raises(PermanentProviderError, match="!99 does not exist"):
+        host.update_pull_request(repo, 99, title="x", body="")

@@ -206,3 +206,61 @@ def test_a_platform_admin_may_merge_any_local_pull_request(
     record = host.get_pull_request(repo, 1)
     assert record is not None
     assert (record.state, record.merged_by) == ("merged", platform_admin.get_username())
+
+
+def test_owners_close_a_local_pull_request_without_merging(
+    owner: User, outsider: User, client: Any, tmp_path: Path, settings: Any
+) -> None:
+    host, repo = _local_pr(owner, tmp_path, settings)
+    url = "/git/team-orders/existing/pulls/1/"
+    client.force_login(outsider)
+    assert "Close without merging" not in client.get(url).content.decode()
+    assert client.post(url + "close").status_code == 403
+    assert host.find_pull_request(repo, 1).state == "open"
+
+    client.force_login(owner)
+    assert "Close without merging" in client.get(url).content.decode()
+    assert client.post(url + "close").status_code == 302
+    record = host.get_pull_request(repo, 1)
+    assert record is not None
+    assert (record.state, record.closed_by) == ("closed", "olivia")
+    assert host.read_file(repo, "docs/docs.md") is None  # nothing reached main
+    assert host.find_pull_request(repo, 1).state == "closed"
+    page = client.get(url).content.decode()
+    assert "not merged" in page
+    assert "docs/docs.md" in page  # a closed pull request still shows what it proposed
+    assert "Close without merging" not in page
+    assert "Merge into main" not in page
+    event = AuditEvent.objects.get(action="pull_request.closed")
+    assert (event.actor, event.target_id) == (owner, "team-orders/existing#1")
+    response = client.post(url + "close", follow=True)  # a message, not a 500
+    assert "already closed" in response.content.decode()
+    with pytest.raises(PermanentProviderError, match="already closed"):
+        host.merge_pull_request(repo, 1, merged_by="olivia")
+    # The branch stays: the same head can be proposed again, as a new pull request.
+    again, created = host.open_pull_request(repo, head="add-docs", base="main", title="Again")
+    assert (again.number, created) == (2, True)
+
+
+def test_update_pull_request_replaces_title_and_body_on_both_hosts(
+    host_name: str, owner: User, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    host: Any = git_host()
+    owner_name = "team-orders" if host_name == "local" else "acme"
+    repo, _ = host.ensure_repository(owner_name, "notes")
+    host.commit_files(repo, {"a.txt": b"a\n"}, message="first")
+    host.ensure_branch(repo, "change", from_ref="main")
+    host.commit_files(repo, {"a.txt": b"b\n"}, message="change", branch="change")
+    pull, _ = host.open_pull_request(repo, head="change", base="main", title="One", body="first")
+    updated = host.update_pull_request(repo, pull.number, title="Two", body="second **body**")
+    assert (updated.number, updated.title, updated.state) == (pull.number, "Two", "open")
+    found = host.find_pull_request(repo, pull.number)
+    assert (found.title, found.state) == ("Two", "open")
+    if host_name == "github":
+        fake = request.getfixturevalue("fake_github")
+        assert fake.repos["acme/notes"]["pulls"][0]["body"] == "second **body**"
+    else:
+        assert host.get_pull_request(repo, pull.number).body == "second **body**"
+    assert host.find_pull_request(repo, 99) is None
+    with pytest.raises(PermanentProviderError, match="#99 does not exist"):
+        host.update_pull_request(repo, 99, title="x", body="")

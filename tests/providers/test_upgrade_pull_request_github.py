@@ -1,5 +1,6 @@
 """A template upgrade delivered on GitHub (PyGithub against the loopback fake): the merged
-tree on the upgrade branch, one pull request, updated rather than duplicated."""
+tree on the upgrade branch, one pull request, updated rather than duplicated (its title and
+description too); closed on GitHub without merging it is declined, merged it moves the service."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from django.contrib.auth.models import User
 
 from portal.providers import git_host
 from runs.models import Run, RunStatus
-from scaffolder.models import ServiceProvenance
+from scaffolder.models import ServiceProvenance, UpgradeState
 from scaffolder.services import start_template_run
-from scaffolder.upgrades.services import start_upgrade
+from scaffolder.upgrades.services import refresh_pull_request_states, start_upgrade
 from tests.scaffolder.upgrade_helpers import VERSION_A, VERSION_B, drive, write_template
 
 pytestmark = [pytest.mark.django_db]
@@ -49,10 +50,43 @@ def test_upgrade_opens_and_updates_one_github_pull_request(
     assert len(pulls) == 1
     assert "Port 9000." in pulls[0]["body"]
 
-    version_c = write_template(tmp_path / "tpl", {**VERSION_B, "app.py": "VERSION = 3\n"})
+    version_c = write_template(
+        tmp_path / "tpl", {**VERSION_B, "app.py": "VERSION = 3\n"}, changelog="Version three."
+    )
     again = start_upgrade(provenance=provenance, to_version=version_c, actor=owner)
     assert again is not None
     assert drive(Run.objects.get(pk=again.run_pk)).status == RunStatus.SUCCEEDED
     assert len(fake_github.repos["acme/orders-api"]["pulls"]) == 1
     files = fake_github.files("acme/orders-api", "paved/upgrade-tiny-service")
     assert files["app.py"] == b"VERSION = 3\n"
+    pull = fake_github.repos["acme/orders-api"]["pulls"][0]
+    assert pull["title"] == "Upgrade to default/tiny-service v3"
+    assert "Version three." in pull["body"]
+    assert "Port 9000." not in pull["body"]
+
+    # GitHub does not answer: the upgrade stays as it was until the next read.
+    fake_github.fail_on("GET", r"/repos/acme/orders-api/pulls/1", 502,
+                        {"message": "Server Error"}, times=10)  # fmt: skip
+    assert refresh_pull_request_states()["unreadable"] == 1
+    fake_github.failing.clear()
+    again.refresh_from_db()
+    assert again.state == UpgradeState.OPEN
+
+    # The team closes it on GitHub without merging: declined.
+    host.gh.get_repo("acme/orders-api").get_pull(1).edit(state="closed")  # type: ignore[attr-defined]
+    assert refresh_pull_request_states()["declined"] == 1
+    again.refresh_from_db()
+    assert again.state == UpgradeState.DECLINED
+
+    # Opened again later: a new pull request, which the team merges this time.
+    reopened = start_upgrade(provenance=provenance, to_version=version_c, actor=owner)
+    assert reopened is not None
+    assert drive(Run.objects.get(pk=reopened.run_pk)).status == RunStatus.SUCCEEDED
+    reopened.refresh_from_db()
+    assert (reopened.pull_number, reopened.state) == (2, UpgradeState.OPEN)
+    fake_github.merge_pull("acme/orders-api", 2)
+    assert refresh_pull_request_states()["merged"] == 1
+    reopened.refresh_from_db()
+    provenance.refresh_from_db()
+    assert reopened.state == UpgradeState.MERGED
+    assert provenance.version == version_c

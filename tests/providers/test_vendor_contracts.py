@@ -45,7 +45,7 @@ def test_the_descriptions_hold_every_operation_paved_calls() -> None:
         for method, path in operations:
             assert method in doc["paths"][path], (vendor, method, path)
         total += len(operations)
-    assert total == 36
+    assert total == 38
 
 
 def test_github_workout(github_settings: Any, fake_github: FakeGitHub) -> None:
@@ -64,7 +64,11 @@ def test_github_workout(github_settings: Any, fake_github: FakeGitHub) -> None:
     host.ensure_webhook(repo, url="https://paved.example/hooks/github", secret="s")
     host.ensure_branch(repo, "feature", from_ref="develop")
     host.commit_files(repo, {"c.txt": b"c2"}, message="change", branch="feature")
-    host.open_pull_request(repo, head="feature", base="develop", title="Change", body="Why")
+    pull, _ = host.open_pull_request(
+        repo, head="feature", base="develop", title="Change", body="Why"
+    )
+    host.update_pull_request(repo, pull.number, title="Change, v2", body="Why, again")
+    assert host.find_pull_request(repo, pull.number).state == "open"
     assert host.check_configuration() == []
     github_settings.PAVED_GITHUB_ORG = ""
     assert GitHubHost().check_configuration() == []  # GET /rate_limit

@@ -123,3 +123,37 @@ def test_owner_adopts_a_repository_paved_did_not_make(
     provenance = ServiceProvenance.objects.get(repository="team-orders/handmade")
     assert provenance.source == "adopted"
     assert provenance.version == version
+
+
+def test_a_declined_upgrade_shows_and_its_team_may_open_a_new_pull_request(
+    service: Any, owner: User, platform_admin: User
+) -> None:
+    from portal.providers import git_host
+    from runs.models import RunStatus
+    from scaffolder.models import UpgradeState
+    from scaffolder.upgrades.services import refresh_pull_request_states
+    from tests.scaffolder.upgrade_helpers import drive, repo
+
+    _client(owner).post(reverse("scaffolder:upgrade-start", args=[service.pk]))
+    assert drive(Run.objects.get(kind="upgrade")).status == RunStatus.SUCCEEDED
+    upgrade = TemplateUpgrade.objects.get()
+    git_host().close_pull_request(repo("orders-api"), upgrade.pull_number, closed_by="olivia")  # type: ignore[attr-defined]
+    refresh_pull_request_states()
+
+    tab = _client(owner).get("/catalog/default/component/orders-api/?tab=template").content.decode()
+    assert "Upgrade to v2: Declined" in tab
+    assert "pull request #1</a> (closed without merging)" in tab
+    assert "Open a new upgrade PR" in tab
+    rollout = _client(platform_admin).get("/catalog/default/template/tiny-service/?tab=rollout")
+    text = rollout.content.decode()
+    assert 'data-state="declined"' in text
+    assert "1 behind (1 declined)" in text
+    assert "to all" not in text  # nothing left for "all": the team said no
+    assert "select them to ask again" in text
+
+    _client(owner).post(reverse("scaffolder:upgrade-start", args=[service.pk]))
+    upgrade.refresh_from_db()
+    assert drive(Run.objects.get(pk=upgrade.run_pk)).status == RunStatus.SUCCEEDED
+    upgrade.refresh_from_db()
+    assert upgrade.state == UpgradeState.OPEN
+    assert upgrade.pull_number == 2

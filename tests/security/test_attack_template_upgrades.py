@@ -1,10 +1,12 @@
 """Template upgrades across the trust boundary: a developer cannot open an upgrade pull
 request on another team's repository, and a template cannot make an upgrade re-run the
-steps that create outside resources."""
+steps that create outside resources, nor can another team decline an upgrade by closing its
+pull request."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -13,8 +15,13 @@ from portal.providers import git_host
 from runs.models import ProvisionedResource, Run, RunStatus
 from runs.runner import StepSpec, start_run
 from scaffolder.loader import TemplateInvalid, load_template_text
-from scaffolder.models import TemplateUpgrade
-from scaffolder.upgrades.services import UpgradeError, roll_out, start_upgrade
+from scaffolder.models import TemplateUpgrade, UpgradeState
+from scaffolder.upgrades.services import (
+    UpgradeError,
+    refresh_pull_request_states,
+    roll_out,
+    start_upgrade,
+)
 from tests.scaffolder.upgrade_helpers import VERSION_A, VERSION_B, drive, repo, scaffold, tree
 from tests.scaffolder.upgrade_helpers import write_template as write
 
@@ -88,3 +95,25 @@ def test_a_template_cannot_make_an_upgrade_rerun_outside_resource_steps(
     new_records = set(ProvisionedResource.objects.values_list("kind", "key")) - records_before
     assert new_records == {("branch", "team-orders/orders-api#paved/upgrade-tiny-service")}
     assert tree(repo("orders-api"), "main")["app.py"] == "VERSION = 1\n"  # main untouched
+
+
+def test_another_team_cannot_decline_an_upgrade_by_closing_its_pull_request(
+    embedded: Path, owner: User, outsider: User, client: Any, tmp_path: Path
+) -> None:
+    """A declined upgrade is skipped by "roll out to all behind": closing another team's PR
+    would keep the platform's fixes away from them. Only the owning team (or an admin) may."""
+    version_a = write(tmp_path / "tpl", VERSION_A)
+    provenance = scaffold(version_a, owner, "orders-api")
+    version_b = write(tmp_path / "tpl", VERSION_B)
+    upgrade = start_upgrade(provenance=provenance, to_version=version_b, actor=owner)
+    assert upgrade is not None
+    drive(Run.objects.get(pk=upgrade.run_pk))
+    upgrade.refresh_from_db()
+    url = f"/git/team-orders/orders-api/pulls/{upgrade.pull_number}/close"
+    client.force_login(outsider)
+    assert client.get(url).status_code == 405  # a POST only, behind the CSRF check
+    assert client.post(url).status_code in (403, 404)
+    assert git_host().find_pull_request(repo("orders-api"), upgrade.pull_number).state == "open"
+    refresh_pull_request_states()
+    upgrade.refresh_from_db()
+    assert upgrade.state == UpgradeState.OPEN

@@ -59,8 +59,9 @@ def test_another_teams_private_repository_is_not_found_on_any_page(
         assert b"More secrets" not in response.content
     listing = client.get("/git/").content.decode()
     assert "secret-api" not in listing
-    # Merging is refused the same way, and the pull request stays open.
+    # Merging and closing are refused the same way, and the pull request stays open.
     assert client.post(f"{REPO}/pulls/1/merge").status_code == 404
+    assert client.post(f"{REPO}/pulls/1/close").status_code == 404
     pull = host.get_pull_request(secret_repo, 1)
     assert pull is not None
     assert pull.is_open

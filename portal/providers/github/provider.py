@@ -511,6 +511,31 @@ class GitHubHost:
                 raise
             return self._pull_ref(pr), True
 
+    def update_pull_request(
+        self, repo: RepoRef, number: int, *, title: str, body: str
+    ) -> PullRequestRef:
+        with mapped(f"updating pull request #{number} in {repo.full_name}"):
+            pr = self._pull(repo, number)
+            if pr is None:
+                raise PermanentProviderError(
+                    f"pull request #{number} does not exist in {repo.full_name}", provider=PROVIDER
+                )
+            pr.edit(title=title, body=body)  # PATCH answers the updated pull request
+            return self._pull_ref(pr)
+
+    def find_pull_request(self, repo: RepoRef, number: int) -> PullRequestRef | None:
+        with mapped(f"reading pull request #{number} in {repo.full_name}"):
+            pr = self._pull(repo, number)
+            return None if pr is None else self._pull_ref(pr)
+
+    def _pull(self, repo: RepoRef, number: int) -> PullRequest | None:
+        try:
+            return self._repo(repo).get_pull(number)
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     def check_configuration(self) -> list[str]:
         problems = self.config.problems()
         if problems:

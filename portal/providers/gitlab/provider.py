@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import gitlab
-from gitlab.exceptions import GitlabError
+from gitlab.exceptions import GitlabError, GitlabGetError
 from gitlab.v4.objects import Project, ProjectMergeRequest
 
 from portal.providers.base import (
@@ -343,6 +343,33 @@ class GitLabHost:
                 }
             )
             return self._merge_ref(created), True
+
+    def update_pull_request(
+        self, repo: RepoRef, number: int, *, title: str, body: str
+    ) -> PullRequestRef:
+        with mapped(f"updating merge request !{number} in {repo.full_name}"):
+            mr = self._merge_request(repo, number)
+            if mr is None:
+                raise PermanentProviderError(
+                    f"merge request !{number} does not exist in {repo.full_name}",
+                    provider=PROVIDER,
+                )
+            mr.title, mr.description = title, body
+            mr.save()  # PUT answers the updated merge request
+            return self._merge_ref(mr)
+
+    def find_pull_request(self, repo: RepoRef, number: int) -> PullRequestRef | None:
+        with mapped(f"reading merge request !{number} in {repo.full_name}"):
+            mr = self._merge_request(repo, number)
+            return None if mr is None else self._merge_ref(mr)
+
+    def _merge_request(self, repo: RepoRef, number: int) -> ProjectMergeRequest | None:
+        try:
+            return self._project(repo).mergerequests.get(number)
+        except GitlabGetError as exc:
+            if exc.response_code == 404:
+                return None
+            raise
 
     def check_configuration(self) -> list[str]:
         problems = self.config.problems()

@@ -406,6 +406,29 @@ class LocalGitHost:
         except (GitCommandError, OSError, TimeoutError) as exc:
             raise map_error(exc) from exc
 
+    def update_pull_request(
+        self, repo: RepoRef, number: int, *, title: str, body: str
+    ) -> PullRequestRef:
+        git_dir = self._dir(repo)
+        try:
+            with _repo_lock(git_dir, repo.full_name):
+                record = pulls.update(git_dir, number, title=title, body=body)
+            return self._pull_ref(repo, record)
+        except (GitCommandError, OSError, TimeoutError) as exc:
+            raise map_error(exc) from exc
+
+    def find_pull_request(self, repo: RepoRef, number: int) -> PullRequestRef | None:
+        record = pulls.read(self._dir(repo), number)
+        return None if record is None else self._pull_ref(repo, record)
+
+    def close_pull_request(self, repo: RepoRef, number: int, *, closed_by: str) -> pulls.PullRecord:
+        git_dir = self._dir(repo)
+        try:
+            with _repo_lock(git_dir, repo.full_name):
+                return pulls.close(git_dir, number, closed_by=closed_by)
+        except (GitCommandError, OSError, TimeoutError) as exc:
+            raise map_error(exc) from exc
+
     def list_pull_requests(self, repo: RepoRef) -> list[pulls.PullRecord]:
         return pulls.read_all(self._dir(repo))
 

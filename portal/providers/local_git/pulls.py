@@ -3,7 +3,7 @@
 A pull request is a JSON record at ``<repo>.git/paved-pulls/<number>.json`` (title, body, head,
 base, state, who merged it and when) plus the ref ``refs/pull/<number>/head``, as on GitHub.
 Everything else is computed from git: the changed files and the patch (against the merge base),
-and the merge itself (fast-forward when possible, otherwise a merge commit built with
+closing without merging, and the merge itself (fast-forward when possible, otherwise a merge commit built with
 ``git merge-tree --write-tree`` and ``commit-tree``; conflicts refuse the merge). Writers hold the
 repository's lock, so numbers are unique and a pull request is merged once.
 """
@@ -39,6 +39,8 @@ class PullRecord:
     merged_at: str = ""
     merged_by: str = ""
     merge_commit: str = ""
+    closed_at: str = ""
+    closed_by: str = ""
     # Tips when merged, so a merged pull request still shows what it changed.
     base_sha: str = ""
     head_sha: str = ""
@@ -144,7 +146,7 @@ def create(
 
 def _range(git_dir: Path, record: PullRecord) -> tuple[str, str]:
     """(merge base, head tip) whose difference is what the pull request changes."""
-    if record.state == "merged" and record.base_sha and record.head_sha:
+    if not record.is_open and record.base_sha and record.head_sha:
         base_sha, head_sha = record.base_sha, record.head_sha
     else:
         head_sha = resolve(git_dir, f"refs/heads/{record.head}") or resolve(
@@ -228,5 +230,42 @@ def merge(git_dir: Path, number: int, *, merged_by: str) -> PullRecord:
     record.merged_by = merged_by
     record.merge_commit = new_sha
     record.base_sha, record.head_sha = base_sha, head_sha
+    write(git_dir, record)
+    return record
+
+
+def _existing(git_dir: Path, number: int) -> PullRecord:
+    record = read(git_dir, number)
+    if record is None:
+        raise PermanentProviderError(f"pull request #{number} does not exist", provider=PROVIDER)
+    return record
+
+
+def update(git_dir: Path, number: int, *, title: str, body: str) -> PullRecord:
+    """New title and description. Call with the repository lock held."""
+    record = _existing(git_dir, number)
+    if not title.strip():
+        raise PermanentProviderError("a pull request needs a title", provider=PROVIDER)
+    record.title, record.body = title, body
+    write(git_dir, record)
+    return record
+
+
+def close(git_dir: Path, number: int, *, closed_by: str) -> PullRecord:
+    """Close an open pull request without merging (declined). Its branch stays. Call with the
+    repository lock held."""
+    record = _existing(git_dir, number)
+    if not record.is_open:
+        raise PermanentProviderError(
+            f"pull request #{number} is already {record.state}", provider=PROVIDER
+        )
+    # The tips at closing, so the page still shows what was proposed after the branch moves.
+    record.base_sha = resolve(git_dir, f"refs/heads/{record.base}")
+    record.head_sha = resolve(git_dir, f"refs/heads/{record.head}") or resolve(
+        git_dir, f"refs/pull/{number}/head"
+    )
+    record.state = "closed"
+    record.closed_at = _now()
+    record.closed_by = closed_by
     write(git_dir, record)
     return record

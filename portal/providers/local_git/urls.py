@@ -19,4 +19,5 @@ urlpatterns = [
     path("<str:owner>/<str:name>/pulls/", views.pull_list, name="pull-list"),
     path("<str:owner>/<str:name>/pulls/<int:number>/", views.pull_detail, name="pull"),
     path("<str:owner>/<str:name>/pulls/<int:number>/merge", views.pull_merge, name="pull-merge"),
+    path("<str:owner>/<str:name>/pulls/<int:number>/close", views.pull_close, name="pull-close"),
 ]

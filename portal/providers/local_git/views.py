@@ -1,5 +1,5 @@
 """Browse Paved's local repositories: list, file tree + README of the default branch, a file,
-and pull requests (list, the change as files and patch, merge for the owning team)."""
+and pull requests (list, the change as files and patch, merge or close for the owning team)."""
 
 from __future__ import annotations
 
@@ -164,4 +164,32 @@ def pull_merge(request: HttpRequest, owner: str, name: str, number: int) -> Http
             after={"state": pull.state, "merge_commit": pull.merge_commit},
         )
         messages.success(request, f"Merged pull request #{number} into {pull.base}.")
+    return redirect("git:pull", owner=repo.owner, name=repo.name, number=number)
+
+
+@require_POST
+def pull_close(request: HttpRequest, owner: str, name: str, number: int) -> HttpResponse:
+    """Close without merging: the team declines the change; the branch stays."""
+    host = LocalGitHost()
+    repo = _repo_or_404(request, host, owner, name)
+    if host.get_pull_request(repo, number) is None:
+        raise Http404("No such pull request")
+    if not can_merge(request.user, repo, host.team_of(repo)):
+        raise PermissionDenied(merge_denied_reason(repo))
+    try:
+        pull = host.close_pull_request(repo, number, closed_by=request.user.get_username())
+    except ProviderError as exc:
+        messages.error(request, exc.message)
+    else:
+        audit.record(
+            actor=request.user,
+            action="pull_request.closed",
+            target_type="git.pull_request",
+            target_id=f"{repo.full_name}#{number}",
+            target_label=f"{repo.full_name}#{number}: {pull.title}",
+            summary=f"{pull.head} into {pull.base}, not merged",
+            before={"state": "open"},
+            after={"state": pull.state},
+        )
+        messages.success(request, f"Closed pull request #{number} without merging.")
     return redirect("git:pull", owner=repo.owner, name=repo.name, number=number)

@@ -37,11 +37,11 @@ venv: $(STAMP)
 # The embedded PostgreSQL (bin/embedded-postgres; skipped when DATABASE_URL is set) starts first
 # and stops last: the EXIT trap runs after honcho has stopped the others, on Ctrl-C too.
 run: $(STAMP)
-	@$(PY) manage.py prepare_data_dir -v 0
 	@$(PY) bin/embedded-postgres start
 	@trap '$(PY) bin/embedded-postgres stop' EXIT; \
 	export PAVED_DEMO=true PAVED_LOCAL_LOGIN=true; \
-	$(PY) manage.py migrate --no-input -v 0 && $(PY) manage.py load_demo_data || exit 1; \
+	$(PY) manage.py prepare_data_dir -v 0 && $(PY) manage.py migrate --no-input -v 0 && \
+	  $(PY) manage.py load_demo_data || exit 1; \
 	echo ""; \
 	echo "  Paved is starting on  http://127.0.0.1:$(PAVED_PORT)/"; \
 	echo "  Demo login:           alice / paved-demo   (platform admin)"; \

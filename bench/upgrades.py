@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-# Not this folder: bench/http.py would shadow the standard library's http package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 DATA_DIR = tempfile.mkdtemp(prefix="paved-bench-upgrades-")
 os.environ["PAVED_DATA_DIR"] = DATA_DIR

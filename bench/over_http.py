@@ -1,7 +1,7 @@
 """The speed goals measured as a client sees them: over HTTP, gunicorn, PostgreSQL, a Celery worker.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://127.0.0.1:6379/<n> \
-        .venv/bin/python bench/http.py [--entities 10000] [--requests 200] [--runs 20]
+        .venv/bin/python bench/over_http.py [--entities 10000] [--requests 200] [--runs 20]
 
 In a throwaway database (`<your database>_bench_http`, created and dropped here) and a temporary
 data directory, with production settings (no DEBUG): starts gunicorn (two workers, the
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import sys
 
-# Run as a script, this file's folder comes first on the path and its name hides the standard
-# library's `http`; the project root is what the bench needs there.
+# Run as a script, this file's folder comes first on the path; the project root is what the
+# bench needs there.
 sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
 
 import argparse

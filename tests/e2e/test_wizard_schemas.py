@@ -119,6 +119,7 @@ def test_dependencies_add_fields_as_the_answers_change(
     page.get_by_role("button", name="Next →").click()
     expect(page.get_by_role("heading", name="Database")).to_be_visible()
     expect(page.get_by_label("Version")).to_have_count(0)
+    _settled(page)  # the new page's fields react to changes only once htmx has processed them
 
     page.get_by_label("Engine").select_option("redis")
     expect(page.get_by_label("Max memory")).to_be_visible()

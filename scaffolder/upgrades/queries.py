@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.models import Entity
-from portal.annotations import is_project_slug
+from portal.annotations import is_project_slug, repository_slug
 from scaffolder.models import ServiceProvenance, TemplateUpgrade, TemplateVersion, UpgradeState
 from scaffolder.upgrades.services import latest_version
 
@@ -64,9 +64,7 @@ def rollout(template_ref: str) -> dict[str, Any]:
 
 def repository_of(entity: Entity) -> str:
     """The component's repository (`<host>/project-slug`), lower case, or ""."""
-    annotations = (entity.metadata or {}).get("annotations") or {}
-    slugs = sorted(str(v).lower() for k, v in annotations.items() if is_project_slug(k))
-    return slugs[0] if slugs else ""
+    return repository_slug(entity.metadata).lower()
 
 
 def adoptable_templates() -> list[TemplateVersion]:

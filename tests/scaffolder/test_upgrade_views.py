@@ -157,3 +157,30 @@ def test_a_declined_upgrade_shows_and_its_team_may_open_a_new_pull_request(
     upgrade.refresh_from_db()
     assert upgrade.state == UpgradeState.OPEN
     assert upgrade.pull_number == 2
+
+
+def test_the_rollout_tab_costs_the_same_queries_for_one_service_or_fifty(
+    service: Any, platform_admin: User
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from scaffolder.models import ServiceProvenance
+
+    url = "/catalog/default/template/tiny-service/?tab=rollout"
+    admin = _client(platform_admin)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert admin.get(url).status_code == 200
+        return len(captured)
+
+    one = queries()
+    ServiceProvenance.objects.bulk_create(
+        ServiceProvenance(
+            repository=f"team-orders/svc-{n}", git_host="local", owner_ref=service.owner_ref,
+            template_ref=service.template_ref, version=service.version, values={"name": f"svc-{n}"},
+        )
+        for n in range(49)
+    )  # fmt: skip
+    assert queries() == one

@@ -32,6 +32,19 @@ def _repo_or_404(request: HttpRequest, host: LocalGitHost, owner: str, name: str
     return repo
 
 
+def _pull_the_team_may_decide(
+    request: HttpRequest, host: LocalGitHost, owner: str, name: str, number: int
+) -> RepoRef:
+    """The repository of pull request `number`, when this person may merge or close it (404 if
+    they may not read it or it does not exist, 403 with the reason if they may only read it)."""
+    repo = _repo_or_404(request, host, owner, name)
+    if host.get_pull_request(repo, number) is None:
+        raise Http404("No such pull request")
+    if not can_merge(request.user, repo, host.team_of(repo)):
+        raise PermissionDenied(merge_denied_reason(repo))
+    return repo
+
+
 def readable(request: HttpRequest, host: LocalGitHost, repo: RepoRef) -> bool:
     return can_read(request.user, repo, private=host.is_private(repo), team=host.team_of(repo))
 
@@ -143,11 +156,7 @@ def pull_detail(request: HttpRequest, owner: str, name: str, number: int) -> Htt
 @require_POST
 def pull_merge(request: HttpRequest, owner: str, name: str, number: int) -> HttpResponse:
     host = LocalGitHost()
-    repo = _repo_or_404(request, host, owner, name)
-    if host.get_pull_request(repo, number) is None:
-        raise Http404("No such pull request")
-    if not can_merge(request.user, repo, host.team_of(repo)):
-        raise PermissionDenied(merge_denied_reason(repo))
+    repo = _pull_the_team_may_decide(request, host, owner, name, number)
     try:
         pull = host.merge_pull_request(repo, number, merged_by=request.user.get_username())
     except ProviderError as exc:
@@ -171,11 +180,7 @@ def pull_merge(request: HttpRequest, owner: str, name: str, number: int) -> Http
 def pull_close(request: HttpRequest, owner: str, name: str, number: int) -> HttpResponse:
     """Close without merging: the team declines the change; the branch stays."""
     host = LocalGitHost()
-    repo = _repo_or_404(request, host, owner, name)
-    if host.get_pull_request(repo, number) is None:
-        raise Http404("No such pull request")
-    if not can_merge(request.user, repo, host.team_of(repo)):
-        raise PermissionDenied(merge_denied_reason(repo))
+    repo = _pull_the_team_may_decide(request, host, owner, name, number)
     try:
         pull = host.close_pull_request(repo, number, closed_by=request.user.get_username())
     except ProviderError as exc:

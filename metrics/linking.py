@@ -72,29 +72,3 @@ class ComponentResolver:
 def component_key_for(entity: Entity | None, fallback: str) -> str:
     """The key every normalized row is grouped by: the component's name, else the raw value."""
     return (entity.name if entity is not None else fallback).lower()
-
-
-CATALOG_STAMP_KEY = "paved:metrics:relinked-at-catalog"
-
-
-def catalog_stamp() -> str:
-    """Changes whenever a catalog entity is added, changed or removed."""
-    from django.db.models import Count, Max
-
-    summary = Entity.objects.aggregate(n=Count("pk"), latest=Max("updated_at"))
-    return f"{summary['n']}:{summary['latest']}"
-
-
-def relink_if_catalog_changed() -> int:
-    """Run `relink_unlinked` only when the catalog moved since the last time (cheap check), so
-    the beat job costs one query while nothing new can match."""
-    from django.core.cache import cache
-
-    from metrics.relinking import relink_unlinked
-
-    stamp = catalog_stamp()
-    if cache.get(CATALOG_STAMP_KEY) == stamp:
-        return 0
-    linked = relink_unlinked()
-    cache.set(CATALOG_STAMP_KEY, stamp, timeout=None)
-    return linked

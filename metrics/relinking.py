@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 
+from catalog.models import Entity
 from metrics.attribution import recompute_components
 from metrics.batch import day, mark_dirty
 from metrics.linking import ComponentResolver
@@ -50,4 +52,24 @@ def relink_unlinked(*, actor: object = None) -> int:
         ).update(status=RawEventStatus.PROCESSED)
         recompute_components(touched)
         mark_dirty(dirty)
+    return linked
+
+
+CATALOG_STAMP_KEY = "paved:metrics:relinked-at-catalog"
+
+
+def catalog_stamp() -> str:
+    """Changes whenever a catalog entity is added, changed or removed."""
+    summary = Entity.objects.aggregate(n=Count("pk"), latest=Max("updated_at"))
+    return f"{summary['n']}:{summary['latest']}"
+
+
+def relink_if_catalog_changed() -> int:
+    """Run `relink_unlinked` only when the catalog moved since the last time (cheap check), so
+    the beat job costs one query while nothing new can match."""
+    stamp = catalog_stamp()
+    if cache.get(CATALOG_STAMP_KEY) == stamp:
+        return 0
+    linked = relink_unlinked()
+    cache.set(CATALOG_STAMP_KEY, stamp, timeout=None)
     return linked

@@ -35,6 +35,6 @@ def evaluate_scorecards_task(component_id: int | None = None) -> int:
 @shared_task(name="metrics.relink_unlinked", acks_late=True, ignore_result=True)
 def relink_unlinked_task() -> int:
     """Beat: link waiting events to components, when the catalog changed since last time."""
-    from metrics.linking import relink_if_catalog_changed
+    from metrics.relinking import relink_if_catalog_changed
 
     return relink_if_catalog_changed()

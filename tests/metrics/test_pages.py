@@ -136,8 +136,8 @@ def _relink_message(client: Client, admin: User) -> str:
 def test_waiting_events_link_on_their_own_once_the_catalog_changes(
     django_assert_num_queries: Any,
 ) -> None:
-    from metrics.linking import relink_if_catalog_changed
     from metrics.models import Deployment
+    from metrics.relinking import relink_if_catalog_changed
 
     cache.clear()
     call_command("metrics", "import-events", str(EXAMPLE), stdout=StringIO())
